@@ -1,0 +1,135 @@
+package ad
+
+import (
+	"fmt"
+
+	"github.com/bism-ml/bism/tensor"
+)
+
+type gradConfig struct {
+	createGraph bool
+	cotangent   *Value
+}
+
+// GradOption configures Grad.
+type GradOption func(*gradConfig)
+
+// CreateGraph records the backward pass, so the returned gradients can be
+// differentiated again (PyTorch's create_graph=True; JAX's grad of grad).
+func CreateGraph() GradOption { return func(c *gradConfig) { c.createGraph = true } }
+
+// Cotangent sets the output cotangent (the "vector" of the vector-Jacobian
+// product). It is required when y is not a single element, and must have y's
+// shape.
+func Cotangent(g *Value) GradOption { return func(c *gradConfig) { c.cotangent = g } }
+
+// Grad returns the gradients of y with respect to each of xs, by reverse-mode
+// accumulation over the recorded graph.
+//
+// Without CreateGraph the backward pass runs on constants, so the results are
+// constants and nothing new is recorded. With CreateGraph the results are
+// recorded values that depend on xs (and on anything else y depended on), and
+// Grad may be applied to them again, to any order.
+//
+// A value in xs that y does not depend on gets a zero gradient of its shape.
+func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
+	var cfg gradConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	seed := cfg.cotangent
+	if seed == nil {
+		if y.t.Size() != 1 {
+			panic(fmt.Sprintf("ad.Grad: output of shape %v is not a single element; pass a Cotangent", y.Shape()))
+		}
+		seed = Const(tensor.Ones(y.DType(), y.Shape()...))
+	} else if !tensor.SameShape(seed.Shape(), y.Shape()) {
+		panic(fmt.Sprintf("ad.Grad: cotangent shape %v does not match output shape %v", seed.Shape(), y.Shape()))
+	}
+	if !cfg.createGraph {
+		seed = Detach(seed)
+	}
+
+	// relevant[v]: gradients must flow through v because some x is upstream.
+	targets := make(map[*Value]bool, len(xs))
+	for _, x := range xs {
+		targets[x] = true
+	}
+	relevant := map[*Value]bool{}
+	visited := map[*Value]bool{}
+	var order []*Value // post-order: inputs before outputs
+	var visit func(v *Value) bool
+	visit = func(v *Value) bool {
+		if visited[v] {
+			return relevant[v]
+		}
+		visited[v] = true
+		r := targets[v]
+		if v.node != nil && v.requiresGrad {
+			for _, in := range v.node.inputs {
+				if visit(in) {
+					r = true
+				}
+			}
+		}
+		relevant[v] = r
+		if r {
+			order = append(order, v)
+		}
+		return r
+	}
+	visit(y)
+
+	grads := map[*Value]*Value{y: seed}
+	for i := len(order) - 1; i >= 0; i-- {
+		v := order[i]
+		g, ok := grads[v]
+		if !ok || v.node == nil {
+			continue
+		}
+		n := v.node
+		need := make([]bool, len(n.inputs))
+		any := false
+		for j, in := range n.inputs {
+			need[j] = relevant[in]
+			any = any || need[j]
+		}
+		if !any {
+			continue
+		}
+		in, out := n.inputs, v
+		if !cfg.createGraph {
+			// Constants in, constants out: the backward pass records nothing.
+			in = make([]*Value, len(n.inputs))
+			for j, x := range n.inputs {
+				in[j] = Detach(x)
+			}
+			out = Detach(v)
+		}
+		gs := n.vjp(g, in, out, need)
+		for j, gj := range gs {
+			if !need[j] || gj == nil {
+				continue
+			}
+			x := n.inputs[j]
+			if !tensor.SameShape(gj.Shape(), x.Shape()) {
+				panic(fmt.Sprintf("ad.Grad: backward of %s gave gradient of shape %v for input %d of shape %v", n.op, gj.Shape(), j, x.Shape()))
+			}
+			if prev, ok := grads[x]; ok {
+				grads[x] = Add(prev, gj)
+			} else {
+				grads[x] = gj
+			}
+		}
+	}
+
+	res := make([]*Value, len(xs))
+	for i, x := range xs {
+		if g, ok := grads[x]; ok {
+			res[i] = g
+		} else {
+			res[i] = Const(tensor.ZerosLike(x.t))
+		}
+	}
+	return res
+}

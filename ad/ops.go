@@ -1,0 +1,340 @@
+package ad
+
+import (
+	"github.com/bism-ml/bism/tensor"
+)
+
+// Each operation computes its forward value with a tensor kernel and states
+// its backward rule (vector-Jacobian product) next to it, in terms of ad
+// operations, so that backward passes are themselves differentiable.
+
+// ---- broadcasting binary arithmetic ----
+
+// Add returns a + b with numpy broadcasting.
+func Add(a, b *Value) *Value {
+	return record("Add", tensor.Add(a.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+		return []*Value{sumToIf(need[0], g, in[0]), sumToIf(need[1], g, in[1])}
+	}, a, b)
+}
+
+// Sub returns a - b with numpy broadcasting.
+func Sub(a, b *Value) *Value {
+	return record("Sub", tensor.Sub(a.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+		r := []*Value{sumToIf(need[0], g, in[0]), nil}
+		if need[1] {
+			r[1] = SumTo(Neg(g), in[1].Shape())
+		}
+		return r
+	}, a, b)
+}
+
+// Mul returns a * b elementwise with numpy broadcasting.
+func Mul(a, b *Value) *Value {
+	return record("Mul", tensor.Mul(a.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+		r := make([]*Value, 2)
+		if need[0] {
+			r[0] = SumTo(Mul(g, in[1]), in[0].Shape())
+		}
+		if need[1] {
+			r[1] = SumTo(Mul(g, in[0]), in[1].Shape())
+		}
+		return r
+	}, a, b)
+}
+
+// Div returns a / b elementwise with numpy broadcasting.
+func Div(a, b *Value) *Value {
+	return record("Div", tensor.Div(a.t, b.t), func(g *Value, in []*Value, out *Value, need []bool) []*Value {
+		r := make([]*Value, 2)
+		gb := Div(g, in[1])
+		if need[0] {
+			r[0] = SumTo(gb, in[0].Shape())
+		}
+		if need[1] {
+			// d(a/b)/db = -(a/b)/b
+			r[1] = SumTo(Neg(Mul(gb, out)), in[1].Shape())
+		}
+		return r
+	}, a, b)
+}
+
+func sumToIf(need bool, g, x *Value) *Value {
+	if !need {
+		return nil
+	}
+	return SumTo(g, x.Shape())
+}
+
+// SumTo sums x down to shape: the adjoint of broadcasting.
+func SumTo(x *Value, shape []int) *Value {
+	if tensor.SameShape(x.Shape(), shape) {
+		return x
+	}
+	return record("SumTo", tensor.SumTo(x.t, shape), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
+		return []*Value{BroadcastTo(g, in[0].Shape())}
+	}, x)
+}
+
+// BroadcastTo expands x to shape by broadcasting.
+func BroadcastTo(x *Value, shape []int) *Value {
+	if tensor.SameShape(x.Shape(), shape) {
+		return x
+	}
+	return record("BroadcastTo", tensor.BroadcastTo(x.t, shape), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
+		return []*Value{SumTo(g, in[0].Shape())}
+	}, x)
+}
+
+// ---- scalar affine maps ----
+
+// Affine returns a*x + b for scalars a and b.
+func Affine(x *Value, a, b float64) *Value {
+	return record("Affine", tensor.Affine(x.t, a, b), func(g *Value, _ []*Value, _ *Value, _ []bool) []*Value {
+		return []*Value{Scale(g, a)}
+	}, x)
+}
+
+// Scale returns c * x.
+func Scale(x *Value, c float64) *Value { return Affine(x, c, 0) }
+
+// AddScalar returns x + c.
+func AddScalar(x *Value, c float64) *Value { return Affine(x, 1, c) }
+
+// OneMinus returns 1 - x.
+func OneMinus(x *Value) *Value { return Affine(x, -1, 1) }
+
+// ---- elementwise functions ----
+
+func unary(f tensor.UnaryFunc, x *Value, vjp func(g, x, out *Value) *Value) *Value {
+	return record(f.String(), tensor.Apply(f, x.t), func(g *Value, in []*Value, out *Value, _ []bool) []*Value {
+		return []*Value{vjp(g, in[0], out)}
+	}, x)
+}
+
+// constOf returns a constant computed from x's data (a mask or a sign): its
+// derivative is zero almost everywhere, so it is not recorded.
+func constOf(f tensor.UnaryFunc, x *Value) *Value { return Const(tensor.Apply(f, x.t)) }
+
+// Neg returns -x.
+func Neg(x *Value) *Value {
+	return unary(tensor.FNeg, x, func(g, _, _ *Value) *Value { return Neg(g) })
+}
+
+// Exp returns exp(x).
+func Exp(x *Value) *Value {
+	return unary(tensor.FExp, x, func(g, _, out *Value) *Value { return Mul(g, out) })
+}
+
+// Log returns the natural logarithm of x.
+func Log(x *Value) *Value {
+	return unary(tensor.FLog, x, func(g, x, _ *Value) *Value { return Div(g, x) })
+}
+
+// Log1p returns log(1 + x).
+func Log1p(x *Value) *Value {
+	return unary(tensor.FLog1p, x, func(g, x, _ *Value) *Value { return Div(g, AddScalar(x, 1)) })
+}
+
+// Sqrt returns the square root of x.
+func Sqrt(x *Value) *Value {
+	return unary(tensor.FSqrt, x, func(g, _, out *Value) *Value { return Div(Scale(g, 0.5), out) })
+}
+
+// Square returns x*x.
+func Square(x *Value) *Value {
+	return unary(tensor.FSquare, x, func(g, x, _ *Value) *Value { return Mul(g, Scale(x, 2)) })
+}
+
+// Abs returns |x|; its derivative at 0 is taken as 0.
+func Abs(x *Value) *Value {
+	return unary(tensor.FAbs, x, func(g, x, _ *Value) *Value { return Mul(g, constOf(tensor.FSign, x)) })
+}
+
+// Sigmoid returns 1/(1+exp(-x)).
+func Sigmoid(x *Value) *Value {
+	return unary(tensor.FSigmoid, x, func(g, _, s *Value) *Value { return Mul(g, Mul(s, OneMinus(s))) })
+}
+
+// Softplus returns log(1+exp(x)), computed stably.
+func Softplus(x *Value) *Value {
+	return unary(tensor.FSoftplus, x, func(g, x, _ *Value) *Value { return Mul(g, Sigmoid(x)) })
+}
+
+// Tanh returns the hyperbolic tangent of x.
+func Tanh(x *Value) *Value {
+	return unary(tensor.FTanh, x, func(g, _, t *Value) *Value { return Mul(g, OneMinus(Square(t))) })
+}
+
+// ELU returns x for x > 0 and exp(x)-1 otherwise (alpha = 1).
+func ELU(x *Value) *Value {
+	return unary(tensor.FELU, x, func(g, x, out *Value) *Value {
+		// ELU'(x) = 1 for x > 0, else exp(x) = ELU(x)+1; writing it through
+		// out keeps higher derivatives exact.
+		pos := tensor.Apply(tensor.FStep, x.t)
+		neg := Const(tensor.Affine(pos, -1, 1))
+		return Mul(g, Add(Const(pos), Mul(neg, AddScalar(out, 1))))
+	})
+}
+
+// ReLU returns max(x, 0); its derivative at 0 is taken as 0.
+func ReLU(x *Value) *Value {
+	return unary(tensor.FReLU, x, func(g, x, _ *Value) *Value { return Mul(g, constOf(tensor.FStep, x)) })
+}
+
+// LeakyReLU returns x for x > 0 and slope*x otherwise.
+func LeakyReLU(x *Value, slope float64) *Value {
+	return record("LeakyReLU", tensor.LeakyReLU(x.t, slope), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
+		d := tensor.Affine(tensor.Apply(tensor.FStep, in[0].t), 1-slope, slope)
+		return []*Value{Mul(g, Const(d))}
+	}, x)
+}
+
+// ---- reductions ----
+
+// Sum sums over axes (all axes if none given); keepdims keeps them as size 1.
+func Sum(x *Value, keepdims bool, axes ...int) *Value {
+	return record("Sum", tensor.Sum(x.t, keepdims, axes...), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
+		return []*Value{expandReduced(g, in[0].Shape(), axes)}
+	}, x)
+}
+
+// SumAll sums every element to a scalar.
+func SumAll(x *Value) *Value { return Sum(x, false) }
+
+// Mean averages over axes (all axes if none given).
+func Mean(x *Value, keepdims bool, axes ...int) *Value {
+	s := Sum(x, keepdims, axes...)
+	if s.t.Size() == 0 {
+		return s
+	}
+	return Scale(s, float64(s.t.Size())/float64(x.t.Size()))
+}
+
+// Max takes the maximum over axes. Ties share the gradient equally.
+func Max(x *Value, keepdims bool, axes ...int) *Value {
+	return record("Max", tensor.Max(x.t, keepdims, axes...), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
+		return []*Value{Mul(expandReduced(g, in[0].Shape(), axes), Const(tensor.MaxMask(in[0].t, axes...)))}
+	}, x)
+}
+
+// LogSumExp computes log(sum(exp(x))) over axes, stably.
+func LogSumExp(x *Value, keepdims bool, axes ...int) *Value {
+	return record("LogSumExp", tensor.LogSumExp(x.t, keepdims, axes...), func(g *Value, in []*Value, out *Value, _ []bool) []*Value {
+		shape := in[0].Shape()
+		kshape, _ := tensor.ReducedShape("LogSumExp", shape, axes, true)
+		softmax := Exp(Sub(in[0], Reshape(out, kshape...)))
+		return []*Value{Mul(expandReduced(g, shape, axes), softmax)}
+	}, x)
+}
+
+// expandReduced broadcasts a reduction's cotangent back to the input shape.
+func expandReduced(g *Value, shape []int, axes []int) *Value {
+	kshape, _ := tensor.ReducedShape("reduce", shape, axes, true)
+	return BroadcastTo(Reshape(g, kshape...), shape)
+}
+
+// ---- layout ----
+
+// Reshape returns x with a new shape of the same size (one dimension may be -1).
+func Reshape(x *Value, shape ...int) *Value {
+	out := x.t.Reshape(shape...)
+	if tensor.SameShape(out.Shape(), x.Shape()) {
+		return x
+	}
+	return record("Reshape", out, func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
+		return []*Value{Reshape(g, in[0].Shape()...)}
+	}, x)
+}
+
+// Permute reorders dimensions: out.shape[i] = x.shape[perm[i]].
+func Permute(x *Value, perm ...int) *Value {
+	return record("Permute", tensor.Permute(x.t, perm...), func(g *Value, _ []*Value, _ *Value, _ []bool) []*Value {
+		return []*Value{Permute(g, tensor.InversePerm(perm)...)}
+	}, x)
+}
+
+// Transpose swaps the last two dimensions.
+func Transpose(x *Value) *Value {
+	return record("Transpose", tensor.Transpose(x.t), func(g *Value, _ []*Value, _ *Value, _ []bool) []*Value {
+		return []*Value{Transpose(g)}
+	}, x)
+}
+
+// Slice returns x[start:end] along axis.
+func Slice(x *Value, axis, start, end int) *Value {
+	return record("Slice", tensor.Slice(x.t, axis, start, end), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
+		ax := axis
+		if ax < 0 {
+			ax += len(in[0].Shape())
+		}
+		return []*Value{Pad(g, ax, start, in[0].Shape()[ax])}
+	}, x)
+}
+
+// Pad places x at offset inside zeros of length size along axis (the adjoint of Slice).
+func Pad(x *Value, axis, offset, size int) *Value {
+	return record("Pad", tensor.Pad(x.t, axis, offset, size), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
+		ax := axis
+		if ax < 0 {
+			ax += len(in[0].Shape())
+		}
+		return []*Value{Slice(g, ax, offset, offset+in[0].Shape()[ax])}
+	}, x)
+}
+
+// Concat joins values along axis.
+func Concat(axis int, xs ...*Value) *Value {
+	ts := make([]*tensor.Tensor, len(xs))
+	for i, x := range xs {
+		ts[i] = x.t
+	}
+	return record("Concat", tensor.Concat(axis, ts...), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+		ax := axis
+		if ax < 0 {
+			ax += len(in[0].Shape())
+		}
+		r := make([]*Value, len(in))
+		off := 0
+		for i, x := range in {
+			n := x.Shape()[ax]
+			if need[i] {
+				r[i] = Slice(g, ax, off, off+n)
+			}
+			off += n
+		}
+		return r
+	}, xs...)
+}
+
+// ---- matrix products ----
+
+// MatMul returns op(a) @ op(b), op transposing the last two dimensions when
+// its flag is set. Operands are 2-D or batched 3-D (see tensor.MatMul).
+// Gradients are matrix products too, at every order: no outer products are
+// ever formed.
+func MatMul(a, b *Value, transA, transB bool) *Value {
+	return record("MatMul", tensor.MatMul(a.t, b.t, transA, transB), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+		a, b := in[0], in[1]
+		r := make([]*Value, 2)
+		if need[0] {
+			if transA { // A^T is used: dA = op(B) G^T
+				r[0] = MatMul(b, g, transB, true)
+			} else { // dA = G op(B)^T
+				r[0] = MatMul(g, b, false, !transB)
+			}
+			r[0] = SumTo(r[0], a.Shape())
+		}
+		if need[1] {
+			if transB { // dB = G^T op(A)
+				r[1] = MatMul(g, a, true, transA)
+			} else { // dB = op(A)^T G
+				r[1] = MatMul(a, g, !transA, false)
+			}
+			r[1] = SumTo(r[1], b.Shape())
+		}
+		return r
+	}, a, b)
+}
+
+// Dot returns sum(a * b) as a scalar.
+func Dot(a, b *Value) *Value { return SumAll(Mul(a, b)) }

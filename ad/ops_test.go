@@ -1,0 +1,141 @@
+package ad
+
+import (
+	"testing"
+
+	"github.com/bism-ml/bism/tensor"
+)
+
+// opCase is one finite-difference check: f applied to inputs of the given
+// shapes, drawn by gen (default N(0,1)).
+type opCase struct {
+	name   string
+	shapes [][]int
+	f      func(x []*Value) *Value
+	gen    func(rng *tensor.RNG, shape []int) *tensor.Tensor
+	order  int // highest order to check; 3 unless the op is piecewise linear
+}
+
+func normal(rng *tensor.RNG, shape []int) *tensor.Tensor {
+	return rng.Normal(tensor.Float64, 0, 1, shape...)
+}
+
+func positive(rng *tensor.RNG, shape []int) *tensor.Tensor {
+	return rng.Uniform(tensor.Float64, 0.5, 2, shape...)
+}
+
+// awayFromZero draws |x| in [0.3, 1.5] with random sign, so kinks at 0 are
+// never within a finite-difference step.
+func awayFromZero(rng *tensor.RNG, shape []int) *tensor.Tensor {
+	u := rng.Uniform(tensor.Float64, 0.3, 1.5, shape...)
+	return tensor.Mul(u, rng.Rademacher(tensor.Float64, shape...))
+}
+
+func distinct(rng *tensor.RNG, shape []int) *tensor.Tensor {
+	// A random permutation of well-separated values: no ties for Max.
+	n := tensor.SizeOf(shape)
+	p := rng.Rand().Perm(n)
+	t := tensor.New(tensor.Float64, shape...)
+	for i := range p {
+		t.SetFlat(i, float64(p[i])*0.37-1)
+	}
+	return t
+}
+
+// smooth wraps a piecewise-linear op so its higher derivatives are non-zero.
+func cubeOf(v *Value) *Value { return Mul(v, Square(v)) }
+
+var opCases = []opCase{
+	{name: "Add/broadcast", shapes: [][]int{{3, 4}, {4}}, f: func(x []*Value) *Value { return cubeOf(Add(x[0], x[1])) }},
+	{name: "Add/broadcast-col", shapes: [][]int{{2, 3, 4}, {3, 1}}, f: func(x []*Value) *Value { return cubeOf(Add(x[0], x[1])) }},
+	{name: "Sub/broadcast", shapes: [][]int{{1, 4}, {3, 1}}, f: func(x []*Value) *Value { return cubeOf(Sub(x[0], x[1])) }},
+	{name: "Mul/broadcast", shapes: [][]int{{3, 4}, {3, 1}}, f: func(x []*Value) *Value { return Mul(x[0], Square(x[1])) }},
+	{name: "Mul/scalar", shapes: [][]int{{2, 5}, {}}, f: func(x []*Value) *Value { return Mul(Square(x[0]), x[1]) }},
+	{name: "Div/broadcast", shapes: [][]int{{3, 4}, {4}}, f: func(x []*Value) *Value { return Div(x[0], x[1]) }, gen: positive},
+	{name: "Affine", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return cubeOf(Affine(x[0], -1.5, 0.25)) }},
+	{name: "Neg", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return cubeOf(Neg(x[0])) }},
+	{name: "Exp", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return Exp(x[0]) }},
+	{name: "Log", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return Log(x[0]) }, gen: positive},
+	{name: "Log1p", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return Log1p(x[0]) }, gen: positive},
+	{name: "Sqrt", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return Sqrt(x[0]) }, gen: positive},
+	{name: "Square", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return Mul(Square(x[0]), x[0]) }},
+	{name: "Abs", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return cubeOf(Abs(x[0])) }, gen: awayFromZero},
+	{name: "Sigmoid", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return Sigmoid(x[0]) }},
+	{name: "Softplus", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return Softplus(x[0]) }},
+	{name: "Tanh", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return Tanh(x[0]) }},
+	{name: "ELU", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return cubeOf(ELU(x[0])) }, gen: awayFromZero},
+	{name: "ReLU", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return cubeOf(ReLU(x[0])) }, gen: awayFromZero},
+	{name: "LeakyReLU", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return cubeOf(LeakyReLU(x[0], 0.2)) }, gen: awayFromZero},
+	{name: "Sum/all", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return cubeOf(Sum(x[0], false)) }},
+	{name: "Sum/axis0", shapes: [][]int{{3, 4, 2}}, f: func(x []*Value) *Value { return cubeOf(Sum(x[0], false, 0)) }},
+	{name: "Sum/axes-keep", shapes: [][]int{{3, 4, 2}}, f: func(x []*Value) *Value { return cubeOf(Sum(x[0], true, 0, 2)) }},
+	{name: "Mean/axis", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return cubeOf(Mean(x[0], false, -1)) }},
+	{name: "Max/axis", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return cubeOf(Max(x[0], false, 1)) }, gen: distinct},
+	{name: "Max/all", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return cubeOf(Max(x[0], false)) }, gen: distinct},
+	{name: "LogSumExp/axis", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return LogSumExp(x[0], false, 1) }},
+	{name: "LogSumExp/all-keep", shapes: [][]int{{2, 3, 2}}, f: func(x []*Value) *Value { return LogSumExp(x[0], true, 0, 2) }},
+	{name: "Reshape", shapes: [][]int{{3, 4}}, f: func(x []*Value) *Value { return cubeOf(Mul(Reshape(x[0], 2, 6), Reshape(x[0], 2, -1))) }},
+	{name: "Permute", shapes: [][]int{{2, 3, 4}}, f: func(x []*Value) *Value { return cubeOf(Permute(x[0], 2, 0, 1)) }},
+	{name: "Transpose", shapes: [][]int{{3, 4}, {4, 3}}, f: func(x []*Value) *Value { return cubeOf(Mul(Transpose(x[0]), x[1])) }},
+	{name: "Slice", shapes: [][]int{{3, 5}}, f: func(x []*Value) *Value { return cubeOf(Slice(x[0], 1, 1, 4)) }},
+	{name: "Pad", shapes: [][]int{{2, 3}}, f: func(x []*Value) *Value { return cubeOf(Pad(x[0], 0, 1, 4)) }},
+	{name: "Concat", shapes: [][]int{{2, 3}, {2, 1}, {2, 2}}, f: func(x []*Value) *Value { return cubeOf(Concat(1, x[0], x[1], x[2])) }},
+	{name: "BroadcastTo", shapes: [][]int{{3, 1}}, f: func(x []*Value) *Value { return cubeOf(BroadcastTo(x[0], []int{2, 3, 4})) }},
+	{name: "SumTo", shapes: [][]int{{2, 3, 4}}, f: func(x []*Value) *Value { return cubeOf(SumTo(x[0], []int{3, 1})) }},
+	{name: "MatMul/NN", shapes: [][]int{{3, 5}, {5, 4}}, f: func(x []*Value) *Value { return cubeOf(MatMul(x[0], x[1], false, false)) }},
+	{name: "MatMul/TN", shapes: [][]int{{5, 3}, {5, 4}}, f: func(x []*Value) *Value { return cubeOf(MatMul(x[0], x[1], true, false)) }},
+	{name: "MatMul/NT", shapes: [][]int{{3, 5}, {4, 5}}, f: func(x []*Value) *Value { return cubeOf(MatMul(x[0], x[1], false, true)) }},
+	{name: "MatMul/TT", shapes: [][]int{{5, 3}, {4, 5}}, f: func(x []*Value) *Value { return cubeOf(MatMul(x[0], x[1], true, true)) }},
+	{name: "MatMul/batched", shapes: [][]int{{2, 3, 5}, {2, 5, 4}}, f: func(x []*Value) *Value { return cubeOf(MatMul(x[0], x[1], false, false)) }},
+	{name: "MatMul/batched-shared", shapes: [][]int{{2, 3, 5}, {4, 5}}, f: func(x []*Value) *Value { return cubeOf(MatMul(x[0], x[1], false, true)) }},
+	{name: "MatMul/batched-shared-left", shapes: [][]int{{5, 3}, {2, 5, 4}}, f: func(x []*Value) *Value { return cubeOf(MatMul(x[0], x[1], true, false)) }},
+}
+
+// TestOpGradients checks every differentiable op against finite differences
+// to first, second and third order in float64.
+func TestOpGradients(t *testing.T) {
+	for i, c := range opCases {
+		t.Run(c.name, func(t *testing.T) {
+			rng := tensor.NewRNG(uint64(100 + i))
+			gen := c.gen
+			if gen == nil {
+				gen = normal
+			}
+			xs := make([]*tensor.Tensor, len(c.shapes))
+			for j, s := range c.shapes {
+				xs[j] = gen(rng, s)
+			}
+			order := c.order
+			if order == 0 {
+				order = 3
+			}
+			res, err := CheckGrad(c.f, xs, CheckOptions{Order: order, Seed: uint64(i)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range res {
+				t.Logf("order %d input %d rel err %.2e", r.Order, r.Input, r.RelErr)
+			}
+		})
+	}
+}
+
+// TestCheckGradCatchesWrongRule makes sure the checker is not vacuous: a
+// deliberately wrong backward rule must fail at the order where it is wrong.
+func TestCheckGradCatchesWrongRule(t *testing.T) {
+	// Correct first derivative, wrong second: d/dx returns g*2x computed from a
+	// constant copy of x, so the second derivative is lost.
+	badSquare := func(x *Value) *Value {
+		return record("BadSquare", tensor.Square(x.t), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
+			return []*Value{Mul(g, Const(tensor.Scale(in[0].t, 2)))}
+		}, x)
+	}
+	xs := []*tensor.Tensor{normal(tensor.NewRNG(1), []int{3, 2})}
+	f := func(x []*Value) *Value { return badSquare(x[0]) }
+	if _, err := CheckGrad(f, xs, CheckOptions{Order: 1}); err != nil {
+		t.Fatalf("first order should pass: %v", err)
+	}
+	if _, err := CheckGrad(f, xs, CheckOptions{Order: 2}); err == nil {
+		t.Fatal("second order of a rule that drops x's dependence must fail")
+	}
+}

@@ -1,0 +1,96 @@
+package ad
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/bism-ml/bism/tensor"
+)
+
+// Value is a node in a recorded computation: a tensor, and, if it was
+// computed from values that require gradients, the operation that made it.
+type Value struct {
+	t            *tensor.Tensor
+	requiresGrad bool
+	node         *node // nil for leaves (Var) and constants (Const)
+}
+
+// vjpFunc returns the vector-Jacobian products of an operation: for each input
+// i with need[i], the gradient with respect to input i given the cotangent g
+// of the output. It is written with ad operations, so when in and out are
+// recorded values the result is itself differentiable (higher order).
+type vjpFunc func(g *Value, in []*Value, out *Value, need []bool) []*Value
+
+type node struct {
+	op     string
+	inputs []*Value
+	vjp    vjpFunc
+}
+
+// Var returns a leaf value that requires gradients (a parameter or an input
+// to differentiate with respect to).
+func Var(t *tensor.Tensor) *Value { return &Value{t: t, requiresGrad: true} }
+
+// Const returns a value that never requires gradients.
+func Const(t *tensor.Tensor) *Value { return &Value{t: t} }
+
+// Detach returns v's tensor as a constant: gradients stop here.
+func Detach(v *Value) *Value { return Const(v.t) }
+
+// Tensor returns the value's data. Callers must not modify it while the
+// value is part of a graph they will differentiate.
+func (v *Value) Tensor() *tensor.Tensor { return v.t }
+
+// Shape returns the value's shape.
+func (v *Value) Shape() []int { return v.t.Shape() }
+
+// DType returns the value's element type.
+func (v *Value) DType() tensor.DType { return v.t.DType() }
+
+// Item returns the single element of a one-element value.
+func (v *Value) Item() float64 { return v.t.Item() }
+
+// RequiresGrad reports whether gradients flow to or through this value.
+func (v *Value) RequiresGrad() bool { return v.requiresGrad }
+
+// Op names the operation that produced v ("" for leaves and constants).
+func (v *Value) Op() string {
+	if v.node == nil {
+		return ""
+	}
+	return v.node.op
+}
+
+func (v *Value) String() string {
+	return fmt.Sprintf("Value(%s, grad=%v, %v)", v.Op(), v.requiresGrad, v.t)
+}
+
+// noGrad counts active NoGrad calls. It is process-wide (Go has no
+// goroutine-local state), so NoGrad must not be used while another goroutine
+// records a graph it wants to differentiate.
+var noGrad atomic.Int32
+
+// NoGrad runs f without recording: every value f computes is a constant.
+// Use it for evaluation and sampling, where no gradient is needed.
+func NoGrad(f func()) {
+	noGrad.Add(1)
+	defer noGrad.Add(-1)
+	f()
+}
+
+// record wraps an op's output, keeping the graph only when an input requires
+// gradients (and recording is on).
+func record(op string, out *tensor.Tensor, vjp vjpFunc, inputs ...*Value) *Value {
+	v := &Value{t: out}
+	if noGrad.Load() > 0 {
+		return v
+	}
+	for _, in := range inputs {
+		if in.requiresGrad {
+			v.requiresGrad = true
+			v.node = &node{op: op, inputs: inputs, vjp: vjp}
+			break
+		}
+	}
+	return v
+}

@@ -1,0 +1,370 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/bism-ml/bism/internal/parallel"
+)
+
+// ---- binary operations with numpy broadcasting ----
+
+type binOp int
+
+const (
+	opAdd binOp = iota
+	opSub
+	opMul
+	opDiv
+)
+
+var binNames = [...]string{"Add", "Sub", "Mul", "Div"}
+
+// Add returns a + b with broadcasting.
+func Add(a, b *Tensor) *Tensor { return binary(opAdd, a, b) }
+
+// Sub returns a - b with broadcasting.
+func Sub(a, b *Tensor) *Tensor { return binary(opSub, a, b) }
+
+// Mul returns a * b (elementwise) with broadcasting.
+func Mul(a, b *Tensor) *Tensor { return binary(opMul, a, b) }
+
+// Div returns a / b with broadcasting.
+func Div(a, b *Tensor) *Tensor { return binary(opDiv, a, b) }
+
+func binary(op binOp, a, b *Tensor) *Tensor {
+	name := binNames[op]
+	sameDType(name, a, b)
+	shape := BroadcastShapes(name, a.shape, b.shape)
+	out := New(a.dtype, shape...)
+	l := newStridedLoop(shape, contiguousStrides(shape), broadcastStrides(name, a.shape, shape), broadcastStrides(name, b.shape, shape))
+	n, s := l.inner()
+	if a.dtype == Float32 {
+		l.runParallel(func(o []int) { binRow(op, out.f32[o[0]:], a.f32[o[1]:], b.f32[o[2]:], n, s[1], s[2]) })
+	} else {
+		l.runParallel(func(o []int) { binRow(op, out.f64[o[0]:], a.f64[o[1]:], b.f64[o[2]:], n, s[1], s[2]) })
+	}
+	return out
+}
+
+// binRow computes d[i] = a[i*sa] op b[i*sb] for i < n. The strides are 0 or 1
+// after coalescing in all common cases, which get their own tight loops.
+func binRow[T Float](op binOp, d, a, b []T, n, sa, sb int) {
+	d = d[:n]
+	switch {
+	case sa == 1 && sb == 1:
+		a, b = a[:n], b[:n]
+		switch op {
+		case opAdd:
+			for i := range d {
+				d[i] = a[i] + b[i]
+			}
+		case opSub:
+			for i := range d {
+				d[i] = a[i] - b[i]
+			}
+		case opMul:
+			for i := range d {
+				d[i] = a[i] * b[i]
+			}
+		case opDiv:
+			for i := range d {
+				d[i] = a[i] / b[i]
+			}
+		}
+	case sa == 1 && sb == 0:
+		a, y := a[:n], b[0]
+		switch op {
+		case opAdd:
+			for i := range d {
+				d[i] = a[i] + y
+			}
+		case opSub:
+			for i := range d {
+				d[i] = a[i] - y
+			}
+		case opMul:
+			for i := range d {
+				d[i] = a[i] * y
+			}
+		case opDiv:
+			for i := range d {
+				d[i] = a[i] / y
+			}
+		}
+	case sa == 0 && sb == 1:
+		x, b := a[0], b[:n]
+		switch op {
+		case opAdd:
+			for i := range d {
+				d[i] = x + b[i]
+			}
+		case opSub:
+			for i := range d {
+				d[i] = x - b[i]
+			}
+		case opMul:
+			for i := range d {
+				d[i] = x * b[i]
+			}
+		case opDiv:
+			for i := range d {
+				d[i] = x / b[i]
+			}
+		}
+	default:
+		for i := range d {
+			x, y := a[i*sa], b[i*sb]
+			switch op {
+			case opAdd:
+				d[i] = x + y
+			case opSub:
+				d[i] = x - y
+			case opMul:
+				d[i] = x * y
+			case opDiv:
+				d[i] = x / y
+			}
+		}
+	}
+}
+
+// ---- scalar affine ----
+
+// Scale returns c * x.
+func Scale(x *Tensor, c float64) *Tensor { return Affine(x, c, 0) }
+
+// AddScalar returns x + c.
+func AddScalar(x *Tensor, c float64) *Tensor { return Affine(x, 1, c) }
+
+// Affine returns a*x + b elementwise.
+func Affine(x *Tensor, a, b float64) *Tensor {
+	out := New(x.dtype, x.shape...)
+	if x.dtype == Float32 {
+		affine(out.f32, x.f32, float32(a), float32(b))
+	} else {
+		affine(out.f64, x.f64, a, b)
+	}
+	return out
+}
+
+func affine[T Float](d, x []T, a, b T) {
+	parallel.For(len(x), grainElems, func(lo, hi int) {
+		dd, xx := d[lo:hi], x[lo:hi]
+		for i, v := range xx {
+			dd[i] = a*v + b
+		}
+	})
+}
+
+// ---- unary functions ----
+
+// UnaryFunc names an elementwise function of one argument.
+type UnaryFunc int
+
+// The elementwise functions. Step is 1 where x > 0 and 0 elsewhere; Sign is
+// -1, 0 or 1. ELU uses alpha = 1.
+const (
+	FNeg UnaryFunc = iota
+	FExp
+	FLog
+	FLog1p
+	FSqrt
+	FSquare
+	FAbs
+	FSigmoid
+	FSoftplus
+	FTanh
+	FELU
+	FReLU
+	FStep
+	FSign
+	FRecip
+)
+
+var unaryNames = [...]string{"Neg", "Exp", "Log", "Log1p", "Sqrt", "Square", "Abs", "Sigmoid", "Softplus", "Tanh", "ELU", "ReLU", "Step", "Sign", "Recip"}
+
+func (f UnaryFunc) String() string { return unaryNames[f] }
+
+// Apply returns f(x) elementwise.
+func Apply(f UnaryFunc, x *Tensor) *Tensor {
+	out := New(x.dtype, x.shape...)
+	if x.dtype == Float32 {
+		applyUnary(f, out.f32, x.f32)
+	} else {
+		applyUnary(f, out.f64, x.f64)
+	}
+	return out
+}
+
+func applyUnary[T Float](f UnaryFunc, d, x []T) {
+	// Transcendental functions cost far more per element, so split sooner.
+	grain := grainElems / 8
+	if f == FNeg || f == FSquare || f == FAbs || f == FReLU || f == FStep || f == FSign {
+		grain = grainElems
+	}
+	parallel.For(len(x), grain, func(lo, hi int) { unaryRow(f, d[lo:hi], x[lo:hi]) })
+}
+
+func unaryRow[T Float](f UnaryFunc, d, x []T) {
+	d = d[:len(x)]
+	switch f {
+	case FNeg:
+		for i, v := range x {
+			d[i] = -v
+		}
+	case FExp:
+		for i, v := range x {
+			d[i] = T(math.Exp(float64(v)))
+		}
+	case FLog:
+		for i, v := range x {
+			d[i] = T(math.Log(float64(v)))
+		}
+	case FLog1p:
+		for i, v := range x {
+			d[i] = T(math.Log1p(float64(v)))
+		}
+	case FSqrt:
+		for i, v := range x {
+			d[i] = T(math.Sqrt(float64(v)))
+		}
+	case FSquare:
+		for i, v := range x {
+			d[i] = v * v
+		}
+	case FAbs:
+		for i, v := range x {
+			d[i] = T(math.Abs(float64(v)))
+		}
+	case FSigmoid:
+		for i, v := range x {
+			d[i] = T(sigmoid(float64(v)))
+		}
+	case FSoftplus:
+		for i, v := range x {
+			d[i] = T(softplus(float64(v)))
+		}
+	case FTanh:
+		for i, v := range x {
+			d[i] = T(math.Tanh(float64(v)))
+		}
+	case FELU:
+		for i, v := range x {
+			if v > 0 {
+				d[i] = v
+			} else {
+				d[i] = T(math.Expm1(float64(v)))
+			}
+		}
+	case FReLU:
+		for i, v := range x {
+			if v > 0 {
+				d[i] = v
+			} else {
+				d[i] = 0
+			}
+		}
+	case FStep:
+		for i, v := range x {
+			if v > 0 {
+				d[i] = 1
+			} else {
+				d[i] = 0
+			}
+		}
+	case FSign:
+		for i, v := range x {
+			switch {
+			case v > 0:
+				d[i] = 1
+			case v < 0:
+				d[i] = -1
+			default:
+				d[i] = 0
+			}
+		}
+	case FRecip:
+		for i, v := range x {
+			d[i] = 1 / v
+		}
+	default:
+		panic(fmt.Sprintf("tensor.Apply: unknown function %d", int(f)))
+	}
+}
+
+// sigmoid is 1/(1+exp(-x)) written so that neither branch overflows.
+func sigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
+// softplus is log(1+exp(x)) = max(x,0) + log1p(exp(-|x|)), stable for all x.
+func softplus(x float64) float64 {
+	return math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x)))
+}
+
+// Neg returns -x.
+func Neg(x *Tensor) *Tensor { return Apply(FNeg, x) }
+
+// Exp returns exp(x).
+func Exp(x *Tensor) *Tensor { return Apply(FExp, x) }
+
+// Log returns log(x).
+func Log(x *Tensor) *Tensor { return Apply(FLog, x) }
+
+// Sqrt returns sqrt(x).
+func Sqrt(x *Tensor) *Tensor { return Apply(FSqrt, x) }
+
+// Square returns x*x.
+func Square(x *Tensor) *Tensor { return Apply(FSquare, x) }
+
+// Sigmoid returns 1/(1+exp(-x)).
+func Sigmoid(x *Tensor) *Tensor { return Apply(FSigmoid, x) }
+
+// Softplus returns log(1+exp(x)).
+func Softplus(x *Tensor) *Tensor { return Apply(FSoftplus, x) }
+
+// LeakyReLU returns x where x > 0 and slope*x elsewhere.
+func LeakyReLU(x *Tensor, slope float64) *Tensor {
+	out := New(x.dtype, x.shape...)
+	if x.dtype == Float32 {
+		leaky(out.f32, x.f32, float32(slope))
+	} else {
+		leaky(out.f64, x.f64, slope)
+	}
+	return out
+}
+
+func leaky[T Float](d, x []T, slope T) {
+	for i, v := range x {
+		if v > 0 {
+			d[i] = v
+		} else {
+			d[i] = slope * v
+		}
+	}
+}
+
+// AxpyInPlace computes y += a*x in place (same shape, same dtype).
+func AxpyInPlace(y *Tensor, a float64, x *Tensor) {
+	sameDType("AxpyInPlace", y, x)
+	if y.Size() != x.Size() {
+		panicShapes("AxpyInPlace", y.shape, x.shape)
+	}
+	if y.dtype == Float32 {
+		axpy(y.f32, float32(a), x.f32)
+	} else {
+		axpy(y.f64, a, x.f64)
+	}
+}
+
+func axpy[T Float](y []T, a T, x []T) {
+	x = x[:len(y)]
+	for i, v := range x {
+		y[i] += a * v
+	}
+}

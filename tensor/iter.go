@@ -1,0 +1,169 @@
+package tensor
+
+import "github.com/bism-ml/bism/internal/parallel"
+
+// stridedLoop walks several operands over a common shape, each with its own
+// element strides (0 on broadcast or reduced dimensions). Dimensions are
+// coalesced first, so the common cases (same shape, a row vector broadcast over
+// a matrix, a reduction over the last axes) become one long inner loop.
+type stridedLoop struct {
+	shape   []int   // coalesced shape; the last dimension is the inner loop
+	strides [][]int // per operand, per dimension
+}
+
+func newStridedLoop(shape []int, strides ...[]int) stridedLoop {
+	var sh []int
+	st := make([][]int, len(strides))
+	for d, n := range shape {
+		if n == 1 {
+			continue
+		}
+		merge := len(sh) > 0
+		for k := range strides {
+			if merge && st[k][len(sh)-1] != strides[k][d]*n {
+				merge = false
+			}
+		}
+		if merge {
+			sh[len(sh)-1] *= n
+			for k := range strides {
+				st[k][len(sh)-1] = strides[k][d]
+			}
+			continue
+		}
+		sh = append(sh, n)
+		for k := range strides {
+			st[k] = append(st[k], strides[k][d])
+		}
+	}
+	if len(sh) == 0 {
+		sh = []int{1}
+		for k := range st {
+			st[k] = []int{0}
+		}
+	}
+	return stridedLoop{shape: sh, strides: st}
+}
+
+// inner returns the inner-loop length and each operand's inner stride.
+func (l stridedLoop) inner() (int, []int) {
+	last := len(l.shape) - 1
+	s := make([]int, len(l.strides))
+	for k := range l.strides {
+		s[k] = l.strides[k][last]
+	}
+	return l.shape[last], s
+}
+
+// rows is the number of inner loops.
+func (l stridedLoop) rows() int {
+	n := 1
+	for _, d := range l.shape[:len(l.shape)-1] {
+		n *= d
+	}
+	return n
+}
+
+// run calls body with the operands' starting offsets for each inner loop
+// whose row index is in [lo, hi). offs is reused between calls.
+func (l stridedLoop) run(lo, hi int, body func(offs []int)) {
+	outer := len(l.shape) - 1
+	idx := make([]int, outer)
+	offs := make([]int, len(l.strides))
+	r := lo
+	for d := outer - 1; d >= 0; d-- {
+		idx[d] = r % l.shape[d]
+		r /= l.shape[d]
+		for k := range offs {
+			offs[k] += idx[d] * l.strides[k][d]
+		}
+	}
+	for row := lo; row < hi; row++ {
+		body(offs)
+		for d := outer - 1; d >= 0; d-- {
+			idx[d]++
+			for k := range offs {
+				offs[k] += l.strides[k][d]
+			}
+			if idx[d] < l.shape[d] {
+				break
+			}
+			for k := range offs {
+				offs[k] -= l.shape[d] * l.strides[k][d]
+			}
+			idx[d] = 0
+		}
+	}
+}
+
+// runParallel splits rows over cores when each chunk has enough elements.
+// Only valid when no two rows write the same output element.
+func (l stridedLoop) runParallel(body func(offs []int)) {
+	n, _ := l.inner()
+	grain := grainElems/n + 1
+	parallel.For(l.rows(), grain, func(lo, hi int) { l.run(lo, hi, body) })
+}
+
+// grainElems is the number of elements below which a loop is not split over cores.
+const grainElems = 1 << 15
+
+// contiguousStrides returns row-major strides for shape.
+func contiguousStrides(shape []int) []int {
+	s := make([]int, len(shape))
+	acc := 1
+	for i := len(shape) - 1; i >= 0; i-- {
+		s[i] = acc
+		acc *= shape[i]
+	}
+	return s
+}
+
+// broadcastStrides returns strides for viewing a tensor of shape `from` as
+// `to` (right-aligned numpy broadcasting), with 0 on broadcast dimensions.
+func broadcastStrides(op string, from, to []int) []int {
+	if len(from) > len(to) {
+		panicShapes(op, from, to)
+	}
+	cs := contiguousStrides(from)
+	s := make([]int, len(to))
+	off := len(to) - len(from)
+	for i := range from {
+		switch from[i] {
+		case to[off+i]:
+			s[off+i] = cs[i]
+			if from[i] == 1 {
+				s[off+i] = 0
+			}
+		case 1:
+			s[off+i] = 0
+		default:
+			panicShapes(op, from, to)
+		}
+	}
+	return s
+}
+
+// BroadcastShapes returns the numpy-style broadcast of two shapes, or panics
+// naming op and both shapes.
+func BroadcastShapes(op string, a, b []int) []int {
+	n := max(len(a), len(b))
+	out := make([]int, n)
+	for i := 0; i < n; i++ {
+		da, db := 1, 1
+		if j := i - (n - len(a)); j >= 0 {
+			da = a[j]
+		}
+		if j := i - (n - len(b)); j >= 0 {
+			db = b[j]
+		}
+		switch {
+		case da == db || db == 1:
+			out[i] = da
+		case da == 1:
+			out[i] = db
+		default:
+			panicShapes(op, a, b)
+		}
+	}
+	return out
+}

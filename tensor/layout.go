@@ -1,0 +1,167 @@
+package tensor
+
+import "fmt"
+
+// BroadcastTo expands x to shape by numpy broadcasting rules (copying).
+func BroadcastTo(x *Tensor, shape []int) *Tensor {
+	if SameShape(x.shape, shape) {
+		return x
+	}
+	out := New(x.dtype, shape...)
+	l := newStridedLoop(shape, contiguousStrides(shape), broadcastStrides("BroadcastTo", x.shape, shape))
+	n, s := l.inner()
+	if x.dtype == Float32 {
+		l.runParallel(func(o []int) { stridedCopy(out.f32[o[0]:], x.f32[o[1]:], n, s[1]) })
+	} else {
+		l.runParallel(func(o []int) { stridedCopy(out.f64[o[0]:], x.f64[o[1]:], n, s[1]) })
+	}
+	return out
+}
+
+func stridedCopy[T Float](d, x []T, n, sx int) {
+	switch sx {
+	case 1:
+		copy(d[:n], x[:n])
+	case 0:
+		v := x[0]
+		for i := range d[:n] {
+			d[i] = v
+		}
+	default:
+		for i := range d[:n] {
+			d[i] = x[i*sx]
+		}
+	}
+}
+
+// Permute reorders dimensions: out.shape[i] = x.shape[perm[i]].
+func Permute(x *Tensor, perm ...int) *Tensor {
+	r := len(x.shape)
+	if len(perm) != r {
+		panic(fmt.Sprintf("tensor.Permute: permutation %v for shape %v", perm, x.shape))
+	}
+	seen := make([]bool, r)
+	shape := make([]int, r)
+	xs := contiguousStrides(x.shape)
+	strides := make([]int, r)
+	for i, p := range perm {
+		if p < 0 || p >= r || seen[p] {
+			panic(fmt.Sprintf("tensor.Permute: invalid permutation %v for shape %v", perm, x.shape))
+		}
+		seen[p] = true
+		shape[i] = x.shape[p]
+		strides[i] = xs[p]
+	}
+	out := New(x.dtype, shape...)
+	l := newStridedLoop(shape, contiguousStrides(shape), strides)
+	n, s := l.inner()
+	if x.dtype == Float32 {
+		l.runParallel(func(o []int) { stridedCopy(out.f32[o[0]:], x.f32[o[1]:], n, s[1]) })
+	} else {
+		l.runParallel(func(o []int) { stridedCopy(out.f64[o[0]:], x.f64[o[1]:], n, s[1]) })
+	}
+	return out
+}
+
+// InversePerm returns the permutation that undoes perm.
+func InversePerm(perm []int) []int {
+	inv := make([]int, len(perm))
+	for i, p := range perm {
+		inv[p] = i
+	}
+	return inv
+}
+
+// Transpose swaps the last two dimensions.
+func Transpose(x *Tensor) *Tensor {
+	r := len(x.shape)
+	if r < 2 {
+		panic(fmt.Sprintf("tensor.Transpose: shape %v has fewer than 2 dimensions", x.shape))
+	}
+	perm := make([]int, r)
+	for i := range perm {
+		perm[i] = i
+	}
+	perm[r-2], perm[r-1] = r-1, r-2
+	return Permute(x, perm...)
+}
+
+// Slice returns x[..., start:end, ...] along axis.
+func Slice(x *Tensor, axis, start, end int) *Tensor {
+	axis = normAxis("Slice", axis, len(x.shape))
+	if start < 0 || end > x.shape[axis] || start > end {
+		panic(fmt.Sprintf("tensor.Slice: range [%d:%d] out of bounds for axis %d of shape %v", start, end, axis, x.shape))
+	}
+	shape := cloneInts(x.shape)
+	shape[axis] = end - start
+	out := New(x.dtype, shape...)
+	copyBlock(out, x, axis, start, false)
+	return out
+}
+
+// Pad embeds x into zeros of size `size` along axis, starting at offset. It is
+// the adjoint of Slice.
+func Pad(x *Tensor, axis, offset, size int) *Tensor {
+	axis = normAxis("Pad", axis, len(x.shape))
+	if offset < 0 || offset+x.shape[axis] > size {
+		panic(fmt.Sprintf("tensor.Pad: %d rows at offset %d do not fit size %d (shape %v, axis %d)", x.shape[axis], offset, size, x.shape, axis))
+	}
+	shape := cloneInts(x.shape)
+	shape[axis] = size
+	out := New(x.dtype, shape...)
+	copyBlock(x, out, axis, offset, true)
+	return out
+}
+
+// copyBlock copies between small (the block) and big, which differ only
+// along axis, where the block sits at offset. toBig chooses the direction.
+func copyBlock(small, big *Tensor, axis, offset int, toBig bool) {
+	outer := SizeOf(small.shape[:axis])
+	inner := SizeOf(small.shape[axis+1:])
+	ns, nb := small.shape[axis]*inner, big.shape[axis]*inner
+	for o := 0; o < outer; o++ {
+		so, bo := o*ns, o*nb+offset*inner
+		if small.dtype == Float32 {
+			if toBig {
+				copy(big.f32[bo:bo+ns], small.f32[so:so+ns])
+			} else {
+				copy(small.f32[so:so+ns], big.f32[bo:bo+ns])
+			}
+		} else {
+			if toBig {
+				copy(big.f64[bo:bo+ns], small.f64[so:so+ns])
+			} else {
+				copy(small.f64[so:so+ns], big.f64[bo:bo+ns])
+			}
+		}
+	}
+}
+
+// Concat joins tensors along axis; other dimensions must match.
+func Concat(axis int, xs ...*Tensor) *Tensor {
+	if len(xs) == 0 {
+		panic("tensor.Concat: no tensors")
+	}
+	axis = normAxis("Concat", axis, len(xs[0].shape))
+	shape := cloneInts(xs[0].shape)
+	shape[axis] = 0
+	for _, x := range xs {
+		sameDType("Concat", xs[0], x)
+		if len(x.shape) != len(shape) {
+			panicShapes("Concat", xs[0].shape, x.shape)
+		}
+		for i := range shape {
+			if i != axis && x.shape[i] != shape[i] {
+				panicShapes("Concat", xs[0].shape, x.shape)
+			}
+		}
+		shape[axis] += x.shape[axis]
+	}
+	out := New(xs[0].dtype, shape...)
+	off := 0
+	for _, x := range xs {
+		copyBlock(x, out, axis, off, true)
+		off += x.shape[axis]
+	}
+	return out
+}

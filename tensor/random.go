@@ -1,0 +1,78 @@
+package tensor
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// RNG is a seeded random number generator. It is a value passed to whoever
+// needs randomness, never a package global, so runs reproduce exactly for a
+// seed (the stream is PCG, fixed by the Go standard library).
+type RNG struct{ r *rand.Rand }
+
+// NewRNG returns a generator seeded with seed.
+func NewRNG(seed uint64) *RNG {
+	return &RNG{rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))}
+}
+
+// Rand exposes the underlying generator for callers that need integers or permutations.
+func (g *RNG) Rand() *rand.Rand { return g.r }
+
+// Split returns a new generator whose stream is derived from (and independent of) this one.
+func (g *RNG) Split() *RNG { return NewRNG(g.r.Uint64()) }
+
+func (g *RNG) fill(dt DType, shape []int, f func() float64) *Tensor {
+	t := New(dt, shape...)
+	if dt == Float32 {
+		for i := range t.f32 {
+			t.f32[i] = float32(f())
+		}
+	} else {
+		for i := range t.f64 {
+			t.f64[i] = f()
+		}
+	}
+	return t
+}
+
+// Uniform returns values drawn uniformly from [lo, hi).
+func (g *RNG) Uniform(dt DType, lo, hi float64, shape ...int) *Tensor {
+	return g.fill(dt, shape, func() float64 { return lo + (hi-lo)*g.r.Float64() })
+}
+
+// Normal returns values drawn from N(mean, std^2).
+func (g *RNG) Normal(dt DType, mean, std float64, shape ...int) *Tensor {
+	return g.fill(dt, shape, func() float64 { return mean + std*g.r.NormFloat64() })
+}
+
+// Rademacher returns values that are -1 or +1 with equal probability.
+func (g *RNG) Rademacher(dt DType, shape ...int) *Tensor {
+	return g.fill(dt, shape, func() float64 {
+		if g.r.Uint64()&1 == 1 {
+			return 1
+		}
+		return -1
+	})
+}
+
+// Gumbel returns standard Gumbel variates, -log(-log(U)) with U in (0, 1).
+func (g *RNG) Gumbel(dt DType, shape ...int) *Tensor {
+	return g.fill(dt, shape, func() float64 {
+		u := g.r.Float64()
+		for u == 0 {
+			u = g.r.Float64()
+		}
+		return -math.Log(-math.Log(u))
+	})
+}
+
+// Bernoulli returns 1 with probability p[i] and 0 otherwise, elementwise.
+func (g *RNG) Bernoulli(p *Tensor) *Tensor {
+	t := New(p.dtype, p.shape...)
+	for i := 0; i < t.Size(); i++ {
+		if g.r.Float64() < p.Flat(i) {
+			t.SetFlat(i, 1)
+		}
+	}
+	return t
+}

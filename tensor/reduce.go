@@ -1,0 +1,180 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"sort"
+)
+
+// ReducedShape returns the shape of reducing `shape` over `axes` (all axes if
+// axes is empty), keeping reduced dimensions as 1 when keepdims is set.
+// Axes are normalised (negative counts from the end) and sorted.
+func ReducedShape(op string, shape []int, axes []int, keepdims bool) (out []int, normAxes []int) {
+	r := len(shape)
+	reduce := make([]bool, r)
+	if len(axes) == 0 {
+		for i := range reduce {
+			reduce[i] = true
+		}
+	}
+	for _, a := range axes {
+		a = normAxis(op, a, r)
+		if reduce[a] {
+			panic(fmt.Sprintf("tensor.%s: axis %d repeated in %v", op, a, axes))
+		}
+		reduce[a] = true
+	}
+	for i, d := range shape {
+		if reduce[i] {
+			normAxes = append(normAxes, i)
+			if keepdims {
+				out = append(out, 1)
+			}
+		} else {
+			out = append(out, d)
+		}
+	}
+	sort.Ints(normAxes)
+	return out, normAxes
+}
+
+// Sum sums over the given axes (all if none). keepdims keeps them as size 1.
+func Sum(x *Tensor, keepdims bool, axes ...int) *Tensor {
+	return reduce("Sum", x, keepdims, axes, false)
+}
+
+// Max takes the maximum over the given axes (all if none).
+func Max(x *Tensor, keepdims bool, axes ...int) *Tensor {
+	return reduce("Max", x, keepdims, axes, true)
+}
+
+// Mean averages over the given axes (all if none).
+func Mean(x *Tensor, keepdims bool, axes ...int) *Tensor {
+	s := Sum(x, keepdims, axes...)
+	if s.Size() == 0 {
+		return s
+	}
+	return Scale(s, float64(s.Size())/float64(x.Size()))
+}
+
+func reduce(op string, x *Tensor, keepdims bool, axes []int, isMax bool) *Tensor {
+	kshape, _ := ReducedShape(op, x.shape, axes, true)
+	out := New(x.dtype, kshape...)
+	if isMax {
+		out.Fill(math.Inf(-1))
+	}
+	// Output strides over x's shape: zero on reduced axes.
+	os := contiguousStrides(kshape)
+	for i := range kshape {
+		if kshape[i] == 1 {
+			os[i] = 0
+		}
+	}
+	l := newStridedLoop(x.shape, os, contiguousStrides(x.shape))
+	n, s := l.inner()
+	if x.dtype == Float32 {
+		l.run(0, l.rows(), func(o []int) { reduceRow(out.f32[o[0]:], x.f32[o[1]:], n, s[0], s[1], isMax) })
+	} else {
+		l.run(0, l.rows(), func(o []int) { reduceRow(out.f64[o[0]:], x.f64[o[1]:], n, s[0], s[1], isMax) })
+	}
+	if !keepdims {
+		rs, _ := ReducedShape(op, x.shape, axes, false)
+		out = out.Reshape(rs...)
+	}
+	return out
+}
+
+func reduceRow[T Float](d, x []T, n, sd, sx int, isMax bool) {
+	if sd == 0 {
+		acc := d[0]
+		if isMax {
+			for i := 0; i < n; i++ {
+				if v := x[i*sx]; v > acc || v != v {
+					acc = v
+				}
+			}
+		} else if sx == 1 {
+			for _, v := range x[:n] {
+				acc += v
+			}
+		} else {
+			for i := 0; i < n; i++ {
+				acc += x[i*sx]
+			}
+		}
+		d[0] = acc
+		return
+	}
+	for i := 0; i < n; i++ {
+		v := x[i*sx]
+		if isMax {
+			if v > d[i*sd] || v != v {
+				d[i*sd] = v
+			}
+		} else {
+			d[i*sd] += v
+		}
+	}
+}
+
+// LogSumExp computes log(sum(exp(x))) over the axes, shifted by the maximum for stability.
+func LogSumExp(x *Tensor, keepdims bool, axes ...int) *Tensor {
+	m := Max(x, true, axes...)
+	// Rows whose maximum is infinite would give inf-inf; shift them by 0.
+	for i := 0; i < m.Size(); i++ {
+		if math.IsInf(m.Flat(i), 0) {
+			m.SetFlat(i, 0)
+		}
+	}
+	out := Add(Log(Sum(Exp(Sub(x, m)), true, axes...)), m)
+	if !keepdims {
+		rs, _ := ReducedShape("LogSumExp", x.shape, axes, false)
+		out = out.Reshape(rs...)
+	}
+	return out
+}
+
+// MaxMask returns a tensor shaped like x that is 1/k at the k positions
+// attaining the maximum over the axes and 0 elsewhere. It is the derivative of
+// Max, splitting ties evenly.
+func MaxMask(x *Tensor, axes ...int) *Tensor {
+	m := Max(x, true, axes...)
+	mask := New(x.dtype, x.shape...)
+	eq := Sub(x, m) // zero exactly where x attains the maximum
+	for i := 0; i < eq.Size(); i++ {
+		if eq.Flat(i) == 0 {
+			mask.SetFlat(i, 1)
+		}
+	}
+	count := Sum(mask, true, axes...)
+	return Div(mask, count)
+}
+
+// SumTo sums x down to shape, the inverse of broadcasting x from shape.
+func SumTo(x *Tensor, shape []int) *Tensor {
+	if SameShape(x.shape, shape) {
+		return x
+	}
+	if len(shape) > len(x.shape) {
+		panicShapes("SumTo", x.shape, shape)
+	}
+	off := len(x.shape) - len(shape)
+	var axes []int
+	for i := range x.shape {
+		if i < off {
+			axes = append(axes, i)
+			continue
+		}
+		switch shape[i-off] {
+		case x.shape[i]:
+		case 1:
+			axes = append(axes, i)
+		default:
+			panicShapes("SumTo", x.shape, shape)
+		}
+	}
+	if len(axes) == 0 {
+		return x.Reshape(shape...)
+	}
+	return Sum(x, true, axes...).Reshape(shape...)
+}
