@@ -1,0 +1,175 @@
+package ad
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/bism-ml/bism/tensor"
+)
+
+// mlpEnergy is a small MLP energy E(v) = sum(tanh(v W1 + b1) w2) + 1/2|v|^2,
+// summed over the batch: the kind of function score matching differentiates.
+func mlpEnergy(v, w1, b1, w2 *Value) *Value {
+	h := Tanh(Add(MatMul(v, w1, false, false), b1))
+	return Add(SumAll(MatMul(h, w2, false, false)), Scale(SumAll(Square(v)), 0.5))
+}
+
+// TestHessianVectorProduct checks the Hessian-vector product of an MLP energy
+// (grad of <grad_v E, u>) against finite differences of the gradient.
+func TestHessianVectorProduct(t *testing.T) {
+	rng := tensor.NewRNG(7)
+	v := rng.Normal(tensor.Float64, 0, 1, 4, 5)
+	w1 := rng.Normal(tensor.Float64, 0, 0.5, 5, 6)
+	b1 := rng.Normal(tensor.Float64, 0, 0.5, 6)
+	w2 := rng.Normal(tensor.Float64, 0, 0.5, 6, 1)
+	u := rng.Normal(tensor.Float64, 0, 1, 4, 5)
+	gradAt := func(vt *tensor.Tensor) *tensor.Tensor {
+		vv := Var(vt)
+		return Grad(mlpEnergy(vv, Const(w1), Const(b1), Const(w2)), []*Value{vv})[0].Tensor()
+	}
+	vv := Var(v)
+	g := Grad(mlpEnergy(vv, Const(w1), Const(b1), Const(w2)), []*Value{vv}, CreateGraph())[0]
+	hvp := Grad(Dot(g, Const(u)), []*Value{vv})[0].Tensor()
+
+	const eps = 1e-5
+	fd := tensor.Scale(tensor.Sub(gradAt(tensor.Add(v, tensor.Scale(u, eps))), gradAt(tensor.Sub(v, tensor.Scale(u, eps)))), 0.5/eps)
+	if e := relErr(hvp, fd); e > 1e-7 {
+		t.Fatalf("Hessian-vector product relative error %.3g", e)
+	}
+}
+
+// TestThirdOrderSSMQuantity checks the parameter gradient of
+// u^T grad_v(u . grad_v E) (the sliced score matching term) against finite
+// differences in the parameters: a third-order derivative of E.
+func TestThirdOrderSSMQuantity(t *testing.T) {
+	rng := tensor.NewRNG(8)
+	v := rng.Normal(tensor.Float64, 0, 1, 3, 4)
+	u := rng.Rademacher(tensor.Float64, 3, 4)
+	params := []*tensor.Tensor{
+		rng.Normal(tensor.Float64, 0, 0.5, 4, 5),
+		rng.Normal(tensor.Float64, 0, 0.5, 5),
+		rng.Normal(tensor.Float64, 0, 0.5, 5, 1),
+	}
+	f := func(p []*Value) *Value {
+		vv := Var(v)
+		s := Grad(mlpEnergy(vv, p[0], p[1], p[2]), []*Value{vv}, CreateGraph())[0]
+		hu := Grad(Dot(s, Const(u)), []*Value{vv}, CreateGraph())[0]
+		return Add(Dot(hu, Const(u)), Scale(SumAll(Square(s)), 0.5))
+	}
+	if _, err := CheckGrad(f, params, CheckOptions{Order: 1, Tol: 1e-7}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUnusedInputGetsZeros(t *testing.T) {
+	x := Var(tensor.Ones(tensor.Float64, 2, 3))
+	unused := Var(tensor.Ones(tensor.Float64, 4))
+	gs := Grad(SumAll(Square(x)), []*Value{x, unused})
+	if !tensor.SameShape(gs[1].Shape(), []int{4}) {
+		t.Fatalf("unused gradient shape %v", gs[1].Shape())
+	}
+	for _, v := range gs[1].Tensor().Values() {
+		if v != 0 {
+			t.Fatalf("unused gradient %v", gs[1].Tensor())
+		}
+	}
+}
+
+func TestGradWithoutCreateGraphRecordsNothing(t *testing.T) {
+	x := Var(tensor.Ones(tensor.Float64, 2))
+	g := Grad(SumAll(Exp(x)), []*Value{x})[0]
+	if g.RequiresGrad() {
+		t.Fatal("gradient without CreateGraph requires grad")
+	}
+	g2 := Grad(SumAll(Exp(x)), []*Value{x}, CreateGraph())[0]
+	if !g2.RequiresGrad() {
+		t.Fatal("gradient with CreateGraph is not differentiable")
+	}
+	var inside *Value
+	NoGrad(func() { inside = Exp(x) })
+	if inside.RequiresGrad() {
+		t.Fatal("NoGrad recorded a node")
+	}
+}
+
+func TestCotangent(t *testing.T) {
+	x := Var(tensor.FromFloat64([]float64{1, 2, 3}, 3))
+	c := Const(tensor.FromFloat64([]float64{1, 0, -1}, 3))
+	g := Grad(Square(x), []*Value{x}, Cotangent(c))[0].Tensor().Values()
+	want := []float64{2, 0, -6}
+	for i := range want {
+		if math.Abs(g[i]-want[i]) > 1e-12 {
+			t.Fatalf("got %v want %v", g, want)
+		}
+	}
+}
+
+func expectPanic(t *testing.T, contains []string, f func()) {
+	t.Helper()
+	defer func() {
+		r := recover()
+		if r == nil {
+			t.Fatal("expected a panic")
+		}
+		msg, _ := r.(string)
+		for _, c := range contains {
+			if !strings.Contains(msg, c) {
+				t.Fatalf("panic %q does not mention %q", msg, c)
+			}
+		}
+	}()
+	f()
+}
+
+func TestMisuseMessages(t *testing.T) {
+	a := Var(tensor.Ones(tensor.Float32, 3, 4))
+	b := Var(tensor.Ones(tensor.Float32, 5))
+	expectPanic(t, []string{"Add", "[3 4]", "[5]"}, func() { Add(a, b) })
+	expectPanic(t, []string{"MatMul", "[3 4]", "[3 4]"}, func() { MatMul(a, a, false, false) })
+	expectPanic(t, []string{"not a single element"}, func() { Grad(a, []*Value{a}) })
+	expectPanic(t, []string{"dtype mismatch"}, func() { Add(a, Var(tensor.Ones(tensor.Float64, 3, 4))) })
+}
+
+// ssmEnergy is the benchmark energy E(v) = 1/2|v|^2 - sum softplus(v W + c).
+func ssmEnergy(v, w, c *Value) *Value {
+	return Sub(Scale(SumAll(Square(v)), 0.5), SumAll(Softplus(Add(MatMul(v, w, false, false), c))))
+}
+
+// ssmLoss is one sliced score matching loss: mean over the batch of
+// 1/2|s|^2 + u^T grad_v(s . u), with s = -grad_v E.
+func ssmLoss(v, u, w, c *Value) *Value {
+	s := Neg(Grad(ssmEnergy(v, w, c), []*Value{v}, CreateGraph())[0])
+	hu := Grad(Dot(s, u), []*Value{v}, CreateGraph())[0]
+	n := float64(v.Shape()[0])
+	return Scale(Add(Scale(SumAll(Square(s)), 0.5), Dot(hu, u)), 1/n)
+}
+
+// BenchmarkSSMStep measures one sliced score matching step (loss plus
+// parameter gradients, third order) at batch 100, D = 560, H = 400.
+func BenchmarkSSMStep(b *testing.B) {
+	rng := tensor.NewRNG(1)
+	const B, D, H = 100, 560, 400
+	w := Var(rng.Uniform(tensor.Float32, -0.05, 0.05, D, H))
+	c := Var(rng.Uniform(tensor.Float32, -0.05, 0.05, H))
+	data := rng.Uniform(tensor.Float32, 0, 1, B, D)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		v := Var(data)
+		u := Const(rng.Rademacher(tensor.Float32, B, D))
+		loss := ssmLoss(v, u, w, c)
+		_ = Grad(loss, []*Value{w, c})
+	}
+}
+
+func TestSSMStepGradient(t *testing.T) {
+	// The benchmarked step, small and in float64, against finite differences.
+	rng := tensor.NewRNG(3)
+	v := rng.Uniform(tensor.Float64, 0, 1, 3, 5)
+	u := rng.Rademacher(tensor.Float64, 3, 5)
+	ps := []*tensor.Tensor{rng.Normal(tensor.Float64, 0, 0.5, 5, 4), rng.Normal(tensor.Float64, 0, 0.5, 4)}
+	f := func(p []*Value) *Value { return ssmLoss(Var(v), Const(u), p[0], p[1]) }
+	if _, err := CheckGrad(f, ps, CheckOptions{Order: 2}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,40 @@
+// Package ad is bism's reverse-mode automatic differentiation: small enough
+// to read in one sitting, and closed under differentiation, so gradients of
+// gradients (of gradients) just work.
+//
+// # Recording
+//
+// Computation is define-by-run. Var wraps a tensor that requires gradients
+// (a parameter, or data to differentiate with respect to); Const wraps one
+// that does not. Every operation in this package computes its result with a
+// tensor kernel and, if any input requires gradients, records a node: the
+// inputs and a backward rule (vector-Jacobian product) that sits next to the
+// forward code in ops.go or conv.go.
+//
+// # Grad
+//
+//	gs := ad.Grad(y, []*ad.Value{x, w})                   // dy/dx, dy/dw
+//	gs := ad.Grad(y, xs, ad.CreateGraph())                // differentiable results
+//	gs := ad.Grad(y, xs, ad.Cotangent(u))                 // u^T dy/dx for non-scalar y
+//
+// Backward rules are written with ad operations, never raw kernels, so with
+// CreateGraph the backward pass is itself recorded and Grad can be applied to
+// its results again, to any order (PyTorch's create_graph=True, JAX's
+// grad-of-grad). Without CreateGraph the backward pass runs on constants and
+// records nothing. A matrix product's gradient is a matrix product at every
+// order: no outer products are formed.
+//
+// A value that y does not depend on gets a zero gradient of its own shape.
+//
+// # Stopping gradients
+//
+// Detach returns a value's tensor as a constant. NoGrad(f) runs f without
+// recording anything (for evaluation and sampling); it is process-wide, so do
+// not record a graph on another goroutine meanwhile.
+//
+// # Checking
+//
+// CheckGrad compares derivatives of a function against central finite
+// differences in float64, at first, second and third (or any) order, like
+// PyTorch's gradcheck and gradgradcheck. Every operation is tested with it.
+package ad
