@@ -1,0 +1,149 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/bism-ml/bism/ad"
+	"github.com/bism-ml/bism/tensor"
+)
+
+// Params is an ordered set of named parameter tensors: what a model or a
+// posterior owns, what an optimizer updates in place, and what a checkpoint
+// stores. Order is the order of Add, so iteration is deterministic.
+type Params struct {
+	names []string
+	ts    map[string]*tensor.Tensor
+}
+
+// NewParams returns an empty set.
+func NewParams() *Params { return &Params{ts: map[string]*tensor.Tensor{}} }
+
+// Add registers a tensor under name; a duplicate name panics.
+func (p *Params) Add(name string, t *tensor.Tensor) *tensor.Tensor {
+	if _, ok := p.ts[name]; ok {
+		panic(fmt.Sprintf("nn.Params.Add: duplicate parameter %q", name))
+	}
+	p.names = append(p.names, name)
+	p.ts[name] = t
+	return t
+}
+
+// Names returns the parameter names in order.
+func (p *Params) Names() []string { return p.names }
+
+// Len is the number of parameters.
+func (p *Params) Len() int { return len(p.names) }
+
+// Get returns the tensor named name, panicking if absent.
+func (p *Params) Get(name string) *tensor.Tensor {
+	t, ok := p.ts[name]
+	if !ok {
+		panic(fmt.Sprintf("nn.Params.Get: no parameter %q (have %v)", name, p.names))
+	}
+	return t
+}
+
+// Lookup returns the tensor named name and whether it exists.
+func (p *Params) Lookup(name string) (*tensor.Tensor, bool) {
+	t, ok := p.ts[name]
+	return t, ok
+}
+
+// Tensors returns the tensors in order.
+func (p *Params) Tensors() []*tensor.Tensor {
+	out := make([]*tensor.Tensor, len(p.names))
+	for i, n := range p.names {
+		out[i] = p.ts[n]
+	}
+	return out
+}
+
+// Clone deep-copies every tensor.
+func (p *Params) Clone() *Params {
+	c := NewParams()
+	for _, n := range p.names {
+		c.Add(n, p.ts[n].Clone())
+	}
+	return c
+}
+
+// CopyFrom copies values from q (same names and shapes) into p, in place.
+func (p *Params) CopyFrom(q *Params) {
+	for _, n := range p.names {
+		p.ts[n].CopyFrom(q.Get(n))
+	}
+}
+
+// Count is the total number of scalar parameters.
+func (p *Params) Count() int {
+	n := 0
+	for _, t := range p.ts {
+		n += t.Size()
+	}
+	return n
+}
+
+// Vars returns the parameters as leaf values that require gradients.
+func (p *Params) Vars() Vals { return p.bind(ad.Var) }
+
+// Consts returns the parameters as constants (gradients stop at them).
+func (p *Params) Consts() Vals { return p.bind(ad.Const) }
+
+func (p *Params) bind(f func(*tensor.Tensor) *ad.Value) Vals {
+	v := Vals{names: p.names, m: make(map[string]*ad.Value, len(p.names))}
+	for _, n := range p.names {
+		v.m[n] = f(p.ts[n])
+	}
+	return v
+}
+
+// Vals binds parameter names to autodiff values: the parameters a model's
+// functions are evaluated at. They may be leaves (Params.Vars), constants
+// (Params.Consts) or computed values, as in the unrolled inner optimisation
+// of bi-level score matching, where phi^N is a function of theta.
+type Vals struct {
+	names []string
+	m     map[string]*ad.Value
+}
+
+// NewVals builds Vals from names and values in the same order.
+func NewVals(names []string, vs []*ad.Value) Vals {
+	if len(names) != len(vs) {
+		panic(fmt.Sprintf("nn.NewVals: %d names for %d values", len(names), len(vs)))
+	}
+	v := Vals{names: names, m: make(map[string]*ad.Value, len(names))}
+	for i, n := range names {
+		v.m[n] = vs[i]
+	}
+	return v
+}
+
+// Get returns the value bound to name, panicking if absent.
+func (v Vals) Get(name string) *ad.Value {
+	x, ok := v.m[name]
+	if !ok {
+		panic(fmt.Sprintf("nn.Vals.Get: no parameter %q (have %v)", name, v.names))
+	}
+	return x
+}
+
+// Names returns the names in order.
+func (v Vals) Names() []string { return v.names }
+
+// List returns the values in order.
+func (v Vals) List() []*ad.Value {
+	out := make([]*ad.Value, len(v.names))
+	for i, n := range v.names {
+		out[i] = v.m[n]
+	}
+	return out
+}
+
+// Detach returns the same tensors as constants.
+func (v Vals) Detach() Vals {
+	out := Vals{names: v.names, m: make(map[string]*ad.Value, len(v.names))}
+	for _, n := range v.names {
+		out.m[n] = ad.Detach(v.m[n])
+	}
+	return out
+}

@@ -1,0 +1,245 @@
+package optim
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/bism-ml/bism/ad"
+	"github.com/bism-ml/bism/nn"
+	"github.com/bism-ml/bism/tensor"
+)
+
+// Optimizer updates parameters in place from their gradients, and can
+// continue from its current state as a differentiable computation (Unroll),
+// which bi-level score matching uses for the N unrolled inner steps.
+type Optimizer interface {
+	// Step applies one update; grads are in the order of p.Names().
+	Step(p *nn.Params, grads []*tensor.Tensor)
+	// LR and SetLR read and set the learning rate (schedules call SetLR).
+	LR() float64
+	SetLR(lr float64)
+	// Unroll returns a differentiable copy of the optimizer that starts from
+	// the current state (detached) and never touches the real state.
+	Unroll() Unrolled
+	// State returns the optimizer's tensors for checkpointing, by name.
+	State() map[string]*tensor.Tensor
+	// LoadState restores what State returned.
+	LoadState(map[string]*tensor.Tensor) error
+}
+
+// Unrolled is a differentiable optimizer: each Step returns new parameter
+// values that are functions (recorded in ad) of the old values and the
+// gradients, so the result can be differentiated with respect to anything
+// the gradients depend on (Eq. 13 of the paper).
+type Unrolled interface {
+	Step(p nn.Vals, grads []*ad.Value) nn.Vals
+}
+
+// ---- Adam ----
+
+// Adam is Kingma & Ba's optimizer as PyTorch implements it: the update is
+// lr*sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps). No weight decay.
+type Adam struct {
+	lr, beta1, beta2, eps float64
+	t                     int
+	m, v                  []*tensor.Tensor
+}
+
+// NewAdam returns Adam with the given learning rate and betas; eps is 1e-8.
+func NewAdam(lr, beta1, beta2 float64) *Adam {
+	return &Adam{lr: lr, beta1: beta1, beta2: beta2, eps: 1e-8}
+}
+
+// LR returns the learning rate.
+func (a *Adam) LR() float64 { return a.lr }
+
+// SetLR sets the learning rate.
+func (a *Adam) SetLR(lr float64) { a.lr = lr }
+
+// Steps is the number of updates applied so far.
+func (a *Adam) Steps() int { return a.t }
+
+func (a *Adam) init(p *nn.Params) {
+	if a.m != nil {
+		return
+	}
+	for _, t := range p.Tensors() {
+		a.m = append(a.m, tensor.ZerosLike(t))
+		a.v = append(a.v, tensor.ZerosLike(t))
+	}
+}
+
+// Step applies one Adam update in place.
+func (a *Adam) Step(p *nn.Params, grads []*tensor.Tensor) {
+	a.init(p)
+	if len(grads) != p.Len() {
+		panic(fmt.Sprintf("optim.Adam.Step: %d gradients for %d parameters", len(grads), p.Len()))
+	}
+	a.t++
+	step := a.lr * math.Sqrt(1-math.Pow(a.beta2, float64(a.t))) / (1 - math.Pow(a.beta1, float64(a.t)))
+	for i, x := range p.Tensors() {
+		g := grads[i]
+		if !tensor.SameShape(g.Shape(), x.Shape()) {
+			panic(fmt.Sprintf("optim.Adam.Step: gradient shape %v for parameter %q of shape %v", g.Shape(), p.Names()[i], x.Shape()))
+		}
+		if x.DType() == tensor.Float32 {
+			adamUpdate(x.F32(), g.F32(), a.m[i].F32(), a.v[i].F32(), float32(a.beta1), float32(a.beta2), float32(a.eps), float32(step))
+		} else {
+			adamUpdate(x.F64(), g.F64(), a.m[i].F64(), a.v[i].F64(), a.beta1, a.beta2, a.eps, step)
+		}
+	}
+}
+
+func adamUpdate[T tensor.Float](x, g, m, v []T, b1, b2, eps, step T) {
+	for j := range x {
+		gj := g[j]
+		m[j] = b1*m[j] + (1-b1)*gj
+		v[j] = b2*v[j] + (1-b2)*gj*gj
+		x[j] -= step * m[j] / (T(math.Sqrt(float64(v[j]))) + eps)
+	}
+}
+
+// State returns the step count and moments.
+func (a *Adam) State() map[string]*tensor.Tensor {
+	s := map[string]*tensor.Tensor{"step": tensor.Scalar(tensor.Float64, float64(a.t))}
+	for i := range a.m {
+		s[fmt.Sprintf("m.%d", i)] = a.m[i]
+		s[fmt.Sprintf("v.%d", i)] = a.v[i]
+	}
+	return s
+}
+
+// LoadState restores State's output.
+func (a *Adam) LoadState(s map[string]*tensor.Tensor) error {
+	st, ok := s["step"]
+	if !ok {
+		return fmt.Errorf("optim.Adam: state has no step count")
+	}
+	a.t = int(st.Item())
+	a.m, a.v = nil, nil
+	for i := 0; ; i++ {
+		m, okm := s[fmt.Sprintf("m.%d", i)]
+		v, okv := s[fmt.Sprintf("v.%d", i)]
+		if !okm || !okv {
+			break
+		}
+		a.m = append(a.m, m.Clone())
+		a.v = append(a.v, v.Clone())
+	}
+	if a.t > 0 && len(a.m) == 0 {
+		return fmt.Errorf("optim.Adam: state has step %d but no moments", a.t)
+	}
+	return nil
+}
+
+// Unroll continues from the current step count and moments, detached.
+func (a *Adam) Unroll() Unrolled {
+	u := &unrolledAdam{a: *a}
+	for i := range a.m {
+		u.m = append(u.m, ad.Const(a.m[i]))
+		u.v = append(u.v, ad.Const(a.v[i]))
+	}
+	return u
+}
+
+type unrolledAdam struct {
+	a    Adam // hyper-parameters and step count (a copy: the real one is untouched)
+	m, v []*ad.Value
+}
+
+func (u *unrolledAdam) Step(p nn.Vals, grads []*ad.Value) nn.Vals {
+	xs := p.List()
+	if len(grads) != len(xs) {
+		panic(fmt.Sprintf("optim: unrolled Adam step: %d gradients for %d parameters", len(grads), len(xs)))
+	}
+	if u.m == nil {
+		for _, x := range xs {
+			u.m = append(u.m, ad.Const(tensor.ZerosLike(x.Tensor())))
+			u.v = append(u.v, ad.Const(tensor.ZerosLike(x.Tensor())))
+		}
+	}
+	a := &u.a
+	a.t++
+	step := a.lr * math.Sqrt(1-math.Pow(a.beta2, float64(a.t))) / (1 - math.Pow(a.beta1, float64(a.t)))
+	out := make([]*ad.Value, len(xs))
+	for i, x := range xs {
+		g := grads[i]
+		u.m[i] = ad.Add(ad.Scale(u.m[i], a.beta1), ad.Scale(g, 1-a.beta1))
+		u.v[i] = ad.Add(ad.Scale(u.v[i], a.beta2), ad.Scale(ad.Square(g), 1-a.beta2))
+		denom := ad.AddScalar(ad.Sqrt(u.v[i]), a.eps)
+		out[i] = ad.Sub(x, ad.Scale(ad.Div(u.m[i], denom), step))
+	}
+	return nn.NewVals(p.Names(), out)
+}
+
+// ---- SGD ----
+
+// SGD is plain gradient descent, the update of Eqs. 12-13 in the paper.
+type SGD struct{ lr float64 }
+
+// NewSGD returns gradient descent with learning rate lr.
+func NewSGD(lr float64) *SGD { return &SGD{lr: lr} }
+
+// LR returns the learning rate.
+func (s *SGD) LR() float64 { return s.lr }
+
+// SetLR sets the learning rate.
+func (s *SGD) SetLR(lr float64) { s.lr = lr }
+
+// Step applies p -= lr * g in place.
+func (s *SGD) Step(p *nn.Params, grads []*tensor.Tensor) {
+	for i, x := range p.Tensors() {
+		tensor.AxpyInPlace(x, -s.lr, grads[i])
+	}
+}
+
+// State is empty: SGD keeps none.
+func (s *SGD) State() map[string]*tensor.Tensor { return map[string]*tensor.Tensor{} }
+
+// LoadState accepts any state.
+func (s *SGD) LoadState(map[string]*tensor.Tensor) error { return nil }
+
+// Unroll returns differentiable SGD.
+func (s *SGD) Unroll() Unrolled { return unrolledSGD{s.lr} }
+
+type unrolledSGD struct{ lr float64 }
+
+func (u unrolledSGD) Step(p nn.Vals, grads []*ad.Value) nn.Vals {
+	xs := p.List()
+	out := make([]*ad.Value, len(xs))
+	for i, x := range xs {
+		out[i] = ad.Sub(x, ad.Scale(grads[i], u.lr))
+	}
+	return nn.NewVals(p.Names(), out)
+}
+
+// ---- schedules ----
+
+// Schedule gives the learning rate at iteration it (0-based) of total.
+type Schedule func(base float64, it, total int) float64
+
+// Constant keeps the base learning rate.
+func Constant(base float64, _, _ int) float64 { return base }
+
+// CosineMin is the floor of Cosine.
+const CosineMin = 1e-6
+
+// Cosine anneals from base to CosineMin over total iterations (PyTorch's
+// CosineAnnealingLR with eta_min = 1e-6, stepped once per iteration).
+func Cosine(base float64, it, total int) float64 {
+	if total <= 0 {
+		return base
+	}
+	return CosineMin + (base-CosineMin)*(1+math.Cos(math.Pi*float64(it)/float64(total)))/2
+}
+
+// ScheduleByName returns "constant" or "cosine".
+func ScheduleByName(name string) (Schedule, error) {
+	switch name {
+	case "", "constant":
+		return Constant, nil
+	case "cosine":
+		return Cosine, nil
+	}
+	return nil, fmt.Errorf("unknown learning-rate schedule %q (want constant or cosine)", name)
+}
