@@ -338,3 +338,26 @@ func MatMul(a, b *Value, transA, transB bool) *Value {
 
 // Dot returns sum(a * b) as a scalar.
 func Dot(a, b *Value) *Value { return SumAll(Mul(a, b)) }
+
+// Inverse returns the inverse of a square matrix. Its gradient,
+// -X^{-T} G X^{-T}, is written with the output so higher orders follow.
+func Inverse(x *Value) *Value {
+	return record("Inverse", tensor.Inverse(x.t), func(g *Value, _ []*Value, y *Value, _ []bool) []*Value {
+		return []*Value{Neg(MatMul(MatMul(y, g, true, false), y, false, true))}
+	}, x)
+}
+
+// Cholesky returns the lower-triangular factor L of a symmetric
+// positive-definite matrix A = L Lᵀ. The gradient is the symmetric
+// A̅ = 1/2 (S + Sᵀ) with S = L⁻ᵀ Φ(Lᵀ L̅) L⁻¹, Φ taking the lower triangle
+// with the diagonal halved (Murray, 2016); it is correct for symmetric
+// perturbations of A, which is how A arises in bism's models.
+func Cholesky(x *Value) *Value {
+	return record("Cholesky", tensor.Cholesky(x.t), func(g *Value, _ []*Value, l *Value, _ []bool) []*Value {
+		n := l.Shape()[0]
+		phi := Mul(MatMul(l, g, true, false), Const(tensor.TrilMask(l.DType(), n, 0.5)))
+		linv := Inverse(l)
+		s := MatMul(MatMul(linv, phi, true, false), linv, false, false)
+		return []*Value{Scale(Add(s, Transpose(s)), 0.5)}
+	}, x)
+}

@@ -42,6 +42,14 @@ func distinct(rng *tensor.RNG, shape []int) *tensor.Tensor {
 	return t
 }
 
+func wellConditioned(rng *tensor.RNG, shape []int) *tensor.Tensor {
+	x := rng.Normal(tensor.Float64, 0, 0.3, shape...)
+	for i := 0; i < shape[0]; i++ {
+		x.Set(x.At(i, i)+2, i, i)
+	}
+	return x
+}
+
 // smooth wraps a piecewise-linear op so its higher derivatives are non-zero.
 func cubeOf(v *Value) *Value { return Mul(v, Square(v)) }
 
@@ -88,6 +96,11 @@ var opCases = []opCase{
 	{name: "MatMul/TT", shapes: [][]int{{5, 3}, {4, 5}}, f: func(x []*Value) *Value { return cubeOf(MatMul(x[0], x[1], true, true)) }},
 	{name: "MatMul/batched", shapes: [][]int{{2, 3, 5}, {2, 5, 4}}, f: func(x []*Value) *Value { return cubeOf(MatMul(x[0], x[1], false, false)) }},
 	{name: "MatMul/batched-shared", shapes: [][]int{{2, 3, 5}, {4, 5}}, f: func(x []*Value) *Value { return cubeOf(MatMul(x[0], x[1], false, true)) }},
+	{name: "Inverse", shapes: [][]int{{3, 3}}, f: func(x []*Value) *Value { return Inverse(x[0]) }, gen: wellConditioned},
+	{name: "Cholesky", shapes: [][]int{{3, 3}}, f: func(x []*Value) *Value {
+		// Differentiate through a symmetric positive-definite input X Xᵀ + I.
+		return Cholesky(AddScalarDiag(MatMul(x[0], x[0], false, true), 1))
+	}},
 	{name: "MatMul/batched-shared-left", shapes: [][]int{{5, 3}, {2, 5, 4}}, f: func(x []*Value) *Value { return cubeOf(MatMul(x[0], x[1], true, false)) }},
 }
 
@@ -138,4 +151,14 @@ func TestCheckGradCatchesWrongRule(t *testing.T) {
 	if _, err := CheckGrad(f, xs, CheckOptions{Order: 2}); err == nil {
 		t.Fatal("second order of a rule that drops x's dependence must fail")
 	}
+}
+
+// AddScalarDiag adds c to the diagonal of a square matrix.
+func AddScalarDiag(x *Value, c float64) *Value {
+	n := x.Shape()[0]
+	eye := tensor.New(x.DType(), n, n)
+	for i := 0; i < n; i++ {
+		eye.Set(c, i, i)
+	}
+	return Add(x, Const(eye))
 }

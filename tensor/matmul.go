@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/bism-ml/bism/internal/blas"
 )
@@ -62,4 +63,101 @@ func tflag(t bool) string {
 		return "^T"
 	}
 	return ""
+}
+
+// Inverse returns the inverse of a square 2-D matrix by Gauss-Jordan
+// elimination with partial pivoting. A singular matrix panics.
+func Inverse(x *Tensor) *Tensor {
+	if len(x.shape) != 2 || x.shape[0] != x.shape[1] {
+		panic(fmt.Sprintf("tensor.Inverse: shape %v is not a square matrix", x.shape))
+	}
+	n := x.shape[0]
+	a := x.As(Float64).Clone().f64
+	inv := make([]float64, n*n)
+	for i := 0; i < n; i++ {
+		inv[i*n+i] = 1
+	}
+	for col := 0; col < n; col++ {
+		p := col
+		for r := col + 1; r < n; r++ {
+			if abs(a[r*n+col]) > abs(a[p*n+col]) {
+				p = r
+			}
+		}
+		if a[p*n+col] == 0 {
+			panic(fmt.Sprintf("tensor.Inverse: matrix of shape %v is singular", x.shape))
+		}
+		if p != col {
+			for j := 0; j < n; j++ {
+				a[p*n+j], a[col*n+j] = a[col*n+j], a[p*n+j]
+				inv[p*n+j], inv[col*n+j] = inv[col*n+j], inv[p*n+j]
+			}
+		}
+		d := a[col*n+col]
+		for j := 0; j < n; j++ {
+			a[col*n+j] /= d
+			inv[col*n+j] /= d
+		}
+		for r := 0; r < n; r++ {
+			if r == col || a[r*n+col] == 0 {
+				continue
+			}
+			f := a[r*n+col]
+			for j := 0; j < n; j++ {
+				a[r*n+j] -= f * a[col*n+j]
+				inv[r*n+j] -= f * inv[col*n+j]
+			}
+		}
+	}
+	return FromFloat64(inv, n, n).As(x.dtype)
+}
+
+func abs(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// Cholesky returns the lower-triangular L with L Lᵀ = x for a symmetric
+// positive-definite matrix (only x's lower triangle is read). A matrix that
+// is not positive definite panics.
+func Cholesky(x *Tensor) *Tensor {
+	if len(x.shape) != 2 || x.shape[0] != x.shape[1] {
+		panic(fmt.Sprintf("tensor.Cholesky: shape %v is not a square matrix", x.shape))
+	}
+	n := x.shape[0]
+	a := x.As(Float64).f64
+	l := make([]float64, n*n)
+	for j := 0; j < n; j++ {
+		s := a[j*n+j]
+		for k := 0; k < j; k++ {
+			s -= l[j*n+k] * l[j*n+k]
+		}
+		if !(s > 0) {
+			panic(fmt.Sprintf("tensor.Cholesky: matrix of shape %v is not positive definite", x.shape))
+		}
+		d := math.Sqrt(s)
+		l[j*n+j] = d
+		for i := j + 1; i < n; i++ {
+			s := a[i*n+j]
+			for k := 0; k < j; k++ {
+				s -= l[i*n+k] * l[j*n+k]
+			}
+			l[i*n+j] = s / d
+		}
+	}
+	return FromFloat64(l, n, n).As(x.dtype)
+}
+
+// TrilMask returns the n x n lower-triangular mask with diag on the diagonal.
+func TrilMask(dt DType, n int, diag float64) *Tensor {
+	m := New(dt, n, n)
+	for i := 0; i < n; i++ {
+		for j := 0; j < i; j++ {
+			m.Set(1, i, j)
+		}
+		m.Set(diag, i, i)
+	}
+	return m
 }

@@ -1,0 +1,57 @@
+package model
+
+import (
+	"github.com/bism-ml/bism/ad"
+	"github.com/bism-ml/bism/nn"
+	"github.com/bism-ml/bism/tensor"
+)
+
+// BernoulliPosterior is q(h|v;φ) = Π_j Bernoulli(h_j; sigmoid(l_j)) with
+// logits l = vA + a (a linear layer D -> H with PyTorch's default
+// initialisation). It samples with the relaxed Bernoulli (binary
+// Gumbel-softmax) at temperature Tau, so h is a differentiable function of φ:
+//
+//	h = sigmoid((l + g0 - g1)/τ),  g0, g1 ~ Gumbel
+//
+// and LogProb evaluates Σ h·l - softplus(l) at the relaxed h, as the
+// reference code does (softmax over [l, 0] is the same as this sigmoid).
+type BernoulliPosterior struct {
+	D, H   int
+	Tau    float64
+	params *nn.Params
+}
+
+// NewBernoulliPosterior returns the posterior with τ = 0.1.
+func NewBernoulliPosterior(d, h int, rng *tensor.RNG, dt tensor.DType) *BernoulliPosterior {
+	p := nn.NewParams()
+	w, b := nn.LinearInit(rng, dt, d, h)
+	p.Add("A", w)
+	p.Add("a", b)
+	return &BernoulliPosterior{D: d, H: h, Tau: 0.1, params: p}
+}
+
+// Params returns φ = (A, a).
+func (q *BernoulliPosterior) Params() *nn.Params { return q.params }
+
+// Continuous is false: h is (relaxed) binary, so the KL inner loss applies.
+func (q *BernoulliPosterior) Continuous() bool { return false }
+
+// Logits returns l = vA + a, [B,H].
+func (q *BernoulliPosterior) Logits(phi nn.Vals, v *ad.Value) *ad.Value {
+	return ad.Add(ad.MatMul(v, phi.Get("A"), false, false), phi.Get("a"))
+}
+
+// Sample draws a relaxed Bernoulli h.
+func (q *BernoulliPosterior) Sample(phi nn.Vals, v *ad.Value, rng *tensor.RNG) *ad.Value {
+	l := q.Logits(phi, v)
+	shape := l.Shape()
+	// g0 - g1 of two standard Gumbels is a standard logistic variate.
+	g := tensor.Sub(rng.Gumbel(l.DType(), shape...), rng.Gumbel(l.DType(), shape...))
+	return ad.Sigmoid(ad.Scale(ad.Add(l, ad.Const(g)), 1/q.Tau))
+}
+
+// LogProb returns Σ_j h_j l_j - softplus(l_j) per row.
+func (q *BernoulliPosterior) LogProb(phi nn.Vals, v, h *ad.Value) *ad.Value {
+	l := q.Logits(phi, v)
+	return rowSum(ad.Sub(ad.Mul(h, l), ad.Softplus(l)))
+}

@@ -1,0 +1,42 @@
+package model
+
+import (
+	"github.com/bism-ml/bism/ad"
+	"github.com/bism-ml/bism/nn"
+	"github.com/bism-ml/bism/tensor"
+)
+
+// EBLVM is an energy-based latent variable model p(v,h) ∝ exp(-E(v,h;θ))
+// (Eq. 6 of the paper).
+type EBLVM interface {
+	// Params returns θ, owned by the model.
+	Params() *nn.Params
+	// Energy returns E(v,h;θ) for each row of v [B,D] and h [B,H]: shape [B].
+	Energy(theta nn.Vals, v, h *ad.Value) *ad.Value
+}
+
+// FreeEnergyModel is a model whose marginal is tractable up to its
+// normaliser: F(v) = -log ∫ exp(-E(v,h)) dh, so the marginal score is
+// -∇_v F(v). Score-matching baselines (SM, SSM, DSM, MDSM), CD and NCE need it.
+type FreeEnergyModel interface {
+	Params() *nn.Params
+	// FreeEnergy returns F(v;θ) per row of v: shape [B].
+	FreeEnergy(theta nn.Vals, v *ad.Value) *ad.Value
+}
+
+// Posterior is a variational posterior q(h|v;φ).
+type Posterior interface {
+	// Params returns φ, owned by the posterior.
+	Params() *nn.Params
+	// Sample draws h ~ q(h|v;φ), reparameterised so h is a function of φ.
+	// Callers that want h independent of v pass a detached v.
+	Sample(phi nn.Vals, v *ad.Value, rng *tensor.RNG) *ad.Value
+	// LogProb returns log q(h|v;φ) per row: shape [B].
+	LogProb(phi nn.Vals, v, h *ad.Value) *ad.Value
+	// Continuous reports whether h is continuous (so ∇_h exists and the
+	// Fisher inner loss applies); false selects the KL inner loss.
+	Continuous() bool
+}
+
+// rowSum sums [B,K] over its last axis to [B].
+func rowSum(x *ad.Value) *ad.Value { return ad.Sum(x, false, -1) }

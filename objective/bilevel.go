@@ -1,0 +1,153 @@
+package objective
+
+import (
+	"github.com/bism-ml/bism/ad"
+	"github.com/bism-ml/bism/model"
+	"github.com/bism-ml/bism/nn"
+	"github.com/bism-ml/bism/optim"
+	"github.com/bism-ml/bism/tensor"
+)
+
+// MarginalEnergy is the EnergyFn of a model with a tractable free energy:
+// score matching on the marginal, the baselines of the paper.
+func MarginalEnergy(m model.FreeEnergyModel, theta nn.Vals) EnergyFn {
+	return func(v *ad.Value) *ad.Value { return m.FreeEnergy(theta, v) }
+}
+
+// BiEnergy is the EnergyFn of bi-level score matching (Eq. 8): for each call
+// it draws h ~ q(h|v;φ) reparameterised in φ but independent of v (q's input
+// is detached), and returns E(v,h;θ) + log q(h|v;φ), whose negative
+// v-gradient estimates the marginal score ∇_v log p(v;θ).
+func BiEnergy(m model.EBLVM, q model.Posterior, theta, phi nn.Vals, rng *tensor.RNG) EnergyFn {
+	return func(v *ad.Value) *ad.Value {
+		h := q.Sample(phi, ad.Detach(v), rng)
+		return ad.Add(m.Energy(theta, v, h), q.LogProb(phi, v, h))
+	}
+}
+
+// InnerLoss is the lower-level objective G(θ,φ) of Eq. 9 on inputs x,
+// averaged over the batch. For discrete h (q.Continuous() false) it is the
+// KL form of Eq. 10, E(v,h) + log q(h|v) at a relaxed sample; for continuous
+// h it is the Fisher form of Eq. 11, 1/2|∇_h(-E(v,h) - log q(h|v))|² at a
+// reparameterised sample. weights, if non-nil, scales each example's loss
+// (BiMDSM divides by σ_i).
+func InnerLoss(m model.EBLVM, q model.Posterior, theta, phi nn.Vals, x *tensor.Tensor, weights *tensor.Tensor, rng *tensor.RNG) *ad.Value {
+	v := ad.Const(x)
+	h := q.Sample(phi, v, rng)
+	var per *ad.Value
+	if q.Continuous() {
+		per = PosteriorFisher(m, q, theta, phi, v, h)
+	} else {
+		per = ad.Add(m.Energy(theta, v, h), q.LogProb(phi, v, h))
+	}
+	if weights != nil {
+		per = ad.Mul(per, ad.Const(weights.Reshape(-1)))
+	}
+	return ad.Mean(per, false)
+}
+
+// PosteriorFisher returns, per example, 1/2|∇_h log p̃(v,h) - ∇_h log q(h|v)|²
+// at the given h: the integrand of D_F(q(h|v) || p(h|v)) (Eq. 11). h keeps
+// its dependence on φ, so the result can be differentiated in φ and θ.
+func PosteriorFisher(m model.EBLVM, q model.Posterior, theta, phi nn.Vals, v, h *ad.Value) *ad.Value {
+	if !h.RequiresGrad() {
+		// Only the value is wanted (evaluation): differentiate at a leaf.
+		h = ad.Var(h.Tensor())
+	}
+	f := ad.SumAll(ad.Add(m.Energy(theta, v, h), q.LogProb(phi, v, h)))
+	gh := ad.Grad(f, []*ad.Value{h}, ad.CreateGraph())[0]
+	return halfSqNorm(gh)
+}
+
+// BiLevel is Algorithm 1 of the paper: bi-level score matching by
+// alternating stochastic gradient steps.
+type BiLevel struct {
+	Model     model.EBLVM
+	Posterior model.Posterior
+	Outer     Outer
+	K         int                   // inner steps on each minibatch, kept
+	N         int                   // unrolled differentiable steps, discarded
+	InnerOpt  optim.Optimizer       // φ's optimizer; unrolled steps continue from its state
+	Unroll    func() optim.Unrolled // optional override of InnerOpt.Unroll (e.g. SGD unrolling)
+}
+
+// StepResult reports one application of Algorithm 1.
+type StepResult struct {
+	Loss      float64          // outer loss J_Bi(θ, φ^N(θ))
+	InnerLoss float64          // inner loss after the K real steps (at φ^0)
+	Grads     []*tensor.Tensor // ∂J_Bi(θ, φ^N(θ))/∂θ in the order of Model.Params()
+}
+
+// Step runs lines 3-11 of Algorithm 1 on one minibatch v: K updates of φ on
+// the inner loss (θ frozen, fresh noise each step, kept); φ^0 = φ detached;
+// N unrolled differentiable updates giving φ^N(θ); the outer loss at
+// φ^N(θ) and its gradient with respect to θ (Eq. 14). φ keeps the K real
+// updates; θ is not modified (the caller steps θ's optimizer).
+func (b *BiLevel) Step(v *tensor.Tensor, rng *tensor.RNG) StepResult {
+	p := b.Outer.Perturb(v, rng)
+	var weights *tensor.Tensor
+	if b.Outer.Kind == MDSM {
+		weights = tensor.Apply(tensor.FRecip, p.Sigmas)
+	}
+	thParams, qParams := b.Model.Params(), b.Posterior.Params()
+
+	// (1) K real steps of φ with θ frozen.
+	thConst := thParams.Consts()
+	for k := 0; k < b.K; k++ {
+		phi := qParams.Vars()
+		loss := InnerLoss(b.Model, b.Posterior, thConst, phi, p.X, weights, rng)
+		b.InnerOpt.Step(qParams, tensors(ad.Grad(loss, phi.List())))
+	}
+
+	// (2) φ^0 detached from θ; (3) N unrolled steps keeping the graph to θ.
+	theta := thParams.Vars()
+	phi := qParams.Consts()
+	var innerAt0 float64
+	var u optim.Unrolled
+	if b.N > 0 {
+		if b.Unroll != nil {
+			u = b.Unroll()
+		} else {
+			u = b.InnerOpt.Unroll()
+		}
+	}
+	for n := 0; n < b.N; n++ {
+		phiVars := phi
+		if n == 0 {
+			// At φ^0 nothing depends on θ yet; differentiate with respect to leaves.
+			phiVars = qParams.Vars()
+		}
+		loss := InnerLoss(b.Model, b.Posterior, theta, phiVars, p.X, weights, rng)
+		if n == 0 {
+			innerAt0 = loss.Item()
+		}
+		g := ad.Grad(loss, phiVars.List(), ad.CreateGraph())
+		phi = u.Step(phiVars, g)
+	}
+	if b.N == 0 {
+		ad.NoGrad(func() {
+			innerAt0 = InnerLoss(b.Model, b.Posterior, thConst, qParams.Consts(), p.X, weights, rng).Item()
+		})
+	}
+
+	// (4) outer loss at φ^N(θ) and its θ-gradient.
+	outer := b.Outer.Loss(BiEnergy(b.Model, b.Posterior, theta, phi, rng), p)
+	grads := ad.Grad(outer, theta.List())
+	return StepResult{Loss: outer.Item(), InnerLoss: innerAt0, Grads: tensors(grads)}
+}
+
+func tensors(vs []*ad.Value) []*tensor.Tensor {
+	out := make([]*tensor.Tensor, len(vs))
+	for i, v := range vs {
+		out[i] = v.Tensor()
+	}
+	return out
+}
+
+// MarginalStep computes a score-matching loss on the model's marginal and
+// its θ-gradient: the SM/SSM/DSM/MDSM baselines.
+func MarginalStep(m model.FreeEnergyModel, o Outer, v *tensor.Tensor, rng *tensor.RNG) (loss float64, grads []*tensor.Tensor) {
+	theta := m.Params().Vars()
+	l := o.Loss(MarginalEnergy(m, theta), o.Perturb(v, rng))
+	return l.Item(), tensors(ad.Grad(l, theta.List()))
+}

@@ -1,0 +1,430 @@
+package tensor
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/bism-ml/bism/internal/blas"
+	"github.com/bism-ml/bism/internal/parallel"
+)
+
+// 2-D convolution (cross-correlation, as in every deep-learning library) and
+// average pooling on NCHW tensors.
+//
+// Conv2d, Conv2dInputGrad and Conv2dWeightGrad are the three partial
+// derivatives of the trilinear form T(x, w, y) = <Conv2d(x, w), y>, so each is
+// the adjoint of the others in one argument. All three run one GEMM per
+// sample on an im2col matrix (or, for 1x1 kernels with stride 1 and no
+// padding, on the sample itself), with samples split over cores.
+
+// convGeom is the geometry of one convolution.
+type convGeom struct {
+	n, c, h, w     int // input
+	o, kh, kw      int // weight (channels c shared with the input)
+	ho, wo         int // output spatial size
+	stride, pad    int
+	ckk, hw, howo  int // c*kh*kw, h*w, ho*wo
+	direct         bool
+	flopsPerSample int
+}
+
+// convGeometry validates a convolution of an input shaped xs by a weight shaped
+// ws and returns its geometry, or panics naming op and both shapes.
+func convGeometry(op string, xs, ws []int, stride, pad int) convGeom {
+	fail := func(why string) {
+		panic(fmt.Sprintf("tensor.%s: input %v and weight %v (stride %d, pad %d): %s", op, xs, ws, stride, pad, why))
+	}
+	if len(xs) != 4 || len(ws) != 4 {
+		fail("input must be [N,C,H,W] and weight [O,C,KH,KW]")
+	}
+	if stride < 1 || pad < 0 {
+		fail("stride must be >= 1 and pad >= 0")
+	}
+	if xs[1] != ws[1] {
+		fail(fmt.Sprintf("input has %d channels, weight expects %d", xs[1], ws[1]))
+	}
+	if ws[2] < 1 || ws[3] < 1 {
+		fail("empty kernel")
+	}
+	g := convGeom{
+		n: xs[0], c: xs[1], h: xs[2], w: xs[3],
+		o: ws[0], kh: ws[2], kw: ws[3],
+		stride: stride, pad: pad,
+	}
+	if g.h+2*pad < g.kh || g.w+2*pad < g.kw {
+		fail("kernel larger than padded input")
+	}
+	g.ho = (g.h+2*pad-g.kh)/stride + 1
+	g.wo = (g.w+2*pad-g.kw)/stride + 1
+	g.ckk = g.c * g.kh * g.kw
+	g.hw = g.h * g.w
+	g.howo = g.ho * g.wo
+	g.direct = g.kh == 1 && g.kw == 1 && stride == 1 && pad == 0
+	g.flopsPerSample = 2 * g.o * g.howo * g.ckk
+	return g
+}
+
+func (g *convGeom) outShape() []int { return []int{g.n, g.o, g.ho, g.wo} }
+
+// grain is the number of samples per parallel chunk below which splitting
+// over cores does not pay.
+func (g *convGeom) grain() int {
+	const minFlops = 1 << 17
+	return 1 + minFlops/(g.flopsPerSample+1)
+}
+
+// Conv2d returns the 2-D cross-correlation of x [N,C,H,W] with w [O,C,KH,KW]:
+// an [N,O,Ho,Wo] tensor with Ho = (H+2*pad-KH)/stride+1 (likewise Wo), where
+// out[n,o,i,j] = sum_{c,p,q} w[o,c,p,q] * x[n,c,i*stride-pad+p, j*stride-pad+q]
+// and x is zero outside its bounds. There is no bias; add one by broadcasting.
+func Conv2d(x, w *Tensor, stride, pad int) *Tensor {
+	sameDType("Conv2d", x, w)
+	g := convGeometry("Conv2d", x.shape, w.shape, stride, pad)
+	out := New(x.dtype, g.outShape()...)
+	if x.dtype == Float32 {
+		conv2d(&g, x.f32, w.f32, out.f32)
+	} else {
+		conv2d(&g, x.f64, w.f64, out.f64)
+	}
+	return out
+}
+
+// Conv2dInputGrad returns the adjoint of x -> Conv2d(x, w, stride, pad)
+// applied to g [N,O,Ho,Wo] (the transposed convolution): a tensor of shape
+// xShape with <Conv2d(x, w), g> = <x, Conv2dInputGrad(g, w, ...)> for all x.
+func Conv2dInputGrad(g, w *Tensor, xShape []int, stride, pad int) *Tensor {
+	sameDType("Conv2dInputGrad", g, w)
+	geo := convGeometry("Conv2dInputGrad", xShape, w.shape, stride, pad)
+	checkConvOut("Conv2dInputGrad", g, xShape, w.shape, &geo)
+	dx := New(g.dtype, xShape...)
+	if g.dtype == Float32 {
+		conv2dInputGrad(&geo, g.f32, w.f32, dx.f32)
+	} else {
+		conv2dInputGrad(&geo, g.f64, w.f64, dx.f64)
+	}
+	return dx
+}
+
+// Conv2dWeightGrad returns the adjoint of w -> Conv2d(x, w, stride, pad)
+// applied to g [N,O,Ho,Wo]: a tensor of shape wShape with
+// <Conv2d(x, w), g> = <w, Conv2dWeightGrad(x, g, ...)> for all w.
+func Conv2dWeightGrad(x, g *Tensor, wShape []int, stride, pad int) *Tensor {
+	sameDType("Conv2dWeightGrad", x, g)
+	geo := convGeometry("Conv2dWeightGrad", x.shape, wShape, stride, pad)
+	checkConvOut("Conv2dWeightGrad", g, x.shape, wShape, &geo)
+	dw := New(x.dtype, wShape...)
+	if x.dtype == Float32 {
+		conv2dWeightGrad(&geo, x.f32, g.f32, dw.f32)
+	} else {
+		conv2dWeightGrad(&geo, x.f64, g.f64, dw.f64)
+	}
+	return dw
+}
+
+func checkConvOut(op string, g *Tensor, xs, ws []int, geo *convGeom) {
+	if want := geo.outShape(); !SameShape(g.shape, want) {
+		panic(fmt.Sprintf("tensor.%s: gradient %v does not match output shape %v of input %v and weight %v (stride %d, pad %d)",
+			op, g.shape, want, xs, ws, geo.stride, geo.pad))
+	}
+}
+
+func conv2d[T Float](g *convGeom, x, w, out []T) {
+	parallel.For(g.n, g.grain(), func(lo, hi int) {
+		var col []T
+		if !g.direct {
+			buf := getBuf[T](g.ckk * g.howo)
+			defer putBuf(buf)
+			col = *buf
+		}
+		for n := lo; n < hi; n++ {
+			xn := x[n*g.c*g.hw : (n+1)*g.c*g.hw]
+			if g.direct {
+				col = xn
+			} else {
+				im2col(g, xn, col)
+			}
+			// out_n [O, HoWo] = W [O, CKK] @ col [CKK, HoWo]
+			gemm(false, false, g.o, g.howo, g.ckk, w, g.ckk, col, g.howo, 0, out[n*g.o*g.howo:], g.howo)
+		}
+	})
+}
+
+func conv2dInputGrad[T Float](g *convGeom, gr, w, dx []T) {
+	parallel.For(g.n, g.grain(), func(lo, hi int) {
+		var col []T
+		if !g.direct {
+			buf := getBuf[T](g.ckk * g.howo)
+			defer putBuf(buf)
+			col = *buf
+		}
+		for n := lo; n < hi; n++ {
+			dxn := dx[n*g.c*g.hw : (n+1)*g.c*g.hw]
+			if g.direct {
+				col = dxn
+			}
+			// col [CKK, HoWo] = W^T [CKK, O] @ g_n [O, HoWo]
+			gemm(true, false, g.ckk, g.howo, g.o, w, g.ckk, gr[n*g.o*g.howo:], g.howo, 0, col, g.howo)
+			if !g.direct {
+				col2im(g, col, dxn)
+			}
+		}
+	})
+}
+
+func conv2dWeightGrad[T Float](g *convGeom, x, gr, dw []T) {
+	var mu sync.Mutex
+	partials := map[int][]T{}
+	parallel.For(g.n, g.grain(), func(lo, hi int) {
+		acc := dw
+		if lo > 0 {
+			acc = make([]T, len(dw))
+		}
+		var col []T
+		if !g.direct {
+			buf := getBuf[T](g.ckk * g.howo)
+			defer putBuf(buf)
+			col = *buf
+		}
+		for n := lo; n < hi; n++ {
+			xn := x[n*g.c*g.hw : (n+1)*g.c*g.hw]
+			if g.direct {
+				col = xn
+			} else {
+				im2col(g, xn, col)
+			}
+			var beta T
+			if n > lo {
+				beta = 1
+			}
+			// dW [O, CKK] += g_n [O, HoWo] @ col^T [HoWo, CKK]
+			gemm(false, true, g.o, g.ckk, g.howo, gr[n*g.o*g.howo:], g.howo, col, g.howo, beta, acc, g.ckk)
+		}
+		if lo > 0 {
+			mu.Lock()
+			partials[lo] = acc
+			mu.Unlock()
+		}
+	})
+	// Sum the per-chunk partials in a fixed order, so results do not depend
+	// on goroutine scheduling.
+	for lo := 1; lo < g.n && len(partials) > 0; lo++ {
+		if p, ok := partials[lo]; ok {
+			for i, v := range p {
+				dw[i] += v
+			}
+			delete(partials, lo)
+		}
+	}
+}
+
+// validRange returns the output positions [lo, hi) along one axis whose input
+// position o*stride - pad + k lies in [0, size).
+func validRange(k, pad, stride, size, out int) (lo, hi int) {
+	if d := pad - k; d > 0 {
+		lo = (d + stride - 1) / stride
+	}
+	if n := size + pad - k; n > 0 {
+		hi = min(out, (n-1)/stride+1)
+	}
+	if lo > hi {
+		lo = hi
+	}
+	return lo, hi
+}
+
+// im2col writes the [C*KH*KW, Ho*Wo] patch matrix of one sample x [C,H,W]
+// into col, overwriting every element (zeros where the window hangs over the
+// padding).
+func im2col[T Float](g *convGeom, x, col []T) {
+	s, p := g.stride, g.pad
+	for c := 0; c < g.c; c++ {
+		xc := x[c*g.hw : (c+1)*g.hw]
+		for kh := 0; kh < g.kh; kh++ {
+			ohLo, ohHi := validRange(kh, p, s, g.h, g.ho)
+			for kw := 0; kw < g.kw; kw++ {
+				owLo, owHi := validRange(kw, p, s, g.w, g.wo)
+				row := col[((c*g.kh+kh)*g.kw+kw)*g.howo:][:g.howo]
+				clear(row[:ohLo*g.wo])
+				clear(row[ohHi*g.wo:])
+				for oh := ohLo; oh < ohHi; oh++ {
+					src := xc[(oh*s-p+kh)*g.w:][:g.w]
+					dst := row[oh*g.wo : (oh+1)*g.wo]
+					clear(dst[:owLo])
+					clear(dst[owHi:])
+					iw := owLo*s - p + kw
+					if s == 1 {
+						copy(dst[owLo:owHi], src[iw:])
+						continue
+					}
+					for ow := owLo; ow < owHi; ow++ {
+						dst[ow] = src[iw]
+						iw += s
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im is the adjoint of im2col: it sets x [C,H,W] to the sum, over every
+// window position, of the patch entries in col that read each input element.
+func col2im[T Float](g *convGeom, col, x []T) {
+	clear(x)
+	s, p := g.stride, g.pad
+	for c := 0; c < g.c; c++ {
+		xc := x[c*g.hw : (c+1)*g.hw]
+		for kh := 0; kh < g.kh; kh++ {
+			ohLo, ohHi := validRange(kh, p, s, g.h, g.ho)
+			for kw := 0; kw < g.kw; kw++ {
+				owLo, owHi := validRange(kw, p, s, g.w, g.wo)
+				row := col[((c*g.kh+kh)*g.kw+kw)*g.howo:][:g.howo]
+				for oh := ohLo; oh < ohHi; oh++ {
+					dst := xc[(oh*s-p+kh)*g.w:][:g.w]
+					src := row[oh*g.wo : (oh+1)*g.wo]
+					iw := owLo*s - p + kw
+					if s == 1 {
+						d := dst[iw : iw+owHi-owLo]
+						for i, v := range src[owLo:owHi] {
+							d[i] += v
+						}
+						continue
+					}
+					for ow := owLo; ow < owHi; ow++ {
+						dst[iw] += src[ow]
+						iw += s
+					}
+				}
+			}
+		}
+	}
+}
+
+// gemm computes C = op(A) op(B) + beta*C through internal/blas. As in BLAS,
+// C need not be initialised when beta is 0.
+func gemm[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	switch a := any(a).(type) {
+	case []float32:
+		blas.Sgemm(transA, transB, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+	case []float64:
+		blas.Dgemm(transA, transB, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
+	default:
+		panic(fmt.Sprintf("tensor: gemm on %T", a))
+	}
+}
+
+// Scratch buffers for im2col, one pool per element type, so repeated
+// convolutions do not allocate a patch matrix per call.
+var bufPools [2]sync.Pool
+
+func poolOf[T Float]() *sync.Pool {
+	var z T
+	if _, ok := any(z).(float32); ok {
+		return &bufPools[Float32]
+	}
+	return &bufPools[Float64]
+}
+
+// getBuf returns a pooled scratch slice of length n with arbitrary contents.
+func getBuf[T Float](n int) *[]T {
+	if b, ok := poolOf[T]().Get().(*[]T); ok && cap(*b) >= n {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]T, n)
+	return &b
+}
+
+func putBuf[T Float](b *[]T) { poolOf[T]().Put(b) }
+
+// ---- average pooling ----
+
+func poolGeometry(op string, shape []int, k int) (planes, h, w int) {
+	if len(shape) != 4 || k < 1 || shape[2]%k != 0 || shape[3]%k != 0 {
+		panic(fmt.Sprintf("tensor.%s: shape %v is not [N,C,H,W] with H and W divisible by kernel %d", op, shape, k))
+	}
+	return shape[0] * shape[1], shape[2], shape[3]
+}
+
+// AvgPool2d averages x [N,C,H,W] over non-overlapping k x k windows (stride
+// k, no padding), giving [N,C,H/k,W/k]. H and W must be divisible by k.
+func AvgPool2d(x *Tensor, k int) *Tensor {
+	planes, h, w := poolGeometry("AvgPool2d", x.shape, k)
+	out := New(x.dtype, x.shape[0], x.shape[1], h/k, w/k)
+	grain := grainElems/(h*w+1) + 1
+	parallel.For(planes, grain, func(lo, hi int) {
+		if x.dtype == Float32 {
+			avgPool(x.f32, out.f32, lo, hi, h, w, k)
+		} else {
+			avgPool(x.f64, out.f64, lo, hi, h, w, k)
+		}
+	})
+	return out
+}
+
+// AvgUnpool2d is the adjoint of AvgPool2d: it spreads each element of
+// g [N,C,Hp,Wp], divided by k*k, over its k x k window of an
+// [N,C,Hp*k,Wp*k] tensor.
+func AvgUnpool2d(g *Tensor, k int) *Tensor {
+	if len(g.shape) != 4 || k < 1 {
+		panic(fmt.Sprintf("tensor.AvgUnpool2d: shape %v is not [N,C,H,W] or kernel %d < 1", g.shape, k))
+	}
+	h, w := g.shape[2]*k, g.shape[3]*k
+	out := New(g.dtype, g.shape[0], g.shape[1], h, w)
+	grain := grainElems/(h*w+1) + 1
+	parallel.For(g.shape[0]*g.shape[1], grain, func(lo, hi int) {
+		if g.dtype == Float32 {
+			avgUnpool(g.f32, out.f32, lo, hi, h, w, k)
+		} else {
+			avgUnpool(g.f64, out.f64, lo, hi, h, w, k)
+		}
+	})
+	return out
+}
+
+func avgPool[T Float](x, out []T, lo, hi, h, w, k int) {
+	ho, wo := h/k, w/k
+	inv := 1 / T(k*k)
+	for pl := lo; pl < hi; pl++ {
+		xp := x[pl*h*w : (pl+1)*h*w]
+		op := out[pl*ho*wo : (pl+1)*ho*wo]
+		for oh := 0; oh < ho; oh++ {
+			orow := op[oh*wo : (oh+1)*wo]
+			clear(orow)
+			for kh := 0; kh < k; kh++ {
+				xrow := xp[(oh*k+kh)*w:][:w]
+				for ow := range orow {
+					var s T
+					for _, v := range xrow[ow*k : (ow+1)*k] {
+						s += v
+					}
+					orow[ow] += s
+				}
+			}
+			for ow := range orow {
+				orow[ow] *= inv
+			}
+		}
+	}
+}
+
+func avgUnpool[T Float](g, out []T, lo, hi, h, w, k int) {
+	ho, wo := h/k, w/k
+	inv := 1 / T(k*k)
+	for pl := lo; pl < hi; pl++ {
+		gp := g[pl*ho*wo : (pl+1)*ho*wo]
+		op := out[pl*h*w : (pl+1)*h*w]
+		for oh := 0; oh < ho; oh++ {
+			grow := gp[oh*wo : (oh+1)*wo]
+			for kh := 0; kh < k; kh++ {
+				orow := op[(oh*k+kh)*w:][:w]
+				for ow, v := range grow {
+					v *= inv
+					d := orow[ow*k : (ow+1)*k]
+					for i := range d {
+						d[i] = v
+					}
+				}
+			}
+		}
+	}
+}

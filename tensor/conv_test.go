@@ -1,0 +1,339 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/bism-ml/bism/internal/parallel"
+)
+
+// naiveConv2d is the direct 7-loop definition of Conv2d, in float64.
+func naiveConv2d(x, w *Tensor, stride, pad int) *Tensor {
+	n, c, h, wd := x.shape[0], x.shape[1], x.shape[2], x.shape[3]
+	o, kh, kw := w.shape[0], w.shape[2], w.shape[3]
+	ho, wo := (h+2*pad-kh)/stride+1, (wd+2*pad-kw)/stride+1
+	out := New(Float64, n, o, ho, wo)
+	for b := 0; b < n; b++ {
+		for oc := 0; oc < o; oc++ {
+			for i := 0; i < ho; i++ {
+				for j := 0; j < wo; j++ {
+					var s float64
+					for ic := 0; ic < c; ic++ {
+						for p := 0; p < kh; p++ {
+							for q := 0; q < kw; q++ {
+								ih, iw := i*stride-pad+p, j*stride-pad+q
+								if ih < 0 || ih >= h || iw < 0 || iw >= wd {
+									continue
+								}
+								s += w.At(oc, ic, p, q) * x.At(b, ic, ih, iw)
+							}
+						}
+					}
+					out.Set(s, b, oc, i, j)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func naiveAvgPool2d(x *Tensor, k int) *Tensor {
+	n, c, h, w := x.shape[0], x.shape[1], x.shape[2], x.shape[3]
+	out := New(Float64, n, c, h/k, w/k)
+	for b := 0; b < n; b++ {
+		for ch := 0; ch < c; ch++ {
+			for i := 0; i < h/k; i++ {
+				for j := 0; j < w/k; j++ {
+					var s float64
+					for p := 0; p < k; p++ {
+						for q := 0; q < k; q++ {
+							s += x.At(b, ch, i*k+p, j*k+q)
+						}
+					}
+					out.Set(s/float64(k*k), b, ch, i, j)
+				}
+			}
+		}
+	}
+	return out
+}
+
+type convCase struct {
+	x, w        []int
+	stride, pad int
+}
+
+var convCases = []convCase{
+	{[]int{2, 3, 5, 7}, []int{4, 3, 3, 3}, 1, 0},
+	{[]int{2, 3, 5, 7}, []int{4, 3, 3, 3}, 1, 1},
+	{[]int{3, 2, 7, 6}, []int{3, 2, 3, 3}, 2, 0},
+	{[]int{3, 2, 7, 6}, []int{3, 2, 3, 3}, 2, 1},
+	{[]int{2, 4, 6, 5}, []int{3, 4, 1, 1}, 1, 0}, // direct path, no im2col
+	{[]int{2, 4, 6, 5}, []int{3, 4, 1, 1}, 2, 0},
+	{[]int{2, 4, 6, 5}, []int{3, 4, 1, 1}, 1, 1},
+	{[]int{1, 2, 4, 9}, []int{5, 2, 2, 3}, 3, 2},
+	{[]int{2, 1, 3, 3}, []int{2, 1, 3, 3}, 1, 3}, // padding wider than the kernel
+	{[]int{5, 3, 8, 8}, []int{6, 3, 3, 3}, 1, 1}, // enough samples to split over cores
+}
+
+func (c convCase) String() string {
+	return fmt.Sprintf("x%v_w%v_s%d_p%d", c.x, c.w, c.stride, c.pad)
+}
+
+// convRelDiff returns max|a-b| / max(max|b|, 1).
+func convRelDiff(a, b *Tensor) float64 {
+	var d, s float64
+	for i := 0; i < b.Size(); i++ {
+		d = math.Max(d, math.Abs(a.Flat(i)-b.Flat(i)))
+		s = math.Max(s, math.Abs(b.Flat(i)))
+	}
+	return d / math.Max(s, 1)
+}
+
+func TestConv2dMatchesNaive(t *testing.T) {
+	for i, c := range convCases {
+		for _, dt := range []DType{Float64, Float32} {
+			t.Run(fmt.Sprintf("%v/%v", c, dt), func(t *testing.T) {
+				rng := NewRNG(uint64(i))
+				x := rng.Normal(dt, 0, 1, c.x...)
+				w := rng.Normal(dt, 0, 1, c.w...)
+				got := Conv2d(x, w, c.stride, c.pad)
+				want := naiveConv2d(x.As(Float64), w.As(Float64), c.stride, c.pad)
+				if !SameShape(got.Shape(), want.Shape()) {
+					t.Fatalf("shape %v, want %v", got.Shape(), want.Shape())
+				}
+				if got.DType() != dt {
+					t.Fatalf("dtype %v, want %v", got.DType(), dt)
+				}
+				tol := 1e-12
+				if dt == Float32 {
+					tol = 1e-5
+				}
+				if e := convRelDiff(got, want); e > tol {
+					t.Fatalf("relative error %.3g > %.3g", e, tol)
+				}
+			})
+		}
+	}
+}
+
+func convDot(a, b *Tensor) float64 {
+	var s float64
+	for i := 0; i < a.Size(); i++ {
+		s += a.Flat(i) * b.Flat(i)
+	}
+	return s
+}
+
+// TestConv2dAdjoints checks <Conv2d(x,w), y> = <x, InputGrad(y,w)> = <w, WeightGrad(x,y)>.
+func TestConv2dAdjoints(t *testing.T) {
+	for i, c := range convCases {
+		for _, dt := range []DType{Float64, Float32} {
+			t.Run(fmt.Sprintf("%v/%v", c, dt), func(t *testing.T) {
+				rng := NewRNG(uint64(50 + i))
+				x := rng.Normal(dt, 0, 1, c.x...)
+				w := rng.Normal(dt, 0, 1, c.w...)
+				y := rng.Normal(dt, 0, 1, Conv2d(x, w, c.stride, c.pad).Shape()...)
+				t0 := convDot(Conv2d(x, w, c.stride, c.pad), y)
+				gx := Conv2dInputGrad(y, w, c.x, c.stride, c.pad)
+				gw := Conv2dWeightGrad(x, y, c.w, c.stride, c.pad)
+				if !SameShape(gx.Shape(), c.x) || !SameShape(gw.Shape(), c.w) {
+					t.Fatalf("gradient shapes %v, %v; want %v, %v", gx.Shape(), gw.Shape(), c.x, c.w)
+				}
+				t1, t2 := convDot(x, gx), convDot(w, gw)
+				tol := 1e-12
+				if dt == Float32 {
+					tol = 1e-5
+				}
+				scale := math.Max(math.Abs(t0), 1)
+				if math.Abs(t1-t0)/scale > tol || math.Abs(t2-t0)/scale > tol {
+					t.Fatalf("<conv(x,w),y> = %.12g, <x,InputGrad> = %.12g, <w,WeightGrad> = %.12g", t0, t1, t2)
+				}
+			})
+		}
+	}
+}
+
+// TestConv2dGradsMatchNaive checks the adjoints elementwise against the
+// gradient of the naive convolution, computed by placing unit vectors.
+func TestConv2dGradsMatchNaive(t *testing.T) {
+	c := convCase{[]int{2, 2, 5, 4}, []int{3, 2, 3, 3}, 2, 1}
+	rng := NewRNG(7)
+	x := rng.Normal(Float64, 0, 1, c.x...)
+	w := rng.Normal(Float64, 0, 1, c.w...)
+	y := rng.Normal(Float64, 0, 1, Conv2d(x, w, c.stride, c.pad).Shape()...)
+	gx := Conv2dInputGrad(y, w, c.x, c.stride, c.pad)
+	gw := Conv2dWeightGrad(x, y, c.w, c.stride, c.pad)
+	for i := 0; i < x.Size(); i++ {
+		e := New(Float64, c.x...)
+		e.SetFlat(i, 1)
+		if want := convDot(naiveConv2d(e, w, c.stride, c.pad), y); math.Abs(gx.Flat(i)-want) > 1e-12 {
+			t.Fatalf("InputGrad[%d] = %v, want %v", i, gx.Flat(i), want)
+		}
+	}
+	for i := 0; i < w.Size(); i++ {
+		e := New(Float64, c.w...)
+		e.SetFlat(i, 1)
+		if want := convDot(naiveConv2d(x, e, c.stride, c.pad), y); math.Abs(gw.Flat(i)-want) > 1e-12 {
+			t.Fatalf("WeightGrad[%d] = %v, want %v", i, gw.Flat(i), want)
+		}
+	}
+}
+
+func TestAvgPool2d(t *testing.T) {
+	for _, dt := range []DType{Float64, Float32} {
+		for _, c := range []struct {
+			shape []int
+			k     int
+		}{
+			{[]int{2, 3, 4, 6}, 2},
+			{[]int{1, 2, 6, 9}, 3},
+			{[]int{2, 2, 3, 5}, 1},
+		} {
+			t.Run(fmt.Sprintf("%v/k%d/%v", c.shape, c.k, dt), func(t *testing.T) {
+				rng := NewRNG(3)
+				x := rng.Normal(dt, 0, 1, c.shape...)
+				got := AvgPool2d(x, c.k)
+				want := naiveAvgPool2d(x.As(Float64), c.k)
+				if !SameShape(got.Shape(), want.Shape()) || got.DType() != dt {
+					t.Fatalf("got %v%v, want %v%v", got.DType(), got.Shape(), dt, want.Shape())
+				}
+				tol := 1e-14
+				if dt == Float32 {
+					tol = 1e-6
+				}
+				if e := convRelDiff(got, want); e > tol {
+					t.Fatalf("relative error %.3g", e)
+				}
+				// Adjoint identity: <AvgPool(x), y> = <x, AvgUnpool(y)>.
+				y := rng.Normal(dt, 0, 1, got.Shape()...)
+				u := AvgUnpool2d(y, c.k)
+				if !SameShape(u.Shape(), c.shape) {
+					t.Fatalf("AvgUnpool2d shape %v, want %v", u.Shape(), c.shape)
+				}
+				a, b := convDot(got, y), convDot(x, u)
+				if math.Abs(a-b) > 10*tol*math.Max(math.Abs(a), 1) {
+					t.Fatalf("<pool(x),y> = %.12g, <x,unpool(y)> = %.12g", a, b)
+				}
+			})
+		}
+	}
+}
+
+func convExpectPanic(t *testing.T, want []string, f func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		r := recover()
+		if r == nil {
+			t.Fatalf("no panic; want one mentioning %q", want)
+		}
+		msg := fmt.Sprint(r)
+		for _, s := range want {
+			if !strings.Contains(msg, s) {
+				t.Fatalf("panic %q does not mention %q", msg, s)
+			}
+		}
+	}()
+	f()
+}
+
+func TestConvPanics(t *testing.T) {
+	x := New(Float32, 2, 3, 5, 5)
+	w := New(Float32, 4, 2, 3, 3) // wrong channel count
+	convExpectPanic(t, []string{"tensor.Conv2d", "[2 3 5 5]", "[4 2 3 3]"}, func() { Conv2d(x, w, 1, 0) })
+	convExpectPanic(t, []string{"tensor.Conv2d", "[2 3 5]"}, func() { Conv2d(New(Float32, 2, 3, 5), New(Float32, 4, 3, 3, 3), 1, 0) })
+	convExpectPanic(t, []string{"tensor.Conv2d", "[4 3 7 7]"}, func() { Conv2d(x, New(Float32, 4, 3, 7, 7), 1, 0) })
+	convExpectPanic(t, []string{"tensor.Conv2d", "stride"}, func() { Conv2d(x, New(Float32, 4, 3, 3, 3), 0, 0) })
+	convExpectPanic(t, []string{"tensor.Conv2d", "dtype"}, func() { Conv2d(x, New(Float64, 4, 3, 3, 3), 1, 0) })
+
+	w3 := New(Float32, 4, 3, 3, 3)
+	g := New(Float32, 2, 4, 4, 4) // output of x*w3 at pad 0 is [2 4 3 3]
+	convExpectPanic(t, []string{"tensor.Conv2dInputGrad", "[2 4 4 4]", "[2 3 5 5]", "[4 3 3 3]"}, func() { Conv2dInputGrad(g, w3, x.Shape(), 1, 0) })
+	convExpectPanic(t, []string{"tensor.Conv2dWeightGrad", "[2 4 4 4]", "[2 3 5 5]", "[4 3 3 3]"}, func() { Conv2dWeightGrad(x, g, w3.Shape(), 1, 0) })
+	convExpectPanic(t, []string{"tensor.Conv2dWeightGrad", "[2 3 5 5]", "[4 2 3 3]"}, func() { Conv2dWeightGrad(x, g, []int{4, 2, 3, 3}, 1, 0) })
+
+	convExpectPanic(t, []string{"tensor.AvgPool2d", "[2 3 5 5]"}, func() { AvgPool2d(x, 2) })
+	convExpectPanic(t, []string{"tensor.AvgPool2d", "[3 5]"}, func() { AvgPool2d(New(Float32, 3, 5), 1) })
+	convExpectPanic(t, []string{"tensor.AvgUnpool2d", "[3 5]"}, func() { AvgUnpool2d(New(Float32, 3, 5), 2) })
+}
+
+// TestConvReusesBuffers checks that pooled scratch buffers left dirty by one
+// call do not leak into the next (im2col must overwrite every element).
+func TestConvReusesBuffers(t *testing.T) {
+	rng := NewRNG(11)
+	x := rng.Normal(Float64, 0, 1, 1, 2, 6, 6)
+	w := rng.Normal(Float64, 0, 1, 3, 2, 3, 3)
+	want := naiveConv2d(x, w, 2, 1)
+	for i := 0; i < 5; i++ {
+		// A differently shaped call in between dirties the pool.
+		Conv2d(rng.Normal(Float64, 5, 1, 1, 2, 7, 7), w, 1, 0)
+		if e := convRelDiff(Conv2d(x, w, 2, 1), want); e > 1e-12 {
+			t.Fatalf("call %d: relative error %.3g", i, e)
+		}
+	}
+}
+
+// TestConvParallel splits samples over more workers than this machine may
+// have, so the per-chunk scratch buffers and the ordered reduction of weight
+// gradient partials are exercised; results must not depend on the split.
+func TestConvParallel(t *testing.T) {
+	defer func(w int) { parallel.Workers = w }(parallel.Workers)
+	rng := NewRNG(5)
+	for _, c := range []convCase{
+		{[]int{9, 4, 12, 12}, []int{16, 4, 3, 3}, 1, 1},
+		{[]int{9, 32, 8, 8}, []int{40, 32, 1, 1}, 1, 0},
+	} {
+		x := rng.Normal(Float64, 0, 1, c.x...)
+		w := rng.Normal(Float64, 0, 1, c.w...)
+		y := rng.Normal(Float64, 0, 1, naiveConv2d(x, w, c.stride, c.pad).Shape()...)
+		run := func(workers int) []*Tensor {
+			parallel.Workers = workers
+			return []*Tensor{
+				Conv2d(x, w, c.stride, c.pad),
+				Conv2dInputGrad(y, w, c.x, c.stride, c.pad),
+				Conv2dWeightGrad(x, y, c.w, c.stride, c.pad),
+			}
+		}
+		serial, split := run(1), run(4)
+		if e := convRelDiff(serial[0], naiveConv2d(x, w, c.stride, c.pad)); e > 1e-12 {
+			t.Fatalf("%v: serial Conv2d relative error %.3g", c, e)
+		}
+		for i := range serial {
+			if e := convRelDiff(split[i], serial[i]); e > 1e-12 {
+				t.Fatalf("%v: output %d differs between 1 and 4 workers by %.3g", c, i, e)
+			}
+		}
+	}
+}
+
+func benchConv(b *testing.B, f func(x, w, g *Tensor) *Tensor) {
+	rng := NewRNG(1)
+	x := rng.Normal(Float32, 0, 1, 100, 64, 32, 32)
+	w := rng.Normal(Float32, 0, 0.05, 128, 64, 3, 3)
+	g := rng.Normal(Float32, 0, 1, 100, 128, 32, 32)
+	flops := 2.0 * 100 * 128 * 32 * 32 * 64 * 3 * 3
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f(x, w, g)
+	}
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkConv2d3x3 is a ResNet-style 3x3 convolution: x [100,64,32,32],
+// w [128,64,3,3], stride 1, pad 1, float32 (15.1 GFLOP per call).
+func BenchmarkConv2d3x3(b *testing.B) {
+	benchConv(b, func(x, w, _ *Tensor) *Tensor { return Conv2d(x, w, 1, 1) })
+}
+
+// BenchmarkConv2d3x3InputGrad is the input gradient of BenchmarkConv2d3x3.
+func BenchmarkConv2d3x3InputGrad(b *testing.B) {
+	benchConv(b, func(x, w, g *Tensor) *Tensor { return Conv2dInputGrad(g, w, x.Shape(), 1, 1) })
+}
+
+// BenchmarkConv2d3x3WeightGrad is the weight gradient of BenchmarkConv2d3x3.
+func BenchmarkConv2d3x3WeightGrad(b *testing.B) {
+	benchConv(b, func(x, w, g *Tensor) *Tensor { return Conv2dWeightGrad(x, g, w.Shape(), 1, 1) })
+}
