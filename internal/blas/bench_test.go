@@ -1,0 +1,76 @@
+package blas
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// Benchmarks report GFLOP/s (2*m*n*k flops per product). Each size has one
+// sub-benchmark per transpose pair and per implementation: every kernel this
+// build and CPU can run through the native driver, plus, with the openblas
+// tag, OpenBLAS itself, so the numbers sit side by side:
+//
+//	go test ./internal/blas -run xxx -bench Sgemm -count 5
+//	go test ./internal/blas -run xxx -bench Sgemm -count 5 -tags openblas
+//	go test ./internal/blas -run xxx -bench Sgemm -count 5 -tags purego
+
+type benchImpl struct {
+	name string
+	fn   gemmFunc32
+}
+
+func benchImpls() []benchImpl {
+	var impls []benchImpl
+	for _, kern := range kernels32() {
+		impls = append(impls, benchImpl{kern.name, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+			gemm(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		}})
+	}
+	if useOpenBLAS {
+		impls = append(impls, benchImpl{"openblas", openblasSgemm})
+	}
+	return impls
+}
+
+func benchSgemm(b *testing.B, m, n, k int, transposes []string) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	rnd := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = rng.Float32()*2 - 1
+		}
+		return s
+	}
+	a, bm, c := rnd(m*k), rnd(k*n), rnd(m*n)
+	for _, tr := range transposes {
+		transA, transB := tr == "AtB", tr == "ABt"
+		lda, ldb := k, n
+		if transA {
+			lda = m
+		}
+		if transB {
+			ldb = k
+		}
+		for _, impl := range benchImpls() {
+			b.Run(fmt.Sprintf("%s/%s", tr, impl.name), func(b *testing.B) {
+				for b.Loop() {
+					impl.fn(transA, transB, m, n, k, 1, a, lda, bm, ldb, 0, c, n)
+				}
+				flops := 2 * float64(m) * float64(n) * float64(k) * float64(b.N)
+				b.ReportMetric(flops/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+			})
+		}
+	}
+}
+
+// BenchmarkSgemm_128x560x400 is a dense layer's products with batch 128,
+// 560 inputs and 400 outputs: forward C[128x400] = A[128x560] B[560x400],
+// and the same m, n, k with A or B transposed as in backprop.
+func BenchmarkSgemm_128x560x400(b *testing.B) {
+	benchSgemm(b, 128, 400, 560, []string{"AB", "AtB", "ABt"})
+}
+
+func BenchmarkSgemm_1024(b *testing.B) {
+	benchSgemm(b, 1024, 1024, 1024, []string{"AB"})
+}

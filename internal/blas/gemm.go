@@ -1,0 +1,412 @@
+package blas
+
+import (
+	"sync"
+	"unsafe"
+
+	"github.com/bism-ml/bism/internal/parallel"
+)
+
+type float interface{ ~float32 | ~float64 }
+
+// microKernel is one register-tile kernel and the cache blocking tuned for it.
+//
+// fn computes C[0:mr, 0:nr] = alpha * Apanel * Bpanel + beta * C for packed
+// panels holding k steps: Apanel[p*mr+i] = A(i, p), Bpanel[p*nr+j] = B(p, j).
+// C is row-major with stride ldc. fn must not read C when beta == 0.
+type microKernel[T float] struct {
+	name   string
+	mr, nr int
+	fn     func(k int, a, b, c *T, ldc int, alpha, beta T)
+}
+
+// Cache blocking, in elements of T scaled for float32 (float64 uses half the
+// depth so that panels occupy the same bytes).
+//
+//   - kc: depth of a packed panel. An A micro-panel (mr*kc) plus a B
+//     micro-panel (kc*nr) stay in L1 (48 KiB on Sapphire Rapids) while the
+//     micro-kernel runs.
+//   - mc: rows of A packed at a time; the mc x kc block stays in L2 (2 MiB)
+//     while every B micro-panel of the nc block streams past it.
+//   - nc: columns of B packed at a time; kc x nc stays in L2/L3.
+var (
+	kcBlock = 256
+	mcBlock = 144
+	ncBlock = 2048
+)
+
+// smallWork is the m*n*k below which packing costs more than it saves and
+// the direct loops of gemmSmall are used instead.
+const smallWork = 32 * 1024
+
+// minParallelWork is the smallest m*n*k handed to one goroutine: below it the
+// cost of waking another core is not repaid.
+const minParallelWork = 1 << 18
+
+func blockSizes[T float](kern *microKernel[T]) (kc, mc, nc int) {
+	kc, mc, nc = kcBlock, mcBlock, ncBlock
+	var zero T
+	if _, ok := any(zero).(float64); ok {
+		kc /= 2
+	}
+	mc = max(kern.mr, mc/kern.mr*kern.mr)
+	nc = max(kern.nr, nc/kern.nr*kern.nr)
+	return kc, mc, nc
+}
+
+// workspace holds one goroutine's packing buffers. They are pooled so that
+// steady-state calls allocate nothing; a buffer only grows.
+type workspace[T float] struct {
+	a, b, tmp []T
+}
+
+var wsPool32, wsPool64 sync.Pool
+
+func wsPool[T float]() *sync.Pool {
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		return &wsPool32
+	}
+	return &wsPool64
+}
+
+func getWorkspace[T float](na, nb, ntmp int) *workspace[T] {
+	w, _ := wsPool[T]().Get().(*workspace[T])
+	if w == nil {
+		w = new(workspace[T])
+	}
+	if cap(w.a) < na {
+		w.a = make([]T, na)
+	}
+	if cap(w.b) < nb {
+		w.b = make([]T, nb)
+	}
+	if cap(w.tmp) < ntmp {
+		w.tmp = make([]T, ntmp)
+	}
+	w.a, w.b, w.tmp = w.a[:na], w.b[:nb], w.tmp[:ntmp]
+	return w
+}
+
+func putWorkspace[T float](w *workspace[T]) { wsPool[T]().Put(w) }
+
+// gemm is the common driver behind Sgemm and Dgemm (arguments already
+// checked). It picks the small direct path or the packed path, and splits
+// large problems over goroutines.
+func gemm[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	work := float64(m) * float64(n) * float64(k)
+	if work < smallWork || m == 1 || n == 1 {
+		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	w := parallel.Workers
+	if w <= 1 || work < 2*minParallelWork {
+		gemmPacked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+
+	// Split C into vertical strips (over n: each goroutine packs its own
+	// part of B and all of A) or horizontal strips (over m: its own part of
+	// A and all of B). Strips are whole micro-panels so no tile is shared.
+	// Pick the split with the lower estimated per-goroutine cost: compute
+	// on padded tiles plus the packing that each goroutine repeats.
+	mp := (m + kern.mr - 1) / kern.mr
+	np := (n + kern.nr - 1) / kern.nr
+	const packCost = 16 // one packed element costs about as much as 16 tile FMAs
+	stripCost := func(panels, width, otherPadded, other int) (cost float64, grain int) {
+		grain = max(1, int(minParallelWork/(float64(width)*float64(other)*float64(k))))
+		ww := min(w, panels/grain)
+		if ww <= 1 {
+			return -1, grain
+		}
+		per := (panels + ww - 1) / ww
+		cost = float64(per*width)*float64(otherPadded)*float64(k) +
+			packCost*float64(k)*float64(per*width+other)
+		return cost, grain
+	}
+	costN, grainN := stripCost(np, kern.nr, mp*kern.mr, m)
+	costM, grainM := stripCost(mp, kern.mr, np*kern.nr, n)
+	switch {
+	case costN < 0 && costM < 0:
+		gemmPacked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	case costM < 0 || (costN >= 0 && costN <= costM):
+		parallel.For(np, grainN, func(lo, hi int) {
+			j0, j1 := lo*kern.nr, min(hi*kern.nr, n)
+			var bs []T
+			if transB {
+				bs = b[j0*ldb:] // B(p, j) = b[j*ldb + p]
+			} else {
+				bs = b[j0:] // B(p, j) = b[p*ldb + j]
+			}
+			gemmPacked(kern, transA, transB, m, j1-j0, k, alpha, a, lda, bs, ldb, beta, c[j0:], ldc)
+		})
+	default:
+		parallel.For(mp, grainM, func(lo, hi int) {
+			i0, i1 := lo*kern.mr, min(hi*kern.mr, m)
+			var as []T
+			if transA {
+				as = a[i0:] // A(i, p) = a[p*lda + i]
+			} else {
+				as = a[i0*lda:] // A(i, p) = a[i*lda + p]
+			}
+			gemmPacked(kern, transA, transB, i1-i0, n, k, alpha, as, lda, b, ldb, beta, c[i0*ldc:], ldc)
+		})
+	}
+}
+
+// gemmPacked is the single-goroutine Goto/BLIS loop nest:
+//
+//	for jc over n by nc:             B block kc x nc
+//	  for pc over k by kc:           pack B[pc:pc+kc, jc:jc+nc]
+//	    for ic over m by mc:         pack A[ic:ic+mc, pc:pc+kc]
+//	      macroKernel: for each nr-wide B micro-panel, for each mr-high
+//	      A micro-panel, one micro-kernel call on an mr x nr tile of C.
+//
+// beta is applied on the first pc block only; later blocks accumulate.
+func gemmPacked[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	kc, mc, nc := blockSizes(kern)
+	mr, nr := kern.mr, kern.nr
+	kc = min(kc, k)
+	// Spread k evenly over the blocks so the last one is not a sliver.
+	if nb := (k + kc - 1) / kc; nb > 1 {
+		kc = (k + nb - 1) / nb
+	}
+	mcp := min(mc, (m+mr-1)/mr*mr)
+	ncp := min(nc, (n+nr-1)/nr*nr)
+	ws := getWorkspace[T](mcp*kc, kc*ncp, mr*nr)
+	for jc := 0; jc < n; jc += nc {
+		ncur := min(nc, n-jc)
+		for pc := 0; pc < k; pc += kc {
+			kcur := min(kc, k-pc)
+			bet := beta
+			if pc > 0 {
+				bet = 1
+			}
+			packB(transB, b, ldb, pc, kcur, jc, ncur, nr, ws.b)
+			for ic := 0; ic < m; ic += mc {
+				mcur := min(mc, m-ic)
+				packA(transA, a, lda, ic, mcur, pc, kcur, mr, ws.a)
+				macroKernel(kern, mcur, ncur, kcur, alpha, ws.a, ws.b, bet, c[ic*ldc+jc:], ldc, ws.tmp)
+			}
+		}
+	}
+	putWorkspace(ws)
+}
+
+// macroKernel multiplies a packed mc x kc block of A by a packed kc x nc
+// block of B into C. Each B micro-panel is reused across all A micro-panels
+// (it stays in L1); the A block is re-read from L2. Edge tiles go through a
+// scratch tile so the micro-kernel only ever sees full tiles.
+func macroKernel[T float](kern *microKernel[T], m, n, k int, alpha T, a, b []T, beta T, c []T, ldc int, tmp []T) {
+	mr, nr := kern.mr, kern.nr
+	for jr := 0; jr < n; jr += nr {
+		nrr := min(nr, n-jr)
+		bp := &b[jr*k]
+		for ir := 0; ir < m; ir += mr {
+			mrr := min(mr, m-ir)
+			ap := &a[ir*k]
+			if mrr == mr && nrr == nr {
+				kern.fn(k, ap, bp, &c[ir*ldc+jr], ldc, alpha, beta)
+				continue
+			}
+			kern.fn(k, ap, bp, &tmp[0], nr, alpha, 0)
+			for i := 0; i < mrr; i++ {
+				crow := c[(ir+i)*ldc+jr:][:nrr]
+				trow := tmp[i*nr:][:nrr]
+				if beta == 0 {
+					copy(crow, trow)
+					continue
+				}
+				for j, t := range trow {
+					crow[j] = t + beta*crow[j]
+				}
+			}
+		}
+	}
+}
+
+// packA copies the m x k block of op(A) starting at (i0, p0) into mr-row
+// micro-panels: dst[(ir/mr)*mr*k + p*mr + i] = op(A)(i0+ir+i, p0+p), rows
+// past m zero-filled. Both storage orders end up in this one layout, which
+// is all the micro-kernel knows about.
+func packA[T float](transA bool, a []T, lda, i0, m, p0, k, mr int, dst []T) {
+	for ir := 0; ir < m; ir += mr {
+		rows := min(mr, m-ir)
+		d := dst[ir*k:][:mr*k]
+		if !transA {
+			// Row i of the panel is contiguous in the source.
+			packStrided(d, mr, a[(i0+ir)*lda+p0:], lda, rows, k)
+		} else {
+			// Column p of the panel is contiguous in the source.
+			packContiguous(d, mr, a[(p0)*lda+i0+ir:], lda, rows, k)
+		}
+		if rows < mr {
+			for p := 0; p < k; p++ {
+				clear(d[p*mr+rows : p*mr+mr])
+			}
+		}
+	}
+}
+
+// packB copies the k x n block of op(B) starting at (p0, j0) into nr-column
+// micro-panels: dst[(jr/nr)*nr*k + p*nr + j] = op(B)(p0+p, j0+jr+j), columns
+// past n zero-filled.
+func packB[T float](transB bool, b []T, ldb, p0, k, j0, n, nr int, dst []T) {
+	for jr := 0; jr < n; jr += nr {
+		cols := min(nr, n-jr)
+		d := dst[jr*k:][:nr*k]
+		if !transB {
+			// Row p of the panel is contiguous in the source.
+			packContiguous(d, nr, b[p0*ldb+j0+jr:], ldb, cols, k)
+		} else {
+			// Column j of the panel is contiguous in the source.
+			packStrided(d, nr, b[(j0+jr)*ldb+p0:], ldb, cols, k)
+		}
+		if cols < nr {
+			for p := 0; p < k; p++ {
+				clear(d[p*nr+cols : p*nr+nr])
+			}
+		}
+	}
+}
+
+// packContiguous copies k rows of width cols (<= w) from a source with row
+// stride lds into a panel of width w: d[p*w+j] = src[p*lds+j]. Full-width
+// rows of the common panel widths are copied as fixed-size arrays, which the
+// compiler turns into a few vector moves instead of a memmove call each.
+func packContiguous[T float](d []T, w int, src []T, lds, cols, k int) {
+	if cols == w {
+		switch w {
+		case 32:
+			for p := 0; p < k; p++ {
+				*(*[32]T)(d[p*32:]) = [32]T(src[p*lds:])
+			}
+			return
+		case 16:
+			for p := 0; p < k; p++ {
+				*(*[16]T)(d[p*16:]) = [16]T(src[p*lds:])
+			}
+			return
+		case 12:
+			for p := 0; p < k; p++ {
+				*(*[12]T)(d[p*12:]) = [12]T(src[p*lds:])
+			}
+			return
+		case 8:
+			for p := 0; p < k; p++ {
+				*(*[8]T)(d[p*8:]) = [8]T(src[p*lds:])
+			}
+			return
+		}
+	}
+	for p := 0; p < k; p++ {
+		copy(d[p*w:p*w+cols], src[p*lds:][:cols])
+	}
+}
+
+// packStrided transposes rows of the source into a panel of width w:
+// d[p*w+i] = src[i*lds+p] for i < rows, p < k. Groups of four rows go
+// through 4x4 register transposes where available.
+func packStrided[T float](d []T, w int, src []T, lds, rows, k int) {
+	i := 0
+	var zero T
+	if haveTranspose4 && unsafe.Sizeof(zero) == 4 && k >= 4 {
+		k4 := k &^ 3
+		for ; i+4 <= rows; i += 4 {
+			// The assembly does not check bounds; these do.
+			_ = src[(i+3)*lds+k4-1]
+			_ = d[(k4-1)*w+i+3]
+			transpose4x4s(k4, (*float32)(unsafe.Pointer(&src[i*lds])), lds, (*float32)(unsafe.Pointer(&d[i])), w)
+		}
+		for r := 0; r < i; r++ {
+			for p := k4; p < k; p++ {
+				d[p*w+r] = src[r*lds+p]
+			}
+		}
+	}
+	for ; i+4 <= rows; i += 4 {
+		r0 := src[i*lds:][:k]
+		r1 := src[(i+1)*lds:][:k]
+		r2 := src[(i+2)*lds:][:k]
+		r3 := src[(i+3)*lds:][:k]
+		for p := range r0 {
+			dd := d[p*w+i:][:4]
+			dd[0], dd[1], dd[2], dd[3] = r0[p], r1[p], r2[p], r3[p]
+		}
+	}
+	for ; i < rows; i++ {
+		for p, v := range src[i*lds:][:k] {
+			d[p*w+i] = v
+		}
+	}
+}
+
+// scaleC sets C = beta*C; beta == 0 writes zeros without reading C.
+func scaleC[T float](m, n int, beta T, c []T, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc:][:n]
+		switch beta {
+		case 0:
+			clear(row)
+		case 1:
+		default:
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+// gemmSmall computes small products directly, without packing: C is scaled
+// by beta, then alpha*op(A)*op(B) is accumulated with loops that walk memory
+// contiguously for each transpose case.
+func gemmSmall[T float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	scaleC(m, n, beta, c, ldc)
+	for i := 0; i < m; i++ {
+		crow := c[i*ldc:][:n]
+		switch {
+		case !transB:
+			// C[i,:] += alpha*A(i,p) * B[p,:]  (axpy over rows of B)
+			for p := 0; p < k; p++ {
+				var aip T
+				if transA {
+					aip = a[p*lda+i]
+				} else {
+					aip = a[i*lda+p]
+				}
+				aip *= alpha
+				brow := b[p*ldb:][:n]
+				for j, bv := range brow {
+					crow[j] += aip * bv
+				}
+			}
+		case !transA:
+			// C[i,j] += alpha * dot(A[i,:], B[j,:])  (both rows contiguous)
+			arow := a[i*lda:][:k]
+			for j := range crow {
+				brow := b[j*ldb:][:k]
+				var s T
+				for p, av := range arow {
+					s += av * brow[p]
+				}
+				crow[j] += alpha * s
+			}
+		default:
+			for j := range crow {
+				brow := b[j*ldb:][:k]
+				var s T
+				for p, bv := range brow {
+					s += a[p*lda+i] * bv
+				}
+				crow[j] += alpha * s
+			}
+		}
+	}
+}

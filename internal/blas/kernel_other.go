@@ -1,0 +1,15 @@
+//go:build !amd64 || purego
+
+package blas
+
+// Without assembly only the portable kernels are available.
+
+func kernels32() []*microKernel[float32] { return []*microKernel[float32]{goKernel32} }
+
+func kernels64() []*microKernel[float64] { return []*microKernel[float64]{goKernel64} }
+
+const haveTranspose4 = false
+
+func transpose4x4s(k int, src *float32, lds int, dst *float32, ldd int) {
+	panic("blas: no assembly")
+}
