@@ -283,8 +283,9 @@ func col2im[T Float](g *convGeom, col, x []T) {
 					src := row[oh*g.wo : (oh+1)*g.wo]
 					iw := owLo*s - p + kw
 					if s == 1 {
-						d := dst[iw : iw+owHi-owLo]
-						for i, v := range src[owLo:owHi] {
+						sv := src[owLo:owHi]
+						d := dst[iw:][:len(sv)]
+						for i, v := range sv {
 							d[i] += v
 						}
 						continue

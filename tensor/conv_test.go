@@ -337,3 +337,35 @@ func BenchmarkConv2d3x3InputGrad(b *testing.B) {
 func BenchmarkConv2d3x3WeightGrad(b *testing.B) {
 	benchConv(b, func(x, w, g *Tensor) *Tensor { return Conv2dWeightGrad(x, g, w.Shape(), 1, 1) })
 }
+
+// BenchmarkIm2col3x3 times the non-GEMM part of BenchmarkConv2d3x3 (and of
+// the weight gradient): building the patch matrices of all 100 samples.
+func BenchmarkIm2col3x3(b *testing.B) {
+	x := NewRNG(1).Normal(Float32, 0, 1, 100, 64, 32, 32)
+	g := convGeometry("Conv2d", x.Shape(), []int{128, 64, 3, 3}, 1, 1)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		parallel.For(g.n, 1, func(lo, hi int) {
+			buf := getBuf[float32](g.ckk * g.howo)
+			defer putBuf(buf)
+			for n := lo; n < hi; n++ {
+				im2col(&g, x.f32[n*g.c*g.hw:(n+1)*g.c*g.hw], *buf)
+			}
+		})
+	}
+}
+
+// BenchmarkCol2im3x3 times the non-GEMM part of BenchmarkConv2d3x3InputGrad.
+func BenchmarkCol2im3x3(b *testing.B) {
+	dx := New(Float32, 100, 64, 32, 32)
+	g := convGeometry("Conv2d", dx.Shape(), []int{128, 64, 3, 3}, 1, 1)
+	col := NewRNG(1).Normal(Float32, 0, 1, g.ckk*g.howo).f32
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		parallel.For(g.n, 1, func(lo, hi int) {
+			for n := lo; n < hi; n++ {
+				col2im(&g, col, dx.f32[n*g.c*g.hw:(n+1)*g.c*g.hw])
+			}
+		})
+	}
+}
