@@ -8,12 +8,23 @@ import (
 // RNG is a seeded random number generator. It is a value passed to whoever
 // needs randomness, never a package global, so runs reproduce exactly for a
 // seed (the stream is PCG, fixed by the Go standard library).
-type RNG struct{ r *rand.Rand }
+type RNG struct {
+	src *rand.PCG
+	r   *rand.Rand
+}
 
 // NewRNG returns a generator seeded with seed.
 func NewRNG(seed uint64) *RNG {
-	return &RNG{rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))}
+	src := rand.NewPCG(seed, 0x9e3779b97f4a7c15)
+	return &RNG{src: src, r: rand.New(src)}
 }
+
+// MarshalBinary saves the generator's state, so a resumed run continues the
+// same random stream.
+func (g *RNG) MarshalBinary() ([]byte, error) { return g.src.MarshalBinary() }
+
+// UnmarshalBinary restores a state saved by MarshalBinary.
+func (g *RNG) UnmarshalBinary(b []byte) error { return g.src.UnmarshalBinary(b) }
 
 // Rand exposes the underlying generator for callers that need integers or permutations.
 func (g *RNG) Rand() *rand.Rand { return g.r }
