@@ -1,0 +1,214 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/bism-ml/bism/config"
+	"github.com/bism-ml/bism/train"
+)
+
+func cmdTrain(args []string) error {
+	fs := flag.NewFlagSet("train", flag.ExitOnError)
+	cfgPath := fs.String("config", "", "experiment config (YAML), e.g. configs/checkerboard/bissm.yaml")
+	out := fs.String("out", "", "run directory (created; holds config, metrics, checkpoints, plots)")
+	resume := fs.Bool("resume", false, "continue from OUT/checkpoint.safetensors")
+	quiet := fs.Bool("quiet", false, "no progress output")
+	dataDir := fs.String("data", "", "data root (default $BISM_DATA or ../shared/datasets)")
+	var sets setFlags
+	fs.Var(&sets, "set", "override a config key, e.g. -set train.iterations=2000 (repeatable)")
+	fs.Parse(args)
+	if *out == "" {
+		return fmt.Errorf("-out is required")
+	}
+	var cfg train.Config
+	var err error
+	if *resume && *cfgPath == "" {
+		cfg, err = config.Load(filepath.Join(*out, train.ConfigFile), sets)
+	} else {
+		if *cfgPath == "" {
+			return fmt.Errorf("-config is required")
+		}
+		cfg, err = config.Load(*cfgPath, sets)
+	}
+	if err != nil {
+		return err
+	}
+	if *dataDir != "" {
+		cfg.Data.Dir = *dataDir
+	}
+	var progress io.Writer = os.Stderr
+	if *quiet {
+		progress = nil
+	}
+	r, err := train.New(cfg, *out, train.Options{Progress: progress, Resume: *resume})
+	if err != nil {
+		return err
+	}
+	if progress != nil {
+		fmt.Fprintf(progress, "bism: %s on %s (H=%d), %d iterations, run dir %s\n",
+			cfg.Method.Name, cfg.Data.Name, cfg.Model.Hidden, cfg.Train.Iterations, *out)
+	}
+	if err := r.Train(); err != nil {
+		return err
+	}
+	files, err := train.Report(r)
+	if err != nil {
+		return err
+	}
+	if progress != nil {
+		for _, f := range files {
+			fmt.Fprintf(progress, "wrote %s\n", f)
+		}
+	}
+	return nil
+}
+
+// openRun rebuilds a run from its directory and loads a checkpoint.
+func openRun(dir, ckpt, dataDir string) (*train.Run, int, error) {
+	cfg, err := config.Load(filepath.Join(dir, train.ConfigFile), nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s does not look like a run directory: %w", dir, err)
+	}
+	if dataDir != "" {
+		cfg.Data.Dir = dataDir
+	}
+	r, err := train.New(cfg, dir, train.Options{})
+	if err != nil {
+		return nil, 0, err
+	}
+	if ckpt == "" {
+		ckpt = filepath.Join(dir, train.CheckpointFile)
+	}
+	iter, err := r.LoadModel(ckpt)
+	if err != nil {
+		return nil, 0, err
+	}
+	return r, iter, nil
+}
+
+func cmdEval(args []string) error {
+	fs := flag.NewFlagSet("eval", flag.ExitOnError)
+	dir := fs.String("run", "", "run directory")
+	asJSON := fs.Bool("json", false, "print one JSON object to stdout")
+	sel := fs.Bool("select", false, "evaluate the snapshot with the lowest validation loss (Table 1's model selection)")
+	ckpt := fs.String("checkpoint", "", "checkpoint to evaluate (default RUN/checkpoint.safetensors)")
+	dataDir := fs.String("data", "", "data root")
+	quiet := fs.Bool("quiet", false, "no progress output")
+	fs.Parse(args)
+	if *dir == "" {
+		return fmt.Errorf("-run is required")
+	}
+	if *sel {
+		best, err := train.SelectSnapshot(*dir)
+		if err != nil {
+			return err
+		}
+		*ckpt = best
+	}
+	r, iter, err := openRun(*dir, *ckpt, *dataDir)
+	if err != nil {
+		return err
+	}
+	var progress io.Writer = os.Stderr
+	if *quiet || *asJSON {
+		progress = nil
+	}
+	start := time.Now()
+	res, err := train.Evaluate(r, train.EvalOptions{LL: true, Progress: progress})
+	if err != nil {
+		return err
+	}
+	res["iter"] = float64(iter)
+	res["eval_s"] = time.Since(start).Seconds()
+	if *asJSON {
+		return json.NewEncoder(os.Stdout).Encode(res)
+	}
+	keys := make([]string, 0, len(res))
+	for k := range res {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Printf("%-12s %.6g\n", k, res[k])
+	}
+	return nil
+}
+
+func cmdSample(args []string) error {
+	fs := flag.NewFlagSet("sample", flag.ExitOnError)
+	dir := fs.String("run", "", "run directory")
+	n := fs.Int("n", 64, "number of samples")
+	steps := fs.Int("steps", 1000, "Gibbs sweeps from noise")
+	out := fs.String("out", "", "output PNG (default RUN/samples.png)")
+	ckpt := fs.String("checkpoint", "", "checkpoint (default RUN/checkpoint.safetensors)")
+	seed := fs.Uint64("seed", 1, "sampling seed")
+	dataDir := fs.String("data", "", "data root")
+	fs.Parse(args)
+	if *dir == "" {
+		return fmt.Errorf("-run is required")
+	}
+	if *n < 1 || *steps < 0 {
+		return fmt.Errorf("-n must be positive and -steps non-negative")
+	}
+	r, _, err := openRun(*dir, *ckpt, *dataDir)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		*out = filepath.Join(*dir, "samples.png")
+	}
+	if err := train.SampleGrid(r, *n, *steps, *seed, *out); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s\n", *out)
+	return nil
+}
+
+func cmdBench(args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	cfgPath := fs.String("config", "", "experiment config (YAML)")
+	iters := fs.Int("iterations", 50, "timed training iterations")
+	warmup := fs.Int("warmup", 5, "untimed warm-up iterations")
+	asJSON := fs.Bool("json", false, `print {"ms_per_iter": ...} to stdout`)
+	dataDir := fs.String("data", "", "data root")
+	var sets setFlags
+	fs.Var(&sets, "set", "override a config key (repeatable)")
+	fs.Parse(args)
+	if *cfgPath == "" {
+		return fmt.Errorf("-config is required")
+	}
+	if *iters < 1 || *warmup < 0 {
+		return fmt.Errorf("-iterations must be positive and -warmup non-negative")
+	}
+	cfg, err := config.Load(*cfgPath, sets)
+	if err != nil {
+		return err
+	}
+	if *dataDir != "" {
+		cfg.Data.Dir = *dataDir
+	}
+	ms, err := train.Bench(cfg, *warmup, *iters)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(os.Stdout).Encode(map[string]any{"ms_per_iter": ms, "iterations": *iters,
+			"method": cfg.Method.Name, "data": cfg.Data.Name})
+	}
+	fmt.Printf("%s on %s: %.3f ms per iteration (%d iterations after %d warm-up)\n", cfg.Method.Name, cfg.Data.Name, ms, *iters, *warmup)
+	return nil
+}
+
+func cmdKeys([]string) error {
+	for _, k := range config.Keys() {
+		fmt.Println(k)
+	}
+	return nil
+}
