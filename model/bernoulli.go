@@ -11,7 +11,7 @@ import (
 // initialisation). It samples with the relaxed Bernoulli (binary
 // Gumbel-softmax) at temperature Tau, so h is a differentiable function of φ:
 //
-//	h = sigmoid((l + g0 - g1)/τ),  g0, g1 ~ Gumbel
+//	h = sigmoid((l + g0 - g1)/τ),  g0, g1 ~ Gumbel (g0 - g1 ~ Logistic)
 //
 // and LogProb evaluates Σ h·l - softplus(l) at the relaxed h, as the
 // reference code does (softmax over [l, 0] is the same as this sigmoid).
@@ -45,8 +45,9 @@ func (q *BernoulliPosterior) Logits(phi nn.Vals, v *ad.Value) *ad.Value {
 func (q *BernoulliPosterior) Sample(phi nn.Vals, v *ad.Value, rng *tensor.RNG) *ad.Value {
 	l := q.Logits(phi, v)
 	shape := l.Shape()
-	// g0 - g1 of two standard Gumbels is a standard logistic variate.
-	g := tensor.Sub(rng.Gumbel(l.DType(), shape...), rng.Gumbel(l.DType(), shape...))
+	// g0 - g1 of two standard Gumbels is a standard logistic variate, which
+	// costs one uniform and one logarithm to draw.
+	g := rng.Logistic(l.DType(), shape...)
 	return ad.Sigmoid(ad.Scale(ad.Add(l, ad.Const(g)), 1/q.Tau))
 }
 

@@ -198,6 +198,13 @@ func Apply(f UnaryFunc, x *Tensor) *Tensor {
 }
 
 func applyUnary[T Float](f UnaryFunc, d, x []T) {
+	if d32, ok := any(d).([]float32); ok {
+		if k := fast32[f]; k != nil {
+			x32 := any(x).([]float32)
+			parallel.For(len(x), grainElems/8, func(lo, hi int) { k(d32[lo:hi], x32[lo:hi]) })
+			return
+		}
+	}
 	// Transcendental functions cost far more per element, so split sooner.
 	grain := grainElems / 8
 	if f == FNeg || f == FSquare || f == FAbs || f == FReLU || f == FStep || f == FSign {
@@ -367,4 +374,47 @@ func axpy[T Float](y []T, a T, x []T) {
 	for i, v := range x {
 		y[i] += a * v
 	}
+}
+
+// fast32 holds the float32 kernels of the transcendental functions (see fastmath.go).
+var fast32 = map[UnaryFunc]func(d, x []float32){
+	FExp: func(d, x []float32) {
+		for i, v := range x {
+			d[i] = exp32(v)
+		}
+	},
+	FLog: func(d, x []float32) {
+		for i, v := range x {
+			d[i] = log32(v)
+		}
+	},
+	FLog1p: func(d, x []float32) {
+		for i, v := range x {
+			d[i] = log1p32(v)
+		}
+	},
+	FSigmoid: func(d, x []float32) {
+		for i, v := range x {
+			d[i] = sigmoid32(v)
+		}
+	},
+	FSoftplus: func(d, x []float32) {
+		for i, v := range x {
+			d[i] = softplus32(v)
+		}
+	},
+	FTanh: func(d, x []float32) {
+		for i, v := range x {
+			d[i] = tanh32(v)
+		}
+	},
+	FELU: func(d, x []float32) {
+		for i, v := range x {
+			if v > 0 {
+				d[i] = v
+			} else {
+				d[i] = exp32(v) - 1
+			}
+		}
+	},
 }

@@ -77,6 +77,23 @@ func (g *RNG) Gumbel(dt DType, shape ...int) *Tensor {
 	})
 }
 
+// Logistic returns standard logistic variates log(U/(1-U)): the
+// distribution of the difference of two independent standard Gumbels, drawn
+// with one uniform and one logarithm instead of two uniforms and four
+// logarithms. The logarithm is computed in float32 precision.
+func (g *RNG) Logistic(dt DType, shape ...int) *Tensor {
+	return g.fill(dt, shape, func() float64 {
+		u := g.r.Float64()
+		for u == 0 {
+			u = g.r.Float64()
+		}
+		if dt == Float64 {
+			return math.Log(u / (1 - u))
+		}
+		return float64(log32(float32(u / (1 - u))))
+	})
+}
+
 // Bernoulli returns 1 with probability p[i] and 0 otherwise, elementwise.
 func (g *RNG) Bernoulli(p *Tensor) *Tensor {
 	t := New(p.dtype, p.shape...)
