@@ -93,8 +93,8 @@ func gen(w *bytes.Buffer, k kernel) {
 	if k.bvecs == 0 {
 		k.bvecs = k.nv
 	}
-	nr := k.nv * vbytes / esize        // columns computed
-	bnr := k.bvecs * vbytes / esize    // columns in a packed B row
+	nr := k.nv * vbytes / esize     // columns computed
+	bnr := k.bvecs * vbytes / esize // columns in a packed B row
 	nacc := k.mr * k.nv
 	nb := k.nv
 	nbc := nregs - nacc - nb

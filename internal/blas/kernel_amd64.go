@@ -80,6 +80,7 @@ func kernels32() []*microKernel[float32] {
 	if hasAVX2 {
 		ks = append(ks, s6x16AVX2)
 	}
+	ks = append(ks, simdKernels32...)
 	return append(ks, goKernel32)
 }
 

@@ -6,7 +6,9 @@ import "unsafe"
 
 // Without assembly only the portable kernels are available.
 
-func kernels32() []*microKernel[float32] { return []*microKernel[float32]{goKernel32} }
+func kernels32() []*microKernel[float32] {
+	return append(append([]*microKernel[float32](nil), simdKernels32...), goKernel32)
+}
 
 func kernels64() []*microKernel[float64] { return []*microKernel[float64]{goKernel64} }
 
