@@ -24,7 +24,7 @@
 //     float32 (24 zmm accumulators; two FMA ports at latency 4 need at least
 //     8 in flight), a 6x16 AVX2+FMA fallback, and 12x16 / 6x8 float64
 //     counterparts. Elsewhere, and with the purego build tag, a portable
-//     4x4 Go kernel is used. Edge tiles are computed into a scratch tile and
+//     4x2 Go kernel is used. Edge tiles are computed into a scratch tile and
 //     copied out, so the kernels never need masking.
 //   - Dispatch. The kernel is chosen once at start-up from
 //     golang.org/x/sys/cpu (AVX-512F, else AVX2+FMA, else Go).

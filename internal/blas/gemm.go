@@ -336,6 +336,16 @@ func packContiguous[T float](d []T, w int, src []T, lds, cols, k int) {
 			return
 		}
 	}
+	if cols <= 8 {
+		// Too short for copy's call to pay off.
+		for p := 0; p < k; p++ {
+			dd, ss := d[p*w:][:cols], src[p*lds:][:cols]
+			for j := range dd {
+				dd[j] = ss[j]
+			}
+		}
+		return
+	}
 	for p := 0; p < k; p++ {
 		copy(d[p*w:p*w+cols], src[p*lds:][:cols])
 	}
