@@ -20,6 +20,13 @@ type microKernel[T float] struct {
 	fn     func(k int, a, b, c *T, ldc int, alpha, beta T)
 	// edges are optional variants for partial tiles, smallest first.
 	edges []edgeKernel[T]
+	// Products with m*n*k < smallWork, or with m or n <= smallDim, skip
+	// packing and use gemmSmall. Measured crossovers: with a vector kernel
+	// packing pays off from about 8x8x8 on, even for a single row of C;
+	// the scalar Go kernel barely beats the direct loops below ~32x32x32
+	// and loses to them for very thin products.
+	smallWork float64
+	smallDim  int
 }
 
 // edgeKernel computes only the leading rows x cols of its kernel's tile
@@ -44,10 +51,6 @@ var (
 	mcBlock = 144
 	ncBlock = 2048
 )
-
-// smallWork is the m*n*k below which packing costs more than it saves and
-// the direct loops of gemmSmall are used instead.
-const smallWork = 32 * 1024
 
 // minParallelWork is the smallest m*n*k handed to one goroutine: below it the
 // cost of waking another core is not repaid.
@@ -112,7 +115,7 @@ func gemm[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha
 		return
 	}
 	work := float64(m) * float64(n) * float64(k)
-	if work < smallWork || m == 1 || n == 1 {
+	if work < kern.smallWork || min(m, n) <= kern.smallDim {
 		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}

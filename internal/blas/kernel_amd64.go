@@ -48,7 +48,7 @@ func dgemmKernel12x16AVX512(k int, a, b, c *float64, ldc int, alpha, beta float6
 func dgemmKernel6x8AVX2(k int, a, b, c *float64, ldc int, alpha, beta float64)
 
 var (
-	s12x32AVX512 = &microKernel[float32]{name: "avx512-12x32", mr: 12, nr: 32, fn: sgemmKernel12x32AVX512,
+	s12x32AVX512 = &microKernel[float32]{name: "avx512-12x32", mr: 12, nr: 32, fn: sgemmKernel12x32AVX512, smallWork: vecSmallWork,
 		// Smallest first: macroKernel takes the first that covers an edge tile.
 		edges: []edgeKernel[float32]{
 			{4, 16, sgemmKernel12x32AVX512Edge4x16},
@@ -57,11 +57,15 @@ var (
 			{12, 16, sgemmKernel12x32AVX512Edge12x16},
 			{8, 32, sgemmKernel12x32AVX512Edge8x32},
 		}}
-	s8x32AVX512  = &microKernel[float32]{name: "avx512-8x32", mr: 8, nr: 32, fn: sgemmKernel8x32AVX512}
-	s6x16AVX2    = &microKernel[float32]{name: "avx2-6x16", mr: 6, nr: 16, fn: sgemmKernel6x16AVX2}
-	d12x16AVX512 = &microKernel[float64]{name: "avx512-12x16", mr: 12, nr: 16, fn: dgemmKernel12x16AVX512}
-	d6x8AVX2     = &microKernel[float64]{name: "avx2-6x8", mr: 6, nr: 8, fn: dgemmKernel6x8AVX2}
+	s8x32AVX512  = &microKernel[float32]{name: "avx512-8x32", mr: 8, nr: 32, fn: sgemmKernel8x32AVX512, smallWork: vecSmallWork}
+	s6x16AVX2    = &microKernel[float32]{name: "avx2-6x16", mr: 6, nr: 16, fn: sgemmKernel6x16AVX2, smallWork: vecSmallWork}
+	d12x16AVX512 = &microKernel[float64]{name: "avx512-12x16", mr: 12, nr: 16, fn: dgemmKernel12x16AVX512, smallWork: vecSmallWork}
+	d6x8AVX2     = &microKernel[float64]{name: "avx2-6x8", mr: 6, nr: 8, fn: dgemmKernel6x8AVX2, smallWork: vecSmallWork}
 )
+
+// vecSmallWork is the m*n*k below which the vector kernels hand a product
+// to gemmSmall (see microKernel.smallWork).
+const vecSmallWork = 512
 
 // hasAVX512 and hasAVX2 report whether the CPU and OS support the kernels.
 // x/sys/cpu checks both the CPUID bits and that the OS saves the wide

@@ -38,7 +38,7 @@ var simdKernels32 = func() []*microKernel[float32] {
 		return nil
 	}
 	return []*microKernel[float32]{
-		{name: "archsimd-6x32", mr: 6, nr: 32, fn: kernelSimd6x32},
+		{name: "archsimd-6x32", mr: 6, nr: 32, fn: kernelSimd6x32, smallWork: 4096},
 	}
 }()
 
