@@ -65,11 +65,6 @@ func (p *pen) disc(cx, cy, r float64) {
 	p.polygon(xy...)
 }
 
-// rect adds an axis-aligned filled rectangle.
-func (p *pen) rect(x0, y0, x1, y1 float64) {
-	p.polygon(x0, y0, x1, y0, x1, y1, x0, y1)
-}
-
 // near reports whether a shape of radius r at (x, y) can touch the clip
 // rectangle.
 func (p *pen) near(x, y, r float64) bool {

@@ -27,7 +27,6 @@ type axis struct {
 type frameOpts struct {
 	title  string
 	axes   bool    // draw ticks and tick labels
-	grid   bool    // draw grid lines at major ticks
 	aspect float64 // if > 0, the plot area's width/height
 	right  int     // extra space to reserve on the right (colour bar)
 }

@@ -42,7 +42,7 @@ func (p *LinePlot) Render(w, h int) *image.RGBA {
 	}
 	xa := fitAxis(p.XLabel, p.XRange, p.LogX, xs)
 	ya := fitAxis(p.YLabel, p.YRange, p.LogY, ys)
-	f := layout(img.Bounds().Dx(), img.Bounds().Dy(), xa, ya, frameOpts{title: p.Title, axes: true, grid: true})
+	f := layout(img.Bounds().Dx(), img.Bounds().Dy(), xa, ya, frameOpts{title: p.Title, axes: true})
 	f.drawGrid(img)
 
 	pe := newPen(f.plot)
