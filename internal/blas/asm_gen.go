@@ -27,6 +27,10 @@ type kernel struct {
 	double bool // float64 rather than float32
 	mr, nv int  // tile is mr rows by nv vectors
 	unroll int  // k-loop unroll factor
+	// Edge variants compute only part of a bigger kernel's tile, reading
+	// its packed panels: astride is the A panel width in elements (default
+	// mr), bvecs the B panel width in vectors (default nv).
+	astride, bvecs int
 }
 
 var kernels = []kernel{
@@ -35,6 +39,13 @@ var kernels = []kernel{
 	{name: "sgemmKernel12x32AVX512", zmm: true, mr: 12, nv: 2, unroll: 4},
 	// 8x32 divides the m=128 layers evenly; kept as an alternative tile.
 	{name: "sgemmKernel8x32AVX512", zmm: true, mr: 8, nv: 2, unroll: 4},
+	// Edge variants of 12x32 for the last row/column panels, so that e.g.
+	// m=128 (10*12+8) and n=400 (12*32+16) waste no FMAs on padding.
+	{name: "sgemmKernel12x32AVX512Edge12x16", zmm: true, mr: 12, nv: 1, unroll: 4, astride: 12, bvecs: 2},
+	{name: "sgemmKernel12x32AVX512Edge8x32", zmm: true, mr: 8, nv: 2, unroll: 4, astride: 12, bvecs: 2},
+	{name: "sgemmKernel12x32AVX512Edge8x16", zmm: true, mr: 8, nv: 1, unroll: 4, astride: 12, bvecs: 2},
+	{name: "sgemmKernel12x32AVX512Edge4x32", zmm: true, mr: 4, nv: 2, unroll: 4, astride: 12, bvecs: 2},
+	{name: "sgemmKernel12x32AVX512Edge4x16", zmm: true, mr: 4, nv: 1, unroll: 4, astride: 12, bvecs: 2},
 	{name: "sgemmKernel6x16AVX2", zmm: false, mr: 6, nv: 2, unroll: 4},
 	{name: "dgemmKernel12x16AVX512", zmm: true, double: true, mr: 12, nv: 2, unroll: 4},
 	{name: "dgemmKernel6x8AVX2", zmm: false, double: true, mr: 6, nv: 2, unroll: 4},
@@ -51,6 +62,9 @@ func main() {
 		gen(&buf, k)
 	}
 	buf.WriteString(transposeAsm)
+	for _, w := range copyWidths {
+		genCopy(&buf, w)
+	}
 	if err := os.WriteFile("blas_amd64.s", buf.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -73,7 +87,14 @@ func gen(w *bytes.Buffer, k kernel) {
 	if k.double {
 		bcast = "VBROADCASTSD"
 	}
-	nr := k.nv * vbytes / esize
+	if k.astride == 0 {
+		k.astride = k.mr
+	}
+	if k.bvecs == 0 {
+		k.bvecs = k.nv
+	}
+	nr := k.nv * vbytes / esize     // columns computed
+	bnr := k.bvecs * vbytes / esize // columns in a packed B row
 	nacc := k.mr * k.nv
 	nb := k.nv
 	nbc := nregs - nacc - nb
@@ -93,6 +114,9 @@ func gen(w *bytes.Buffer, k kernel) {
 
 	fmt.Fprintf(w, "\n// func %s(k int, a, b, c *%s, ldc int, alpha, beta %s)\n", k.name, map[bool]string{false: "float32", true: "float64"}[k.double], map[bool]string{false: "float32", true: "float64"}[k.double])
 	fmt.Fprintf(w, "// Tile %dx%d: %d accumulators, %d B registers, %d broadcast registers.\n", k.mr, nr, nacc, nb, nbc)
+	if k.astride != k.mr || bnr != nr {
+		fmt.Fprintf(w, "// Reads A panels %d wide and B panels %d wide.\n", k.astride, bnr)
+	}
 	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-%d\n", k.name, frame)
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), AX")
@@ -123,10 +147,10 @@ func gen(w *bytes.Buffer, k kernel) {
 
 	step := func(u int) {
 		for v := 0; v < k.nv; v++ {
-			p("VMOVUP%s %d(BX), %s", suf[1:], (u*nr*esize)+v*vbytes, breg(v))
+			p("VMOVUP%s %d(BX), %s", suf[1:], (u*bnr*esize)+v*vbytes, breg(v))
 		}
 		for i := 0; i < k.mr; i++ {
-			p("%s %d(AX), %s", bcast, (u*k.mr+i)*esize, bcreg(i))
+			p("%s %d(AX), %s", bcast, (u*k.astride+i)*esize, bcreg(i))
 			for v := 0; v < k.nv; v++ {
 				p("VFMADD231%s %s, %s, %s", suf, bcreg(i), breg(v), acc(i, v))
 			}
@@ -139,12 +163,12 @@ func gen(w *bytes.Buffer, k kernel) {
 	p("JZ %s_tail", k.name)
 	label("loop")
 	// Prefetch B a few steps ahead: B micro-panels stream from L2.
-	p("PREFETCHT0 %d(BX)", 8*nr*esize)
+	p("PREFETCHT0 %d(BX)", 8*bnr*esize)
 	for u := 0; u < k.unroll; u++ {
 		step(u)
 	}
-	p("ADDQ $%d, AX", k.unroll*k.mr*esize)
-	p("ADDQ $%d, BX", k.unroll*nr*esize)
+	p("ADDQ $%d, AX", k.unroll*k.astride*esize)
+	p("ADDQ $%d, BX", k.unroll*bnr*esize)
 	p("DECQ R9")
 	p("JNZ %s_loop", k.name)
 	label("tail")
@@ -152,8 +176,8 @@ func gen(w *bytes.Buffer, k kernel) {
 	p("JZ %s_store", k.name)
 	label("tailloop")
 	step(0)
-	p("ADDQ $%d, AX", k.mr*esize)
-	p("ADDQ $%d, BX", nr*esize)
+	p("ADDQ $%d, AX", k.astride*esize)
+	p("ADDQ $%d, BX", bnr*esize)
 	p("DECQ CX")
 	p("JNZ %s_tailloop", k.name)
 
@@ -253,3 +277,64 @@ transpose4x4s_loop:
 transpose4x4s_done:
 	RET
 `
+
+// copyWidths are the panel row sizes in bytes (MR or NR times the element
+// size, for every kernel) that get an unrolled copy routine.
+var copyWidths = []int{128, 96, 64, 48, 32, 24, 16}
+
+// genCopy writes packCopyW: k rows of w bytes from src (row stride lds
+// bytes) to consecutive rows of dst. It is packing when the source rows are
+// already panel rows; a memmove call per 16-128 byte row costs several times
+// more than the move itself.
+func genCopy(w *bytes.Buffer, width int) {
+	name := fmt.Sprintf("packCopy%d", width)
+	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
+	fmt.Fprintf(w, "\n// func %s(k int, src unsafe.Pointer, lds uintptr, dst unsafe.Pointer)\n", name)
+	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	p("MOVQ k+0(FP), CX")
+	p("MOVQ src+8(FP), SI")
+	p("MOVQ lds+16(FP), R8")
+	p("MOVQ dst+24(FP), DI")
+	p("TESTQ CX, CX")
+	p("JZ %s_done", name)
+	fmt.Fprintf(w, "%s_loop:\n", name)
+	type mv struct {
+		off  int
+		kind string
+	}
+	var moves []mv
+	for off := 0; off < width; {
+		switch {
+		case width-off >= 32:
+			moves = append(moves, mv{off, "Y"})
+			off += 32
+		case width-off >= 16:
+			moves = append(moves, mv{off, "X"})
+			off += 16
+		default:
+			moves = append(moves, mv{off, "Q"})
+			off += 8
+		}
+	}
+	for i, m := range moves {
+		if m.kind == "Q" {
+			p("MOVQ %d(SI), R9", m.off)
+		} else {
+			p("VMOVUPS %d(SI), %s%d", m.off, m.kind, i)
+		}
+	}
+	for i, m := range moves {
+		if m.kind == "Q" {
+			p("MOVQ R9, %d(DI)", m.off)
+		} else {
+			p("VMOVUPS %s%d, %d(DI)", m.kind, i, m.off)
+		}
+	}
+	p("ADDQ R8, SI")
+	p("ADDQ $%d, DI", width)
+	p("DECQ CX")
+	p("JNZ %s_loop", name)
+	fmt.Fprintf(w, "%s_done:\n", name)
+	p("VZEROUPPER")
+	p("RET")
+}

@@ -24,7 +24,7 @@
 //     float32 (24 zmm accumulators; two FMA ports at latency 4 need at least
 //     8 in flight), a 6x16 AVX2+FMA fallback, and 12x16 / 6x8 float64
 //     counterparts. Elsewhere, and with the purego build tag, a portable
-//     4x4 Go kernel is used. Edge tiles are computed into a scratch tile and
+//     4x2 Go kernel is used. Edge tiles are computed into a scratch tile and
 //     copied out, so the kernels never need masking.
 //   - Dispatch. The kernel is chosen once at start-up from
 //     golang.org/x/sys/cpu (AVX-512F, else AVX2+FMA, else Go).
@@ -32,8 +32,10 @@
 //     into strips of C along n or m (whichever duplicates less packing and
 //     balances better); each goroutine packs its own operands, so no
 //     synchronisation is needed beyond the final join.
-//   - Small products (m*n*k < 32768, or a single row or column) skip packing
-//     and use direct loops, whose overhead is lower.
+//   - Tiny products skip packing and use direct loops. With a vector kernel
+//     packing pays for itself from about 8x8x8 on (m*n*k >= 512), even for
+//     a single row of C; with the scalar Go kernel only from about 32^3, and
+//     never for products 4 or fewer rows or columns wide.
 //
 // Optional back ends: with the openblas build tag (cgo, -lopenblas) Sgemm and
 // Dgemm call cblas_sgemm / cblas_dgemm; under GOEXPERIMENT=simd a micro-kernel

@@ -18,6 +18,23 @@ type microKernel[T float] struct {
 	name   string
 	mr, nr int
 	fn     func(k int, a, b, c *T, ldc int, alpha, beta T)
+	// edges are optional variants for partial tiles, smallest first.
+	edges []edgeKernel[T]
+	// Products with m*n*k < smallWork, or with m or n <= smallDim, skip
+	// packing and use gemmSmall. Measured crossovers: with a vector kernel
+	// packing pays off from about 8x8x8 on, even for a single row of C;
+	// the scalar Go kernel barely beats the direct loops below ~32x32x32
+	// and loses to them for very thin products.
+	smallWork float64
+	smallDim  int
+}
+
+// edgeKernel computes only the leading rows x cols of its kernel's tile
+// (same packed panels, same contract), so the last row and column panels
+// of C cost FMAs in proportion to their real size, not the full tile's.
+type edgeKernel[T float] struct {
+	rows, cols int
+	fn         func(k int, a, b, c *T, ldc int, alpha, beta T)
 }
 
 // Cache blocking, in elements of T scaled for float32 (float64 uses half the
@@ -34,10 +51,6 @@ var (
 	mcBlock = 144
 	ncBlock = 2048
 )
-
-// smallWork is the m*n*k below which packing costs more than it saves and
-// the direct loops of gemmSmall are used instead.
-const smallWork = 32 * 1024
 
 // minParallelWork is the smallest m*n*k handed to one goroutine: below it the
 // cost of waking another core is not repaid.
@@ -102,7 +115,7 @@ func gemm[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha
 		return
 	}
 	work := float64(m) * float64(n) * float64(k)
-	if work < smallWork || m == 1 || n == 1 {
+	if work < kern.smallWork || min(m, n) <= kern.smallDim {
 		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
@@ -114,31 +127,36 @@ func gemm[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha
 
 	// Split C into vertical strips (over n: each goroutine packs its own
 	// part of B and all of A) or horizontal strips (over m: its own part of
-	// A and all of B). Strips are whole micro-panels so no tile is shared.
-	// Pick the split with the lower estimated per-goroutine cost: compute
-	// on padded tiles plus the packing that each goroutine repeats.
-	mp := (m + kern.mr - 1) / kern.mr
-	np := (n + kern.nr - 1) / kern.nr
-	const packCost = 16 // one packed element costs about as much as 16 tile FMAs
-	stripCost := func(panels, width, otherPadded, other int) (cost float64, grain int) {
-		grain = max(1, int(minParallelWork/(float64(width)*float64(other)*float64(k))))
-		ww := min(w, panels/grain)
+	// A and all of B), with no synchronisation beyond the final join. Strip
+	// edges fall on multiples of the finest tile the kernel computes
+	// exactly (e.g. 16 columns for 12x32 with its 12x16 edge kernel), which
+	// balances e.g. n=400 as 208+192 rather than 224+176. Pick the split
+	// with the lower estimated per-goroutine cost: FMAs on padded tiles
+	// plus the packing that each goroutine repeats.
+	rowGran, colGran := kern.granularity()
+	mPad := (m + rowGran - 1) / rowGran * rowGran
+	nPad := (n + colGran - 1) / colGran * colGran
+	const packCost = 16 // packing one element costs about as much as 16 tile FMAs
+	stripCost := func(units, unit, otherPad, other int) (cost float64, grain int) {
+		grain = max(1, int(minParallelWork/(float64(unit)*float64(otherPad)*float64(k))))
+		ww := min(w, units/grain)
 		if ww <= 1 {
 			return -1, grain
 		}
-		per := (panels + ww - 1) / ww
-		cost = float64(per*width)*float64(otherPadded)*float64(k) +
-			packCost*float64(k)*float64(per*width+other)
+		per := (units + ww - 1) / ww
+		cost = float64(per*unit)*float64(otherPad)*float64(k) +
+			packCost*float64(k)*float64(per*unit+other)
 		return cost, grain
 	}
-	costN, grainN := stripCost(np, kern.nr, mp*kern.mr, m)
-	costM, grainM := stripCost(mp, kern.mr, np*kern.nr, n)
+	nUnits, mUnits := nPad/colGran, mPad/rowGran
+	costN, grainN := stripCost(nUnits, colGran, mPad, m)
+	costM, grainM := stripCost(mUnits, rowGran, nPad, n)
 	switch {
 	case costN < 0 && costM < 0:
 		gemmPacked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	case costM < 0 || (costN >= 0 && costN <= costM):
-		parallel.For(np, grainN, func(lo, hi int) {
-			j0, j1 := lo*kern.nr, min(hi*kern.nr, n)
+		parallel.For(nUnits, grainN, func(lo, hi int) {
+			j0, j1 := lo*colGran, min(hi*colGran, n)
 			var bs []T
 			if transB {
 				bs = b[j0*ldb:] // B(p, j) = b[j*ldb + p]
@@ -148,8 +166,8 @@ func gemm[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha
 			gemmPacked(kern, transA, transB, m, j1-j0, k, alpha, a, lda, bs, ldb, beta, c[j0:], ldc)
 		})
 	default:
-		parallel.For(mp, grainM, func(lo, hi int) {
-			i0, i1 := lo*kern.mr, min(hi*kern.mr, m)
+		parallel.For(mUnits, grainM, func(lo, hi int) {
+			i0, i1 := lo*rowGran, min(hi*rowGran, m)
 			var as []T
 			if transA {
 				as = a[i0:] // A(i, p) = a[p*lda + i]
@@ -159,6 +177,22 @@ func gemm[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha
 			gemmPacked(kern, transA, transB, i1-i0, n, k, alpha, as, lda, b, ldb, beta, c[i0*ldc:], ldc)
 		})
 	}
+}
+
+// granularity returns the finest row and column counts the kernel computes
+// without padding: mr and nr, or smaller where an edge kernel covers a full
+// tile width (height) with fewer rows (columns).
+func (kern *microKernel[T]) granularity() (rows, cols int) {
+	rows, cols = kern.mr, kern.nr
+	for _, e := range kern.edges {
+		if e.cols == kern.nr && kern.mr%e.rows == 0 {
+			rows = min(rows, e.rows)
+		}
+		if e.rows == kern.mr && kern.nr%e.cols == 0 {
+			cols = min(cols, e.cols)
+		}
+	}
+	return rows, cols
 }
 
 // gemmPacked is the single-goroutine Goto/BLIS loop nest:
@@ -202,8 +236,10 @@ func gemmPacked[T float](kern *microKernel[T], transA, transB bool, m, n, k int,
 
 // macroKernel multiplies a packed mc x kc block of A by a packed kc x nc
 // block of B into C. Each B micro-panel is reused across all A micro-panels
-// (it stays in L1); the A block is re-read from L2. Edge tiles go through a
-// scratch tile so the micro-kernel only ever sees full tiles.
+// (it stays in L1); the A block is re-read from L2. A partial tile at the
+// bottom or right edge uses the smallest edge kernel that covers it; if that
+// is still larger than the tile, the result goes through a scratch tile so
+// that nothing outside C is written.
 func macroKernel[T float](kern *microKernel[T], m, n, k int, alpha T, a, b []T, beta T, c []T, ldc int, tmp []T) {
 	mr, nr := kern.mr, kern.nr
 	for jr := 0; jr < n; jr += nr {
@@ -216,7 +252,18 @@ func macroKernel[T float](kern *microKernel[T], m, n, k int, alpha T, a, b []T, 
 				kern.fn(k, ap, bp, &c[ir*ldc+jr], ldc, alpha, beta)
 				continue
 			}
-			kern.fn(k, ap, bp, &tmp[0], nr, alpha, 0)
+			fn, rows, cols := kern.fn, mr, nr
+			for _, e := range kern.edges {
+				if e.rows >= mrr && e.cols >= nrr {
+					fn, rows, cols = e.fn, e.rows, e.cols
+					break
+				}
+			}
+			if rows == mrr && cols == nrr {
+				fn(k, ap, bp, &c[ir*ldc+jr], ldc, alpha, beta)
+				continue
+			}
+			fn(k, ap, bp, &tmp[0], nr, alpha, 0)
 			for i := 0; i < mrr; i++ {
 				crow := c[(ir+i)*ldc+jr:][:nrr]
 				trow := tmp[i*nr:][:nrr]
@@ -279,32 +326,28 @@ func packB[T float](transB bool, b []T, ldb, p0, k, j0, n, nr int, dst []T) {
 
 // packContiguous copies k rows of width cols (<= w) from a source with row
 // stride lds into a panel of width w: d[p*w+j] = src[p*lds+j]. Full-width
-// rows of the common panel widths are copied as fixed-size arrays, which the
-// compiler turns into a few vector moves instead of a memmove call each.
+// rows go through an unrolled assembly copy where there is one: rows are
+// only 16-128 bytes, too short for copy's memmove call to pay off.
 func packContiguous[T float](d []T, w int, src []T, lds, cols, k int) {
-	if cols == w {
-		switch w {
-		case 32:
-			for p := 0; p < k; p++ {
-				*(*[32]T)(d[p*32:]) = [32]T(src[p*lds:])
-			}
-			return
-		case 16:
-			for p := 0; p < k; p++ {
-				*(*[16]T)(d[p*16:]) = [16]T(src[p*lds:])
-			}
-			return
-		case 12:
-			for p := 0; p < k; p++ {
-				*(*[12]T)(d[p*12:]) = [12]T(src[p*lds:])
-			}
-			return
-		case 8:
-			for p := 0; p < k; p++ {
-				*(*[8]T)(d[p*8:]) = [8]T(src[p*lds:])
-			}
+	var zero T
+	size := unsafe.Sizeof(zero)
+	if cols == w && k > 0 {
+		if f := packCopyFunc(uintptr(w) * size); f != nil {
+			_ = src[(k-1)*lds+w-1] // bounds for the unchecked copy
+			_ = d[k*w-1]
+			f(k, unsafe.Pointer(&src[0]), uintptr(lds)*size, unsafe.Pointer(&d[0]))
 			return
 		}
+	}
+	if cols <= 8 {
+		// Too short for copy's call to pay off.
+		for p := 0; p < k; p++ {
+			dd, ss := d[p*w:][:cols], src[p*lds:][:cols]
+			for j := range dd {
+				dd[j] = ss[j]
+			}
+		}
+		return
 	}
 	for p := 0; p < k; p++ {
 		copy(d[p*w:p*w+cols], src[p*lds:][:cols])

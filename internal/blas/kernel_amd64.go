@@ -2,7 +2,11 @@
 
 package blas
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 //go:generate go run asm_gen.go
 
@@ -12,6 +16,24 @@ import "golang.org/x/sys/cpu"
 
 //go:noescape
 func sgemmKernel12x32AVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+// Edge variants of the 12x32 kernel: they read its 12-wide A and 32-wide B
+// panels but compute only the leading rows x cols of the tile.
+
+//go:noescape
+func sgemmKernel12x32AVX512Edge12x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func sgemmKernel12x32AVX512Edge8x32(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func sgemmKernel12x32AVX512Edge8x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func sgemmKernel12x32AVX512Edge4x32(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func sgemmKernel12x32AVX512Edge4x16(k int, a, b, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
 func sgemmKernel8x32AVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
@@ -26,12 +48,24 @@ func dgemmKernel12x16AVX512(k int, a, b, c *float64, ldc int, alpha, beta float6
 func dgemmKernel6x8AVX2(k int, a, b, c *float64, ldc int, alpha, beta float64)
 
 var (
-	s12x32AVX512 = &microKernel[float32]{name: "avx512-12x32", mr: 12, nr: 32, fn: sgemmKernel12x32AVX512}
-	s8x32AVX512  = &microKernel[float32]{name: "avx512-8x32", mr: 8, nr: 32, fn: sgemmKernel8x32AVX512}
-	s6x16AVX2    = &microKernel[float32]{name: "avx2-6x16", mr: 6, nr: 16, fn: sgemmKernel6x16AVX2}
-	d12x16AVX512 = &microKernel[float64]{name: "avx512-12x16", mr: 12, nr: 16, fn: dgemmKernel12x16AVX512}
-	d6x8AVX2     = &microKernel[float64]{name: "avx2-6x8", mr: 6, nr: 8, fn: dgemmKernel6x8AVX2}
+	s12x32AVX512 = &microKernel[float32]{name: "avx512-12x32", mr: 12, nr: 32, fn: sgemmKernel12x32AVX512, smallWork: vecSmallWork,
+		// Smallest first: macroKernel takes the first that covers an edge tile.
+		edges: []edgeKernel[float32]{
+			{4, 16, sgemmKernel12x32AVX512Edge4x16},
+			{4, 32, sgemmKernel12x32AVX512Edge4x32},
+			{8, 16, sgemmKernel12x32AVX512Edge8x16},
+			{12, 16, sgemmKernel12x32AVX512Edge12x16},
+			{8, 32, sgemmKernel12x32AVX512Edge8x32},
+		}}
+	s8x32AVX512  = &microKernel[float32]{name: "avx512-8x32", mr: 8, nr: 32, fn: sgemmKernel8x32AVX512, smallWork: vecSmallWork}
+	s6x16AVX2    = &microKernel[float32]{name: "avx2-6x16", mr: 6, nr: 16, fn: sgemmKernel6x16AVX2, smallWork: vecSmallWork}
+	d12x16AVX512 = &microKernel[float64]{name: "avx512-12x16", mr: 12, nr: 16, fn: dgemmKernel12x16AVX512, smallWork: vecSmallWork}
+	d6x8AVX2     = &microKernel[float64]{name: "avx2-6x8", mr: 6, nr: 8, fn: dgemmKernel6x8AVX2, smallWork: vecSmallWork}
 )
+
+// vecSmallWork is the m*n*k below which the vector kernels hand a product
+// to gemmSmall (see microKernel.smallWork).
+const vecSmallWork = 512
 
 // hasAVX512 and hasAVX2 report whether the CPU and OS support the kernels.
 // x/sys/cpu checks both the CPUID bits and that the OS saves the wide
@@ -50,6 +84,7 @@ func kernels32() []*microKernel[float32] {
 	if hasAVX2 {
 		ks = append(ks, s6x16AVX2)
 	}
+	ks = append(ks, simdKernels32...)
 	return append(ks, goKernel32)
 }
 
@@ -73,3 +108,53 @@ func kernels64() []*microKernel[float64] {
 func transpose4x4s(k int, src *float32, lds int, dst *float32, ldd int)
 
 var haveTranspose4 = hasAVX2 || hasAVX512
+
+// packCopyW copy k rows of W bytes from src (row stride lds bytes) to
+// consecutive rows of dst; they pack operands whose rows are already panel
+// rows. They use AVX.
+
+//go:noescape
+func packCopy128(k int, src unsafe.Pointer, lds uintptr, dst unsafe.Pointer)
+
+//go:noescape
+func packCopy96(k int, src unsafe.Pointer, lds uintptr, dst unsafe.Pointer)
+
+//go:noescape
+func packCopy64(k int, src unsafe.Pointer, lds uintptr, dst unsafe.Pointer)
+
+//go:noescape
+func packCopy48(k int, src unsafe.Pointer, lds uintptr, dst unsafe.Pointer)
+
+//go:noescape
+func packCopy32(k int, src unsafe.Pointer, lds uintptr, dst unsafe.Pointer)
+
+//go:noescape
+func packCopy24(k int, src unsafe.Pointer, lds uintptr, dst unsafe.Pointer)
+
+//go:noescape
+func packCopy16(k int, src unsafe.Pointer, lds uintptr, dst unsafe.Pointer)
+
+// packCopyFunc returns the copy routine for rows of the given byte width,
+// or nil.
+func packCopyFunc(width uintptr) func(k int, src unsafe.Pointer, lds uintptr, dst unsafe.Pointer) {
+	if !haveTranspose4 {
+		return nil
+	}
+	switch width {
+	case 128:
+		return packCopy128
+	case 96:
+		return packCopy96
+	case 64:
+		return packCopy64
+	case 48:
+		return packCopy48
+	case 32:
+		return packCopy32
+	case 24:
+		return packCopy24
+	case 16:
+		return packCopy16
+	}
+	return nil
+}
