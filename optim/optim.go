@@ -79,8 +79,11 @@ func (a *Adam) Step(p *nn.Params, grads []*tensor.Tensor) {
 	step := a.lr * math.Sqrt(1-math.Pow(a.beta2, float64(a.t))) / (1 - math.Pow(a.beta1, float64(a.t)))
 	for i, x := range p.Tensors() {
 		g := grads[i]
-		if !tensor.SameShape(g.Shape(), x.Shape()) {
-			panic(fmt.Sprintf("optim.Adam.Step: gradient shape %v for parameter %q of shape %v", g.Shape(), p.Names()[i], x.Shape()))
+		if !tensor.SameShape(g.Shape(), x.Shape()) || !tensor.SameShape(a.m[i].Shape(), x.Shape()) {
+			panic(fmt.Sprintf("optim.Adam.Step: gradient %v and moments %v for parameter %q of shape %v", g.Shape(), a.m[i].Shape(), p.Names()[i], x.Shape()))
+		}
+		if a.m[i].DType() != x.DType() { // restored from a file in another precision
+			a.m[i], a.v[i] = a.m[i].As(x.DType()), a.v[i].As(x.DType())
 		}
 		if x.DType() == tensor.Float32 {
 			adamUpdate(x.F32(), g.F32(), a.m[i].F32(), a.v[i].F32(), float32(a.beta1), float32(a.beta2), float32(a.eps), float32(step))

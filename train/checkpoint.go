@@ -70,7 +70,11 @@ func putParams(ts map[string]checkpoint.Tensor, prefix string, p *nn.Params) {
 
 func putOptim(ts map[string]checkpoint.Tensor, prefix string, o optim.Optimizer) {
 	for k, t := range o.State() {
-		ts[prefix+k] = checkpoint.F64(t.Shape(), t.As(tensor.Float64).F64())
+		if t.DType() == tensor.Float32 {
+			ts[prefix+k] = checkpoint.F32(t.Shape(), t.F32())
+		} else {
+			ts[prefix+k] = checkpoint.F64(t.Shape(), t.F64())
+		}
 	}
 }
 

@@ -1,0 +1,160 @@
+package train
+
+import (
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bism-ml/bism/checkpoint"
+)
+
+func quickConfig(method string) Config {
+	c := Defaults()
+	c.Method.Name = method
+	c.Train.Iterations = 40
+	c.Train.EvalEvery = 20
+	c.Eval.Grid = 20
+	return c
+}
+
+// TestResumeIsExact trains 40 iterations in one go and 20+20 with a resume
+// in between; the final parameters must be identical, which requires the
+// optimizers' state, the posterior, the data order and the random stream to
+// be checkpointed.
+func TestResumeIsExact(t *testing.T) {
+	for _, method := range []string{"bissm", "pcd", "nce"} {
+		t.Run(method, func(t *testing.T) {
+			cfg := quickConfig(method)
+			dirA, dirB := t.TempDir(), t.TempDir()
+			a, err := New(cfg, dirA, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := a.Train(); err != nil {
+				t.Fatal(err)
+			}
+			half := cfg
+			half.Train.Iterations = 20
+			b, err := New(half, dirB, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Train(); err != nil {
+				t.Fatal(err)
+			}
+			b2, err := New(cfg, dirB, Options{Resume: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b2.Iter() != 20 {
+				t.Fatalf("resumed at iteration %d", b2.Iter())
+			}
+			if err := b2.Train(); err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range a.Model.Params().Names() {
+				x, y := a.Model.Params().Get(n).Values(), b2.Model.Params().Get(n).Values()
+				for i := range x {
+					if x[i] != y[i] {
+						t.Fatalf("%s[%d]: uninterrupted %v, resumed %v", n, i, x[i], y[i])
+					}
+				}
+			}
+			recs, err := ReadMetrics(filepath.Join(dirB, MetricsFile))
+			if err != nil || len(recs) != 2 {
+				t.Fatalf("metrics after resume: %v records, err %v", len(recs), err)
+			}
+		})
+	}
+}
+
+// TestCheckpointIsReadableSafetensors checks the documented layout.
+func TestCheckpointIsReadableSafetensors(t *testing.T) {
+	dir := t.TempDir()
+	r, err := New(quickConfig("bidsm"), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Train(); err != nil {
+		t.Fatal(err)
+	}
+	ts, meta, err := checkpoint.Load(filepath.Join(dir, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]int{"W": {2, 4}, "b": {2}, "c": {4}, "log_sigma": {2}, "posterior/A": {2, 4}}
+	for name, shape := range want {
+		x, ok := ts[name]
+		if !ok || x.DType != checkpoint.DTypeF32 || len(x.Shape) != len(shape) {
+			t.Fatalf("tensor %s: %+v", name, x)
+		}
+	}
+	if meta["iter"] != "40" {
+		t.Fatalf("metadata %v", meta)
+	}
+}
+
+func TestDivergenceStopsWithClearError(t *testing.T) {
+	dir := t.TempDir()
+	cfg := quickConfig("ssm")
+	r, err := New(cfg, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Model.Params().Get("W").SetFlat(0, math.NaN())
+	err = r.Train()
+	if !errors.Is(err, ErrDiverged) || !strings.Contains(err.Error(), "iteration 1") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestCorruptCheckpointResume(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, CheckpointFile), []byte("not a checkpoint"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(quickConfig("ssm"), dir, Options{Resume: true}); err == nil || !strings.Contains(err.Error(), CheckpointFile) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestValidateNamesTheKey(t *testing.T) {
+	cases := map[string]func(*Config){
+		"method.name":      func(c *Config) { c.Method.Name = "xsm" },
+		"train.iterations": func(c *Config) { c.Train.Iterations = 0 },
+		"eval.ll":          func(c *Config) { c.Model.Hidden = 400 },
+		"method.sigma":     func(c *Config) { c.Method.Name = "dsm"; c.Method.Sigma = 0 },
+		"train.schedule":   func(c *Config) { c.Train.Schedule = "step" },
+	}
+	for key, mutate := range cases {
+		c := Defaults()
+		mutate(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s: got %v", key, err)
+		}
+	}
+}
+
+func TestReportWritesFigures(t *testing.T) {
+	dir := t.TempDir()
+	r, err := New(quickConfig("cd"), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Cfg.Method.K = 1
+	if err := r.Train(); err != nil {
+		t.Fatal(err)
+	}
+	files, err := Report(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"density.png", "ll.png"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s missing (wrote %v)", f, files)
+		}
+	}
+}
