@@ -68,7 +68,7 @@ func (s *pcdStepper) aux() map[string]auxState {
 	return map[string]auxState{"pcd": {params: s.state}}
 }
 func (s *pcdStepper) setLR(float64) {}
-func (s *pcdStepper) afterRestore()  { s.restored = true }
+func (s *pcdStepper) afterRestore() { s.restored = true }
 
 // nceStepper also learns NCE's log-normaliser with its own Adam.
 type nceStepper struct {

@@ -164,4 +164,3 @@ func ReadMetrics(path string) ([]map[string]float64, error) {
 	}
 	return out, sc.Err()
 }
-

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -178,11 +179,23 @@ func cmdBench(args []string) error {
 	warmup := fs.Int("warmup", 5, "untimed warm-up iterations")
 	asJSON := fs.Bool("json", false, `print {"ms_per_iter": ...} to stdout`)
 	dataDir := fs.String("data", "", "data root")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed iterations to this file")
 	var sets setFlags
 	fs.Var(&sets, "set", "override a config key (repeatable)")
 	fs.Parse(args)
 	if *cfgPath == "" {
 		return fmt.Errorf("-config is required")
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *iters < 1 || *warmup < 0 {
 		return fmt.Errorf("-iterations must be positive and -warmup non-negative")
