@@ -2,6 +2,7 @@ package ad
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/bism-ml/bism/tensor"
 )
@@ -50,21 +51,33 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 		seed = Detach(seed)
 	}
 
-	// relevant[v]: gradients must flow through v because some x is upstream.
-	targets := make(map[*Value]bool, len(xs))
-	for _, x := range xs {
-		targets[x] = true
+	// Each value met gets a slot in this call's table; the slot mark on the
+	// value carries the call's generation, so marks of earlier calls are
+	// ignored. (Concurrent Grad calls over shared values are not supported.)
+	gen := gradGen.Add(1)
+	type entry struct {
+		target, visited, relevant bool
+		grad                      *Value
 	}
-	relevant := map[*Value]bool{}
-	visited := map[*Value]bool{}
+	var table []entry
+	slotOf := func(v *Value) *entry {
+		if v.gen != gen {
+			v.gen, v.slot = gen, int32(len(table))
+			table = append(table, entry{})
+		}
+		return &table[v.slot]
+	}
+	for _, x := range xs {
+		slotOf(x).target = true
+	}
 	var order []*Value // post-order: inputs before outputs
 	var visit func(v *Value) bool
 	visit = func(v *Value) bool {
-		if visited[v] {
-			return relevant[v]
+		if e := slotOf(v); e.visited {
+			return e.relevant
 		}
-		visited[v] = true
-		r := targets[v]
+		table[v.slot].visited = true
+		r := table[v.slot].target
 		if v.node != nil && v.requiresGrad {
 			for _, in := range v.node.inputs {
 				if visit(in) {
@@ -72,7 +85,8 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 				}
 			}
 		}
-		relevant[v] = r
+		// table may have grown during the recursion: index it afresh.
+		table[v.slot].relevant = r
 		if r {
 			order = append(order, v)
 		}
@@ -80,18 +94,18 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 	}
 	visit(y)
 
-	grads := map[*Value]*Value{y: seed}
+	table[y.slot].grad = seed
 	for i := len(order) - 1; i >= 0; i-- {
 		v := order[i]
-		g, ok := grads[v]
-		if !ok || v.node == nil {
+		g := table[v.slot].grad
+		if g == nil || v.node == nil {
 			continue
 		}
 		n := v.node
 		need := make([]bool, len(n.inputs))
 		any := false
 		for j, in := range n.inputs {
-			need[j] = relevant[in]
+			need[j] = in.gen == gen && table[in.slot].relevant
 			any = any || need[j]
 		}
 		if !any {
@@ -115,17 +129,17 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 			if !tensor.SameShape(gj.Shape(), x.Shape()) {
 				panic(fmt.Sprintf("ad.Grad: backward of %s gave gradient of shape %v for input %d of shape %v", n.op, gj.Shape(), j, x.Shape()))
 			}
-			if prev, ok := grads[x]; ok {
-				grads[x] = Add(prev, gj)
+			if prev := table[x.slot].grad; prev != nil {
+				table[x.slot].grad = Add(prev, gj)
 			} else {
-				grads[x] = gj
+				table[x.slot].grad = gj
 			}
 		}
 	}
 
 	res := make([]*Value, len(xs))
 	for i, x := range xs {
-		if g, ok := grads[x]; ok {
+		if g := table[x.slot].grad; x.gen == gen && g != nil {
 			res[i] = g
 		} else {
 			res[i] = Const(tensor.ZerosLike(x.t))
@@ -133,3 +147,6 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 	}
 	return res
 }
+
+// gradGen numbers Grad calls (see Value.gen).
+var gradGen atomic.Uint64

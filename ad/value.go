@@ -13,6 +13,12 @@ type Value struct {
 	t            *tensor.Tensor
 	requiresGrad bool
 	node         *node // nil for leaves (Var) and constants (Const)
+
+	// Scratch marks of the Grad call that last visited this value: the
+	// call's generation and the value's slot in that call's tables. They
+	// replace hash maps on the hot path.
+	gen  uint64
+	slot int32
 }
 
 // vjpFunc returns the vector-Jacobian products of an operation: for each input

@@ -35,6 +35,23 @@ func Div(a, b *Tensor) *Tensor { return binary(opDiv, a, b) }
 func binary(op binOp, a, b *Tensor) *Tensor {
 	name := binNames[op]
 	sameDType(name, a, b)
+	// Fast paths without index arithmetic: equal shapes, or a scalar operand.
+	if SameShape(a.shape, b.shape) || b.Size() == 1 && len(b.shape) <= len(a.shape) || a.Size() == 1 && len(a.shape) <= len(b.shape) {
+		shape, sa, sb := a.shape, 1, 1
+		if b.Size() == 1 && !SameShape(a.shape, b.shape) {
+			sb = 0
+		} else if a.Size() == 1 && !SameShape(a.shape, b.shape) {
+			shape, sa = b.shape, 0
+		}
+		out := New(a.dtype, shape...)
+		n := out.Size()
+		if a.dtype == Float32 {
+			flatBinary(op, out.f32, a.f32, b.f32, n, sa, sb)
+		} else {
+			flatBinary(op, out.f64, a.f64, b.f64, n, sa, sb)
+		}
+		return out
+	}
 	shape := BroadcastShapes(name, a.shape, b.shape)
 	out := New(a.dtype, shape...)
 	l := newStridedLoop(shape, contiguousStrides(shape), broadcastStrides(name, a.shape, shape), broadcastStrides(name, b.shape, shape))
@@ -45,6 +62,16 @@ func binary(op binOp, a, b *Tensor) *Tensor {
 		l.runParallel(func(o []int) { binRow(op, out.f64[o[0]:], a.f64[o[1]:], b.f64[o[2]:], n, s[1], s[2]) })
 	}
 	return out
+}
+
+func flatBinary[T Float](op binOp, d, a, b []T, n, sa, sb int) {
+	if n < grainElems {
+		binRow(op, d, a, b, n, sa, sb)
+		return
+	}
+	parallel.For(n, grainElems, func(lo, hi int) {
+		binRow(op, d[lo:], a[lo*sa:], b[lo*sb:], hi-lo, sa, sb)
+	})
 }
 
 // binRow computes d[i] = a[i*sa] op b[i*sb] for i < n. The strides are 0 or 1
@@ -149,6 +176,12 @@ func Affine(x *Tensor, a, b float64) *Tensor {
 }
 
 func affine[T Float](d, x []T, a, b T) {
+	if len(x) < 2*grainElems {
+		for i, v := range x {
+			d[i] = a*v + b
+		}
+		return
+	}
 	parallel.For(len(x), grainElems, func(lo, hi int) {
 		dd, xx := d[lo:hi], x[lo:hi]
 		for i, v := range xx {
@@ -201,6 +234,10 @@ func applyUnary[T Float](f UnaryFunc, d, x []T) {
 	if d32, ok := any(d).([]float32); ok {
 		if k := fast32[f]; k != nil {
 			x32 := any(x).([]float32)
+			if len(x) < grainElems/4 {
+				k(d32, x32)
+				return
+			}
 			parallel.For(len(x), grainElems/8, func(lo, hi int) { k(d32[lo:hi], x32[lo:hi]) })
 			return
 		}
@@ -209,6 +246,10 @@ func applyUnary[T Float](f UnaryFunc, d, x []T) {
 	grain := grainElems / 8
 	if f == FNeg || f == FSquare || f == FAbs || f == FReLU || f == FStep || f == FSign {
 		grain = grainElems
+	}
+	if len(x) < 2*grain {
+		unaryRow(f, d, x)
+		return
 	}
 	parallel.For(len(x), grain, func(lo, hi int) { unaryRow(f, d[lo:hi], x[lo:hi]) })
 }

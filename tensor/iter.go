@@ -12,8 +12,14 @@ type stridedLoop struct {
 }
 
 func newStridedLoop(shape []int, strides ...[]int) stridedLoop {
-	var sh []int
+	// One backing array for the coalesced shape and all strides.
+	r := len(shape)
+	buf := make([]int, 0, r*(len(strides)+1))
+	sh := buf[:0:r]
 	st := make([][]int, len(strides))
+	for k := range st {
+		st[k] = buf[r*(k+1) : r*(k+1) : r*(k+2)]
+	}
 	for d, n := range shape {
 		if n == 1 {
 			continue
@@ -100,6 +106,11 @@ func (l stridedLoop) run(lo, hi int, body func(offs []int)) {
 // Only valid when no two rows write the same output element.
 func (l stridedLoop) runParallel(body func(offs []int)) {
 	n, _ := l.inner()
+	rows := l.rows()
+	if rows*n < 2*grainElems {
+		l.run(0, rows, body)
+		return
+	}
 	grain := grainElems/n + 1
 	parallel.For(l.rows(), grain, func(lo, hi int) { l.run(lo, hi, body) })
 }
