@@ -57,6 +57,7 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 	gen := gradGen.Add(1)
 	type entry struct {
 		target, visited, relevant bool
+		owned                     bool // grad's tensor was allocated here and may be added to in place
 		grad                      *Value
 	}
 	var table []entry
@@ -129,10 +130,17 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 			if !tensor.SameShape(gj.Shape(), x.Shape()) {
 				panic(fmt.Sprintf("ad.Grad: backward of %s gave gradient of shape %v for input %d of shape %v", n.op, gj.Shape(), j, x.Shape()))
 			}
-			if prev := table[x.slot].grad; prev != nil {
-				table[x.slot].grad = Add(prev, gj)
-			} else {
-				table[x.slot].grad = gj
+			e := &table[x.slot]
+			switch {
+			case e.grad == nil:
+				e.grad = gj
+			case e.owned:
+				tensor.AddInPlace(e.grad.t, gj.t)
+			default:
+				e.grad = Add(e.grad, gj)
+				// Without CreateGraph the sum is a fresh constant nobody else
+				// holds, so later contributions can be added in place.
+				e.owned = !cfg.createGraph
 			}
 		}
 	}

@@ -361,3 +361,45 @@ func Cholesky(x *Value) *Value {
 		return []*Value{Scale(Add(s, Transpose(s)), 0.5)}
 	}, x)
 }
+
+// LinComb returns a*x + b*y in one pass (x and y of the same shape; other
+// shapes fall back to broadcasting Add of Scales).
+func LinComb(a float64, x *Value, b float64, y *Value) *Value {
+	if !tensor.SameShape(x.Shape(), y.Shape()) {
+		return Add(Scale(x, a), Scale(y, b))
+	}
+	return record("LinComb", tensor.LinComb(a, x.t, b, y.t), func(g *Value, _ []*Value, _ *Value, need []bool) []*Value {
+		r := make([]*Value, 2)
+		if need[0] {
+			r[0] = Scale(g, a)
+		}
+		if need[1] {
+			r[1] = Scale(g, b)
+		}
+		return r
+	}, x, y)
+}
+
+// AdamDirection returns m / (sqrt(v) + eps), Adam's update direction, in
+// one pass. With r = 1/(sqrt(v)+eps): d/dm = r and d/dv = -m r² / (2 sqrt(v)).
+func AdamDirection(m, v *Value, eps float64) *Value {
+	return record("AdamDirection", tensor.AdamDirection(m.t, v.t, eps), func(g *Value, in []*Value, out *Value, need []bool) []*Value {
+		m, v := in[0], in[1]
+		if !g.requiresGrad && !m.requiresGrad && !v.requiresGrad {
+			// First-order backward pass: one fused kernel, nothing recorded.
+			gm, gv := tensor.AdamDirectionGrad(g.t, m.t, v.t, eps)
+			return []*Value{Const(gm), Const(gv)}
+		}
+		sq := Sqrt(v)
+		r := Div(Const(tensor.Ones(v.DType(), v.Shape()...)), AddScalar(sq, eps))
+		res := make([]*Value, 2)
+		if need[0] {
+			res[0] = Mul(g, r)
+		}
+		if need[1] {
+			// -g * out * r / (2 sqrt(v)), with out = m r.
+			res[1] = Neg(Div(Mul(Mul(g, Mul(m, r)), r), Scale(sq, 2)))
+		}
+		return res
+	}, m, v)
+}

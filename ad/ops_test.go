@@ -96,6 +96,10 @@ var opCases = []opCase{
 	{name: "MatMul/TT", shapes: [][]int{{5, 3}, {4, 5}}, f: func(x []*Value) *Value { return cubeOf(MatMul(x[0], x[1], true, true)) }},
 	{name: "MatMul/batched", shapes: [][]int{{2, 3, 5}, {2, 5, 4}}, f: func(x []*Value) *Value { return cubeOf(MatMul(x[0], x[1], false, false)) }},
 	{name: "MatMul/batched-shared", shapes: [][]int{{2, 3, 5}, {4, 5}}, f: func(x []*Value) *Value { return cubeOf(MatMul(x[0], x[1], false, true)) }},
+	{name: "LinComb", shapes: [][]int{{3, 4}, {3, 4}}, f: func(x []*Value) *Value { return cubeOf(LinComb(0.7, x[0], -1.3, x[1])) }},
+	{name: "AdamDirection", shapes: [][]int{{3, 4}, {3, 4}}, f: func(x []*Value) *Value {
+		return AdamDirection(x[0], Square(x[1]), 1e-3)
+	}, gen: awayFromZero},
 	{name: "Inverse", shapes: [][]int{{3, 3}}, f: func(x []*Value) *Value { return Inverse(x[0]) }, gen: wellConditioned},
 	{name: "Cholesky", shapes: [][]int{{3, 3}}, f: func(x []*Value) *Value {
 		// Differentiate through a symmetric positive-definite input X Xᵀ + I.

@@ -43,7 +43,17 @@ func (q *BernoulliPosterior) Logits(phi nn.Vals, v *ad.Value) *ad.Value {
 
 // Sample draws a relaxed Bernoulli h.
 func (q *BernoulliPosterior) Sample(phi nn.Vals, v *ad.Value, rng *tensor.RNG) *ad.Value {
+	return q.sampleAt(q.Logits(phi, v), rng)
+}
+
+// SampleWithLogProb draws h and evaluates log q(h|v) from one set of logits.
+func (q *BernoulliPosterior) SampleWithLogProb(phi nn.Vals, v *ad.Value, rng *tensor.RNG) (h, logq *ad.Value) {
 	l := q.Logits(phi, v)
+	h = q.sampleAt(l, rng)
+	return h, logProbAt(l, h)
+}
+
+func (q *BernoulliPosterior) sampleAt(l *ad.Value, rng *tensor.RNG) *ad.Value {
 	shape := l.Shape()
 	// g0 - g1 of two standard Gumbels is a standard logistic variate, which
 	// costs one uniform and one logarithm to draw.
@@ -53,6 +63,7 @@ func (q *BernoulliPosterior) Sample(phi nn.Vals, v *ad.Value, rng *tensor.RNG) *
 
 // LogProb returns Σ_j h_j l_j - softplus(l_j) per row.
 func (q *BernoulliPosterior) LogProb(phi nn.Vals, v, h *ad.Value) *ad.Value {
-	l := q.Logits(phi, v)
-	return rowSum(ad.Sub(ad.Mul(h, l), ad.Softplus(l)))
+	return logProbAt(q.Logits(phi, v), h)
 }
+
+func logProbAt(l, h *ad.Value) *ad.Value { return rowSum(ad.Sub(ad.Mul(h, l), ad.Softplus(l))) }

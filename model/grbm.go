@@ -67,6 +67,17 @@ func (m *GRBM) Energy(th nn.Vals, v, h *ad.Value) *ad.Value {
 	return ad.Sub(m.quadratic(th, v), couple)
 }
 
+// EnergyGivenV returns h -> E(v,h) with the quadratic term and c + Wᵀv
+// computed once.
+func (m *GRBM) EnergyGivenV(th nn.Vals, v *ad.Value) func(h *ad.Value) *ad.Value {
+	m.checkShapes("EnergyGivenV", v, nil)
+	quad, in := m.quadratic(th, v), m.hiddenInput(th, v)
+	return func(h *ad.Value) *ad.Value {
+		m.checkShapes("EnergyGivenV", v, h)
+		return ad.Sub(quad, rowSum(ad.Mul(in, h)))
+	}
+}
+
 // FreeEnergy returns F(v) = 1/2 Σ(v-b)²/σ² - Σ_j softplus(c + Wᵀv)_j per row.
 func (m *GRBM) FreeEnergy(th nn.Vals, v *ad.Value) *ad.Value {
 	m.checkShapes("FreeEnergy", v, nil)

@@ -40,3 +40,38 @@ type Posterior interface {
 
 // rowSum sums [B,K] over its last axis to [B].
 func rowSum(x *ad.Value) *ad.Value { return ad.Sum(x, false, -1) }
+
+// EnergyGivenV returns h -> E(v,h;θ) for a fixed v. Models that implement
+// VisibleConditioner precompute the parts that depend on v alone (for the
+// GRBM, the quadratic term and vW + c), so the inner steps of bi-level
+// score matching, which evaluate E at one v for many h, pay for them once
+// and backpropagate through them once.
+func EnergyGivenV(m EBLVM, theta nn.Vals, v *ad.Value) func(h *ad.Value) *ad.Value {
+	if c, ok := m.(VisibleConditioner); ok {
+		return c.EnergyGivenV(theta, v)
+	}
+	return func(h *ad.Value) *ad.Value { return m.Energy(theta, v, h) }
+}
+
+// VisibleConditioner is implemented by models that can precompute the
+// v-only parts of their energy (see EnergyGivenV).
+type VisibleConditioner interface {
+	EnergyGivenV(theta nn.Vals, v *ad.Value) func(h *ad.Value) *ad.Value
+}
+
+// JointSampler is implemented by posteriors that can draw h and evaluate
+// log q(h|v) at it sharing work (the logits); the result equals Sample
+// followed by LogProb with the same v.
+type JointSampler interface {
+	SampleWithLogProb(phi nn.Vals, v *ad.Value, rng *tensor.RNG) (h, logq *ad.Value)
+}
+
+// SampleWithLogProb draws h ~ q(h|v) and returns it with log q(h|v), using
+// the posterior's shared path when it has one.
+func SampleWithLogProb(q Posterior, phi nn.Vals, v *ad.Value, rng *tensor.RNG) (h, logq *ad.Value) {
+	if j, ok := q.(JointSampler); ok {
+		return j.SampleWithLogProb(phi, v, rng)
+	}
+	h = q.Sample(phi, v, rng)
+	return h, q.LogProb(phi, v, h)
+}

@@ -25,20 +25,20 @@ func BiEnergy(m model.EBLVM, q model.Posterior, theta, phi nn.Vals, rng *tensor.
 	}
 }
 
-// InnerLoss is the lower-level objective G(θ,φ) of Eq. 9 on inputs x,
-// averaged over the batch. For discrete h (q.Continuous() false) it is the
-// KL form of Eq. 10, E(v,h) + log q(h|v) at a relaxed sample; for continuous
-// h it is the Fisher form of Eq. 11, 1/2|∇_h(-E(v,h) - log q(h|v))|² at a
+// InnerLoss is the lower-level objective G(θ,φ) of Eq. 9 at inputs v,
+// averaged over the batch; energy is h -> E(v,h;θ) at those inputs (see
+// model.EnergyGivenV). For discrete h (q.Continuous() false) it is the KL
+// form of Eq. 10, E(v,h) + log q(h|v) at a relaxed sample; for continuous h
+// it is the Fisher form of Eq. 11, 1/2|∇_h(-E(v,h) - log q(h|v))|² at a
 // reparameterised sample. weights, if non-nil, scales each example's loss
 // (BiMDSM divides by σ_i).
-func InnerLoss(m model.EBLVM, q model.Posterior, theta, phi nn.Vals, x *tensor.Tensor, weights *tensor.Tensor, rng *tensor.RNG) *ad.Value {
-	v := ad.Const(x)
-	h := q.Sample(phi, v, rng)
+func InnerLoss(energy func(h *ad.Value) *ad.Value, q model.Posterior, phi nn.Vals, v *ad.Value, weights *tensor.Tensor, rng *tensor.RNG) *ad.Value {
 	var per *ad.Value
 	if q.Continuous() {
-		per = PosteriorFisher(m, q, theta, phi, v, h)
+		per = PosteriorFisher(energy, q, phi, v, q.Sample(phi, v, rng))
 	} else {
-		per = ad.Add(m.Energy(theta, v, h), q.LogProb(phi, v, h))
+		h, logq := model.SampleWithLogProb(q, phi, v, rng)
+		per = ad.Add(energy(h), logq)
 	}
 	if weights != nil {
 		per = ad.Mul(per, ad.Const(weights.Reshape(-1)))
@@ -49,12 +49,12 @@ func InnerLoss(m model.EBLVM, q model.Posterior, theta, phi nn.Vals, x *tensor.T
 // PosteriorFisher returns, per example, 1/2|∇_h log p̃(v,h) - ∇_h log q(h|v)|²
 // at the given h: the integrand of D_F(q(h|v) || p(h|v)) (Eq. 11). h keeps
 // its dependence on φ, so the result can be differentiated in φ and θ.
-func PosteriorFisher(m model.EBLVM, q model.Posterior, theta, phi nn.Vals, v, h *ad.Value) *ad.Value {
+func PosteriorFisher(energy func(h *ad.Value) *ad.Value, q model.Posterior, phi nn.Vals, v, h *ad.Value) *ad.Value {
 	if !h.RequiresGrad() {
 		// Only the value is wanted (evaluation): differentiate at a leaf.
 		h = ad.Var(h.Tensor())
 	}
-	f := ad.SumAll(ad.Add(m.Energy(theta, v, h), q.LogProb(phi, v, h)))
+	f := ad.SumAll(ad.Add(energy(h), q.LogProb(phi, v, h)))
 	gh := ad.Grad(f, []*ad.Value{h}, ad.CreateGraph())[0]
 	return halfSqNorm(gh)
 }
@@ -93,9 +93,11 @@ func (b *BiLevel) Step(v *tensor.Tensor, rng *tensor.RNG) StepResult {
 
 	// (1) K real steps of φ with θ frozen.
 	thConst := thParams.Consts()
+	x := ad.Const(p.X)
+	energyK := model.EnergyGivenV(b.Model, thConst, x)
 	for k := 0; k < b.K; k++ {
 		phi := qParams.Vars()
-		loss := InnerLoss(b.Model, b.Posterior, thConst, phi, p.X, weights, rng)
+		loss := InnerLoss(energyK, b.Posterior, phi, x, weights, rng)
 		b.InnerOpt.Step(qParams, tensors(ad.Grad(loss, phi.List())))
 	}
 
@@ -111,13 +113,17 @@ func (b *BiLevel) Step(v *tensor.Tensor, rng *tensor.RNG) StepResult {
 			u = b.InnerOpt.Unroll()
 		}
 	}
+	var energyN func(h *ad.Value) *ad.Value
+	if b.N > 0 {
+		energyN = model.EnergyGivenV(b.Model, theta, x)
+	}
 	for n := 0; n < b.N; n++ {
 		phiVars := phi
 		if n == 0 {
 			// At φ^0 nothing depends on θ yet; differentiate with respect to leaves.
 			phiVars = qParams.Vars()
 		}
-		loss := InnerLoss(b.Model, b.Posterior, theta, phiVars, p.X, weights, rng)
+		loss := InnerLoss(energyN, b.Posterior, phiVars, x, weights, rng)
 		if n == 0 {
 			innerAt0 = loss.Item()
 		}
@@ -126,7 +132,7 @@ func (b *BiLevel) Step(v *tensor.Tensor, rng *tensor.RNG) StepResult {
 	}
 	if b.N == 0 {
 		ad.NoGrad(func() {
-			innerAt0 = InnerLoss(b.Model, b.Posterior, thConst, qParams.Consts(), p.X, weights, rng).Item()
+			innerAt0 = InnerLoss(energyK, b.Posterior, qParams.Consts(), x, weights, rng).Item()
 		})
 	}
 

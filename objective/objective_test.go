@@ -129,7 +129,8 @@ func TestTheorem1(t *testing.T) {
 			// The Fisher inner loss vanishes at the true posterior.
 			var inner float64
 			ad.NoGrad(func() {
-				inner = InnerLoss(m, q, m.Params().Consts(), m.PosteriorParams(m.Params().Consts()), p.X, nil, tensor.NewRNG(5)).Item()
+				th := m.Params().Consts()
+				inner = InnerLoss(model.EnergyGivenV(m, th, ad.Const(p.X)), q, m.PosteriorParams(th), ad.Const(p.X), nil, tensor.NewRNG(5)).Item()
 			})
 			if inner > 1e-20 {
 				t.Fatalf("posterior Fisher divergence at the true posterior = %v", inner)

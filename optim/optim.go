@@ -167,10 +167,9 @@ func (u *unrolledAdam) Step(p nn.Vals, grads []*ad.Value) nn.Vals {
 	out := make([]*ad.Value, len(xs))
 	for i, x := range xs {
 		g := grads[i]
-		u.m[i] = ad.Add(ad.Scale(u.m[i], a.beta1), ad.Scale(g, 1-a.beta1))
-		u.v[i] = ad.Add(ad.Scale(u.v[i], a.beta2), ad.Scale(ad.Square(g), 1-a.beta2))
-		denom := ad.AddScalar(ad.Sqrt(u.v[i]), a.eps)
-		out[i] = ad.Sub(x, ad.Scale(ad.Div(u.m[i], denom), step))
+		u.m[i] = ad.LinComb(a.beta1, u.m[i], 1-a.beta1, g)
+		u.v[i] = ad.LinComb(a.beta2, u.v[i], 1-a.beta2, ad.Square(g))
+		out[i] = ad.LinComb(1, x, -step, ad.AdamDirection(u.m[i], u.v[i], a.eps))
 	}
 	return nn.NewVals(p.Names(), out)
 }
@@ -211,7 +210,7 @@ func (u unrolledSGD) Step(p nn.Vals, grads []*ad.Value) nn.Vals {
 	xs := p.List()
 	out := make([]*ad.Value, len(xs))
 	for i, x := range xs {
-		out[i] = ad.Sub(x, ad.Scale(grads[i], u.lr))
+		out[i] = ad.LinComb(1, x, -u.lr, grads[i])
 	}
 	return nn.NewVals(p.Names(), out)
 }

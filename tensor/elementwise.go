@@ -459,3 +459,92 @@ var fast32 = map[UnaryFunc]func(d, x []float32){
 		}
 	},
 }
+
+// LinComb returns a*x + b*y for same-shaped x and y, in one pass.
+func LinComb(a float64, x *Tensor, b float64, y *Tensor) *Tensor {
+	sameDType("LinComb", x, y)
+	if !SameShape(x.shape, y.shape) {
+		panicShapes("LinComb", x.shape, y.shape)
+	}
+	out := New(x.dtype, x.shape...)
+	if x.dtype == Float32 {
+		linComb(out.f32, float32(a), x.f32, float32(b), y.f32)
+	} else {
+		linComb(out.f64, a, x.f64, b, y.f64)
+	}
+	return out
+}
+
+func linComb[T Float](d []T, a T, x []T, b T, y []T) {
+	body := func(lo, hi int) {
+		dd, xx, yy := d[lo:hi], x[lo:hi], y[lo:hi]
+		for i := range dd {
+			dd[i] = a*xx[i] + b*yy[i]
+		}
+	}
+	if len(d) < 2*grainElems {
+		body(0, len(d))
+		return
+	}
+	parallel.For(len(d), grainElems, body)
+}
+
+// AdamDirection returns m / (sqrt(v) + eps) elementwise, in one pass.
+func AdamDirection(m, v *Tensor, eps float64) *Tensor {
+	sameDType("AdamDirection", m, v)
+	if !SameShape(m.shape, v.shape) {
+		panicShapes("AdamDirection", m.shape, v.shape)
+	}
+	out := New(m.dtype, m.shape...)
+	if m.dtype == Float32 {
+		adamDir(out.f32, m.f32, v.f32, float32(eps))
+	} else {
+		adamDir(out.f64, m.f64, v.f64, eps)
+	}
+	return out
+}
+
+func adamDir[T Float](d, m, v []T, eps T) {
+	body := func(lo, hi int) {
+		dd, mm, vv := d[lo:hi], m[lo:hi], v[lo:hi]
+		for i := range dd {
+			dd[i] = mm[i] / (T(math.Sqrt(float64(vv[i]))) + eps)
+		}
+	}
+	if len(d) < 2*grainElems {
+		body(0, len(d))
+		return
+	}
+	parallel.For(len(d), grainElems/4, body)
+}
+
+// AdamDirectionGrad returns the gradients of sum(g * m/(sqrt(v)+eps)) with
+// respect to m and v in one pass: g r and -g m r² / (2 sqrt(v)), r = 1/(sqrt(v)+eps).
+func AdamDirectionGrad(g, m, v *Tensor, eps float64) (gm, gv *Tensor) {
+	gm, gv = New(m.dtype, m.shape...), New(m.dtype, m.shape...)
+	if m.dtype == Float32 {
+		adamDirGrad(gm.f32, gv.f32, g.f32, m.f32, v.f32, float32(eps))
+	} else {
+		adamDirGrad(gm.f64, gv.f64, g.f64, m.f64, v.f64, eps)
+	}
+	return gm, gv
+}
+
+func adamDirGrad[T Float](gm, gv, g, m, v []T, eps T) {
+	body := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s := T(math.Sqrt(float64(v[i])))
+			r := 1 / (s + eps)
+			gm[i] = g[i] * r
+			gv[i] = -g[i] * m[i] * r * r / (2 * s)
+		}
+	}
+	if len(g) < 2*grainElems {
+		body(0, len(g))
+		return
+	}
+	parallel.For(len(g), grainElems/4, body)
+}
+
+// AddInPlace computes y += x (same shape and dtype), in place.
+func AddInPlace(y, x *Tensor) { AxpyInPlace(y, 1, x) }
