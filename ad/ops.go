@@ -107,6 +107,12 @@ func OneMinus(x *Value) *Value { return Affine(x, -1, 1) }
 
 func unary(f tensor.UnaryFunc, x *Value, vjp func(g, x, out *Value) *Value) *Value {
 	return record(f.String(), tensor.Apply(f, x.t), func(g *Value, in []*Value, out *Value, _ []bool) []*Value {
+		if !g.requiresGrad && !in[0].requiresGrad && !out.requiresGrad {
+			// First-order backward pass: one fused kernel, nothing recorded.
+			if d, ok := tensor.UnaryGrad(f, g.t, in[0].t, out.t); ok {
+				return []*Value{Const(d)}
+			}
+		}
 		return []*Value{vjp(g, in[0], out)}
 	}, x)
 }

@@ -548,3 +548,81 @@ func adamDirGrad[T Float](gm, gv, g, m, v []T, eps T) {
 
 // AddInPlace computes y += x (same shape and dtype), in place.
 func AddInPlace(y, x *Tensor) { AxpyInPlace(y, 1, x) }
+
+// UnaryGrad returns g * f'(x) in one pass for the functions whose
+// derivative it knows (ok reports whether it does); out is f(x). Autodiff
+// uses it for first-order backward passes, where nothing is recorded.
+func UnaryGrad(f UnaryFunc, g, x, out *Tensor) (*Tensor, bool) {
+	switch f {
+	case FExp, FLog, FSqrt, FSquare, FSigmoid, FSoftplus, FTanh, FELU:
+	default:
+		return nil, false
+	}
+	if !SameShape(g.shape, x.shape) {
+		return nil, false
+	}
+	d := New(x.dtype, x.shape...)
+	if x.dtype == Float32 {
+		unaryGrad(f, d.f32, g.f32, x.f32, out.f32)
+	} else {
+		unaryGrad(f, d.f64, g.f64, x.f64, out.f64)
+	}
+	return d, true
+}
+
+func unaryGrad[T Float](f UnaryFunc, d, g, x, y []T) {
+	body := func(lo, hi int) {
+		d, g, x, y := d[lo:hi], g[lo:hi], x[lo:hi], y[lo:hi]
+		switch f {
+		case FExp:
+			for i := range d {
+				d[i] = g[i] * y[i]
+			}
+		case FLog:
+			for i := range d {
+				d[i] = g[i] / x[i]
+			}
+		case FSqrt:
+			for i := range d {
+				d[i] = g[i] * 0.5 / y[i]
+			}
+		case FSquare:
+			for i := range d {
+				d[i] = 2 * g[i] * x[i]
+			}
+		case FSigmoid:
+			for i := range d {
+				d[i] = g[i] * y[i] * (1 - y[i])
+			}
+		case FSoftplus:
+			// d softplus/dx = sigmoid(x).
+			for i := range d {
+				d[i] = g[i] * sigmoidOf(x[i])
+			}
+		case FTanh:
+			for i := range d {
+				d[i] = g[i] * (1 - y[i]*y[i])
+			}
+		case FELU:
+			for i := range d {
+				if x[i] > 0 {
+					d[i] = g[i]
+				} else {
+					d[i] = g[i] * (y[i] + 1)
+				}
+			}
+		}
+	}
+	if len(d) < grainElems {
+		body(0, len(d))
+		return
+	}
+	parallel.For(len(d), grainElems/2, body)
+}
+
+func sigmoidOf[T Float](x T) T {
+	if v, ok := any(x).(float32); ok {
+		return T(sigmoid32(v))
+	}
+	return T(sigmoid(float64(x)))
+}

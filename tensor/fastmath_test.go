@@ -75,3 +75,28 @@ func BenchmarkExp(b *testing.B) {
 		}
 	})
 }
+
+// TestUnaryGrad compares the fused first-order derivatives with central
+// differences of the functions themselves, in float64.
+func TestUnaryGrad(t *testing.T) {
+	rng := NewRNG(3)
+	for _, f := range []UnaryFunc{FExp, FLog, FSqrt, FSquare, FSigmoid, FSoftplus, FTanh, FELU} {
+		x := rng.Uniform(Float64, 0.2, 2, 50)
+		if f != FLog && f != FSqrt {
+			x = rng.Uniform(Float64, -3, 3, 50)
+		}
+		g := rng.Normal(Float64, 0, 1, 50)
+		d, ok := UnaryGrad(f, g, x, Apply(f, x))
+		if !ok {
+			t.Fatalf("%v: no fused gradient", f)
+		}
+		for i := 0; i < 50; i++ {
+			const h = 1e-6
+			xp, xm := FromValues(Float64, []float64{x.Flat(i) + h}, 1), FromValues(Float64, []float64{x.Flat(i) - h}, 1)
+			fd := (Apply(f, xp).Item() - Apply(f, xm).Item()) / (2 * h) * g.Flat(i)
+			if math.Abs(fd-d.Flat(i)) > 1e-6*math.Max(1, math.Abs(fd)) {
+				t.Fatalf("%v at %v: fused %v, finite difference %v", f, x.Flat(i), d.Flat(i), fd)
+			}
+		}
+	}
+}
