@@ -1,0 +1,257 @@
+package eval
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/bism-ml/bism/internal/blas"
+	"github.com/bism-ml/bism/internal/parallel"
+	"github.com/bism-ml/bism/model"
+	"github.com/bism-ml/bism/tensor"
+)
+
+// AISOptions configures AIS. Zero values select the defaults of the spec
+// (section 6): 2000 chains, 2000 inverse temperatures.
+type AISOptions struct {
+	Chains int    // independent annealing chains (default 2000)
+	Betas  int    // inverse temperatures β = linspace(0, 1, Betas) (default 2000, at least 2)
+	Seed   uint64 // the run is a deterministic function of the seed
+	// Progress, if set, is called after each of the Betas-1 transitions.
+	Progress func(done, total int)
+}
+
+// AISResult is an AIS estimate of log Z.
+type AISResult struct {
+	LogZ   float64 // log Ẑ = log mean exp(w) + log Z0
+	StdErr float64 // delta-method standard error of LogZ
+	LogZ0  float64 // log Z of the base model
+	// LogWeights are the chains' log importance weights w (without log Z0).
+	LogWeights []float64
+}
+
+// aisBlock is how many chains share one random stream. Blocks are the unit
+// of parallel work, so results do not depend on the number of workers.
+const aisBlock = 64
+
+// AIS estimates log Z of a GRBM by annealed importance sampling from the
+// base model W = 0, c = 0 (same b and σ), whose log Z0 is
+// Σ_i log σ_i + D/2 log 2π + H log 2, through the intermediate models with
+// W and c scaled by β_k, k = 0..K, β = linspace(0, 1, K+1):
+//
+//	v_1 ~ N(b, σ²) (the base model exactly)
+//	w   = Σ_{k=1..K} F_{β_{k-1}}(v_k) - F_{β_k}(v_k)
+//	v_{k+1} from one Gibbs sweep v -> h -> v of the β_k-model (k < K)
+//
+// where F_β(v) = 1/2 Σ (v-b)²/σ² - Σ_j softplus(β a_j(v)), a(v) = c + W'ᵀv,
+// p_β(h|v) = sigmoid(β a(v)) and p_β(v|h) = N(b + β σ² ⊙ (W'h), σ²), with
+// W' = W (default) or W/σ (scalar-σ variant, where σ²W' = σW). The quadratic
+// parts cancel in the weights. log Ẑ = log mean_n exp(w_n) + log Z0.
+//
+// All chains advance together as one [Chains, D] matrix in the model's dtype;
+// log weights accumulate in float64.
+func AIS(m *model.GRBM, opts AISOptions) (AISResult, error) {
+	if opts.Chains == 0 {
+		opts.Chains = 2000
+	}
+	if opts.Betas == 0 {
+		opts.Betas = 2000
+	}
+	if opts.Chains < 2 || opts.Betas < 2 {
+		return AISResult{}, fmt.Errorf("eval.AIS: need at least 2 chains and 2 betas, got %d and %d", opts.Chains, opts.Betas)
+	}
+	g := readGRBM(m)
+	var w []float64
+	if paramDType(m) == tensor.Float64 {
+		w = runAIS[float64](&g, opts, blas.Dgemm)
+	} else {
+		w = runAIS[float32](&g, opts, blas.Sgemm)
+	}
+	logZ0 := g.logZ0()
+	lm, se := logMeanExp(w)
+	return AISResult{LogZ: lm + logZ0, StdErr: se, LogZ0: logZ0, LogWeights: w}, nil
+}
+
+// logMeanExp returns log mean exp(w) and the delta-method standard error
+// std(exp(w - max)) / mean(exp(w - max)) / sqrt(n).
+func logMeanExp(w []float64) (lm, se float64) {
+	mx := math.Inf(-1)
+	for _, x := range w {
+		mx = math.Max(mx, x)
+	}
+	n := float64(len(w))
+	mean := 0.0
+	for _, x := range w {
+		mean += math.Exp(x - mx)
+	}
+	mean /= n
+	ss := 0.0
+	for _, x := range w {
+		d := math.Exp(x-mx) - mean
+		ss += d * d
+	}
+	sd := math.Sqrt(ss / (n - 1))
+	return mx + math.Log(mean), sd / mean / math.Sqrt(n)
+}
+
+type gemmFunc[T tensor.Float] func(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)
+
+func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []float64 {
+	n, d, h := opts.Chains, g.d, g.h
+	nb := (n + aisBlock - 1) / aisBlock
+	seeds := tensor.NewRNG(opts.Seed).Rand()
+	rngs := make([]*rand.Rand, nb)
+	for i := range rngs {
+		rngs[i] = rand.New(rand.NewPCG(seeds.Uint64(), seeds.Uint64()))
+	}
+
+	// wp = W' [D,H]; ws = σ² ⊙ W' (row i scaled by σ_i²), for E[v|h].
+	wp, ws := make([]T, d*h), make([]T, d*h)
+	for i := 0; i < d; i++ {
+		s2 := g.sigma[i] * g.sigma[i]
+		for j := 0; j < h; j++ {
+			wp[i*h+j] = T(g.w[i*h+j])
+			ws[i*h+j] = T(s2 * g.w[i*h+j])
+		}
+	}
+	v := make([]T, n*d)   // chain states
+	a := make([]T, n*h)   // a(v) = c + W'ᵀv
+	hid := make([]T, n*h) // sampled h
+	logw := make([]float64, n)
+
+	// fillVisible sets rows [lo,hi) of v to b + σ ⊙ z, z ~ N(0, I).
+	fillVisible := func(r *rand.Rand, lo, hi int) {
+		for row := lo; row < hi; row++ {
+			vr := v[row*d : (row+1)*d]
+			for i := range vr {
+				vr[i] = T(g.b[i] + g.sigma[i]*r.NormFloat64())
+			}
+		}
+	}
+	blocks := func(body func(blk, lo, hi int)) {
+		parallel.For(nb, 1, func(b0, b1 int) {
+			for blk := b0; blk < b1; blk++ {
+				body(blk, blk*aisBlock, min((blk+1)*aisBlock, n))
+			}
+		})
+	}
+	blocks(func(blk, lo, hi int) { fillVisible(rngs[blk], lo, hi) })
+
+	k := opts.Betas - 1 // transitions
+	beta := func(i int) float64 { return float64(i) / float64(k) }
+	for step := 1; step <= k; step++ {
+		bp, bc := beta(step-1), beta(step)
+		db := bc - bp
+		last := step == k
+		// a = c + v W'
+		for row := 0; row < n; row++ {
+			ar := a[row*h : (row+1)*h]
+			for j := range ar {
+				ar[j] = T(g.c[j])
+			}
+		}
+		gemm(false, false, n, h, d, 1, v, d, wp, h, 1, a, h)
+		blocks(func(blk, lo, hi int) {
+			r := rngs[blk]
+			var bits uint64
+			nbits := 0
+			for row := lo; row < hi; row++ {
+				ar := a[row*h : (row+1)*h]
+				hr := hid[row*h : (row+1)*h]
+				acc := 0.0
+				for j, aj := range ar {
+					x := float64(aj)
+					inc, e2 := softplusIncrement(x, bp, db)
+					acc += inc
+					if last {
+						continue
+					}
+					// h_j ~ Bernoulli(sigmoid(β_k x)) from 32 random bits, without
+					// data-dependent branches (their mispredictions would cost
+					// more than the arithmetic): sigmoid(β_k x) = 1/(1+e2) for
+					// x >= 0 and 1 - 1/(1+e2) otherwise.
+					if nbits == 0 {
+						bits, nbits = r.Uint64(), 2
+					}
+					u := float64(uint32(bits)) * 0x1p-32
+					bits >>= 32
+					nbits--
+					p := 0.5 + math.Copysign(1/(1+e2)-0.5, x)
+					hbit := 0
+					if u < p {
+						hbit = 1
+					}
+					hr[j] = T(hbit)
+				}
+				logw[row] += acc
+			}
+			if !last {
+				fillVisible(r, lo, hi)
+			}
+		})
+		if !last {
+			// v = b + σ z + β_k σ² ⊙ (W' h)
+			gemm(false, true, n, d, h, T(bc), hid, h, ws, h, 1, v, d)
+		}
+		if opts.Progress != nil {
+			opts.Progress(step, k)
+		}
+	}
+	return logw
+}
+
+// softplusIncrement returns softplus(β_c x) - softplus(β_p x), β_c = β_p + db
+// (db > 0), and e2 = exp(-β_c |x|), with one exponential (expNeg). Writing
+// e1 = exp(-β_p |x|) and e2 = e1 (1 + expm1(-db |x|)):
+//
+//	softplus(β_c x) - softplus(β_p x) = db max(x, 0) + log1p(e1 expm1(-db|x|) / (1 + e1))
+//
+// For the small steps that annealing with many betas produces, expm1 and
+// log1p are short Taylor series (relative truncation error below 4e-14, far
+// below what the weights need), which also keeps e2 - e1 free of
+// cancellation; larger steps take a second exponential and math.Log1p.
+func softplusIncrement(x, bp, db float64) (inc, e2 float64) {
+	ax := math.Abs(x)
+	e1 := expNeg(-bp * ax)
+	t := db * ax
+	var y float64 // (e2 - e1)/(1 + e1), in (-1/2, 0]
+	if t < 1.0/64 {
+		// expm1(-t) to degree 6 (relative error < 3e-15), Estrin's scheme.
+		s := -t
+		s2 := s * s
+		em1 := s * ((1 + s*(1.0/2)) + s2*((1.0/6+s*(1.0/24))+s2*(1.0/120+s*(1.0/720))))
+		e2 = e1 + e1*em1
+		y = e1 * em1 / (1 + e1)
+	} else {
+		e2 = expNeg(-(bp + db) * ax)
+		y = (e2 - e1) / (1 + e1)
+	}
+	var l float64 // log1p(y)
+	if y > -1.0/128 {
+		// Degree 6 (relative error < 4e-14).
+		y2 := y * y
+		l = y * ((1 - y*(1.0/2)) + y2*((1.0/3-y*(1.0/4))+y2*(1.0/5-y*(1.0/6))))
+	} else {
+		l = math.Log1p(y)
+	}
+	return l + 0.5*db*(x+ax), e2 // + db max(x, 0), branch-free
+}
+
+// expNeg returns exp(z) for z <= 0 to a relative error of a few ulp (0 below
+// -708, where exp is subnormal): z = -k ln2 + r with |r| <= ln2/2, exp(r) by
+// its Taylor series to degree 12, times 2^-k. About twice as fast as math.Exp.
+func expNeg(z float64) float64 {
+	if z < -708 {
+		return 0
+	}
+	const (
+		log2e = 1.4426950408889634
+		ln2hi = 6.93147180369123816490e-01 // ln2hi + ln2lo = ln 2, ln2hi*k exact
+		ln2lo = 1.90821492927058770002e-10
+	)
+	k := int(-z*log2e + 0.5)
+	fk := float64(k)
+	r := (z + fk*ln2hi) + fk*ln2lo
+	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040+r*(1.0/40320+r*(1.0/362880+r*(1.0/3628800+r*(1.0/39916800+r*(1.0/479001600))))))))))))
+	return p * math.Float64frombits(uint64(1023-k)<<52)
+}
