@@ -251,3 +251,39 @@ func logSumExp(xs []float64) float64 {
 }
 
 var _ = nn.NewParams
+
+// TestGRBMMarginalScoreBruteForce compares the marginal score -∇_v F(v) with
+// central differences of the brute-force log Σ_h exp(-E(v,h)).
+func TestGRBMMarginalScoreBruteForce(t *testing.T) {
+	for _, scalar := range []bool{false, true} {
+		rng := tensor.NewRNG(31)
+		m := model.NewGRBM(3, 4, scalar, rng, f64)
+		m.Params().Get("log_sigma").Fill(-0.3)
+		th := m.Params().Consts()
+		v := rng.Normal(f64, 0, 1, 2, 3)
+		score := Score(MarginalEnergy(m, th), ad.Var(v)).Tensor()
+		logp := func(x *tensor.Tensor) float64 { // brute force, one row
+			var terms []float64
+			for s := 0; s < 16; s++ {
+				h := tensor.New(f64, 1, 4)
+				for j := 0; j < 4; j++ {
+					h.SetFlat(j, float64((s>>j)&1))
+				}
+				terms = append(terms, -m.Energy(th, ad.Const(x), ad.Const(h)).Item())
+			}
+			return logSumExp(terms)
+		}
+		const eps = 1e-6
+		for b := 0; b < 2; b++ {
+			for i := 0; i < 3; i++ {
+				xp, xm := tensor.Slice(v, 0, b, b+1).Clone(), tensor.Slice(v, 0, b, b+1).Clone()
+				xp.SetFlat(i, xp.Flat(i)+eps)
+				xm.SetFlat(i, xm.Flat(i)-eps)
+				fd := (logp(xp) - logp(xm)) / (2 * eps)
+				if got := score.At(b, i); math.Abs(got-fd) > 1e-7 {
+					t.Fatalf("scalar=%v: score[%d,%d] = %v, brute force %v", scalar, b, i, got, fd)
+				}
+			}
+		}
+	}
+}

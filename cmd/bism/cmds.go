@@ -72,8 +72,8 @@ func cmdTrain(args []string) error {
 }
 
 // openRun rebuilds a run from its directory and loads a checkpoint.
-func openRun(dir, ckpt, dataDir string) (*train.Run, int, error) {
-	cfg, err := config.Load(filepath.Join(dir, train.ConfigFile), nil)
+func openRun(dir, ckpt, dataDir string, sets []string) (*train.Run, int, error) {
+	cfg, err := config.Load(filepath.Join(dir, train.ConfigFile), sets)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s does not look like a run directory: %w", dir, err)
 	}
@@ -102,6 +102,8 @@ func cmdEval(args []string) error {
 	ckpt := fs.String("checkpoint", "", "checkpoint to evaluate (default RUN/checkpoint.safetensors)")
 	dataDir := fs.String("data", "", "data root")
 	quiet := fs.Bool("quiet", false, "no progress output")
+	var sets setFlags
+	fs.Var(&sets, "set", "override an evaluation key of the run's config, e.g. -set eval.ais_chains=500 (repeatable)")
 	fs.Parse(args)
 	if *dir == "" {
 		return fmt.Errorf("-run is required")
@@ -113,7 +115,7 @@ func cmdEval(args []string) error {
 		}
 		*ckpt = best
 	}
-	r, iter, err := openRun(*dir, *ckpt, *dataDir)
+	r, iter, err := openRun(*dir, *ckpt, *dataDir, sets)
 	if err != nil {
 		return err
 	}
@@ -127,6 +129,9 @@ func cmdEval(args []string) error {
 		return err
 	}
 	res["iter"] = float64(iter)
+	if *ckpt != "" {
+		fmt.Fprintf(os.Stderr, "evaluated %s\n", *ckpt)
+	}
 	res["eval_s"] = time.Since(start).Seconds()
 	if *asJSON {
 		return json.NewEncoder(os.Stdout).Encode(res)
@@ -158,7 +163,7 @@ func cmdSample(args []string) error {
 	if *n < 1 || *steps < 0 {
 		return fmt.Errorf("-n must be positive and -steps non-negative")
 	}
-	r, _, err := openRun(*dir, *ckpt, *dataDir)
+	r, _, err := openRun(*dir, *ckpt, *dataDir, nil)
 	if err != nil {
 		return err
 	}

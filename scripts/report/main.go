@@ -1,0 +1,230 @@
+// Command report turns the runs made by scripts/checkerboard.sh,
+// scripts/frey.sh and scripts/fig1.sh into the tables and figures of
+// docs/RESULTS.md. It only reads runs/ and writes docs/; numbers come from
+// the runs' metrics.jsonl and eval.json files.
+//
+//	go run ./scripts/report [-runs runs] [-out docs]
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/bism-ml/bism/config"
+	"github.com/bism-ml/bism/plot"
+	"github.com/bism-ml/bism/train"
+)
+
+// Paper-facing names and display order of the checkerboard methods.
+var cbOrder = []struct{ dir, label string }{
+	{"bissm", "BiSSM (K=5, N=5)"}, {"bidsm-n0", "BiDSM (N=0)"}, {"bidsm-n5", "BiDSM (N=5)"}, {"bidsm-n10", "BiDSM (N=10)"},
+	{"ssm", "SSM"}, {"dsm", "DSM"}, {"cd1", "CD-1"}, {"cd5", "CD-5"}, {"pcd", "PCD-1"}, {"nce", "NCE"}, {"vnce", "VNCE"},
+}
+
+var freyOrder = []struct{ dir, label string }{
+	{"dsm", "DSM"}, {"bidsm-n0", "BiDSM (N=0)"}, {"bidsm-n1", "BiDSM (N=1)"}, {"bidsm-n5", "BiDSM (N=5)"}, {"bidsm-n10", "BiDSM (N=10)"},
+}
+
+// Published Table 1 (test LL / Fisher).
+var freyPaper = map[string][2]float64{
+	"dsm": {129.23, -5885.09}, "bidsm-n0": {107.59, -5474.52}, "bidsm-n1": {110.65, -5516.07},
+	"bidsm-n5": {124.00, -5780.18}, "bidsm-n10": {125.72, -5800.17},
+}
+
+func main() {
+	runs := flag.String("runs", "runs", "runs folder")
+	out := flag.String("out", "docs", "docs folder")
+	flag.Parse()
+	figs := filepath.Join(*out, "figures")
+	if err := os.MkdirAll(figs, 0o755); err != nil {
+		log.Fatal(err)
+	}
+	var md strings.Builder
+	if err := checkerboard(&md, filepath.Join(*runs, "checkerboard"), figs); err != nil {
+		log.Printf("checkerboard: %v", err)
+	}
+	if err := frey(&md, filepath.Join(*runs, "frey")); err != nil {
+		log.Printf("frey: %v", err)
+	}
+	if err := fig1(&md, filepath.Join(*runs, "fig1"), figs); err != nil {
+		log.Printf("fig1: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(*out, "results-generated.md"), []byte(md.String()), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("wrote", filepath.Join(*out, "results-generated.md"))
+}
+
+func meanStd(xs []float64) (float64, float64) {
+	var m, s float64
+	for _, x := range xs {
+		m += x
+	}
+	m /= float64(len(xs))
+	for _, x := range xs {
+		s += (x - m) * (x - m)
+	}
+	if len(xs) > 1 {
+		s = math.Sqrt(s / float64(len(xs)-1))
+	}
+	return m, s
+}
+
+func checkerboard(md *strings.Builder, dir, figs string) error {
+	fmt.Fprintf(md, "### Checkerboard: test log-likelihood (exact)\n\n")
+	fmt.Fprintf(md, "| method | seeds | iterations | test LL (mean ± sd) | test Fisher | train time (s) |\n|---|---|---|---|---|---|\n")
+	var curves []plot.Series
+	var panels []plot.Panel
+	for _, m := range cbOrder {
+		seeds, _ := filepath.Glob(filepath.Join(dir, m.dir, "seed*"))
+		sort.Strings(seeds)
+		var ll, fisher, secs []float64
+		var iters int
+		curveSum := map[float64][]float64{}
+		for _, s := range seeds {
+			recs, err := train.ReadMetrics(filepath.Join(s, train.MetricsFile))
+			if err != nil || len(recs) == 0 {
+				continue
+			}
+			last := recs[len(recs)-1]
+			ll = append(ll, last["test_ll"])
+			fisher = append(fisher, last["test_fisher"])
+			secs = append(secs, last["elapsed_s"])
+			iters = int(last["iter"])
+			for _, r := range recs {
+				curveSum[r["iter"]] = append(curveSum[r["iter"]], r["test_ll"])
+			}
+		}
+		if len(ll) == 0 {
+			continue
+		}
+		mll, sll := meanStd(ll)
+		mf, _ := meanStd(fisher)
+		ms, _ := meanStd(secs)
+		fmt.Fprintf(md, "| %s | %d | %d | %.3f ± %.3f | %.3f | %.0f |\n", m.label, len(ll), iters, mll, sll, mf, ms)
+		var xs, ys []float64
+		for it, v := range curveSum {
+			if len(v) == len(ll) {
+				mv, _ := meanStd(v)
+				xs, ys = append(xs, it), append(ys, mv)
+			}
+		}
+		sortXY(xs, ys)
+		curves = append(curves, plot.Series{Name: m.label, X: xs, Y: ys, Dashed: !strings.HasPrefix(m.dir, "bi")})
+		if p, err := densityPanel(seeds[0], m.label); err == nil {
+			panels = append(panels, p)
+		} else {
+			log.Printf("%s: %v", seeds[0], err)
+		}
+	}
+	lp := &plot.LinePlot{Title: "Checkerboard: test log-likelihood (mean over seeds)", XLabel: "iteration", YLabel: "test LL", Series: curves, YRange: [2]float64{-1.2, -0.1}}
+	if err := plot.SavePNG(filepath.Join(figs, "checkerboard_ll.png"), lp.Render(900, 560)); err != nil {
+		return err
+	}
+	if err := plot.SavePNG(filepath.Join(figs, "checkerboard_density.png"), plot.Panels(panels, 4, 300, 300)); err != nil {
+		return err
+	}
+	fmt.Fprintf(md, "\n![learned densities](figures/checkerboard_density.png)\n\n![test log-likelihood curves](figures/checkerboard_ll.png)\n\n")
+	return nil
+}
+
+func sortXY(xs, ys []float64) {
+	idx := make([]int, len(xs))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return xs[idx[a]] < xs[idx[b]] })
+	x2, y2 := make([]float64, len(xs)), make([]float64, len(xs))
+	for i, j := range idx {
+		x2[i], y2[i] = xs[j], ys[j]
+	}
+	copy(xs, x2)
+	copy(ys, y2)
+}
+
+func densityPanel(runDir, label string) (plot.Panel, error) {
+	cfg, err := config.Load(filepath.Join(runDir, train.ConfigFile), nil)
+	if err != nil {
+		return nil, err
+	}
+	r, err := train.New(cfg, runDir, train.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.LoadModel(filepath.Join(runDir, train.CheckpointFile)); err != nil {
+		return nil, err
+	}
+	const n = 120
+	z, err := train.DensityGrid(r, n, -0.25, 1.25)
+	if err != nil {
+		return nil, err
+	}
+	return &plot.Heatmap{Title: label, Z: z, NX: n, NY: n, XMin: -0.25, XMax: 1.25, YMin: -0.25, YMax: 1.25, HideAxes: true}, nil
+}
+
+func frey(md *strings.Builder, dir string) error {
+	fmt.Fprintf(md, "### Frey face (Table 1)\n\n| method | iterations | selected snapshot | test LL (AIS) | ± AIS s.e. | test Fisher | paper LL | paper Fisher | train time (s) |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, m := range freyOrder {
+		b, err := os.ReadFile(filepath.Join(dir, m.dir, "eval.json"))
+		if err != nil {
+			continue
+		}
+		var ev map[string]float64
+		if err := json.Unmarshal(b, &ev); err != nil {
+			return fmt.Errorf("%s: %v", m.dir, err)
+		}
+		recs, _ := train.ReadMetrics(filepath.Join(dir, m.dir, train.MetricsFile))
+		var iters int
+		var secs float64
+		if len(recs) > 0 {
+			iters, secs = int(recs[len(recs)-1]["iter"]), recs[len(recs)-1]["elapsed_s"]
+		}
+		p := freyPaper[m.dir]
+		fmt.Fprintf(md, "| %s | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f |\n", m.label, iters, int(ev["iter"]), ev["test_ll"], ev["log_z_stderr"], ev["test_fisher"], p[0], p[1], secs)
+	}
+	fmt.Fprintln(md)
+	return nil
+}
+
+// fig1 reads runs/fig1/bias.json: a list of {"k","n","rel_bias","phi_dist"} points.
+func fig1(md *strings.Builder, dir, figs string) error {
+	b, err := os.ReadFile(filepath.Join(dir, "bias.json"))
+	if err != nil {
+		return err
+	}
+	var pts []map[string]float64
+	if err := json.Unmarshal(b, &pts); err != nil {
+		return err
+	}
+	byK := map[float64]*plot.Series{}
+	var ks []float64
+	fmt.Fprintf(md, "### Gradient bias (Fig. 1)\n\n| K | N | relative bias of the θ-gradient | ‖φ⁰ − φ*‖ |\n|---|---|---|---|\n")
+	for _, p := range pts {
+		fmt.Fprintf(md, "| %d | %d | %.4f | %.4f |\n", int(p["k"]), int(p["n"]), p["rel_bias"], p["phi_dist"])
+		s, ok := byK[p["k"]]
+		if !ok {
+			s = &plot.Series{Name: fmt.Sprintf("K = %d", int(p["k"])), Markers: true}
+			byK[p["k"]] = s
+			ks = append(ks, p["k"])
+		}
+		s.X, s.Y = append(s.X, p["n"]), append(s.Y, p["rel_bias"])
+	}
+	sort.Float64s(ks)
+	var series []plot.Series
+	for _, k := range ks {
+		series = append(series, *byK[k])
+	}
+	lp := &plot.LinePlot{Title: "Bias of the unrolled θ-gradient (GRBM, Frey face)", XLabel: "N (unrolled steps)", YLabel: "relative bias", Series: series, LogY: true}
+	if err := plot.SavePNG(filepath.Join(figs, "fig1_bias.png"), lp.Render(720, 460)); err != nil {
+		return err
+	}
+	fmt.Fprintf(md, "\n![gradient bias](figures/fig1_bias.png)\n\n")
+	return nil
+}
