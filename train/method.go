@@ -57,3 +57,11 @@ func (s *marginalStepper) step(v *tensor.Tensor, rng *tensor.RNG) (float64, floa
 
 func (s *marginalStepper) aux() map[string]auxState { return nil }
 func (s *marginalStepper) setLR(float64)            {}
+
+// InnerOptimizer returns the posterior's optimizer of a bi-level run (nil otherwise).
+func (r *Run) InnerOptimizer() optim.Optimizer {
+	if s, ok := r.method.(*bilevelStepper); ok {
+		return s.b.InnerOpt
+	}
+	return nil
+}
