@@ -404,7 +404,8 @@ func AdamDirection(m, v *Value, eps float64) *Value {
 		}
 		if need[1] {
 			// -g * out * r / (2 sqrt(v)), with out = m r.
-			res[1] = Neg(Div(Mul(Mul(g, Mul(m, r)), r), Scale(sq, 2)))
+			// The tiny shift keeps entries with v = 0 (hence m = 0) at 0, not 0/0.
+			res[1] = Neg(Div(Mul(Mul(g, Mul(m, r)), r), Affine(sq, 2, 1e-30)))
 		}
 		return res
 	}, m, v)

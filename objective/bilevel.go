@@ -131,9 +131,8 @@ func (b *BiLevel) Step(v *tensor.Tensor, rng *tensor.RNG) StepResult {
 		phi = u.Step(phiVars, g)
 	}
 	if b.N == 0 {
-		ad.NoGrad(func() {
-			innerAt0 = InnerLoss(energyK, b.Posterior, qParams.Consts(), x, weights, rng).Item()
-		})
+		// Not under NoGrad: the Fisher form differentiates in h.
+		innerAt0 = InnerLoss(energyK, b.Posterior, qParams.Consts(), x, weights, rng).Item()
 	}
 
 	// (4) outer loss at φ^N(θ) and its θ-gradient.

@@ -536,7 +536,13 @@ func adamDirGrad[T Float](gm, gv, g, m, v []T, eps T) {
 			s := T(math.Sqrt(float64(v[i])))
 			r := 1 / (s + eps)
 			gm[i] = g[i] * r
-			gv[i] = -g[i] * m[i] * r * r / (2 * s)
+			if s == 0 {
+				// v = 0 only where every gradient so far was 0, so m = 0 too:
+				// the direction is identically 0 there.
+				gv[i] = 0
+			} else {
+				gv[i] = -g[i] * m[i] * r * r / (2 * s)
+			}
 		}
 	}
 	if len(g) < 2*grainElems {
