@@ -101,8 +101,10 @@ func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []
 	nb := (n + aisBlock - 1) / aisBlock
 	seeds := tensor.NewRNG(opts.Seed).Rand()
 	rngs := make([]*rand.Rand, nb)
+	scratch := make([][]float64, nb) // exp(-β_{k-1}|a|) for one row
 	for i := range rngs {
 		rngs[i] = rand.New(rand.NewPCG(seeds.Uint64(), seeds.Uint64()))
+		scratch[i] = make([]float64, h)
 	}
 
 	// wp = W' [D,H]; ws = σ² ⊙ W' (row i scaled by σ_i²), for E[v|h].
@@ -155,35 +157,45 @@ func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []
 			r := rngs[blk]
 			var bits uint64
 			nbits := 0
+			e := scratch[blk]
 			for row := lo; row < hi; row++ {
 				ar := a[row*h : (row+1)*h]
-				hr := hid[row*h : (row+1)*h]
+				// Three passes over the row, each with a short dependency
+				// chain per element, so that the CPU overlaps many elements;
+				// fused, the long chain per element serialised the loop.
+				// (1) e = exp(-β_{k-1}|a|).
+				for j, aj := range ar {
+					e[j] = expNeg(-bp * math.Abs(float64(aj)))
+				}
+				// (2) the weight increments; e becomes exp(-β_k|a|).
 				acc := 0.0
 				for j, aj := range ar {
-					x := float64(aj)
-					inc, e2 := softplusIncrement(x, bp, db)
+					inc, e2 := softplusStep(float64(aj), e[j], bp, db)
 					acc += inc
-					if last {
-						continue
-					}
-					// h_j ~ Bernoulli(sigmoid(β_k x)) from 32 random bits, without
-					// data-dependent branches (their mispredictions would cost
-					// more than the arithmetic): sigmoid(β_k x) = 1/(1+e2) for
-					// x >= 0 and 1 - 1/(1+e2) otherwise.
+					e[j] = e2
+				}
+				logw[row] += acc
+				if last {
+					continue
+				}
+				// (3) h_j ~ Bernoulli(sigmoid(β_k a_j)) from 32 random bits,
+				// without data-dependent branches: sigmoid(β_k a) = 1/(1+e2)
+				// for a >= 0 and 1 - 1/(1+e2) otherwise.
+				hr := hid[row*h : (row+1)*h]
+				for j, aj := range ar {
 					if nbits == 0 {
 						bits, nbits = r.Uint64(), 2
 					}
 					u := float64(uint32(bits)) * 0x1p-32
 					bits >>= 32
 					nbits--
-					p := 0.5 + math.Copysign(1/(1+e2)-0.5, x)
+					p := 0.5 + math.Copysign(1/(1+e[j])-0.5, float64(aj))
 					hbit := 0
 					if u < p {
 						hbit = 1
 					}
 					hr[j] = T(hbit)
 				}
-				logw[row] += acc
 			}
 			if !last {
 				fillVisible(r, lo, hi)
@@ -211,8 +223,12 @@ func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []
 // below what the weights need), which also keeps e2 - e1 free of
 // cancellation; larger steps take a second exponential and math.Log1p.
 func softplusIncrement(x, bp, db float64) (inc, e2 float64) {
+	return softplusStep(x, expNeg(-bp*math.Abs(x)), bp, db)
+}
+
+// softplusStep is softplusIncrement given e1 = exp(-β_p |x|).
+func softplusStep(x, e1, bp, db float64) (inc, e2 float64) {
 	ax := math.Abs(x)
-	e1 := expNeg(-bp * ax)
 	t := db * ax
 	var y float64 // (e2 - e1)/(1 + e1), in (-1/2, 0]
 	if t < 1.0/64 {

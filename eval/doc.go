@@ -47,16 +47,18 @@
 //
 // All chains advance together: per step one [n,D]x[D,H] and one [n,H]x[H,D]
 // matrix product (internal/blas, accumulating into preloaded biases and
-// noise) and one fused pass over [n,H] that adds the weight increments, draws
-// h and refills v with b + σ⊙z. The pass is split over blocks of 64 chains,
-// each with its own random stream, so results depend on the seed only, not
-// on the number of workers. Each increment needs one exponential: with
-// e1 = exp(-β_{k-1}|a|) and t = (β_k - β_{k-1})|a|,
+// noise) and one parallel sweep over the chains that adds the weight
+// increments, draws h and refills v with b + σ⊙z. The sweep is split over
+// blocks of 64 chains, each with its own random stream, so results depend on
+// the seed only, not on the number of workers. Each increment needs one
+// exponential: with e1 = exp(-β_{k-1}|a|) and t = (β_k - β_{k-1})|a|,
 //
 //	softplus(β_k a) - softplus(β_{k-1} a) = (β_k - β_{k-1}) max(a,0) + log1p(e1 expm1(-t)/(1+e1)),
 //
-// where expm1 and log1p are short series for the small t of a fine schedule,
-// and the same e2 = e1(1 + expm1(-t)) gives the Bernoulli probability.
+// where expm1 and log1p are short series for the small t of a fine schedule
+// (no cancellation in e2 - e1), and e2 = e1(1 + expm1(-t)) = exp(-β_k|a|)
+// gives the Bernoulli probability, 1/(1+e2) or 1 - 1/(1+e2) by the sign of
+// a, without data-dependent branches.
 //
 // # Fisher metric
 //
