@@ -3,7 +3,7 @@
 // docs/RESULTS.md. It only reads runs/ and writes docs/; numbers come from
 // the runs' metrics.jsonl and eval.json files.
 //
-//	go run ./scripts/report [-runs runs] [-out docs]
+//	go run ./scripts/report [-runs runs] [-out docs] [-template scripts/report/RESULTS.tmpl.md]
 package main
 
 import (
@@ -41,25 +41,38 @@ var freyPaper = map[string][2]float64{
 func main() {
 	runs := flag.String("runs", "runs", "runs folder")
 	out := flag.String("out", "docs", "docs folder")
+	template := flag.String("template", "scripts/report/RESULTS.tmpl.md", "the prose of RESULTS.md, with {{checkerboard}}, {{frey}} and {{fig1}} where the tables go")
 	flag.Parse()
 	figs := filepath.Join(*out, "figures")
 	if err := os.MkdirAll(figs, 0o755); err != nil {
 		log.Fatal(err)
 	}
-	var md strings.Builder
-	if err := checkerboard(&md, filepath.Join(*runs, "checkerboard"), figs); err != nil {
-		log.Printf("checkerboard: %v", err)
-	}
-	if err := frey(&md, filepath.Join(*runs, "frey")); err != nil {
-		log.Printf("frey: %v", err)
-	}
-	if err := fig1(&md, filepath.Join(*runs, "fig1"), figs); err != nil {
-		log.Printf("fig1: %v", err)
-	}
-	if err := os.WriteFile(filepath.Join(*out, "results-generated.md"), []byte(md.String()), 0o644); err != nil {
+	tmpl, err := os.ReadFile(*template)
+	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("wrote", filepath.Join(*out, "results-generated.md"))
+	doc := string(tmpl)
+	sections := []struct {
+		key string
+		fn  func(*strings.Builder) error
+	}{
+		{"{{checkerboard}}", func(md *strings.Builder) error { return checkerboard(md, filepath.Join(*runs, "checkerboard"), figs) }},
+		{"{{frey}}", func(md *strings.Builder) error { return frey(md, filepath.Join(*runs, "frey")) }},
+		{"{{fig1}}", func(md *strings.Builder) error { return fig1(md, filepath.Join(*runs, "fig1"), figs) }},
+	}
+	for _, sec := range sections {
+		var md strings.Builder
+		if err := sec.fn(&md); err != nil {
+			log.Printf("%s: %v", sec.key, err)
+			md.WriteString("_(not run: " + err.Error() + ")_\n")
+		}
+		doc = strings.ReplaceAll(doc, sec.key, md.String())
+	}
+	dst := filepath.Join(*out, "RESULTS.md")
+	if err := os.WriteFile(dst, []byte(doc), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("wrote", dst)
 }
 
 func meanStd(xs []float64) (float64, float64) {
@@ -124,7 +137,7 @@ func checkerboard(md *strings.Builder, dir, figs string) error {
 			log.Printf("%s: %v", seeds[0], err)
 		}
 	}
-	lp := &plot.LinePlot{Title: "Checkerboard: test log-likelihood (mean over seeds)", XLabel: "iteration", YLabel: "test LL", Series: curves, YRange: [2]float64{-1.2, -0.1}}
+	lp := &plot.LinePlot{Title: "Checkerboard: test log-likelihood (mean over seeds)", XLabel: "iteration", YLabel: "test LL", Series: curves}
 	if err := plot.SavePNG(filepath.Join(figs, "checkerboard_ll.png"), lp.Render(900, 560)); err != nil {
 		return err
 	}
