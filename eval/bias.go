@@ -274,9 +274,8 @@ func (cfg *BiasConfig) evaluate(phiStart *nn.Params, optState map[string]*tensor
 		phi = u.Step(phiVars, g)
 	}
 	if n == 0 {
-		ad.NoGrad(func() {
-			innerAt0 = objective.InnerLoss(energyK, q, qParams.Consts(), x, weights, nz.inner()).Item()
-		})
+		// Not under NoGrad: the Fisher form differentiates in h.
+		innerAt0 = objective.InnerLoss(energyK, q, qParams.Consts(), x, weights, nz.inner()).Item()
 	}
 
 	outer := cfg.Outer.Loss(objective.BiEnergy(m, q, theta, phi, nz.outer), p)

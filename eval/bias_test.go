@@ -51,30 +51,50 @@ func sameValues(a, b []float64) bool {
 	return true
 }
 
+// gaussianSetup is biasSetup for a model with continuous h (the Fisher
+// inner loss).
+func gaussianSetup(outer objective.Outer) BiasConfig {
+	rng := tensor.NewRNG(1)
+	m := model.NewLinearGaussian(4, 2, rng, f64)
+	q := model.NewGaussianPosterior(4, 2, rng, f64)
+	batch := rng.Normal(f64, 0, 1, 50, 4)
+	warm := adam()
+	(&objective.BiLevel{Model: m, Posterior: q, Outer: outer, K: 3, InnerOpt: warm}).Step(batch, tensor.NewRNG(2))
+	return BiasConfig{Model: m, Posterior: q, Outer: outer, Batch: batch, InnerOpt: warm, NewInnerOpt: adam, Seed: 3}
+}
+
 // With one noise stream, an evaluation is objective.BiLevel.Step exactly.
 func TestEvaluateIsBiLevelStep(t *testing.T) {
-	for _, outer := range []objective.Outer{dsm, {Kind: objective.SSM}} {
-		for _, kn := range [][2]int{{0, 0}, {2, 0}, {0, 3}, {2, 3}} {
-			cfg := biasSetup(adam, outer)
-			cfg.streamNoise = true
-			qp := cfg.Posterior.Params()
-			phiInit := qp.Clone()
-			e, err := cfg.evaluate(phiInit, nil, kn[0], kn[1], nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			qp.CopyFrom(phiInit)
-			res := (&objective.BiLevel{Model: cfg.Model, Posterior: cfg.Posterior, Outer: outer, K: kn[0], N: kn[1], InnerOpt: cfg.InnerOpt}).Step(cfg.Batch, tensor.NewRNG(cfg.Seed))
-			name := fmt.Sprintf("%v K=%d N=%d", outer.Kind, kn[0], kn[1])
-			if res.Loss != e.loss || res.InnerLoss != e.innerLoss {
-				t.Errorf("%s: losses %v %v, BiLevel.Step %v %v", name, e.loss, e.innerLoss, res.Loss, res.InnerLoss)
-			}
-			if d := norm(e.grads, res.Grads); d != 0 {
-				t.Errorf("%s: gradients differ from BiLevel.Step by %g", name, d)
-			}
-			if d := norm(e.phi0, qp.Tensors()); d != 0 {
-				t.Errorf("%s: φ^0 differs from BiLevel.Step's by %g", name, d)
-			}
+	for _, setup := range []func(objective.Outer) BiasConfig{
+		func(o objective.Outer) BiasConfig { return biasSetup(adam, o) }, gaussianSetup,
+	} {
+		for _, outer := range []objective.Outer{dsm, {Kind: objective.SSM}} {
+			testEvaluateIsBiLevelStep(t, setup, outer)
+		}
+	}
+}
+
+func testEvaluateIsBiLevelStep(t *testing.T, setup func(objective.Outer) BiasConfig, outer objective.Outer) {
+	for _, kn := range [][2]int{{0, 0}, {2, 0}, {0, 3}, {2, 3}} {
+		cfg := setup(outer)
+		cfg.streamNoise = true
+		qp := cfg.Posterior.Params()
+		phiInit := qp.Clone()
+		e, err := cfg.evaluate(phiInit, nil, kn[0], kn[1], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qp.CopyFrom(phiInit)
+		res := (&objective.BiLevel{Model: cfg.Model, Posterior: cfg.Posterior, Outer: outer, K: kn[0], N: kn[1], InnerOpt: cfg.InnerOpt}).Step(cfg.Batch, tensor.NewRNG(cfg.Seed))
+		name := fmt.Sprintf("%T %v K=%d N=%d", cfg.Posterior, outer.Kind, kn[0], kn[1])
+		if res.Loss != e.loss || res.InnerLoss != e.innerLoss {
+			t.Errorf("%s: losses %v %v, BiLevel.Step %v %v", name, e.loss, e.innerLoss, res.Loss, res.InnerLoss)
+		}
+		if d := norm(e.grads, res.Grads); d != 0 {
+			t.Errorf("%s: gradients differ from BiLevel.Step by %g", name, d)
+		}
+		if d := norm(e.phi0, qp.Tensors()); d != 0 {
+			t.Errorf("%s: φ^0 differs from BiLevel.Step's by %g", name, d)
 		}
 	}
 }
@@ -167,5 +187,26 @@ func TestGradientBiasValidates(t *testing.T) {
 		if _, err := GradientBias(c); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// A posterior with continuous h (Fisher inner loss, third-order derivatives
+// in the curvature estimate) on the linear-Gaussian model, whose inner loss
+// is well conditioned: the bias falls with N here too.
+func TestGradientBiasContinuous(t *testing.T) {
+	cfg := gaussianSetup(dsm)
+	cfg.NewInnerOpt = func() optim.Optimizer { return optim.NewSGD(0.01) }
+	cfg.InnerOpt = cfg.NewInnerOpt()
+	cfg.Ks, cfg.Ns = []int{0}, []int{0, 20, 100}
+	cfg.KStar, cfg.NRef = 300, 100
+	pts, err := GradientBias(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pts {
+		t.Logf("K=%d N=%d rel. bias %.4f |φ0-φ*| %.4f", p.K, p.N, p.RelBias, p.PhiDist)
+	}
+	if !(pts[1].RelBias < pts[0].RelBias && pts[2].RelBias < 0.5*pts[0].RelBias) {
+		t.Errorf("bias does not fall with N: %v, %v, %v", pts[0].RelBias, pts[1].RelBias, pts[2].RelBias)
 	}
 }
