@@ -434,22 +434,33 @@ func packContiguous[T float](d []T, w int, src []T, lds, cols, k int) {
 }
 
 // packStrided transposes rows of the source into a panel of width w:
-// d[p*w+i] = src[i*lds+p] for i < rows, p < k. Groups of four rows go
-// through 4x4 register transposes where available.
+// d[p*w+i] = src[i*lds+p] for i < rows, p < k. Where there is assembly,
+// groups of eight and then four float32 rows go through register
+// transposes; the rest is scalar Go.
 func packStrided[T float](d []T, w int, src []T, lds, rows, k int) {
 	i := 0
 	var zero T
-	if haveTranspose4 && unsafe.Sizeof(zero) == 4 && k >= 4 {
-		k4 := k &^ 3
-		for ; i+4 <= rows; i += 4 {
-			// The assembly does not check bounds; these do.
-			_ = src[(i+3)*lds+k4-1]
-			_ = d[(k4-1)*w+i+3]
-			transpose4x4s(k4, (*float32)(unsafe.Pointer(&src[i*lds])), lds, (*float32)(unsafe.Pointer(&d[i])), w)
-		}
-		for r := 0; r < i; r++ {
-			for p := k4; p < k; p++ {
-				d[p*w+r] = src[r*lds+p]
+	if haveTranspose4 && unsafe.Sizeof(zero) == 4 {
+		for _, g := range [2]int{8, 4} {
+			kg := k / g * g
+			if kg == 0 {
+				continue
+			}
+			for ; i+g <= rows; i += g {
+				// The assembly does not check bounds; these do.
+				_ = src[(i+g-1)*lds+kg-1]
+				_ = d[(kg-1)*w+i+g-1]
+				s, dd := (*float32)(unsafe.Pointer(&src[i*lds])), (*float32)(unsafe.Pointer(&d[i]))
+				if g == 8 {
+					transpose8x8s(kg, s, lds, dd, w)
+				} else {
+					transpose4x4s(kg, s, lds, dd, w)
+				}
+				for r := i; r < i+g; r++ {
+					for p := kg; p < k; p++ {
+						d[p*w+r] = src[r*lds+p]
+					}
+				}
 			}
 		}
 	}
