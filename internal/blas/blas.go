@@ -15,7 +15,7 @@
 //     single layout. Buffers come from a sync.Pool and are reused, so a call
 //     allocates nothing in steady state. On amd64 the packing inner loops
 //     are assembly too: unrolled copies for rows that are already panel
-//     rows, 4x4 register transposes for the strided cases (A not
+//     rows, 8x8 and 4x4 register transposes for the strided cases (A not
 //     transposed, B transposed).
 //   - Blocking. The k dimension is cut into kc-deep slabs and the operands
 //     into mc x kc blocks of A (kept in L2) and kc x nc blocks of B, so that
