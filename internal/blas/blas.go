@@ -13,7 +13,10 @@
 //     columns (NR values per k step), zero-padded at the edges. All four
 //     transpose combinations are handled here, so the micro-kernel sees a
 //     single layout. Buffers come from a sync.Pool and are reused, so a call
-//     allocates nothing in steady state.
+//     allocates nothing in steady state. On amd64 the packing inner loops
+//     are assembly too: unrolled copies for rows that are already panel
+//     rows, 8x8 and 4x4 register transposes for the strided cases (A not
+//     transposed, B transposed).
 //   - Blocking. The k dimension is cut into kc-deep slabs and the operands
 //     into mc x kc blocks of A (kept in L2) and kc x nc blocks of B, so that
 //     each micro-kernel call finds its A and B micro-panels in L1/L2. See
@@ -24,14 +27,21 @@
 //     float32 (24 zmm accumulators; two FMA ports at latency 4 need at least
 //     8 in flight), a 6x16 AVX2+FMA fallback, and 12x16 / 6x8 float64
 //     counterparts. Elsewhere, and with the purego build tag, a portable
-//     4x2 Go kernel is used. Edge tiles are computed into a scratch tile and
-//     copied out, so the kernels never need masking.
+//     4x2 Go kernel is used. Partial tiles at the bottom and right edges
+//     use variants of the 12x32 kernel that compute 4 or 8 rows and/or 16
+//     columns of the same packed panels (m=128 is 10*12+8, n=400 is
+//     12*32+16); a partial tile that still does not fit exactly is computed
+//     into a scratch tile and copied out, so no kernel needs masking.
 //   - Dispatch. The kernel is chosen once at start-up from
 //     golang.org/x/sys/cpu (AVX-512F, else AVX2+FMA, else Go).
 //   - Threads. Large products are split over parallel.Workers goroutines
-//     into strips of C along n or m (whichever duplicates less packing and
-//     balances better); each goroutine packs its own operands, so no
-//     synchronisation is needed beyond the final join.
+//     into strips of C along n or m, whichever duplicates less packing and
+//     balances better, on boundaries of the finest tile the kernel computes
+//     exactly. Each goroutine packs its own operands, so there is no
+//     synchronisation beyond the final join. Vertical strips (the usual
+//     case) are handed out dynamically, several per worker, each worker
+//     packing all of op(A) once: on a shared machine a worker whose core is
+//     busy elsewhere then does not hold up the whole product.
 //   - Tiny products skip packing and use direct loops. With a vector kernel
 //     packing pays for itself from about 8x8x8 on (m*n*k >= 512), even for
 //     a single row of C; with the scalar Go kernel only from about 32^3, and
@@ -47,8 +57,9 @@ package blas
 
 import "fmt"
 
-// Kernels in use, chosen at start-up (the first of kernels32 / kernels64 is
-// the fastest this CPU supports). Tests swap them to exercise every kernel.
+// Kernels in use, chosen at start-up: the first of kernels32 / kernels64,
+// the fastest this CPU supports. Tests also run every other kernel the CPU
+// supports (including the portable one) through gemm directly.
 var (
 	sgemmKernel = kernels32()[0]
 	dgemmKernel = kernels64()[0]

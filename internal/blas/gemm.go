@@ -2,6 +2,7 @@ package blas
 
 import (
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/bism-ml/bism/internal/parallel"
@@ -155,6 +156,10 @@ func gemm[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha
 	case costN < 0 && costM < 0:
 		gemmPacked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	case costM < 0 || (costN >= 0 && costN <= costM):
+		if pw := min(w, nUnits/grainN); float64((m+kern.mr-1)/kern.mr*kern.mr)*float64(k) <= maxSharedA {
+			gemmStrips(kern, pw, colGran, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			return
+		}
 		parallel.For(nUnits, grainN, func(lo, hi int) {
 			j0, j1 := lo*colGran, min(hi*colGran, n)
 			var bs []T
@@ -207,11 +212,7 @@ func (kern *microKernel[T]) granularity() (rows, cols int) {
 func gemmPacked[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	kc, mc, nc := blockSizes(kern)
 	mr, nr := kern.mr, kern.nr
-	kc = min(kc, k)
-	// Spread k evenly over the blocks so the last one is not a sliver.
-	if nb := (k + kc - 1) / kc; nb > 1 {
-		kc = (k + nb - 1) / nb
-	}
+	kc = evenDepth(kc, k)
 	mcp := min(mc, (m+mr-1)/mr*mr)
 	ncp := min(nc, (n+nr-1)/nr*nr)
 	ws := getWorkspace[T](mcp*kc, kc*ncp, mr*nr)
@@ -232,6 +233,84 @@ func gemmPacked[T float](kern *microKernel[T], transA, transB bool, m, n, k int,
 		}
 	}
 	putWorkspace(ws)
+}
+
+// evenDepth returns the depth of the k blocks: at most kc, and k spread
+// evenly over the blocks so that the last one is not a sliver.
+func evenDepth(kc, k int) int {
+	kc = min(kc, k)
+	if nb := (k + kc - 1) / kc; nb > 1 {
+		kc = (k + nb - 1) / nb
+	}
+	return kc
+}
+
+// maxSharedA bounds the packed copy of all of op(A) (elements, rows padded
+// to mr) that each gemmStrips worker keeps; larger products use the static
+// split, whose workers pack A one mc x kc block at a time.
+const maxSharedA = 1 << 20
+
+// stripsPerWorker is how many vertical strips gemmStrips cuts C into per
+// worker: enough that a worker whose core is busy with something else
+// (another process, the runtime) does not hold up the whole product, few
+// enough that the strips stay a few micro-panels wide.
+const stripsPerWorker = 4
+
+// gemmStrips computes C in vertical strips handed out dynamically to w
+// workers. Each worker packs all of op(A) once, on taking its first strip,
+// into its own buffer (A panels for the k block at pc start at pc*mPad),
+// then for every strip it takes packs that strip of op(B) and runs the
+// macro-kernel, exactly as gemmPacked does for one strip. Compared with a
+// static split into w strips this costs nothing extra in packing (each
+// worker still packs A once and its own columns of B) and keeps all cores
+// busy when one of them is slow.
+func gemmStrips[T float](kern *microKernel[T], w, gran int, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	kc, mc, _ := blockSizes(kern)
+	mr, nr := kern.mr, kern.nr
+	kc = evenDepth(kc, k)
+	mPad := (m + mr - 1) / mr * mr
+	// Strip width: a multiple of nr where that still gives each worker
+	// several strips, else of the finest exact tile width.
+	width := (n + w*stripsPerWorker - 1) / (w * stripsPerWorker)
+	if g := (width + nr - 1) / nr * nr; g*w*2 <= n {
+		width = g
+	} else {
+		width = (width + gran - 1) / gran * gran
+	}
+	strips := (n + width - 1) / width
+	var next atomic.Int64
+	parallel.For(w, 1, func(lo, hi int) {
+		for range hi - lo {
+			ws := getWorkspace[T](mPad*k, kc*((width+nr-1)/nr*nr), mr*nr)
+			packed := false
+			for {
+				s := int(next.Add(1)) - 1
+				if s >= strips {
+					break
+				}
+				if !packed {
+					for pc := 0; pc < k; pc += kc {
+						packA(transA, a, lda, 0, m, pc, min(kc, k-pc), mr, ws.a[pc*mPad:])
+					}
+					packed = true
+				}
+				j0 := s * width
+				ncur := min(width, n-j0)
+				for pc := 0; pc < k; pc += kc {
+					kcur := min(kc, k-pc)
+					bet := beta
+					if pc > 0 {
+						bet = 1
+					}
+					packB(transB, b, ldb, pc, kcur, j0, ncur, nr, ws.b)
+					for ic := 0; ic < m; ic += mc {
+						macroKernel(kern, min(mc, m-ic), ncur, kcur, alpha, ws.a[pc*mPad+ic*kcur:], ws.b, bet, c[ic*ldc+j0:], ldc, ws.tmp)
+					}
+				}
+			}
+			putWorkspace(ws)
+		}
+	})
 }
 
 // macroKernel multiplies a packed mc x kc block of A by a packed kc x nc
@@ -355,22 +434,33 @@ func packContiguous[T float](d []T, w int, src []T, lds, cols, k int) {
 }
 
 // packStrided transposes rows of the source into a panel of width w:
-// d[p*w+i] = src[i*lds+p] for i < rows, p < k. Groups of four rows go
-// through 4x4 register transposes where available.
+// d[p*w+i] = src[i*lds+p] for i < rows, p < k. Where there is assembly,
+// groups of eight and then four float32 rows go through register
+// transposes; the rest is scalar Go.
 func packStrided[T float](d []T, w int, src []T, lds, rows, k int) {
 	i := 0
 	var zero T
-	if haveTranspose4 && unsafe.Sizeof(zero) == 4 && k >= 4 {
-		k4 := k &^ 3
-		for ; i+4 <= rows; i += 4 {
-			// The assembly does not check bounds; these do.
-			_ = src[(i+3)*lds+k4-1]
-			_ = d[(k4-1)*w+i+3]
-			transpose4x4s(k4, (*float32)(unsafe.Pointer(&src[i*lds])), lds, (*float32)(unsafe.Pointer(&d[i])), w)
-		}
-		for r := 0; r < i; r++ {
-			for p := k4; p < k; p++ {
-				d[p*w+r] = src[r*lds+p]
+	if haveTranspose4 && unsafe.Sizeof(zero) == 4 {
+		for _, g := range [2]int{8, 4} {
+			kg := k / g * g
+			if kg == 0 {
+				continue
+			}
+			for ; i+g <= rows; i += g {
+				// The assembly does not check bounds; these do.
+				_ = src[(i+g-1)*lds+kg-1]
+				_ = d[(kg-1)*w+i+g-1]
+				s, dd := (*float32)(unsafe.Pointer(&src[i*lds])), (*float32)(unsafe.Pointer(&d[i]))
+				if g == 8 {
+					transpose8x8s(kg, s, lds, dd, w)
+				} else {
+					transpose4x4s(kg, s, lds, dd, w)
+				}
+				for r := i; r < i+g; r++ {
+					for p := kg; p < k; p++ {
+						d[p*w+r] = src[r*lds+p]
+					}
+				}
 			}
 		}
 	}

@@ -107,6 +107,11 @@ func kernels64() []*microKernel[float64] {
 //go:noescape
 func transpose4x4s(k int, src *float32, lds int, dst *float32, ldd int)
 
+// transpose8x8s is transpose4x4s for eight rows (k a multiple of 8).
+//
+//go:noescape
+func transpose8x8s(k int, src *float32, lds int, dst *float32, ldd int)
+
 var haveTranspose4 = hasAVX2 || hasAVX512
 
 // packCopyW copy k rows of W bytes from src (row stride lds bytes) to

@@ -18,6 +18,10 @@ func transpose4x4s(k int, src *float32, lds int, dst *float32, ldd int) {
 	panic("blas: no assembly")
 }
 
+func transpose8x8s(k int, src *float32, lds int, dst *float32, ldd int) {
+	panic("blas: no assembly")
+}
+
 func packCopyFunc(width uintptr) func(k int, src unsafe.Pointer, lds uintptr, dst unsafe.Pointer) {
 	return nil
 }
