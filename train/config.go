@@ -24,15 +24,32 @@ type Config struct {
 
 // DataConfig names the data set.
 type DataConfig struct {
-	Name string `yaml:"name" json:"name"` // checkerboard, frey
+	Name string `yaml:"name" json:"name"` // checkerboard, frey, mnist, fashion-mnist, cifar10
 	Dir  string `yaml:"dir" json:"dir"`   // data root; "" means $BISM_DATA or ../shared/datasets
 }
 
-// ModelConfig describes the GRBM.
+// ModelConfig describes the model: the GRBM, or a deep model on images
+// (deep_eblvm, the deep EBLVM of Sec. 5.2; resnet_ebm, its fully visible
+// MDSM baseline).
 type ModelConfig struct {
-	Kind        string `yaml:"kind" json:"kind"`                 // grbm
+	Kind        string `yaml:"kind" json:"kind"`                 // grbm, deep_eblvm, resnet_ebm
 	Hidden      int    `yaml:"hidden" json:"hidden"`             // H
 	ScalarSigma bool   `yaml:"scalar_sigma" json:"scalar_sigma"` // the paper's parameterisation
+	// Deep models only (0 selects the spec's value): the ResNet width Ch
+	// (64 on MNIST, 128 on CIFAR-10), the width F of the last linear layer
+	// (OutDim/2) and the CNN posterior's first-layer channels (64).
+	Ch          int `yaml:"ch" json:"ch"`
+	Features    int `yaml:"features" json:"features"`
+	PosteriorCh int `yaml:"posterior_ch" json:"posterior_ch"`
+}
+
+// Deep reports whether the model is one of the deep image models.
+func (m ModelConfig) Deep() bool { return m.Kind == "deep_eblvm" || m.Kind == "resnet_ebm" }
+
+// IsImageData reports whether a data set name is one of the image sets the
+// deep models train on.
+func IsImageData(name string) bool {
+	return name == "mnist" || name == "fashion-mnist" || name == "cifar10"
 }
 
 // MethodConfig selects the learning method and its settings.
@@ -125,12 +142,18 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...))
 	}
 	switch c.Data.Name {
-	case "checkerboard", "frey":
+	case "checkerboard", "frey", "mnist", "fashion-mnist", "cifar10":
 	default:
-		return bad("data.name", "unknown data set %q (want checkerboard or frey)", c.Data.Name)
+		return bad("data.name", "unknown data set %q (want checkerboard, frey, mnist, fashion-mnist or cifar10)", c.Data.Name)
 	}
-	if c.Model.Kind != "grbm" {
-		return bad("model.kind", "unknown model %q (want grbm)", c.Model.Kind)
+	switch c.Model.Kind {
+	case "grbm":
+	case "deep_eblvm", "resnet_ebm":
+		if err := c.validateDeep(bad); err != nil {
+			return err
+		}
+	default:
+		return bad("model.kind", "unknown model %q (want grbm, deep_eblvm or resnet_ebm)", c.Model.Kind)
 	}
 	if c.Model.Hidden < 1 {
 		return bad("model.hidden", "must be at least 1, got %d", c.Model.Hidden)
@@ -179,6 +202,9 @@ func (c *Config) Validate() error {
 	if t.EvalEvery < 0 || t.CheckpointEvery < 0 {
 		return bad("train.eval_every/checkpoint_every", "must be non-negative")
 	}
+	if c.Model.Deep() {
+		return nil // eval.ll and eval.fisher are GRBM metrics; deep runs are evaluated by sampling
+	}
 	switch c.Eval.LL {
 	case "exact":
 		if c.Model.Hidden > 20 {
@@ -193,6 +219,49 @@ func (c *Config) Validate() error {
 		return bad("eval.ll", "unknown log-likelihood method %q (want exact, ais or none)", c.Eval.LL)
 	}
 	return nil
+}
+
+// validateDeep checks the combinations the deep image models accept.
+func (c *Config) validateDeep(bad func(string, string, ...any) error) error {
+	if !IsImageData(c.Data.Name) {
+		return bad("data.name", "model %s needs 32x32 images (mnist, fashion-mnist or cifar10), got %q", c.Model.Kind, c.Data.Name)
+	}
+	if c.Model.Ch < 0 || c.Model.Features < 0 || c.Model.PosteriorCh < 0 {
+		return bad("model.ch/features/posterior_ch", "must be non-negative (0 selects the spec's value), got %d, %d, %d",
+			c.Model.Ch, c.Model.Features, c.Model.PosteriorCh)
+	}
+	if c.Model.ScalarSigma {
+		return bad("model.scalar_sigma", "is a GRBM option; model %s has no sigma", c.Model.Kind)
+	}
+	m := c.Method.Name
+	switch c.Model.Kind {
+	case "deep_eblvm":
+		if m != "bimdsm" && m != "bidsm" && m != "bissm" {
+			return bad("method.name", "model deep_eblvm trains with bimdsm, bidsm or bissm, got %q (%s)", m, deepMethodHint(m))
+		}
+	case "resnet_ebm":
+		if m != "mdsm" && m != "dsm" && m != "ssm" {
+			return bad("method.name", "model resnet_ebm (fully visible) trains with mdsm, dsm or ssm, got %q (%s)", m, deepMethodHint(m))
+		}
+	}
+	if c.Method.Unroll != "adam" && c.Method.Unroll != "sgd" {
+		return bad("method.unroll", "unknown unrolled optimizer %q (want adam or sgd)", c.Method.Unroll)
+	}
+	return nil
+}
+
+func deepMethodHint(m string) string {
+	switch m {
+	case "cd", "pcd", "nce", "vnce":
+		return m + " needs a GRBM (Gibbs sampling or a tractable normaliser)"
+	case "sm", "bism":
+		return "exact score matching needs a D x D Hessian trace, too costly on images"
+	case "mdsm", "dsm", "ssm":
+		return "marginal score matching needs a free energy: use model.kind resnet_ebm"
+	case "bimdsm", "bidsm", "bissm":
+		return "bi-level methods need latent variables: use model.kind deep_eblvm"
+	}
+	return "unknown method"
 }
 
 // MarshalConfig renders a config as YAML (the resolved config of a run).

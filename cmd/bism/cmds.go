@@ -48,6 +48,9 @@ func cmdTrain(args []string) error {
 	if *quiet {
 		progress = nil
 	}
+	if train.IsDeep(cfg) {
+		return trainDeep(cfg, *out, *resume, progress)
+	}
 	r, err := train.New(cfg, *out, train.Options{Progress: progress, Resume: *resume})
 	if err != nil {
 		return err
@@ -108,6 +111,9 @@ func cmdEval(args []string) error {
 	if *dir == "" {
 		return fmt.Errorf("-run is required")
 	}
+	if _, deep := deepRunConfig(*dir); deep {
+		return fmt.Errorf("%s is a deep-model run: evaluate it with bism sample -run %s -fid [-n 1000]", *dir, *dir)
+	}
 	if *sel {
 		best, err := train.SelectSnapshot(*dir)
 		if err != nil {
@@ -156,9 +162,20 @@ func cmdSample(args []string) error {
 	ckpt := fs.String("checkpoint", "", "checkpoint (default RUN/checkpoint.safetensors)")
 	seed := fs.Uint64("seed", 1, "sampling seed")
 	dataDir := fs.String("data", "", "data root")
+	lscale := fs.Float64("langevin-scale", 1, "deep models: multiply every annealed-Langevin step count by this (0.1 for a quick look)")
+	fid := fs.Bool("fid", false, "deep models: compute FID/KID of -n samples (and the posterior linear probe) instead of writing grids")
+	probeN := fs.Int("probe-n", 10000, "deep models with -fid: training and test images for the linear probe")
+	quiet := fs.Bool("quiet", false, "deep models: no progress output")
 	fs.Parse(args)
 	if *dir == "" {
 		return fmt.Errorf("-run is required")
+	}
+	if cfg, deep := deepRunConfig(*dir); deep {
+		if *n < 1 || !(*lscale > 0) {
+			return fmt.Errorf("-n and -langevin-scale must be positive")
+		}
+		return sampleDeep(*dir, cfg, deepSampleFlags{n: *n, scale: *lscale, seed: *seed, out: *out, ckpt: *ckpt,
+			data: *dataDir, fid: *fid, probeN: *probeN, quiet: *quiet})
 	}
 	if *n < 1 || *steps < 0 {
 		return fmt.Errorf("-n must be positive and -steps non-negative")
@@ -211,6 +228,9 @@ func cmdBench(args []string) error {
 	}
 	if *dataDir != "" {
 		cfg.Data.Dir = *dataDir
+	}
+	if train.IsDeep(cfg) {
+		return benchDeep(cfg, *warmup, *iters, *asJSON)
 	}
 	ms, err := train.Bench(cfg, *warmup, *iters)
 	if err != nil {

@@ -1,0 +1,534 @@
+package train
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/bism-ml/bism/ad"
+	"github.com/bism-ml/bism/checkpoint"
+	"github.com/bism-ml/bism/data"
+	"github.com/bism-ml/bism/model"
+	"github.com/bism-ml/bism/nn"
+	"github.com/bism-ml/bism/objective"
+	"github.com/bism-ml/bism/optim"
+	"github.com/bism-ml/bism/tensor"
+)
+
+// Deep EBLVMs on images (Sec. 5.2): the deep EBLVM trained by BiMDSM (or
+// BiDSM/BiSSM) with a Gaussian CNN posterior, and the fully visible ResNet
+// EBM trained by MDSM (or DSM/SSM). A DeepRun is the image counterpart of
+// Run: same run directory layout (config.yaml, metrics.jsonl,
+// checkpoint.safetensors, checkpoints/iter_*.safetensors), same -resume.
+
+// IsDeep reports whether a config describes a deep image model (DeepRun)
+// rather than a GRBM (Run).
+func IsDeep(cfg Config) bool { return cfg.Model.Deep() }
+
+// DeepRun is a training run of a deep image model bound to its directory.
+type DeepRun struct {
+	Cfg   Config
+	Dir   string
+	Split *data.Split
+	// Exactly one of EBLVM (deep_eblvm) and EBM (resnet_ebm) is set; Post
+	// is the posterior of the deep EBLVM.
+	EBLVM *model.DeepEBLVM
+	EBM   *model.ResNetEBM
+	Post  *model.CNNPosterior
+
+	opts     Options
+	thetaOpt *optim.Adam
+	bilevel  *objective.BiLevel // deep_eblvm
+	outer    objective.Outer
+	rng      *tensor.RNG
+	sched    optim.Schedule
+	iter     int
+	elapsed  float64
+	order    []int
+	pos      int
+}
+
+// NewDeep builds a deep run: loads the data, initialises model, posterior
+// and optimizers, and with opts.Resume restores DIR/checkpoint.safetensors.
+func NewDeep(cfg Config, dir string, opts Options) (*DeepRun, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if !IsDeep(cfg) {
+		return nil, fmt.Errorf("train: model %q is not a deep image model (use train.New)", cfg.Model.Kind)
+	}
+	split, err := data.Loader{Dir: cfg.Data.Dir}.Load(cfg.Data.Name, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	return NewDeepWithData(cfg, dir, opts, split)
+}
+
+// NewDeepWithData is NewDeep on a split already in memory (tests,
+// subsets). Images must be [C,32,32].
+func NewDeepWithData(cfg Config, dir string, opts Options, split *data.Split) (*DeepRun, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if !IsDeep(cfg) {
+		return nil, fmt.Errorf("train: model %q is not a deep image model", cfg.Model.Kind)
+	}
+	s := split.Train.Shape
+	if len(s) != 3 || s[1] != 32 || s[2] != 32 {
+		return nil, fmt.Errorf("train: %s needs [C 32 32] images, the data have shape %v", cfg.Model.Kind, s)
+	}
+	r := &DeepRun{Cfg: cfg, Dir: dir, Split: split, opts: opts, rng: tensor.NewRNG(cfg.Seed)}
+	r.sched, _ = optim.ScheduleByName(cfg.Train.Schedule)
+	if err := r.build(); err != nil {
+		return nil, err
+	}
+	if opts.Resume {
+		if err := r.loadCheckpoint(filepath.Join(dir, CheckpointFile)); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// ResNetConfig returns the ResNet the config describes: MNISTResNet for one
+// channel, CIFARResNet for three, at width model.ch (0: 64 and 128).
+func (c Config) ResNetConfig(channels int) model.ResNetConfig {
+	ch := c.Model.Ch
+	if channels == 3 {
+		if ch == 0 {
+			ch = 128
+		}
+		return model.CIFARResNet(ch)
+	}
+	if ch == 0 {
+		ch = 64
+	}
+	return model.MNISTResNet(ch)
+}
+
+func (r *DeepRun) build() error {
+	cfg := r.Cfg
+	shape := r.Split.Train.Shape
+	initRNG := tensor.NewRNG(cfg.Seed ^ 0x5eed)
+	res := cfg.ResNetConfig(shape[0])
+	if err := res.Validate(); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	outer, err := cfg.Method.Outer()
+	if err != nil {
+		return err
+	}
+	r.outer = outer
+	t := cfg.Train
+	r.thetaOpt = optim.NewAdam(t.LR, t.Beta1, t.Beta2)
+	switch cfg.Model.Kind {
+	case "deep_eblvm":
+		r.EBLVM = model.NewDeepEBLVM(model.DeepEBLVMConfig{ResNet: res, H: cfg.Model.Hidden, F: cfg.Model.Features}, initRNG, tensor.Float32)
+		r.Post = model.NewCNNPosterior(model.CNNPosteriorConfig{InChannels: shape[0], Height: shape[1], Width: shape[2],
+			H: cfg.Model.Hidden, Ch: cfg.Model.PosteriorCh}, initRNG, tensor.Float32)
+		innerLR := t.InnerLR
+		if innerLR == 0 {
+			innerLR = t.LR
+		}
+		qopt := optim.NewAdam(innerLR, t.Beta1, t.Beta2)
+		r.bilevel = &objective.BiLevel{Model: r.EBLVM, Posterior: r.Post, Outer: outer, K: cfg.Method.K, N: cfg.Method.N, InnerOpt: qopt}
+		if cfg.Method.Unroll == "sgd" {
+			r.bilevel.Unroll = func() optim.Unrolled { return optim.NewSGD(qopt.LR()).Unroll() }
+		}
+	case "resnet_ebm":
+		r.EBM = model.NewResNetEBM(model.ResNetEBMConfig{ResNet: res, F: cfg.Model.Features}, initRNG, tensor.Float32)
+	default:
+		return fmt.Errorf("train: unknown deep model %q", cfg.Model.Kind)
+	}
+	return nil
+}
+
+// ModelParams returns θ.
+func (r *DeepRun) ModelParams() *nn.Params {
+	if r.EBLVM != nil {
+		return r.EBLVM.Params()
+	}
+	return r.EBM.Params()
+}
+
+// Iter is the number of training iterations done.
+func (r *DeepRun) Iter() int { return r.iter }
+
+// ImageShape is [C, H, W] of the training images.
+func (r *DeepRun) ImageShape() []int { return r.Split.Train.Shape }
+
+func (r *DeepRun) nextBatch(dst []float32) *tensor.Tensor {
+	set := r.Split.Train
+	b := r.Cfg.Train.BatchSize
+	idx := make([]int, b)
+	for i := range idx {
+		if r.pos >= len(r.order) {
+			r.order = r.rng.Rand().Perm(set.N)
+			r.pos = 0
+		}
+		idx[i] = r.order[r.pos]
+		r.pos++
+	}
+	return tensor.FromFloat32(set.Batch(idx, dst), append([]int{b}, set.Shape...)...)
+}
+
+// deepStep is one iteration's outcome.
+type deepStep struct {
+	lr, loss, inner float64
+	v               *tensor.Tensor // the (clean) batch
+}
+
+func (r *DeepRun) trainStep(buf []float32) (deepStep, error) {
+	t := r.Cfg.Train
+	lr := r.sched(t.LR, r.iter, t.Iterations)
+	r.thetaOpt.SetLR(lr)
+	v := r.nextBatch(buf)
+	st := deepStep{lr: lr, inner: nan, v: v}
+	var grads []*tensor.Tensor
+	if r.bilevel != nil {
+		ratio := 1.0
+		if t.InnerLR != 0 {
+			ratio = t.InnerLR / t.LR
+		}
+		r.bilevel.InnerOpt.SetLR(lr * ratio)
+		res := r.bilevel.Step(v, r.rng)
+		st.loss, st.inner, grads = res.Loss, res.InnerLoss, res.Grads
+	} else {
+		st.loss, grads = objective.MarginalStep(r.EBM, r.outer, v, r.rng)
+	}
+	err := checkFinite(st.loss, grads)
+	if err == nil && r.Post != nil {
+		for _, p := range r.Post.Params().Tensors() {
+			if p.HasNaNOrInf() {
+				err = fmt.Errorf("the posterior's parameters are not finite")
+				break
+			}
+		}
+	}
+	if err != nil {
+		return st, r.diverged(err)
+	}
+	r.thetaOpt.Step(r.ModelParams(), grads)
+	r.iter++
+	return st, nil
+}
+
+func (r *DeepRun) diverged(err error) error {
+	return fmt.Errorf("%w at iteration %d: %v; nothing was saved after it, the last good checkpoint is %s",
+		ErrDiverged, r.iter+1, err, filepath.Join(r.Dir, CheckpointFile))
+}
+
+// PosteriorFisher returns D_F(q(h|v) || p(h|v)) of Eq. 11 averaged over the
+// images v [B,C,H,W] (one reparameterised h per image, noise from seed):
+// the posterior's accuracy, the paper's Fig. 5 c-d. Unlike the inner loss
+// BiMDSM optimises, it is unweighted and taken at clean images.
+func (r *DeepRun) PosteriorFisher(v *tensor.Tensor, seed uint64) float64 {
+	if r.EBLVM == nil {
+		return nan
+	}
+	rng := tensor.NewRNG(seed)
+	th, phi := r.EBLVM.Params().Consts(), r.Post.Params().Consts()
+	x := ad.Const(v)
+	var h *ad.Value
+	ad.NoGrad(func() { h = ad.Const(r.Post.Sample(phi, x, rng).Tensor()) })
+	per := objective.PosteriorFisher(model.EnergyGivenV(r.EBLVM, th, x), r.Post, phi, x, h)
+	return ad.Mean(per, false).Item()
+}
+
+// Train runs until cfg.Train.Iterations. Every train.eval_every iterations
+// (and at the end) it appends a record to metrics.jsonl: iter, elapsed_s
+// (training time only), lr, train_loss and, for the deep EBLVM, inner_loss
+// (the lower-level loss at φ^0 after the K real steps, as BiLevel.Step
+// reports it: the Fisher form of Eq. 11 on the perturbed batch, weighted by
+// 1/σ_i for BiMDSM) averaged over the interval, and posterior_fisher
+// (PosteriorFisher on the current batch). Every train.checkpoint_every
+// iterations and at the end it saves checkpoint.safetensors and a snapshot
+// under checkpoints/.
+func (r *DeepRun) Train() error {
+	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	b, err := MarshalConfig(r.Cfg)
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(filepath.Join(r.Dir, ConfigFile), b); err != nil {
+		return err
+	}
+	mpath := filepath.Join(r.Dir, MetricsFile)
+	if r.opts.Resume {
+		// Drop records written after the checkpoint we resumed from.
+		if err := truncateMetrics(mpath, r.iter); err != nil {
+			return err
+		}
+	}
+	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	if !r.opts.Resume {
+		flags |= os.O_TRUNC
+	}
+	mf, err := os.OpenFile(mpath, flags, 0o644)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	defer mf.Close()
+	enc := json.NewEncoder(mf)
+
+	t := r.Cfg.Train
+	buf := make([]float32, t.BatchSize*r.Split.Train.Dim())
+	var lossSum, innerSum float64
+	var count int
+	lastPrint := time.Now()
+	startIter, startElapsed := r.iter, r.elapsed
+	segment := time.Now()
+	for r.iter < t.Iterations {
+		st, err := r.trainStep(buf)
+		if err != nil {
+			return err
+		}
+		lossSum += st.loss
+		innerSum += st.inner
+		count++
+		if r.opts.Progress != nil && (time.Since(lastPrint) > 2*time.Second || r.iter == t.Iterations) {
+			el := r.elapsed + time.Since(segment).Seconds()
+			rate := float64(r.iter-startIter) / math.Max(el-startElapsed, 1e-9)
+			inner := ""
+			if r.bilevel != nil {
+				inner = fmt.Sprintf("  inner %.5g", innerSum/float64(count))
+			}
+			fmt.Fprintf(r.opts.Progress, "iter %d/%d  loss %.5g%s  %.2f it/s  ETA %s\n", r.iter, t.Iterations,
+				lossSum/float64(count), inner, rate, eta(t.Iterations-r.iter, rate))
+			lastPrint = time.Now()
+		}
+		end := r.iter == t.Iterations
+		logNow := end || (t.EvalEvery > 0 && r.iter%t.EvalEvery == 0)
+		snapNow := end || (t.CheckpointEvery > 0 && r.iter%t.CheckpointEvery == 0)
+		if !logNow && !snapNow {
+			continue
+		}
+		r.elapsed += time.Since(segment).Seconds()
+		if logNow {
+			rec := map[string]any{"iter": r.iter, "elapsed_s": round(r.elapsed, 3), "lr": st.lr,
+				"train_loss": lossSum / float64(count)}
+			if r.bilevel != nil {
+				rec["inner_loss"] = innerSum / float64(count)
+				pf := r.PosteriorFisher(st.v, r.Cfg.Seed+uint64(r.iter))
+				if math.IsNaN(pf) || math.IsInf(pf, 0) {
+					return r.diverged(fmt.Errorf("posterior Fisher divergence is %v", pf))
+				}
+				rec["posterior_fisher"] = pf
+			}
+			lossSum, innerSum, count = 0, 0, 0
+			if err := enc.Encode(rec); err != nil {
+				return fmt.Errorf("train: writing metrics: %w", err)
+			}
+			if r.opts.Progress != nil {
+				fmt.Fprintf(r.opts.Progress, "log @ %d: %s\n", r.iter, deepSummary(rec))
+			}
+		}
+		if snapNow {
+			if err := r.SaveCheckpoint(filepath.Join(r.Dir, CheckpointFile)); err != nil {
+				return err
+			}
+			if err := r.SaveCheckpoint(filepath.Join(r.Dir, SnapshotDir, fmt.Sprintf("iter_%08d.safetensors", r.iter))); err != nil {
+				return err
+			}
+		}
+		segment = time.Now()
+	}
+	return nil
+}
+
+func deepSummary(rec map[string]any) string {
+	s := ""
+	for _, k := range []string{"train_loss", "inner_loss", "posterior_fisher"} {
+		if v, ok := rec[k]; ok {
+			s += fmt.Sprintf("%s %.5g  ", k, v)
+		}
+	}
+	return s
+}
+
+// truncateMetrics keeps the records of path with iter <= upTo (atomically).
+func truncateMetrics(path string, upTo int) error {
+	recs, err := ReadMetrics(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var out []byte
+	for _, rec := range recs {
+		if int(rec["iter"]) > upTo {
+			continue
+		}
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		out = append(append(out, b...), '\n')
+	}
+	return writeAtomic(path, out)
+}
+
+// BenchDeep times deep training iterations (no logging, no files) and
+// returns ms per iteration.
+func BenchDeep(cfg Config, warmup, iters int) (float64, error) {
+	cfg.Train.Iterations = warmup + iters
+	r, err := NewDeep(cfg, "", Options{})
+	if err != nil {
+		return 0, err
+	}
+	return r.bench(warmup, iters)
+}
+
+func (r *DeepRun) bench(warmup, iters int) (float64, error) {
+	buf := make([]float32, r.Cfg.Train.BatchSize*r.Split.Train.Dim())
+	for i := 0; i < warmup; i++ {
+		if _, err := r.trainStep(buf); err != nil {
+			return 0, err
+		}
+	}
+	start := time.Now()
+	for i := 0; i < iters; i++ {
+		if _, err := r.trainStep(buf); err != nil {
+			return 0, err
+		}
+	}
+	return float64(time.Since(start).Microseconds()) / 1000 / float64(iters), nil
+}
+
+// ---- checkpoints ----
+
+// A deep checkpoint is one safetensors file: θ under "model/", φ under
+// "posterior/" (deep_eblvm), Adam's state under "optim/theta/" and
+// "optim/posterior/", the epoch's permutation as "data/order"; the metadata
+// holds format "bism-deep-v1", the model kind, the iteration, the training
+// time, the data position and the random generator's state.
+
+const deepFormat = "bism-deep-v1"
+
+// SaveCheckpoint writes the run's full state to path atomically.
+func (r *DeepRun) SaveCheckpoint(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	ts := map[string]checkpoint.Tensor{}
+	putParams(ts, "model/", r.ModelParams())
+	putOptim(ts, "optim/theta/", r.thetaOpt)
+	if r.Post != nil {
+		putParams(ts, "posterior/", r.Post.Params())
+		putOptim(ts, "optim/posterior/", r.bilevel.InnerOpt)
+	}
+	order := make([]int64, len(r.order))
+	for i, v := range r.order {
+		order[i] = int64(v)
+	}
+	ts["data/order"] = checkpoint.I64([]int{len(order)}, order)
+	rngState, err := r.rng.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	meta := map[string]string{
+		"format":    deepFormat,
+		"model":     r.Cfg.Model.Kind,
+		"iter":      strconv.Itoa(r.iter),
+		"elapsed_s": strconv.FormatFloat(r.elapsed, 'g', -1, 64),
+		"data_pos":  strconv.Itoa(r.pos),
+		"rng":       base64.StdEncoding.EncodeToString(rngState),
+		"method":    r.Cfg.Method.Name,
+		"data":      r.Cfg.Data.Name,
+	}
+	if err := checkpoint.Save(path, ts, meta); err != nil {
+		return fmt.Errorf("checkpoint: saving %s: %w", path, err)
+	}
+	return nil
+}
+
+func checkDeepMeta(path string, meta map[string]string, kind string) error {
+	if meta["format"] != deepFormat {
+		return fmt.Errorf("%s is not a bism deep-model checkpoint (format %q)", path, meta["format"])
+	}
+	if meta["model"] != kind {
+		return fmt.Errorf("%s holds a %s, the config describes a %s", path, meta["model"], kind)
+	}
+	return nil
+}
+
+func (r *DeepRun) loadCheckpoint(path string) error {
+	ts, meta, err := checkpoint.Load(path)
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	if err := checkDeepMeta(path, meta, r.Cfg.Model.Kind); err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	if err := getParams(ts, "model/", r.ModelParams(), path); err != nil {
+		return err
+	}
+	if err := getOptim(ts, "optim/theta/", r.thetaOpt, path); err != nil {
+		return err
+	}
+	if r.Post != nil {
+		if err := getParams(ts, "posterior/", r.Post.Params(), path); err != nil {
+			return err
+		}
+		if err := getOptim(ts, "optim/posterior/", r.bilevel.InnerOpt, path); err != nil {
+			return err
+		}
+	}
+	if r.iter, err = strconv.Atoi(meta["iter"]); err != nil {
+		return fmt.Errorf("resume: %s: bad iteration %q", path, meta["iter"])
+	}
+	if r.pos, err = strconv.Atoi(meta["data_pos"]); err != nil {
+		return fmt.Errorf("resume: %s: bad data position %q", path, meta["data_pos"])
+	}
+	r.elapsed, _ = strconv.ParseFloat(meta["elapsed_s"], 64)
+	if o, ok := ts["data/order"]; ok {
+		r.order = make([]int, len(o.I64))
+		for i, v := range o.I64 {
+			if v < 0 || int(v) >= r.Split.Train.N {
+				return fmt.Errorf("resume: %s: data order refers to row %d of %d", path, v, r.Split.Train.N)
+			}
+			r.order[i] = int(v)
+		}
+	}
+	if r.pos > len(r.order) {
+		return fmt.Errorf("resume: %s: data position %d beyond the epoch of %d", path, r.pos, len(r.order))
+	}
+	st, err := base64.StdEncoding.DecodeString(meta["rng"])
+	if err == nil {
+		err = r.rng.UnmarshalBinary(st)
+	}
+	if err != nil {
+		return fmt.Errorf("resume: %s: bad random generator state: %v", path, err)
+	}
+	return nil
+}
+
+// LoadModel reads only θ (and φ) from a checkpoint, for sampling and
+// evaluation, and returns its iteration.
+func (r *DeepRun) LoadModel(path string) (int, error) {
+	ts, meta, err := checkpoint.Load(path)
+	if err != nil {
+		return 0, err
+	}
+	if err := checkDeepMeta(path, meta, r.Cfg.Model.Kind); err != nil {
+		return 0, err
+	}
+	if err := getParams(ts, "model/", r.ModelParams(), path); err != nil {
+		return 0, err
+	}
+	if r.Post != nil {
+		if err := getParams(ts, "posterior/", r.Post.Params(), path); err != nil {
+			return 0, err
+		}
+	}
+	it, _ := strconv.Atoi(meta["iter"])
+	return it, nil
+}

@@ -1,0 +1,257 @@
+package train
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"time"
+
+	"github.com/bism-ml/bism/ad"
+	"github.com/bism-ml/bism/eval"
+	"github.com/bism-ml/bism/plot"
+	"github.com/bism-ml/bism/sample"
+	"github.com/bism-ml/bism/tensor"
+)
+
+// LangevinConfig returns the reference sampler (sample.Default: 500 + 2000
+// + 200 steps) with every step count multiplied by scale (each at least 1),
+// for quick looks at a shorter anneal; scale 1 is the reference schedule.
+func LangevinConfig(scale float64) sample.Config {
+	c := sample.Default()
+	if scale == 1 {
+		return c
+	}
+	s := func(n int) int { return max(1, int(math.Round(float64(n)*scale))) }
+	c.HoldSteps, c.DecaySteps, c.FinalSteps = s(c.HoldSteps), s(c.DecaySteps), s(c.FinalSteps)
+	return c
+}
+
+// sampleChunk bounds the chains run at once (memory).
+const sampleChunk = 100
+
+// SampleMarginal draws n samples v ~ p(v) [n,C,H,W] by annealed Langevin
+// dynamics: on E(v) for the fully visible ResNet EBM (sample.Marginal); for
+// the deep EBLVM on the joint energy E(v,h) over (v, h) together (both
+// initialised at InitMean + InitStd·N(0,1)), keeping v, which samples the
+// marginal p(v) without needing the free energy.
+func (r *DeepRun) SampleMarginal(n int, cfg sample.Config, rng *tensor.RNG) *tensor.Tensor {
+	shape := r.ImageShape()
+	d := shape[0] * shape[1] * shape[2]
+	var parts []*tensor.Tensor
+	for lo := 0; lo < n; lo += sampleChunk {
+		b := min(sampleChunk, n-lo)
+		img := append([]int{b}, shape...)
+		if r.EBM != nil {
+			parts = append(parts, sample.Marginal(r.EBM, img, tensor.Float32, cfg, rng))
+			continue
+		}
+		m, hdim := r.EBLVM, r.Cfg.Model.Hidden
+		th := m.Params().Consts()
+		joint := func(x *ad.Value) *ad.Value {
+			v := ad.Reshape(ad.Slice(x, 1, 0, d), img...)
+			return m.Energy(th, v, ad.Slice(x, 1, d, d+hdim))
+		}
+		x := sample.Langevin(joint, []int{b, d + hdim}, tensor.Float32, cfg, rng)
+		parts = append(parts, tensor.Slice(x, 1, 0, d).Clone().Reshape(img...))
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return tensor.Concat(0, parts...)
+}
+
+// SampleViaQ draws n samples of the deep EBLVM "via q" (spec section 6):
+// for n random training images it fixes h at the mean of q(h|v) and runs
+// Langevin on v. It returns the samples and the training images used.
+func (r *DeepRun) SampleViaQ(n int, cfg sample.Config, rng *tensor.RNG) (samples, sources *tensor.Tensor, err error) {
+	if r.EBLVM == nil {
+		return nil, nil, fmt.Errorf("sample: %s has no posterior; sampling via q needs deep_eblvm", r.Cfg.Model.Kind)
+	}
+	set := r.Split.Train
+	idx := rng.Rand().Perm(set.N)[:min(n, set.N)]
+	src := tensor.FromFloat32(set.Batch(idx, nil), append([]int{len(idx)}, set.Shape...)...)
+	var parts []*tensor.Tensor
+	for lo := 0; lo < len(idx); lo += sampleChunk {
+		s, _ := sample.ViaPosterior(r.EBLVM, r.Post, tensor.Slice(src, 0, lo, min(lo+sampleChunk, len(idx))), cfg, rng)
+		parts = append(parts, s)
+	}
+	if len(parts) == 1 {
+		return parts[0], src, nil
+	}
+	return tensor.Concat(0, parts...), src, nil
+}
+
+// DeepSampleOptions controls SampleDeep.
+type DeepSampleOptions struct {
+	N        int     // samples per grid (64)
+	Scale    float64 // Langevin step-count scale (1: the reference 2700 steps)
+	Seed     uint64
+	Prefix   string    // output path prefix (DIR/samples)
+	Progress io.Writer // sampler progress (nil: none)
+}
+
+// SampleDeep writes PNG grids: PREFIX.png (marginal samples) and, for the
+// deep EBLVM, PREFIX_via_q.png (samples via q) and PREFIX_via_q_source.png
+// (the training images whose posterior means were used). It returns the
+// paths written.
+func SampleDeep(r *DeepRun, o DeepSampleOptions) ([]string, error) {
+	if o.N < 1 {
+		o.N = 64
+	}
+	if o.Scale <= 0 {
+		o.Scale = 1
+	}
+	cfg := LangevinConfig(o.Scale)
+	cfg.Progress = langevinProgress(o.Progress, "marginal")
+	rng := tensor.NewRNG(o.Seed)
+	var files []string
+	save := func(path string, x *tensor.Tensor) error {
+		s := r.ImageShape()
+		img := plot.ImageGrid(x.As(tensor.Float32).F32(), x.Dim(0), s[0], s[1], s[2], 0, 2)
+		if err := plot.SavePNG(path, img); err != nil {
+			return err
+		}
+		files = append(files, path)
+		return nil
+	}
+	if err := save(o.Prefix+".png", r.SampleMarginal(o.N, cfg, rng)); err != nil {
+		return files, err
+	}
+	if r.EBLVM != nil {
+		cfg.Progress = langevinProgress(o.Progress, "via q")
+		s, src, err := r.SampleViaQ(o.N, cfg, rng)
+		if err != nil {
+			return files, err
+		}
+		if err := save(o.Prefix+"_via_q.png", s); err != nil {
+			return files, err
+		}
+		if err := save(o.Prefix+"_via_q_source.png", src); err != nil {
+			return files, err
+		}
+	}
+	return files, nil
+}
+
+func langevinProgress(w io.Writer, what string) func(step, total int, meanEnergy float64) {
+	if w == nil {
+		return nil
+	}
+	last := time.Now()
+	return func(step, total int, e float64) {
+		if step == total || time.Since(last) > 5*time.Second {
+			fmt.Fprintf(w, "langevin (%s) step %d/%d  mean energy %.5g\n", what, step, total, e)
+			last = time.Now()
+		}
+	}
+}
+
+// DeepEvalOptions controls EvaluateDeep.
+type DeepEvalOptions struct {
+	N        int     // samples for FID/KID (1000)
+	Scale    float64 // Langevin step-count scale
+	Seed     uint64
+	ProbeN   int // training and test images for the linear probe (10000 each; deep_eblvm)
+	Progress io.Writer
+}
+
+// EvaluateDeep measures a deep run: FID and KID (eval.FIDTensors,
+// eval.KIDTensors on the features of eval.DefaultMNISTNet) of N marginal
+// samples, and for the deep EBLVM of N samples via q, against the MNIST
+// test set (MNIST only); for the deep EBLVM also the linear-probe accuracy
+// of q's posterior means (eval.LinearProbe trained on ProbeN training
+// images, tested on ProbeN test images) and the posterior Fisher
+// divergence on 500 test images. It returns the numbers by name.
+func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
+	if o.N < 2 {
+		o.N = 1000
+	}
+	if o.Scale <= 0 {
+		o.Scale = 1
+	}
+	if o.ProbeN < 1 {
+		o.ProbeN = 10000
+	}
+	res := map[string]float64{}
+	say := func(format string, args ...any) {
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, format+"\n", args...)
+		}
+	}
+	if r.Cfg.Data.Name == "mnist" {
+		net, err := eval.DefaultMNISTNet()
+		if err != nil {
+			return nil, err
+		}
+		ref := net.Features(eval.SetImages(r.Split.Test))
+		rng := tensor.NewRNG(o.Seed)
+		cfg := LangevinConfig(o.Scale)
+		cfg.Progress = langevinProgress(o.Progress, "marginal")
+		kidOpts := eval.KIDOptions{Subsets: 100, SubsetSize: min(1000, o.N), Seed: o.Seed}
+		score := func(name string, x *tensor.Tensor) error {
+			f := net.Features(x)
+			fid, err := eval.FIDTensors(f, ref)
+			if err != nil {
+				return fmt.Errorf("FID (%s): %w", name, err)
+			}
+			kid, err := eval.KIDTensors(f, ref, kidOpts)
+			if err != nil {
+				return fmt.Errorf("KID (%s): %w", name, err)
+			}
+			res["fid_"+name], res["kid_"+name], res["kid_"+name+"_std"] = fid, kid.Mean, kid.Std
+			say("%s: FID %.4g  KID %.4g ± %.2g (%d samples, MNIST classifier features)", name, fid, kid.Mean, kid.Std, x.Dim(0))
+			return nil
+		}
+		say("sampling %d marginal samples (%d Langevin steps)", o.N, len(cfg.Temperatures()))
+		if err := score("marginal", r.SampleMarginal(o.N, cfg, rng)); err != nil {
+			return res, err
+		}
+		if r.EBLVM != nil {
+			cfg.Progress = langevinProgress(o.Progress, "via q")
+			s, _, err := r.SampleViaQ(o.N, cfg, rng)
+			if err != nil {
+				return res, err
+			}
+			if err := score("via_q", s); err != nil {
+				return res, err
+			}
+		}
+		// A reference floor: N real training digits against the test set.
+		m := min(o.N, r.Split.Train.N)
+		if err := score("train_data", eval.SetImages(r.Split.Train.Slice(0, m))); err != nil {
+			return res, err
+		}
+	} else {
+		say("FID/KID skipped: the feature network is an MNIST classifier, the data are %s", r.Cfg.Data.Name)
+	}
+	if r.EBLVM != nil {
+		ntr, nte := min(o.ProbeN, r.Split.Train.N), min(o.ProbeN, r.Split.Test.N)
+		say("linear probe on posterior means: %d training, %d test images", ntr, nte)
+		tr, te := r.Split.Train.Slice(0, ntr), r.Split.Test.Slice(0, nte)
+		if tr.Labels != nil && te.Labels != nil {
+			hTr := sample.PosteriorMean(r.Post, eval.SetImages(tr), 500)
+			hTe := sample.PosteriorMean(r.Post, eval.SetImages(te), 500)
+			p, err := eval.LinearProbe(hTr, tr.Labels, hTe, te.Labels, eval.ProbeConfig{Seed: o.Seed})
+			if err != nil {
+				return res, err
+			}
+			res["probe_train_acc"], res["probe_test_acc"] = p.TrainAcc, p.TestAcc
+			say("probe: train accuracy %.4f, test accuracy %.4f", p.TrainAcc, p.TestAcc)
+		}
+		nf := min(500, r.Split.Test.N)
+		res["test_posterior_fisher"] = r.PosteriorFisher(eval.SetImages(r.Split.Test.Slice(0, nf)), o.Seed)
+	}
+	return res, nil
+}
+
+// WriteJSON writes results to DIR/name atomically.
+func WriteJSON(dir, name string, v any) (string, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, name)
+	return p, writeAtomic(p, append(b, '\n'))
+}

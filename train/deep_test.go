@@ -1,0 +1,278 @@
+package train
+
+import (
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bism-ml/bism/checkpoint"
+	"github.com/bism-ml/bism/data"
+	"github.com/bism-ml/bism/tensor"
+)
+
+// tinyImages is a synthetic labelled split of 1x32x32 images in [0,1].
+func tinyImages(t *testing.T, n int) *data.Split {
+	t.Helper()
+	rng := tensor.NewRNG(9)
+	mk := func(n int) *data.Set {
+		x := rng.Uniform(tensor.Float32, 0, 1, n, 1, 32, 32).F32()
+		labels := make([]int, n)
+		for i := range labels {
+			labels[i] = i % 3
+		}
+		s, err := data.NewSet(x, labels, 1, 32, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	return &data.Split{Train: mk(n), Test: mk(n)}
+}
+
+// tinyDeepConfig is a deep run small enough for a unit test.
+func tinyDeepConfig(kind string) Config {
+	c := Defaults()
+	c.Data.Name = "mnist"
+	c.Model = ModelConfig{Kind: kind, Hidden: 2, Ch: 2, Features: 4, PosteriorCh: 2}
+	c.Method = MethodConfig{Name: "bimdsm", K: 1, N: 0, Unroll: "adam", SigmaBegin: 0.1, SigmaEnd: 3, Sigma0: 0.1, Geometric: true}
+	if kind == "resnet_ebm" {
+		c.Method.Name = "mdsm"
+	}
+	c.Train.Iterations = 3
+	c.Train.BatchSize = 4
+	c.Train.LR = 1e-3
+	c.Train.EvalEvery = 1
+	c.Train.CheckpointEvery = 2
+	return c
+}
+
+func sameParams(t *testing.T, a, b *DeepRun) {
+	t.Helper()
+	pairs := [][2][]float64{}
+	for _, n := range a.ModelParams().Names() {
+		pairs = append(pairs, [2][]float64{a.ModelParams().Get(n).Values(), b.ModelParams().Get(n).Values()})
+	}
+	if a.Post != nil {
+		for _, n := range a.Post.Params().Names() {
+			pairs = append(pairs, [2][]float64{a.Post.Params().Get(n).Values(), b.Post.Params().Get(n).Values()})
+		}
+	}
+	for _, p := range pairs {
+		for i := range p[0] {
+			if p[0][i] != p[1][i] {
+				t.Fatalf("parameters differ after resume: %v vs %v", p[0][i], p[1][i])
+			}
+		}
+	}
+}
+
+// TestDeepRunResume trains 3 iterations in one go and 2+1 with a resume;
+// the parameters must be identical, and the run directory must hold the
+// metrics, checkpoints and snapshots.
+func TestDeepRunResume(t *testing.T) {
+	split := tinyImages(t, 10)
+	for _, kind := range []string{"deep_eblvm", "resnet_ebm"} {
+		t.Run(kind, func(t *testing.T) {
+			cfg := tinyDeepConfig(kind)
+			dirA, dirB := t.TempDir(), t.TempDir()
+			a, err := NewDeepWithData(cfg, dirA, Options{}, split)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := a.Train(); err != nil {
+				t.Fatal(err)
+			}
+			recs, err := ReadMetrics(filepath.Join(dirA, MetricsFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(recs) != 3 {
+				t.Fatalf("%d metrics records, want 3", len(recs))
+			}
+			for _, rec := range recs {
+				keys := []string{"iter", "elapsed_s", "lr", "train_loss"}
+				if kind == "deep_eblvm" {
+					keys = append(keys, "inner_loss", "posterior_fisher")
+				}
+				for _, k := range keys {
+					v, ok := rec[k]
+					if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
+						t.Fatalf("record %v: %s missing or not finite", rec, k)
+					}
+				}
+				if kind == "deep_eblvm" && !(rec["posterior_fisher"] > 0 && rec["inner_loss"] > 0) {
+					t.Fatalf("record %v: posterior Fisher divergence should be positive", rec)
+				}
+			}
+			for _, f := range []string{CheckpointFile, ConfigFile, "checkpoints/iter_00000002.safetensors", "checkpoints/iter_00000003.safetensors"} {
+				if _, err := os.Stat(filepath.Join(dirA, f)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ts, meta, err := checkpoint.Load(filepath.Join(dirA, CheckpointFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if meta["format"] != deepFormat || meta["iter"] != "3" || meta["model"] != kind {
+				t.Fatalf("checkpoint metadata %v", meta)
+			}
+			want := []string{"model/res.stem.W", "model/res.0.conv1.W", "optim/theta/step", "optim/theta/m.0", "data/order"}
+			if kind == "deep_eblvm" {
+				want = append(want, "model/g1.W", "model/g3.W", "posterior/conv1.W", "posterior/mean.W", "posterior/log_std.b",
+					"optim/posterior/step", "optim/posterior/v.0")
+			} else {
+				want = append(want, "model/out.W")
+			}
+			for _, k := range want {
+				if _, ok := ts[k]; !ok {
+					t.Fatalf("checkpoint lacks %q", k)
+				}
+			}
+
+			two := cfg
+			two.Train.Iterations = 2
+			b, err := NewDeepWithData(two, dirB, Options{}, split)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Train(); err != nil {
+				t.Fatal(err)
+			}
+			b2, err := NewDeepWithData(cfg, dirB, Options{Resume: true}, split)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b2.Iter() != 2 {
+				t.Fatalf("resumed at iteration %d", b2.Iter())
+			}
+			if err := b2.Train(); err != nil {
+				t.Fatal(err)
+			}
+			sameParams(t, a, b2)
+			recsB, _ := ReadMetrics(filepath.Join(dirB, MetricsFile))
+			if len(recsB) != 3 {
+				t.Fatalf("%d metrics records after resume, want 3", len(recsB))
+			}
+
+			// Divergence: a NaN parameter stops training with ErrDiverged
+			// and leaves the last good checkpoint alone.
+			more := cfg
+			more.Train.Iterations = 5
+			c, err := NewDeepWithData(more, dirB, Options{Resume: true}, split)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.ModelParams().Tensors()[0].SetFlat(0, math.NaN())
+			if err := c.Train(); !errors.Is(err, ErrDiverged) {
+				t.Fatalf("got %v, want ErrDiverged", err)
+			}
+			if _, meta, err := checkpoint.Load(filepath.Join(dirB, CheckpointFile)); err != nil || meta["iter"] != "3" {
+				t.Fatalf("checkpoint after divergence: %v, %v", meta, err)
+			}
+
+			// Sampling writes PNG grids (a very short anneal).
+			files, err := SampleDeep(a, DeepSampleOptions{N: 3, Scale: 0.004, Seed: 1, Prefix: filepath.Join(dirA, "samples")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantFiles := 1
+			if kind == "deep_eblvm" {
+				wantFiles = 3
+			}
+			if len(files) != wantFiles {
+				t.Fatalf("wrote %v", files)
+			}
+			for _, f := range files {
+				b, err := os.ReadFile(f)
+				if err != nil || len(b) < 8 || string(b[1:4]) != "PNG" {
+					t.Fatalf("%s is not a PNG (%v)", f, err)
+				}
+			}
+			// LoadModel reads the checkpoint back into a fresh run.
+			fresh, err := NewDeepWithData(cfg, dirA, Options{}, split)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if it, err := fresh.LoadModel(filepath.Join(dirA, CheckpointFile)); err != nil || it != 3 {
+				t.Fatalf("LoadModel: %d, %v", it, err)
+			}
+			sameParams(t, a, fresh)
+		})
+	}
+}
+
+func TestLangevinConfigScale(t *testing.T) {
+	if n := len(LangevinConfig(1).Temperatures()); n != 2700 {
+		t.Fatalf("scale 1: %d steps", n)
+	}
+	if n := len(LangevinConfig(0.1).Temperatures()); n != 270 {
+		t.Fatalf("scale 0.1: %d steps", n)
+	}
+}
+
+func TestDeepConfigValidation(t *testing.T) {
+	ok := tinyDeepConfig("deep_eblvm")
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		edit func(c *Config)
+		want string
+	}{
+		{"cd on deep", func(c *Config) { c.Method.Name = "cd" }, "needs a GRBM"},
+		{"vnce on deep", func(c *Config) { c.Method.Name = "vnce" }, "needs a GRBM"},
+		{"mdsm on eblvm", func(c *Config) { c.Method.Name = "mdsm" }, "resnet_ebm"},
+		{"bimdsm on ebm", func(c *Config) { c.Model.Kind = "resnet_ebm" }, "deep_eblvm"},
+		{"exact sm", func(c *Config) { c.Method.Name = "bism" }, "Hessian"},
+		{"2-D data", func(c *Config) { c.Data.Name = "checkerboard" }, "needs 32x32 images"},
+		{"frey", func(c *Config) { c.Data.Name = "frey" }, "needs 32x32 images"},
+		{"negative ch", func(c *Config) { c.Model.Ch = -1 }, "model.ch"},
+		{"scalar sigma", func(c *Config) { c.Model.ScalarSigma = true }, "GRBM option"},
+		{"unknown model", func(c *Config) { c.Model.Kind = "vae" }, "unknown model"},
+		{"unknown data", func(c *Config) { c.Data.Name = "svhn" }, "unknown data set"},
+		{"mdsm sigmas", func(c *Config) { c.Method.Sigma0 = 0 }, "positive noise"},
+		{"schedule", func(c *Config) { c.Train.Schedule = "step" }, "schedule"},
+	}
+	for _, tc := range cases {
+		c := tinyDeepConfig("deep_eblvm")
+		tc.edit(&c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an error mentioning %q", tc.name, err, tc.want)
+		}
+	}
+	// Deep models ignore the GRBM's eval.ll (H = 50 would be too large for "exact").
+	c := tinyDeepConfig("deep_eblvm")
+	c.Model.Hidden = 50
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDeepConfigFiles parses every shipped deep config.
+func TestDeepConfigFiles(t *testing.T) {
+	files, _ := filepath.Glob("../configs/mnist/*.yaml")
+	more, _ := filepath.Glob("../configs/cifar10/*.yaml")
+	files = append(files, more...)
+	if len(files) < 6 {
+		t.Fatalf("found only %v", files)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := UnmarshalConfig(b)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if !IsDeep(c) {
+			t.Errorf("%s: not a deep model", f)
+		}
+	}
+}
