@@ -173,6 +173,14 @@ func TestDeepRunResume(t *testing.T) {
 				t.Fatalf("checkpoint after divergence: %v, %v", meta, err)
 			}
 
+			rep, err := DeepReport(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wantRep := map[string]int{"deep_eblvm": 2, "resnet_ebm": 1}[kind]; len(rep) != wantRep {
+				t.Fatalf("DeepReport wrote %v", rep)
+			}
+
 			// Sampling writes PNG grids (a very short anneal).
 			files, err := SampleDeep(a, DeepSampleOptions{N: 3, Scale: 0.004, Seed: 1, Prefix: filepath.Join(dirA, "samples")})
 			if err != nil {

@@ -27,7 +27,14 @@ func trainDeep(cfg train.Config, out string, resume bool, progress io.Writer) er
 	if err := r.Train(); err != nil {
 		return err
 	}
+	files, err := train.DeepReport(r)
+	if err != nil {
+		return err
+	}
 	if progress != nil {
+		for _, f := range files {
+			fmt.Fprintf(progress, "wrote %s\n", f)
+		}
 		fmt.Fprintf(progress, "wrote %s and %s (sample with: bism sample -run %s)\n",
 			filepath.Join(out, train.MetricsFile), filepath.Join(out, train.CheckpointFile), out)
 	}
