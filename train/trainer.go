@@ -53,6 +53,9 @@ func New(cfg Config, dir string, opts Options) (*Run, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Model.Kind != "grbm" {
+		return nil, fmt.Errorf("train.New: model.kind %q is a deep model; use train.NewDeep", cfg.Model.Kind)
+	}
 	split, err := data.Loader{Dir: cfg.Data.Dir}.Load(cfg.Data.Name, cfg.Seed)
 	if err != nil {
 		return nil, err
