@@ -419,17 +419,45 @@ func axpy[T Float](y []T, a T, x []T) {
 
 // fast32 holds the float32 kernels of the transcendental functions (see fastmath.go).
 var fast32 = map[UnaryFunc]func(d, x []float32){
-	FExp:      expSlice,
-	FLog:      logSlice,
-	FLog1p:    log1pSlice,
-	FSigmoid:  sigmoidSlice,
-	FSoftplus: softplusSlice,
+	FExp: func(d, x []float32) {
+		for i, v := range x {
+			d[i] = exp32(v)
+		}
+	},
+	FLog: func(d, x []float32) {
+		for i, v := range x {
+			d[i] = log32(v)
+		}
+	},
+	FLog1p: func(d, x []float32) {
+		for i, v := range x {
+			d[i] = log1p32(v)
+		}
+	},
+	FSigmoid: func(d, x []float32) {
+		for i, v := range x {
+			d[i] = sigmoid32(v)
+		}
+	},
+	FSoftplus: func(d, x []float32) {
+		for i, v := range x {
+			d[i] = softplus32(v)
+		}
+	},
 	FTanh: func(d, x []float32) {
 		for i, v := range x {
 			d[i] = tanh32(v)
 		}
 	},
-	FELU: eluSlice,
+	FELU: func(d, x []float32) {
+		for i, v := range x {
+			if v > 0 {
+				d[i] = v
+			} else {
+				d[i] = exp32(v) - 1
+			}
+		}
+	},
 }
 
 // LinComb returns a*x + b*y for same-shaped x and y, in one pass.
@@ -540,12 +568,6 @@ func UnaryGrad(f UnaryFunc, g, x, out *Tensor) (*Tensor, bool) {
 		return nil, false
 	}
 	d := New(x.dtype, x.shape...)
-	if x.dtype == Float32 && f == FSoftplus {
-		// g * sigmoid(x), with the vectorised sigmoid.
-		applyUnary(FSigmoid, d.f32, x.f32)
-		binRow(opMul, d.f32, d.f32, g.f32, len(d.f32), 1, 1)
-		return d, true
-	}
 	if x.dtype == Float32 {
 		unaryGrad(f, d.f32, g.f32, x.f32, out.f32)
 	} else {

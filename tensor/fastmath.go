@@ -1,10 +1,6 @@
 package tensor
 
-import (
-	"math"
-
-	"github.com/bism-ml/bism/internal/vmath"
-)
+import "math"
 
 // Float32 transcendental kernels. Training runs in float32, where routing
 // every element through float64 math.Exp/Log costs more than the matrix
@@ -13,9 +9,77 @@ import (
 // float32); float64 tensors keep the math package's functions, so gradient
 // checks are unaffected.
 
-func exp32(x float32) float32 { return vmath.Exp32(x) }
+const (
+	ln2Hi = 0.693359375
+	ln2Lo = -2.12194440e-4
+	log2e = 1.44269504088896341
+)
 
-func log32(x float32) float32 { return vmath.Log32(x) }
+// exp32 is expf from Cephes: exp(x) = 2^n * exp(r), |r| <= ln2/2.
+func exp32(x float32) float32 {
+	if !(x <= 88.72283 && x >= -87.3) { // also catches NaN
+		switch {
+		case x > 88.72283:
+			return float32(math.Inf(1))
+		case x < -103.97208:
+			return 0
+		case x != x:
+			return x
+		}
+		return float32(math.Exp(float64(x))) // subnormal results
+	}
+	fn := log2e*x + 0.5
+	ni := int32(fn)
+	if float32(ni) > fn {
+		ni-- // floor for negative arguments
+	}
+	n := float32(ni)
+	r := x - n*ln2Hi - n*ln2Lo
+	p := float32(1.9875691500e-4)
+	p = p*r + 1.3981999507e-3
+	p = p*r + 8.3334519073e-3
+	p = p*r + 4.1665795894e-2
+	p = p*r + 1.6666665459e-1
+	p = p*r + 5.0000001201e-1
+	y := p*r*r + r + 1
+	return y * math.Float32frombits(uint32(ni+127)<<23)
+}
+
+// log32 is logf from Cephes: log(x) = e*ln2 + log(m), m in [sqrt(1/2), sqrt(2)).
+func log32(x float32) float32 {
+	switch {
+	case x != x || x == float32(math.Inf(1)):
+		return x
+	case x < 0:
+		return float32(math.NaN())
+	case x == 0:
+		return float32(math.Inf(-1))
+	}
+	bits := math.Float32bits(x)
+	e := int32(bits>>23) - 127
+	if bits>>23 == 0 { // subnormal: normalise first
+		return float32(math.Log(float64(x)))
+	}
+	m := math.Float32frombits(bits&0x007fffff | 0x3f800000) // [1, 2)
+	if m > 1.41421356 {
+		m *= 0.5
+		e++
+	}
+	f := m - 1
+	z := f * f
+	p := float32(7.0376836292e-2)
+	p = p*f - 1.1514610310e-1
+	p = p*f + 1.1676998740e-1
+	p = p*f - 1.2420140846e-1
+	p = p*f + 1.4249322787e-1
+	p = p*f - 1.6668057665e-1
+	p = p*f + 2.0000714765e-1
+	p = p*f - 2.4999993993e-1
+	p = p*f + 3.3333331174e-1
+	y := f*z*p - 0.5*z
+	fe := float32(e)
+	return f + y + fe*ln2Lo + fe*ln2Hi
+}
 
 // log1p32 computes log(1+x) accurately for small x via the classic
 // correction log(u) + (x - (u-1))/u with u = 1+x.
@@ -55,98 +119,3 @@ func tanh32(x float32) float32 {
 	e := exp32(2 * x)
 	return (e - 1) / (e + 1)
 }
-
-// Slice kernels: the transcendental part runs through vmath's vector exp
-// and log in blocks held on the stack, the cheap algebra around it in Go.
-
-const block = 256
-
-// expSlice sets d = exp(x).
-func expSlice(d, x []float32) { vmath.Exp(d, x[:len(d)]) }
-
-// logSlice sets d = log(x).
-func logSlice(d, x []float32) { vmath.Log(d, x[:len(d)]) }
-
-// log1pSlice sets d = log(1+x), with the correction that keeps small x accurate.
-func log1pSlice(d, x []float32) {
-	var u [block]float32
-	for lo := 0; lo < len(d); lo += block {
-		n := min(block, len(d)-lo)
-		xs, ds := x[lo:lo+n], d[lo:lo+n]
-		for i, v := range xs {
-			u[i] = 1 + v
-		}
-		vmath.Log(ds, u[:n])
-		for i, v := range xs {
-			if ui := u[i]; ui == 1 {
-				ds[i] = v
-			} else if !math.IsInf(float64(ui), 1) {
-				ds[i] += (v - (ui - 1)) / ui
-			}
-		}
-	}
-}
-
-// sigmoidSlice sets d = 1/(1+exp(-x)) via e = exp(-|x|), which never overflows.
-func sigmoidSlice(d, x []float32) {
-	var e [block]float32
-	for lo := 0; lo < len(d); lo += block {
-		n := min(block, len(d)-lo)
-		xs, ds := x[lo:lo+n], d[lo:lo+n]
-		for i, v := range xs {
-			e[i] = -abs32(v)
-		}
-		vmath.Exp(e[:n], e[:n])
-		for i, v := range xs {
-			if v >= 0 {
-				ds[i] = 1 / (1 + e[i])
-			} else {
-				ds[i] = e[i] / (1 + e[i])
-			}
-		}
-	}
-}
-
-// softplusSlice sets d = log(1+exp(x)) = max(x,0) + log1p(exp(-|x|)).
-func softplusSlice(d, x []float32) {
-	var e [block]float32
-	for lo := 0; lo < len(d); lo += block {
-		n := min(block, len(d)-lo)
-		xs, ds := x[lo:lo+n], d[lo:lo+n]
-		for i, v := range xs {
-			e[i] = -abs32(v)
-		}
-		vmath.Exp(e[:n], e[:n])
-		log1pSlice(ds, e[:n])
-		for i, v := range xs {
-			if v > 0 {
-				ds[i] += v
-			}
-		}
-	}
-}
-
-// eluSlice sets d = x for x > 0 and exp(x)-1 otherwise.
-func eluSlice(d, x []float32) {
-	var e [block]float32
-	for lo := 0; lo < len(d); lo += block {
-		n := min(block, len(d)-lo)
-		xs, ds := x[lo:lo+n], d[lo:lo+n]
-		for i, v := range xs {
-			e[i] = min(v, 0)
-		}
-		vmath.Exp(e[:n], e[:n])
-		for i, v := range xs {
-			switch {
-			case v > 0:
-				ds[i] = v
-			case v > -0.5: // exp(x)-1 cancels: use expm1
-				ds[i] = float32(math.Expm1(float64(v)))
-			default:
-				ds[i] = e[i] - 1
-			}
-		}
-	}
-}
-
-func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }

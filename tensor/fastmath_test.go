@@ -49,38 +49,6 @@ func TestFast32(t *testing.T) {
 		}
 		t.Logf("%s: worst relative error %.3g", c.name, worst)
 	}
-	// The slice kernels (vectorised where the CPU allows) against float64.
-	for f, k := range fast32 {
-		xs := make([]float32, 5003)
-		for i := range xs {
-			xs[i] = float32(-30 + 60*r.Float64())
-			if f == FLog {
-				xs[i] = float32(math.Exp(float64(xs[i])))
-			}
-			if f == FLog1p {
-				xs[i] = float32(-0.999 + 1e3*r.Float64()*r.Float64()*r.Float64())
-			}
-		}
-		d := make([]float32, len(xs))
-		k(d, xs)
-		ref := make([]float64, len(xs))
-		unaryRow(f, ref, func() []float64 {
-			x64 := make([]float64, len(xs))
-			for i, v := range xs {
-				x64[i] = float64(v)
-			}
-			return x64
-		}())
-		for i := range xs {
-			err := math.Abs(float64(d[i])-ref[i]) / math.Max(math.Abs(ref[i]), 1e-30)
-			if math.Abs(ref[i]) < 1e-6 {
-				err = math.Abs(float64(d[i]) - ref[i])
-			}
-			if err > 4e-7 {
-				t.Fatalf("%v slice kernel at %v: %v, want %v", f, xs[i], d[i], ref[i])
-			}
-		}
-	}
 	// Special values.
 	if !math.IsInf(float64(exp32(100)), 1) || exp32(-200) != 0 || !math.IsNaN(float64(log32(-1))) || !math.IsInf(float64(log32(0)), -1) {
 		t.Fatal("special values")

@@ -82,27 +82,16 @@ func (g *RNG) Gumbel(dt DType, shape ...int) *Tensor {
 // with one uniform and one logarithm instead of two uniforms and four
 // logarithms. The logarithm is computed in float32 precision.
 func (g *RNG) Logistic(dt DType, shape ...int) *Tensor {
-	t := New(dt, shape...)
-	uniform := func() float64 {
+	return g.fill(dt, shape, func() float64 {
 		u := g.r.Float64()
 		for u == 0 {
 			u = g.r.Float64()
 		}
-		return u
-	}
-	if dt == Float64 {
-		for i := range t.f64 {
-			u := uniform()
-			t.f64[i] = math.Log(u / (1 - u))
+		if dt == Float64 {
+			return math.Log(u / (1 - u))
 		}
-		return t
-	}
-	for i := range t.f32 {
-		u := uniform()
-		t.f32[i] = float32(u / (1 - u))
-	}
-	logSlice(t.f32, t.f32) // vectorised
-	return t
+		return float64(log32(float32(u / (1 - u))))
+	})
 }
 
 // Bernoulli returns 1 with probability p[i] and 0 otherwise, elementwise.
