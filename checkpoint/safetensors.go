@@ -8,10 +8,11 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"unicode/utf8"
+
+	"github.com/bism-ml/bism/internal/atomicfile"
 )
 
 // FormatError reports malformed safetensors data.
@@ -231,50 +232,9 @@ func Save(path string, tensors map[string]Tensor, metadata map[string]string) (e
 	if err != nil {
 		return fmt.Errorf("checkpoint: saving %s: %w", path, err)
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+	err = atomicfile.Write(path, func(w io.Writer) error { return write(w, header, entries, tensors) })
 	if err != nil {
 		return fmt.Errorf("checkpoint: saving %s: %w", path, err)
-	}
-	tmp := f.Name()
-	closed := false
-	defer func() {
-		if err != nil {
-			if !closed {
-				f.Close()
-			}
-			os.Remove(tmp)
-			err = fmt.Errorf("checkpoint: saving %s: %w", path, err)
-		}
-	}()
-	bw := bufio.NewWriterSize(f, chunkSize)
-	if err = write(bw, header, entries, tensors); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	closed = true
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// Make the rename durable. Some file systems cannot sync directories;
-	// the file itself is complete either way.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -37,23 +36,13 @@ func (r *Run) SaveCheckpoint(path string) error {
 			putOptim(ts, "optim/"+name+"/", a.opt)
 		}
 	}
-	order := make([]int64, len(r.order))
-	for i, v := range r.order {
-		order[i] = int64(v)
-	}
-	ts["data/order"] = checkpoint.I64([]int{len(order)}, order)
-	rngState, err := r.rng.MarshalBinary()
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
 	meta := map[string]string{
-		"format":    "bism-grbm-v1",
-		"iter":      strconv.Itoa(r.iter),
-		"elapsed_s": strconv.FormatFloat(r.elapsed, 'g', -1, 64),
-		"data_pos":  strconv.Itoa(r.pos),
-		"rng":       base64.StdEncoding.EncodeToString(rngState),
-		"method":    r.Cfg.Method.Name,
-		"data":      r.Cfg.Data.Name,
+		"format": "bism-grbm-v1",
+		"method": r.Cfg.Method.Name,
+		"data":   r.Cfg.Data.Name,
+	}
+	if err := r.saveProgress(ts, meta); err != nil {
+		return err
 	}
 	if err := checkpoint.Save(path, ts, meta); err != nil {
 		return fmt.Errorf("checkpoint: saving %s: %w", path, err)
@@ -107,33 +96,7 @@ func (r *Run) loadCheckpoint(path string) error {
 	if a, ok := r.method.(interface{ afterRestore() }); ok {
 		a.afterRestore()
 	}
-	if r.iter, err = strconv.Atoi(meta["iter"]); err != nil {
-		return fmt.Errorf("resume: %s: bad iteration %q", path, meta["iter"])
-	}
-	if r.pos, err = strconv.Atoi(meta["data_pos"]); err != nil {
-		return fmt.Errorf("resume: %s: bad data position %q", path, meta["data_pos"])
-	}
-	r.elapsed, _ = strconv.ParseFloat(meta["elapsed_s"], 64)
-	if o, ok := ts["data/order"]; ok {
-		r.order = make([]int, len(o.I64))
-		for i, v := range o.I64 {
-			if v < 0 || int(v) >= r.Split.Train.N {
-				return fmt.Errorf("resume: %s: data order refers to row %d of %d", path, v, r.Split.Train.N)
-			}
-			r.order[i] = int(v)
-		}
-	}
-	if r.pos > len(r.order) {
-		return fmt.Errorf("resume: %s: data position %d beyond the epoch of %d", path, r.pos, len(r.order))
-	}
-	st, err := base64.StdEncoding.DecodeString(meta["rng"])
-	if err == nil {
-		err = r.rng.UnmarshalBinary(st)
-	}
-	if err != nil {
-		return fmt.Errorf("resume: %s: bad random generator state: %v", path, err)
-	}
-	return nil
+	return r.restoreProgress(ts, meta, path, r.Split.Train.N)
 }
 
 // LoadModel reads only the model (and posterior) parameters, for evaluation and sampling.

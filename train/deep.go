@@ -1,7 +1,6 @@
 package train
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -45,12 +44,8 @@ type DeepRun struct {
 	thetaOpt *optim.Adam
 	bilevel  *objective.BiLevel // deep_eblvm
 	outer    objective.Outer
-	rng      *tensor.RNG
 	sched    optim.Schedule
-	iter     int
-	elapsed  float64
-	order    []int
-	pos      int
+	progress
 }
 
 // NewDeep builds a deep run: loads the data, initialises model, posterior
@@ -82,7 +77,7 @@ func NewDeepWithData(cfg Config, dir string, opts Options, split *data.Split) (*
 	if len(s) != 3 || s[1] != 32 || s[2] != 32 {
 		return nil, fmt.Errorf("train: %s needs [C 32 32] images, the data have shape %v", cfg.Model.Kind, s)
 	}
-	r := &DeepRun{Cfg: cfg, Dir: dir, Split: split, opts: opts, rng: tensor.NewRNG(cfg.Seed)}
+	r := &DeepRun{Cfg: cfg, Dir: dir, Split: split, opts: opts, progress: progress{rng: tensor.NewRNG(cfg.Seed)}}
 	r.sched, _ = optim.ScheduleByName(cfg.Train.Schedule)
 	if err := r.build(); err != nil {
 		return nil, err
@@ -425,24 +420,14 @@ func (r *DeepRun) SaveCheckpoint(path string) error {
 		putParams(ts, "posterior/", r.Post.Params())
 		putOptim(ts, "optim/posterior/", r.bilevel.InnerOpt)
 	}
-	order := make([]int64, len(r.order))
-	for i, v := range r.order {
-		order[i] = int64(v)
-	}
-	ts["data/order"] = checkpoint.I64([]int{len(order)}, order)
-	rngState, err := r.rng.MarshalBinary()
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
 	meta := map[string]string{
-		"format":    deepFormat,
-		"model":     r.Cfg.Model.Kind,
-		"iter":      strconv.Itoa(r.iter),
-		"elapsed_s": strconv.FormatFloat(r.elapsed, 'g', -1, 64),
-		"data_pos":  strconv.Itoa(r.pos),
-		"rng":       base64.StdEncoding.EncodeToString(rngState),
-		"method":    r.Cfg.Method.Name,
-		"data":      r.Cfg.Data.Name,
+		"format": deepFormat,
+		"model":  r.Cfg.Model.Kind,
+		"method": r.Cfg.Method.Name,
+		"data":   r.Cfg.Data.Name,
+	}
+	if err := r.saveProgress(ts, meta); err != nil {
+		return err
 	}
 	if err := checkpoint.Save(path, ts, meta); err != nil {
 		return fmt.Errorf("checkpoint: saving %s: %w", path, err)
@@ -482,33 +467,7 @@ func (r *DeepRun) loadCheckpoint(path string) error {
 			return err
 		}
 	}
-	if r.iter, err = strconv.Atoi(meta["iter"]); err != nil {
-		return fmt.Errorf("resume: %s: bad iteration %q", path, meta["iter"])
-	}
-	if r.pos, err = strconv.Atoi(meta["data_pos"]); err != nil {
-		return fmt.Errorf("resume: %s: bad data position %q", path, meta["data_pos"])
-	}
-	r.elapsed, _ = strconv.ParseFloat(meta["elapsed_s"], 64)
-	if o, ok := ts["data/order"]; ok {
-		r.order = make([]int, len(o.I64))
-		for i, v := range o.I64 {
-			if v < 0 || int(v) >= r.Split.Train.N {
-				return fmt.Errorf("resume: %s: data order refers to row %d of %d", path, v, r.Split.Train.N)
-			}
-			r.order[i] = int(v)
-		}
-	}
-	if r.pos > len(r.order) {
-		return fmt.Errorf("resume: %s: data position %d beyond the epoch of %d", path, r.pos, len(r.order))
-	}
-	st, err := base64.StdEncoding.DecodeString(meta["rng"])
-	if err == nil {
-		err = r.rng.UnmarshalBinary(st)
-	}
-	if err != nil {
-		return fmt.Errorf("resume: %s: bad random generator state: %v", path, err)
-	}
-	return nil
+	return r.restoreProgress(ts, meta, path, r.Split.Train.N)
 }
 
 // LoadModel reads only θ (and φ) from a checkpoint, for sampling and

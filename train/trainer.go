@@ -15,6 +15,8 @@ import (
 	"github.com/bism-ml/bism/objective"
 	"github.com/bism-ml/bism/optim"
 	"github.com/bism-ml/bism/tensor"
+
+	"github.com/bism-ml/bism/internal/atomicfile"
 )
 
 var nan = math.NaN()
@@ -36,12 +38,8 @@ type Run struct {
 	opts     Options
 	thetaOpt *optim.Adam
 	method   stepper
-	rng      *tensor.RNG
 	sched    optim.Schedule
-	iter     int
-	elapsed  float64 // training seconds, evaluation excluded
-	order    []int   // the current epoch's permutation of training rows
-	pos      int     // next position in order
+	progress
 }
 
 // ErrDiverged is returned (wrapped) when the loss or a gradient stops being finite.
@@ -60,7 +58,7 @@ func New(cfg Config, dir string, opts Options) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Run{Cfg: cfg, Dir: dir, Split: split, opts: opts, rng: tensor.NewRNG(cfg.Seed)}
+	r := &Run{Cfg: cfg, Dir: dir, Split: split, opts: opts, progress: progress{rng: tensor.NewRNG(cfg.Seed)}}
 	r.sched, _ = optim.ScheduleByName(cfg.Train.Schedule)
 	if err := r.build(); err != nil {
 		return nil, err
@@ -311,20 +309,7 @@ func (r *Run) writeResolvedConfig() error {
 
 // writeAtomic writes a file via a temporary file and a rename.
 func writeAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(b); return err })
 }
 
 // Files in a run directory.
