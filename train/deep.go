@@ -78,14 +78,8 @@ func NewDeepWithData(cfg Config, dir string, opts Options, split *data.Split) (*
 		return nil, fmt.Errorf("train: %s needs [C 32 32] images, the data have shape %v", cfg.Model.Kind, s)
 	}
 	r := &DeepRun{Cfg: cfg, Dir: dir, Split: split, opts: opts, progress: progress{rng: tensor.NewRNG(cfg.Seed)}}
-	r.sched, _ = optim.ScheduleByName(cfg.Train.Schedule)
-	if err := r.build(); err != nil {
+	if err := setUp(cfg, dir, opts, &r.sched, r.build, r.loadCheckpoint); err != nil {
 		return nil, err
-	}
-	if opts.Resume {
-		if err := r.loadCheckpoint(filepath.Join(dir, CheckpointFile)); err != nil {
-			return nil, err
-		}
 	}
 	return r, nil
 }

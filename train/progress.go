@@ -3,9 +3,11 @@ package train
 import (
 	"encoding/base64"
 	"fmt"
+	"path/filepath"
 	"strconv"
 
 	"github.com/bism-ml/bism/checkpoint"
+	"github.com/bism-ml/bism/optim"
 	"github.com/bism-ml/bism/tensor"
 )
 
@@ -68,6 +70,19 @@ func (p *progress) restoreProgress(ts map[string]checkpoint.Tensor, meta map[str
 	}
 	if err != nil {
 		return fmt.Errorf("resume: %s: bad random generator state: %v", path, err)
+	}
+	return nil
+}
+
+// setUp finishes constructing a run: the learning-rate schedule, the model
+// and method (build), and with opts.Resume the state of DIR's checkpoint.
+func setUp(cfg Config, dir string, opts Options, sched *optim.Schedule, build func() error, load func(path string) error) error {
+	*sched, _ = optim.ScheduleByName(cfg.Train.Schedule)
+	if err := build(); err != nil {
+		return err
+	}
+	if opts.Resume {
+		return load(filepath.Join(dir, CheckpointFile))
 	}
 	return nil
 }

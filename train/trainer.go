@@ -59,14 +59,8 @@ func New(cfg Config, dir string, opts Options) (*Run, error) {
 		return nil, err
 	}
 	r := &Run{Cfg: cfg, Dir: dir, Split: split, opts: opts, progress: progress{rng: tensor.NewRNG(cfg.Seed)}}
-	r.sched, _ = optim.ScheduleByName(cfg.Train.Schedule)
-	if err := r.build(); err != nil {
+	if err := setUp(cfg, dir, opts, &r.sched, r.build, r.loadCheckpoint); err != nil {
 		return nil, err
-	}
-	if opts.Resume {
-		if err := r.loadCheckpoint(filepath.Join(dir, CheckpointFile)); err != nil {
-			return nil, err
-		}
 	}
 	return r, nil
 }
