@@ -21,18 +21,16 @@ func exp32(x float32) float32 {
 		switch {
 		case x > 88.72283:
 			return float32(math.Inf(1))
-		case x < -103.97208:
-			return 0
 		case x != x:
 			return x
 		}
-		return float32(math.Exp(float64(x))) // subnormal results
+		// Below -87.3 the result would be subnormal: flush to zero, since
+		// subnormal operands slow every later float operation on x86.
+		return 0
 	}
-	fn := log2e*x + 0.5
-	ni := int32(fn)
-	if float32(ni) > fn {
-		ni-- // floor for negative arguments
-	}
+	// floor(log2e*x + 0.5) without a data-dependent branch: the argument
+	// plus 256 is positive, where truncation is the floor.
+	ni := int32(log2e*x+0.5+256) - 256
 	n := float32(ni)
 	r := x - n*ln2Hi - n*ln2Lo
 	p := float32(1.9875691500e-4)
@@ -42,6 +40,9 @@ func exp32(x float32) float32 {
 	p = p*r + 1.6666665459e-1
 	p = p*r + 5.0000001201e-1
 	y := p*r*r + r + 1
+	if ni > 127 { // x in (88.38, 88.72]: 2^ni alone would overflow
+		return y * 2 * math.Float32frombits(uint32(ni+126)<<23)
+	}
 	return y * math.Float32frombits(uint32(ni+127)<<23)
 }
 
@@ -60,11 +61,12 @@ func log32(x float32) float32 {
 	if bits>>23 == 0 { // subnormal: normalise first
 		return float32(math.Log(float64(x)))
 	}
-	m := math.Float32frombits(bits&0x007fffff | 0x3f800000) // [1, 2)
-	if m > 1.41421356 {
-		m *= 0.5
-		e++
-	}
+	// m in [sqrt(1/2), sqrt(2)): when the mantissa exceeds sqrt(2)'s, halve m
+	// and bump e, without a data-dependent branch.
+	mant := bits & 0x007fffff
+	k := (0x3504f3 - mant) >> 31 // 1 when mant > mantissa of sqrt(2)
+	m := math.Float32frombits(mant | 0x3f800000 - k<<23)
+	e += int32(k)
 	f := m - 1
 	z := f * f
 	p := float32(7.0376836292e-2)
