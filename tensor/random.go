@@ -97,9 +97,17 @@ func (g *RNG) Logistic(dt DType, shape ...int) *Tensor {
 // Bernoulli returns 1 with probability p[i] and 0 otherwise, elementwise.
 func (g *RNG) Bernoulli(p *Tensor) *Tensor {
 	t := New(p.dtype, p.shape...)
-	for i := 0; i < t.Size(); i++ {
-		if g.r.Float64() < p.Flat(i) {
-			t.SetFlat(i, 1)
+	if p.dtype == Float32 {
+		for i, pi := range p.f32 {
+			if g.r.Float64() < float64(pi) {
+				t.f32[i] = 1
+			}
+		}
+		return t
+	}
+	for i, pi := range p.f64 {
+		if g.r.Float64() < pi {
+			t.f64[i] = 1
 		}
 	}
 	return t
