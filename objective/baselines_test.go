@@ -47,18 +47,6 @@ func blMean(xs []float64) float64 {
 
 func blSoftplus(x float64) float64 { return math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x))) }
 
-func blLogSumExp(xs []float64) float64 {
-	m := math.Inf(-1)
-	for _, x := range xs {
-		m = math.Max(m, x)
-	}
-	s := 0.0
-	for _, x := range xs {
-		s += math.Exp(x - m)
-	}
-	return m + math.Log(s)
-}
-
 // blFD returns central finite differences of f with respect to every
 // element of ts (perturbed in place and restored).
 func blFD(ts []*tensor.Tensor, f func() float64) []*tensor.Tensor {
@@ -284,7 +272,7 @@ func blLogWeights(m *model.GRBM) (logw []float64, means [][]float64) {
 // enumerating h.
 func blSampleGRBM(m *model.GRBM, n int, rng *tensor.RNG) *tensor.Tensor {
 	logw, means := blLogWeights(m)
-	lz := blLogSumExp(logw)
+	lz := logSumExp(logw)
 	ls := m.Params().Get("log_sigma")
 	out := tensor.New(blF64, n, m.D)
 	for r := 0; r < n; r++ {
@@ -308,7 +296,7 @@ func blSampleGRBM(m *model.GRBM, n int, rng *tensor.RNG) *tensor.Tensor {
 func TestGRBMLogZHelper(t *testing.T) {
 	m := blGRBM(1, 3, false, 12)
 	logw, _ := blLogWeights(m)
-	lz := blLogSumExp(logw)
+	lz := logSumExp(logw)
 	const n, lo, hi = 20001, -15.0, 15.0
 	v := tensor.New(blF64, n, 1)
 	for i := 0; i < n; i++ {
@@ -318,7 +306,7 @@ func TestGRBMLogZHelper(t *testing.T) {
 	for _, f := range blFreeEnergy(m, v) {
 		terms = append(terms, -f)
 	}
-	quad := blLogSumExp(terms) + math.Log((hi-lo)/float64(n-1))
+	quad := logSumExp(terms) + math.Log((hi-lo)/float64(n-1))
 	if math.Abs(quad-lz) > 1e-6 {
 		t.Fatalf("log Z %v, quadrature %v", lz, quad)
 	}
@@ -354,7 +342,7 @@ func TestNCETrainingSanity(t *testing.T) {
 	}
 	after := eval()
 	logw, _ := blLogWeights(m)
-	lz := blLogSumExp(logw)
+	lz := logSumExp(logw)
 	t.Logf("NCE loss %.4f -> %.4f; c = %.4f, log Z(θ) = %.4f", before, after, nce.LogZ(), lz)
 	if !(after < before) {
 		t.Fatalf("NCE loss did not fall: %v -> %v", before, after)

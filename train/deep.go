@@ -145,24 +145,13 @@ func (r *DeepRun) ModelParams() *nn.Params {
 	return r.EBM.Params()
 }
 
-// Iter is the number of training iterations done.
-func (r *DeepRun) Iter() int { return r.iter }
-
 // ImageShape is [C, H, W] of the training images.
 func (r *DeepRun) ImageShape() []int { return r.Split.Train.Shape }
 
 func (r *DeepRun) nextBatch(dst []float32) *tensor.Tensor {
 	set := r.Split.Train
 	b := r.Cfg.Train.BatchSize
-	idx := make([]int, b)
-	for i := range idx {
-		if r.pos >= len(r.order) {
-			r.order = r.rng.Rand().Perm(set.N)
-			r.pos = 0
-		}
-		idx[i] = r.order[r.pos]
-		r.pos++
-	}
+	idx := r.nextIndices(set.N, b)
 	return tensor.FromFloat32(set.Batch(idx, dst), append([]int{b}, set.Shape...)...)
 }
 

@@ -68,7 +68,11 @@ func Evaluate(r *Run, opts EvalOptions) (map[string]float64, error) {
 		}
 	}
 	if r.Split.Val != nil {
-		res["val_loss"] = r.criterion(setTensor(r.Split.Val), seed)
+		if v, ok := res["val_fisher"]; ok && r.usesFisherCriterion() {
+			res["val_loss"] = v // the same quantity, already computed
+		} else {
+			res["val_loss"] = r.criterion(setTensor(r.Split.Val), seed)
+		}
 	}
 	for k, v := range res {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -78,13 +82,21 @@ func Evaluate(r *Run, opts EvalOptions) (map[string]float64, error) {
 	return res, nil
 }
 
+// usesFisherCriterion reports whether the method has no score-matching
+// objective of its own (CD, PCD, NCE, VNCE), so model selection uses the
+// Fisher metric.
+func (r *Run) usesFisherCriterion() bool {
+	_, err := r.Cfg.Method.Outer()
+	return err != nil
+}
+
 // criterion is the loss used for model selection, averaged over x in chunks.
 func (r *Run) criterion(x *tensor.Tensor, seed uint64) float64 {
 	m := r.Cfg.Method
-	outer, err := m.Outer()
-	if err != nil || !(m.Bilevel() || outer.Kind == objective.SM || m.Name == "ssm" || m.Name == "dsm" || m.Name == "mdsm") {
+	if r.usesFisherCriterion() {
 		return eval.FisherSSM(r.Model, x, seed)
 	}
+	outer, _ := m.Outer()
 	rng := tensor.NewRNG(seed)
 	theta := r.Model.Params().Consts()
 	var sum float64

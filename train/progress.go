@@ -86,3 +86,21 @@ func setUp(cfg Config, dir string, opts Options, sched *optim.Schedule, build fu
 	}
 	return nil
 }
+
+// Iter is the number of training iterations done.
+func (p *progress) Iter() int { return p.iter }
+
+// nextIndices returns the rows of the next minibatch of size b from a
+// training set of n rows, reshuffling at each epoch.
+func (p *progress) nextIndices(n, b int) []int {
+	idx := make([]int, b)
+	for i := range idx {
+		if p.pos >= len(p.order) {
+			p.order = p.rng.Rand().Perm(n)
+			p.pos = 0
+		}
+		idx[i] = p.order[p.pos]
+		p.pos++
+	}
+	return idx
+}

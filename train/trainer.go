@@ -108,22 +108,11 @@ func (r *Run) build() error {
 	return nil
 }
 
-// Iter is the number of training iterations done.
-func (r *Run) Iter() int { return r.iter }
-
 // nextBatch gathers the next minibatch, reshuffling at each epoch.
 func (r *Run) nextBatch(dst []float32) *tensor.Tensor {
 	set := r.Split.Train
 	b := r.Cfg.Train.BatchSize
-	idx := make([]int, b)
-	for i := range idx {
-		if r.pos >= len(r.order) {
-			r.order = r.rng.Rand().Perm(set.N)
-			r.pos = 0
-		}
-		idx[i] = r.order[r.pos]
-		r.pos++
-	}
+	idx := r.nextIndices(set.N, b)
 	return tensor.FromFloat32(set.Batch(idx, dst), b, set.Dim())
 }
 
