@@ -147,18 +147,36 @@ func ssmLoss(v, u, w, c *Value) *Value {
 
 // BenchmarkSSMStep measures one sliced score matching step (loss plus
 // parameter gradients, third order) at batch 100, D = 560, H = 400.
+// BenchmarkSSMStep times one SSM step in steady state: each step's tensors
+// come from an arena reset before the next (tensor.Arena), as in training.
+// BenchmarkSSMStep/heap allocates every tensor afresh.
 func BenchmarkSSMStep(b *testing.B) {
+	b.Run("arena", func(b *testing.B) { benchSSMStep(b, tensor.NewArena()) })
+	b.Run("heap", func(b *testing.B) { benchSSMStep(b, nil) })
+}
+
+func benchSSMStep(b *testing.B, a *tensor.Arena) {
 	rng := tensor.NewRNG(1)
 	const B, D, H = 100, 560, 400
 	w := Var(rng.Uniform(tensor.Float32, -0.05, 0.05, D, H))
 	c := Var(rng.Uniform(tensor.Float32, -0.05, 0.05, H))
 	data := rng.Uniform(tensor.Float32, 0, 1, B, D)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	step := func() {
+		if a != nil {
+			a.Reset()
+			prev := tensor.UseArena(a)
+			defer tensor.UseArena(prev)
+		}
 		v := Var(data)
 		u := Const(rng.Rademacher(tensor.Float32, B, D))
 		loss := ssmLoss(v, u, w, c)
 		_ = Grad(loss, []*Value{w, c})
+	}
+	step()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		step()
 	}
 }
 

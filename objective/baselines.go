@@ -120,12 +120,13 @@ func (p *PCD) Step(m *model.GRBM, v *tensor.Tensor, rng *tensor.RNG) (float64, [
 			n = DefaultPCDChains
 		}
 		p.NumChains = n
-		p.chains = tileRows(v, n)
+		p.chains = tensor.Keep(tileRows(v, n))
 	}
 	if s := p.chains.Shape(); s[1] != m.D || p.chains.DType() != v.DType() {
 		panic(fmt.Sprintf("objective.PCD.Step: chains %v%v do not match data %v%v", p.chains.DType(), s, v.DType(), v.Shape()))
 	}
-	p.chains = GibbsChains(m, p.chains, p.K, rng)
+	// The chains outlive the step (see tensor.Arena).
+	p.chains = tensor.Keep(GibbsChains(m, p.chains, p.K, rng))
 	theta := m.Params().Vars()
 	l := FreeEnergyGap(m, theta, v, p.chains)
 	return l.Item(), tensors(ad.Grad(l, theta.List()))

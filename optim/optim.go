@@ -63,10 +63,13 @@ func (a *Adam) init(p *nn.Params) {
 	if a.m != nil {
 		return
 	}
-	for _, t := range p.Tensors() {
-		a.m = append(a.m, tensor.ZerosLike(t))
-		a.v = append(a.v, tensor.ZerosLike(t))
-	}
+	// The moments outlive the step that creates them (see tensor.Arena).
+	tensor.Persist(func() {
+		for _, t := range p.Tensors() {
+			a.m = append(a.m, tensor.ZerosLike(t))
+			a.v = append(a.v, tensor.ZerosLike(t))
+		}
+	})
 }
 
 // Step applies one Adam update in place.
@@ -83,7 +86,7 @@ func (a *Adam) Step(p *nn.Params, grads []*tensor.Tensor) {
 			panic(fmt.Sprintf("optim.Adam.Step: gradient %v and moments %v for parameter %q of shape %v", g.Shape(), a.m[i].Shape(), p.Names()[i], x.Shape()))
 		}
 		if a.m[i].DType() != x.DType() { // restored from a file in another precision
-			a.m[i], a.v[i] = a.m[i].As(x.DType()), a.v[i].As(x.DType())
+			tensor.Persist(func() { a.m[i], a.v[i] = a.m[i].As(x.DType()), a.v[i].As(x.DType()) })
 		}
 		if x.DType() == tensor.Float32 {
 			adamUpdate(x.F32(), g.F32(), a.m[i].F32(), a.v[i].F32(), float32(a.beta1), float32(a.beta2), float32(a.eps), float32(step))

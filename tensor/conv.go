@@ -80,7 +80,7 @@ func (g *convGeom) grain() int {
 func Conv2d(x, w *Tensor, stride, pad int) *Tensor {
 	sameDType("Conv2d", x, w)
 	g := convGeometry("Conv2d", x.shape, w.shape, stride, pad)
-	out := New(x.dtype, g.outShape()...)
+	out := empty(x.dtype, g.outShape()...)
 	if x.dtype == Float32 {
 		conv2d(&g, x.f32, w.f32, out.f32)
 	} else {
@@ -350,7 +350,7 @@ func poolGeometry(op string, shape []int, k int) (planes, h, w int) {
 // k, no padding), giving [N,C,H/k,W/k]. H and W must be divisible by k.
 func AvgPool2d(x *Tensor, k int) *Tensor {
 	planes, h, w := poolGeometry("AvgPool2d", x.shape, k)
-	out := New(x.dtype, x.shape[0], x.shape[1], h/k, w/k)
+	out := empty(x.dtype, x.shape[0], x.shape[1], h/k, w/k)
 	grain := grainElems/(h*w+1) + 1
 	parallel.For(planes, grain, func(lo, hi int) {
 		if x.dtype == Float32 {

@@ -33,7 +33,7 @@ func (g *RNG) Rand() *rand.Rand { return g.r }
 func (g *RNG) Split() *RNG { return NewRNG(g.r.Uint64()) }
 
 func (g *RNG) fill(dt DType, shape []int, f func() float64) *Tensor {
-	t := New(dt, shape...)
+	t := empty(dt, shape...)
 	if dt == Float32 {
 		for i := range t.f32 {
 			t.f32[i] = float32(f())

@@ -42,14 +42,26 @@ type Tensor struct {
 	f64   []float64
 }
 
-// New returns a zero tensor of the given dtype and shape.
-func New(dt DType, shape ...int) *Tensor {
+// New returns a zero tensor of the given dtype and shape. Its storage comes
+// from the active Arena, if any.
+func New(dt DType, shape ...int) *Tensor { return alloc(dt, shape, true) }
+
+// empty is New without the zeroing, for operations that overwrite every
+// element of their result.
+func empty(dt DType, shape ...int) *Tensor { return alloc(dt, shape, false) }
+
+func alloc(dt DType, shape []int, zero bool) *Tensor {
 	n := checkShape("New", shape)
 	t := &Tensor{shape: cloneInts(shape), dtype: dt}
-	switch dt {
-	case Float32:
+	a := arenaForAlloc(n)
+	switch {
+	case dt == Float32 && a != nil:
+		t.f32 = a.get32(n, zero)
+	case dt == Float32:
 		t.f32 = make([]float32, n)
-	case Float64:
+	case dt == Float64 && a != nil:
+		t.f64 = a.get64(n, zero)
+	case dt == Float64:
 		t.f64 = make([]float64, n)
 	default:
 		panic(fmt.Sprintf("tensor.New: unknown dtype %v", dt))
@@ -224,7 +236,7 @@ func (t *Tensor) CopyFrom(src *Tensor) {
 
 // Clone returns a deep copy.
 func (t *Tensor) Clone() *Tensor {
-	c := New(t.dtype, t.shape...)
+	c := empty(t.dtype, t.shape...)
 	c.CopyFrom(t)
 	return c
 }
@@ -234,7 +246,7 @@ func (t *Tensor) As(dt DType) *Tensor {
 	if t.dtype == dt {
 		return t
 	}
-	c := New(dt, t.shape...)
+	c := empty(dt, t.shape...)
 	if dt == Float64 {
 		for i, v := range t.f32 {
 			c.f64[i] = float64(v)

@@ -167,31 +167,36 @@ func (r *DeepRun) trainStep(buf []float32) (deepStep, error) {
 	r.thetaOpt.SetLR(lr)
 	v := r.nextBatch(buf)
 	st := deepStep{lr: lr, inner: nan, v: v}
-	var grads []*tensor.Tensor
-	if r.bilevel != nil {
-		ratio := 1.0
-		if t.InnerLR != 0 {
-			ratio = t.InnerLR / t.LR
+	var err error
+	r.inStep(func() {
+		var grads []*tensor.Tensor
+		if r.bilevel != nil {
+			ratio := 1.0
+			if t.InnerLR != 0 {
+				ratio = t.InnerLR / t.LR
+			}
+			r.bilevel.InnerOpt.SetLR(lr * ratio)
+			res := r.bilevel.Step(v, r.rng)
+			st.loss, st.inner, grads = res.Loss, res.InnerLoss, res.Grads
+		} else {
+			st.loss, grads = objective.MarginalStep(r.EBM, r.outer, v, r.rng)
 		}
-		r.bilevel.InnerOpt.SetLR(lr * ratio)
-		res := r.bilevel.Step(v, r.rng)
-		st.loss, st.inner, grads = res.Loss, res.InnerLoss, res.Grads
-	} else {
-		st.loss, grads = objective.MarginalStep(r.EBM, r.outer, v, r.rng)
-	}
-	err := checkFinite(st.loss, grads)
-	if err == nil && r.Post != nil {
-		for _, p := range r.Post.Params().Tensors() {
-			if p.HasNaNOrInf() {
-				err = fmt.Errorf("the posterior's parameters are not finite")
-				break
+		err = checkFinite(st.loss, grads)
+		if err == nil && r.Post != nil {
+			for _, p := range r.Post.Params().Tensors() {
+				if p.HasNaNOrInf() {
+					err = fmt.Errorf("the posterior's parameters are not finite")
+					break
+				}
 			}
 		}
-	}
+		if err == nil {
+			r.thetaOpt.Step(r.ModelParams(), grads)
+		}
+	})
 	if err != nil {
 		return st, r.diverged(err)
 	}
-	r.thetaOpt.Step(r.ModelParams(), grads)
 	r.iter++
 	return st, nil
 }

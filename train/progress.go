@@ -20,6 +20,32 @@ type progress struct {
 	elapsed float64 // training seconds, evaluation excluded
 	order   []int   // the current epoch's permutation of training rows
 	pos     int     // next position in order
+
+	// arena holds the storage of one training step's tensors, reused by the
+	// next step (tensor.Arena); noArena turns it off and poison makes
+	// released storage NaN (tests).
+	arena   *tensor.Arena
+	noArena bool
+	poison  bool
+}
+
+// inStep runs one training step's computation f with step-scoped tensor
+// storage: the previous step's tensors are released first, so nothing f
+// returns may be kept past the next call (parameters and optimizer state are
+// updated in place or created under tensor.Persist).
+func (p *progress) inStep(f func()) {
+	if p.noArena {
+		f()
+		return
+	}
+	if p.arena == nil {
+		p.arena = tensor.NewArena()
+		p.arena.Poison = p.poison
+	}
+	p.arena.Reset()
+	prev := tensor.UseArena(p.arena)
+	defer tensor.UseArena(prev)
+	f()
 }
 
 // saveProgress adds the epoch's order as "data/order" and the iteration,

@@ -207,12 +207,17 @@ func (r *Run) trainStep(buf []float32) (lr, loss, inner float64, err error) {
 	r.thetaOpt.SetLR(lr)
 	r.method.setLR(lr * r.innerRatio())
 	v := r.nextBatch(buf)
-	loss, inner, grads := r.method.step(v, r.rng)
-	if err := checkFinite(loss, grads); err != nil {
+	r.inStep(func() {
+		var grads []*tensor.Tensor
+		loss, inner, grads = r.method.step(v, r.rng)
+		if err = checkFinite(loss, grads); err == nil {
+			r.thetaOpt.Step(r.Model.Params(), grads)
+		}
+	})
+	if err != nil {
 		return lr, loss, inner, fmt.Errorf("%w at iteration %d: %v; the last good checkpoint is %s",
 			ErrDiverged, r.iter+1, err, filepath.Join(r.Dir, CheckpointFile))
 	}
-	r.thetaOpt.Step(r.Model.Params(), grads)
 	r.iter++
 	return lr, loss, inner, nil
 }

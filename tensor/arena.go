@@ -1,0 +1,172 @@
+package tensor
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+)
+
+// An Arena recycles tensor storage across the iterations of a loop whose
+// allocations repeat, such as a training step: the same operations on the
+// same shapes, every iteration. While an arena is in use (UseArena), every
+// tensor this package creates takes its storage from the arena; Reset makes
+// all storage handed out since the previous Reset available again. After
+// the first iteration a step therefore allocates no new storage: each
+// request is served from a buffer of exactly that size freed by the previous
+// Reset. (Tensor headers and shape slices, tens of bytes, are still
+// allocated; the storage is what costs: page faults, zeroing and garbage
+// collection of megabytes per step.)
+//
+// The contract is the caller's: no tensor created while the arena is in use
+// may be read or written after the next Reset. Values that must outlive a
+// step (optimizer moments, persistent Markov chains) are created inside
+// Persist, or copied out with Keep; parameters are updated in place.
+// Arenas are safe for concurrent use, but the active arena is global to the
+// process: while one is in use, tensors created on any goroutine come from it.
+type Arena struct {
+	mu     sync.Mutex
+	free32 map[int][][]float32
+	free64 map[int][][]float64
+	used32 [][]float32
+	used64 [][]float64
+	held   int64 // bytes owned, handed out or free
+	misses int64 // requests that had to allocate
+
+	// Poison fills released storage with NaN on Reset, so that a tensor
+	// used after its step shows up as NaN instead of silently reading
+	// another step's values. For tests.
+	Poison bool
+	// MinElems: tensors with fewer elements stay on the heap, where small
+	// allocations cost less than the arena's bookkeeping (NewArena: 1024).
+	MinElems int
+}
+
+// NewArena returns an empty arena.
+func NewArena() *Arena {
+	return &Arena{free32: map[int][][]float32{}, free64: map[int][][]float64{}, MinElems: 1024}
+}
+
+var activeArena atomic.Pointer[Arena]
+
+// persistDepth counts nested Persist calls; while positive, New ignores the
+// active arena.
+var persistDepth atomic.Int32
+
+// UseArena makes a the source of storage for new tensors (nil: the heap)
+// and returns the previously active arena, so that callers can restore it.
+func UseArena(a *Arena) (prev *Arena) { return activeArena.Swap(a) }
+
+// ActiveArena returns the arena in use, or nil.
+func ActiveArena() *Arena { return activeArena.Load() }
+
+// Persist runs f with new tensors allocated on the heap even while an arena
+// is in use: for state created during a step that outlives it.
+func Persist(f func()) {
+	persistDepth.Add(1)
+	defer persistDepth.Add(-1)
+	f()
+}
+
+// Keep returns t itself when no arena is in use, and otherwise a heap copy
+// of t that stays valid after the arena's next Reset.
+func Keep(t *Tensor) *Tensor {
+	if activeArena.Load() == nil {
+		return t
+	}
+	var c *Tensor
+	Persist(func() { c = t.Clone() })
+	return c
+}
+
+// Reset releases every buffer handed out since the previous Reset for reuse.
+func (a *Arena) Reset() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, b := range a.used32 {
+		if a.Poison {
+			nan := float32(math.NaN())
+			for i := range b {
+				b[i] = nan
+			}
+		}
+		a.free32[len(b)] = append(a.free32[len(b)], b)
+	}
+	for _, b := range a.used64 {
+		if a.Poison {
+			for i := range b {
+				b[i] = math.NaN()
+			}
+		}
+		a.free64[len(b)] = append(a.free64[len(b)], b)
+	}
+	clear(a.used32)
+	clear(a.used64)
+	a.used32, a.used64 = a.used32[:0], a.used64[:0]
+}
+
+// HeldBytes is the storage the arena owns, in bytes.
+func (a *Arena) HeldBytes() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.held
+}
+
+// Misses is the number of requests since NewArena that found no free
+// buffer of their size and allocated one. In steady state it stops growing.
+func (a *Arena) Misses() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.misses
+}
+
+// get32 returns a buffer of n float32s; zeroed when zero is set, otherwise
+// with arbitrary contents (the caller overwrites every element).
+func (a *Arena) get32(n int, zero bool) []float32 {
+	a.mu.Lock()
+	var b []float32
+	if l := a.free32[n]; len(l) > 0 {
+		b = l[len(l)-1]
+		l[len(l)-1] = nil
+		a.free32[n] = l[:len(l)-1]
+		if zero {
+			clear(b)
+		}
+	} else {
+		b = make([]float32, n)
+		a.held += 4 * int64(n)
+		a.misses++
+	}
+	a.used32 = append(a.used32, b)
+	a.mu.Unlock()
+	return b
+}
+
+func (a *Arena) get64(n int, zero bool) []float64 {
+	a.mu.Lock()
+	var b []float64
+	if l := a.free64[n]; len(l) > 0 {
+		b = l[len(l)-1]
+		l[len(l)-1] = nil
+		a.free64[n] = l[:len(l)-1]
+		if zero {
+			clear(b)
+		}
+	} else {
+		b = make([]float64, n)
+		a.held += 8 * int64(n)
+		a.misses++
+	}
+	a.used64 = append(a.used64, b)
+	a.mu.Unlock()
+	return b
+}
+
+// arenaForAlloc returns the arena new storage should come from, or nil.
+// Tiny tensors (scalars, biases) stay on the heap, where they are cheap.
+func arenaForAlloc(n int) *Arena {
+	a := activeArena.Load()
+	if a == nil || n < a.MinElems || persistDepth.Load() > 0 {
+		return nil
+	}
+	return a
+}
