@@ -234,11 +234,16 @@ func applyUnary[T Float](f UnaryFunc, d, x []T) {
 	if d32, ok := any(d).([]float32); ok {
 		if k := fast32[f]; k != nil {
 			x32 := any(x).([]float32)
-			if len(x) < grainElems/4 {
+			// The vector kernels take ~1 ns per element or less: split later.
+			grain := grainElems / 8
+			if hasVecMath {
+				grain = grainElems / 2
+			}
+			if len(x) < 2*grain {
 				k(d32, x32)
 				return
 			}
-			parallel.For(len(x), grainElems/8, func(lo, hi int) { k(d32[lo:hi], x32[lo:hi]) })
+			parallel.For(len(x), grain, func(lo, hi int) { k(d32[lo:hi], x32[lo:hi]) })
 			return
 		}
 	}
@@ -420,13 +425,13 @@ func axpy[T Float](y []T, a T, x []T) {
 // fast32 holds the float32 kernels of the transcendental functions (see fastmath.go).
 var fast32 = map[UnaryFunc]func(d, x []float32){
 	FExp: func(d, x []float32) {
-		for i, v := range x {
-			d[i] = exp32(v)
+		for i := vecExp(d, x); i < len(x); i++ {
+			d[i] = exp32(x[i])
 		}
 	},
 	FLog: func(d, x []float32) {
-		for i, v := range x {
-			d[i] = log32(v)
+		for i := vecLog(d, x); i < len(x); i++ {
+			d[i] = log32(x[i])
 		}
 	},
 	FLog1p: func(d, x []float32) {
@@ -435,13 +440,13 @@ var fast32 = map[UnaryFunc]func(d, x []float32){
 		}
 	},
 	FSigmoid: func(d, x []float32) {
-		for i, v := range x {
-			d[i] = sigmoid32(v)
+		for i := vecSigmoid(d, x); i < len(x); i++ {
+			d[i] = sigmoid32(x[i])
 		}
 	},
 	FSoftplus: func(d, x []float32) {
-		for i, v := range x {
-			d[i] = softplus32(v)
+		for i := vecSoftplus(d, x); i < len(x); i++ {
+			d[i] = softplus32(x[i])
 		}
 	},
 	FTanh: func(d, x []float32) {
@@ -450,8 +455,16 @@ var fast32 = map[UnaryFunc]func(d, x []float32){
 		}
 	},
 	FELU: func(d, x []float32) {
-		for i, v := range x {
+		n := vecExp(d, x)
+		for i, v := range x[:n] {
 			if v > 0 {
+				d[i] = v
+			} else {
+				d[i]--
+			}
+		}
+		for i := n; i < len(x); i++ {
+			if v := x[i]; v > 0 {
 				d[i] = v
 			} else {
 				d[i] = exp32(v) - 1
@@ -602,7 +615,14 @@ func unaryGrad[T Float](f UnaryFunc, d, g, x, y []T) {
 			}
 		case FSoftplus:
 			// d softplus/dx = sigmoid(x).
-			for i := range d {
+			start := 0
+			if d32, ok := any(d).([]float32); ok {
+				start = vecSigmoid(d32, any(x).([]float32))
+				for i := range start {
+					d[i] *= g[i]
+				}
+			}
+			for i := start; i < len(d); i++ {
 				d[i] = g[i] * sigmoidOf(x[i])
 			}
 		case FTanh:

@@ -82,16 +82,22 @@ func (g *RNG) Gumbel(dt DType, shape ...int) *Tensor {
 // with one uniform and one logarithm instead of two uniforms and four
 // logarithms. The logarithm is computed in float32 precision.
 func (g *RNG) Logistic(dt DType, shape ...int) *Tensor {
-	return g.fill(dt, shape, func() float64 {
-		u := g.r.Float64()
-		for u == 0 {
-			u = g.r.Float64()
-		}
-		if dt == Float64 {
-			return math.Log(u / (1 - u))
-		}
-		return float64(log32(float32(u / (1 - u))))
-	})
+	if dt == Float64 {
+		return g.fill(dt, shape, func() float64 { return math.Log(g.odds()) })
+	}
+	// Draw the odds serially (the stream), take their logarithms in parallel.
+	t := g.fill(dt, shape, g.odds)
+	applyUnary(FLog, t.f32, t.f32)
+	return t
+}
+
+// odds returns U/(1-U) for U uniform in (0, 1).
+func (g *RNG) odds() float64 {
+	u := g.r.Float64()
+	for u == 0 {
+		u = g.r.Float64()
+	}
+	return u / (1 - u)
 }
 
 // Bernoulli returns 1 with probability p[i] and 0 otherwise, elementwise.

@@ -1,0 +1,12 @@
+//go:build !amd64 || purego
+
+package tensor
+
+// Without the AVX-512 kernels the scalar functions do all the work.
+
+var hasVecMath = false
+
+func vecExp(d, x []float32) int      { return 0 }
+func vecLog(d, x []float32) int      { return 0 }
+func vecSigmoid(d, x []float32) int  { return 0 }
+func vecSoftplus(d, x []float32) int { return 0 }
