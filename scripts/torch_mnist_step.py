@@ -5,7 +5,10 @@ Gaussian CNN posterior on the Fisher inner loss, N = 0) on the deep EBLVM,
 batch 100, 1x32x32 inputs, geometric noise 0.1..3.0, sigma0 = 0.1. Same
 architecture as bism's model/resnet.go and model/cnnposterior.go.
 
-    /usr/bin/python3 scripts/torch_mnist_step.py [CH] [ITERS] [THREADS]
+    /usr/bin/python3 scripts/torch_mnist_step.py [CH] [ITERS] [THREADS] [H] [POSTERIOR_CH]
+
+Defaults: CH 64, ITERS 3, THREADS 2, H 50 and POSTERIOR_CH 64 (configs/mnist/bimdsm.yaml);
+configs/mnist/*-cpu.yaml are CH 8, H 50, POSTERIOR_CH 16.
 """
 import math
 import sys
@@ -18,8 +21,10 @@ import torch.nn.functional as F
 ch = int(sys.argv[1]) if len(sys.argv) > 1 else 64
 iters = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 threads = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+H = int(sys.argv[4]) if len(sys.argv) > 4 else 50
+pch = int(sys.argv[5]) if len(sys.argv) > 5 else 64
 torch.set_num_threads(threads)
-B, H = 100, 20
+B = 100
 
 
 class Block(nn.Module):
@@ -71,10 +76,10 @@ class EBLVM(nn.Module):
 class Posterior(nn.Module):
     def __init__(self):
         super().__init__()
-        self.c = nn.Sequential(nn.Conv2d(1, 64, 3, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(64, 128, 3, 2, 1), nn.LeakyReLU(0.2),
-                               nn.Conv2d(128, 256, 3, 2, 1), nn.LeakyReLU(0.2))
-        self.mu = nn.Linear(4096, H)
-        self.ls = nn.Linear(4096, H)
+        self.c = nn.Sequential(nn.Conv2d(1, pch, 3, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(pch, 2 * pch, 3, 2, 1), nn.LeakyReLU(0.2),
+                               nn.Conv2d(2 * pch, 4 * pch, 3, 2, 1), nn.LeakyReLU(0.2))
+        self.mu = nn.Linear(64 * pch, H)
+        self.ls = nn.Linear(64 * pch, H)
 
     def forward(self, x):
         f = self.c(x).flatten(1)
@@ -137,7 +142,7 @@ def timeit(fn, n):
 x = torch.rand(B, 1, 32, 32)
 ebm = EBM()
 opt = torch.optim.Adam(ebm.parameters(), 1e-4, betas=(0.9, 0.95))
-print(f"torch {torch.__version__}, threads {threads}, ch {ch}")
+print(f"torch {torch.__version__}, threads {threads}, ch {ch}, H {H}, posterior ch {pch}")
 print(f"MDSM ResNet EBM: {timeit(lambda: mdsm_step(ebm, opt, x), iters):.0f} ms/iter")
 m, q = EBLVM(), Posterior()
 mopt = torch.optim.Adam(m.parameters(), 1e-4, betas=(0.9, 0.95))

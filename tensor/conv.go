@@ -96,6 +96,12 @@ func Conv2dInputGrad(g, w *Tensor, xShape []int, stride, pad int) *Tensor {
 	sameDType("Conv2dInputGrad", g, w)
 	geo := convGeometry("Conv2dInputGrad", xShape, w.shape, stride, pad)
 	checkConvOut("Conv2dInputGrad", g, xShape, w.shape, &geo)
+	if stride == 1 && !geo.direct && geo.kh == geo.kw && pad <= geo.kh-1 {
+		// With stride 1 the transposed convolution is a convolution of g with
+		// the spatially flipped, channel-transposed kernel and padding
+		// k-1-pad: im2col copies instead of col2im's scattered sums.
+		return Conv2d(g, flipTranspose(w), 1, geo.kh-1-pad)
+	}
 	dx := New(g.dtype, xShape...)
 	if g.dtype == Float32 {
 		conv2dInputGrad(&geo, g.f32, w.f32, dx.f32)
@@ -119,6 +125,28 @@ func Conv2dWeightGrad(x, g *Tensor, wShape []int, stride, pad int) *Tensor {
 		conv2dWeightGrad(&geo, x.f64, g.f64, dw.f64)
 	}
 	return dw
+}
+
+// flipTranspose returns w' [C,O,KH,KW] with w'[c,o,p,q] = w[o,c,KH-1-p,KW-1-q].
+func flipTranspose(w *Tensor) *Tensor {
+	o, c, kh, kw := w.shape[0], w.shape[1], w.shape[2], w.shape[3]
+	out := empty(w.dtype, c, o, kh, kw)
+	for i := 0; i < o; i++ {
+		for j := 0; j < c; j++ {
+			src := ((i*c + j) * kh) * kw
+			dst := ((j*o + i) * kh) * kw
+			for p := 0; p < kh; p++ {
+				for q := 0; q < kw; q++ {
+					if w.dtype == Float32 {
+						out.f32[dst+(kh-1-p)*kw+kw-1-q] = w.f32[src+p*kw+q]
+					} else {
+						out.f64[dst+(kh-1-p)*kw+kw-1-q] = w.f64[src+p*kw+q]
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 func checkConvOut(op string, g *Tensor, xs, ws []int, geo *convGeom) {
@@ -237,6 +265,10 @@ func validRange(k, pad, stride, size, out int) (lo, hi int) {
 // padding).
 func im2col[T Float](g *convGeom, x, col []T) {
 	s, p := g.stride, g.pad
+	if s == 1 && g.wo == g.w {
+		im2colRows(g, x, col)
+		return
+	}
 	for c := 0; c < g.c; c++ {
 		xc := x[c*g.hw : (c+1)*g.hw]
 		for kh := 0; kh < g.kh; kh++ {
@@ -259,6 +291,49 @@ func im2col[T Float](g *convGeom, x, col []T) {
 					for ow := owLo; ow < owHi; ow++ {
 						dst[ow] = src[iw]
 						iw += s
+					}
+				}
+			}
+		}
+	}
+}
+
+// im2colRows is im2col for stride 1 and an output as wide as the input
+// (2*pad = KW-1): each patch row is then the input plane shifted by a
+// constant offset, copied in one block, with the entries that wrapped
+// around a row end zeroed afterwards.
+func im2colRows[T Float](g *convGeom, x, col []T) {
+	p, w := g.pad, g.w
+	for c := 0; c < g.c; c++ {
+		xc := x[c*g.hw : (c+1)*g.hw]
+		for kh := 0; kh < g.kh; kh++ {
+			ohLo, ohHi := validRange(kh, p, 1, g.h, g.ho)
+			for kw := 0; kw < g.kw; kw++ {
+				row := col[((c*g.kh+kh)*g.kw+kw)*g.howo:][:g.howo]
+				clear(row[:ohLo*w])
+				clear(row[ohHi*w:])
+				if ohLo >= ohHi {
+					continue
+				}
+				dst := row[ohLo*w : ohHi*w]
+				start := (ohLo - p + kh) * w // the input row of output row ohLo
+				n := len(dst)
+				switch d := kw - p; {
+				case d == 0:
+					copy(dst, xc[start:start+n])
+				case d > 0:
+					copy(dst[:n-d], xc[start+d:start+n])
+					for r := w - d; r < n; r += w {
+						for i := r; i < r+d; i++ {
+							dst[i] = 0
+						}
+					}
+				default:
+					copy(dst[-d:], xc[start:start+n+d])
+					for r := 0; r < n; r += w {
+						for i := r; i < r-d; i++ {
+							dst[i] = 0
+						}
 					}
 				}
 			}

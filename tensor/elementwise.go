@@ -77,6 +77,17 @@ func flatBinary[T Float](op binOp, d, a, b []T, n, sa, sb int) {
 // binRow computes d[i] = a[i*sa] op b[i*sb] for i < n. The strides are 0 or 1
 // after coalescing in all common cases, which get their own tight loops.
 func binRow[T Float](op binOp, d, a, b []T, n, sa, sb int) {
+	if d32, ok := any(d).([]float32); ok && n >= 16 {
+		if k := vecBin32(op, d32, any(a).([]float32), any(b).([]float32), n, sa, sb); k > 0 {
+			d, n = d[k:], n-k
+			if sa == 1 {
+				a = a[k:]
+			}
+			if sb == 1 {
+				b = b[k:]
+			}
+		}
+	}
 	d = d[:n]
 	switch {
 	case sa == 1 && sb == 1:

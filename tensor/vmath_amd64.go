@@ -38,3 +38,93 @@ func vec(k func(d, x []float32), d, x []float32) int {
 	k(d[:n], x[:n])
 	return n
 }
+
+// Elementwise arithmetic kernels of varith_amd64.s: d = a op b over the
+// longest multiple-of-16 prefix of n elements.
+
+//go:noescape
+func addVV32(d, a, b *float32, n int)
+
+//go:noescape
+func subVV32(d, a, b *float32, n int)
+
+//go:noescape
+func mulVV32(d, a, b *float32, n int)
+
+//go:noescape
+func divVV32(d, a, b *float32, n int)
+
+//go:noescape
+func addVS32(d, a *float32, y float32, n int)
+
+//go:noescape
+func subVS32(d, a *float32, y float32, n int)
+
+//go:noescape
+func mulVS32(d, a *float32, y float32, n int)
+
+//go:noescape
+func divVS32(d, a *float32, y float32, n int)
+
+//go:noescape
+func subSV32(d *float32, x float32, b *float32, n int)
+
+//go:noescape
+func divSV32(d *float32, x float32, b *float32, n int)
+
+// vecBin32 computes the first k elements of binRow(op, d, a, b, n, sa, sb)
+// and returns k, a multiple of 16 (0 when the kernels cannot run).
+func vecBin32(op binOp, d, a, b []float32, n, sa, sb int) int {
+	k := n &^ 15
+	if !hasVecMath || k == 0 {
+		return 0
+	}
+	d = d[:k]
+	switch {
+	case sa == 1 && sb == 1:
+		a, b = a[:k], b[:k]
+		switch op {
+		case opAdd:
+			addVV32(&d[0], &a[0], &b[0], k)
+		case opSub:
+			subVV32(&d[0], &a[0], &b[0], k)
+		case opMul:
+			mulVV32(&d[0], &a[0], &b[0], k)
+		case opDiv:
+			divVV32(&d[0], &a[0], &b[0], k)
+		default:
+			return 0
+		}
+	case sa == 1 && sb == 0:
+		a = a[:k]
+		switch op {
+		case opAdd:
+			addVS32(&d[0], &a[0], b[0], k)
+		case opSub:
+			subVS32(&d[0], &a[0], b[0], k)
+		case opMul:
+			mulVS32(&d[0], &a[0], b[0], k)
+		case opDiv:
+			divVS32(&d[0], &a[0], b[0], k)
+		default:
+			return 0
+		}
+	case sa == 0 && sb == 1:
+		b = b[:k]
+		switch op {
+		case opAdd:
+			addVS32(&d[0], &b[0], a[0], k)
+		case opSub:
+			subSV32(&d[0], a[0], &b[0], k)
+		case opMul:
+			mulVS32(&d[0], &b[0], a[0], k)
+		case opDiv:
+			divSV32(&d[0], a[0], &b[0], k)
+		default:
+			return 0
+		}
+	default:
+		return 0
+	}
+	return k
+}

@@ -10,3 +10,5 @@ func vecExp(d, x []float32) int      { return 0 }
 func vecLog(d, x []float32) int      { return 0 }
 func vecSigmoid(d, x []float32) int  { return 0 }
 func vecSoftplus(d, x []float32) int { return 0 }
+
+func vecBin32(op binOp, d, a, b []float32, n, sa, sb int) int { return 0 }
