@@ -144,6 +144,19 @@ ebm = EBM()
 opt = torch.optim.Adam(ebm.parameters(), 1e-4, betas=(0.9, 0.95))
 print(f"torch {torch.__version__}, threads {threads}, ch {ch}, H {H}, posterior ch {pch}")
 print(f"MDSM ResNet EBM: {timeit(lambda: mdsm_step(ebm, opt, x), iters):.0f} ms/iter")
+
+def langevin_step(ebm, x):
+    xv = x.detach().requires_grad_(True)
+    g = torch.autograd.grad(ebm(xv).sum(), xv)[0]
+    with torch.no_grad():
+        x.add_(g, alpha=-0.5 * 0.02 ** 2).add_(torch.randn_like(x), alpha=0.02)
+
+
+for p in ebm.parameters():
+    p.requires_grad_(False)
+xl = torch.rand(B, 1, 32, 32)
+ms = timeit(lambda: langevin_step(ebm, xl), 10 * iters)
+print(f"Langevin step, ResNet EBM: {ms:.1f} ms/step, {B / (ms / 1000 * 2701):.2f} images/s over 2700 steps + denoise")
 m, q = EBLVM(), Posterior()
 mopt = torch.optim.Adam(m.parameters(), 1e-4, betas=(0.9, 0.95))
 qopt = torch.optim.Adam(q.parameters(), 1e-4, betas=(0.9, 0.95))
