@@ -15,6 +15,16 @@
 // Fill, Set, SetFlat, CopyFrom, AxpyInPlace. Optimizers use these on
 // parameters; nothing else should.
 //
+// # Storage reuse
+//
+// A training step creates the same tensors, of the same shapes, every
+// iteration. Under an Arena (UseArena; Reset between steps) New takes its
+// storage from buffers the previous step released, so a loop in steady state
+// allocates no storage at all. Anything created during a step that must
+// outlive it is created inside Persist or copied with Keep; parameters are
+// updated in place. The trainers and the Langevin sampler do this; library
+// users who call operations directly get ordinary heap tensors.
+//
 // # Broadcasting
 //
 // Binary elementwise operations (Add, Sub, Mul, Div) follow numpy's rules:
@@ -28,7 +38,10 @@
 // Matrix products go through internal/blas (packed, blocked, assembly
 // micro-kernels where the CPU allows). Elementwise loops over large tensors
 // are split across cores with internal/parallel; small ones run inline, since
-// goroutine start-up would cost more than the work.
+// goroutine start-up would cost more than the work. On AVX-512 CPUs float32
+// exp, log, sigmoid, softplus and + - * / run in vector assembly
+// (vmath_amd64.s, varith_amd64.s); elsewhere, and with -tags purego, scalar
+// Go computes the same functions.
 //
 // # Misuse
 //
