@@ -84,7 +84,13 @@ type StepResult struct {
 // φ^N(θ) and its gradient with respect to θ (Eq. 14). φ keeps the K real
 // updates; θ is not modified (the caller steps θ's optimizer).
 func (b *BiLevel) Step(v *tensor.Tensor, rng *tensor.RNG) StepResult {
-	p := b.Outer.Perturb(v, rng)
+	return b.StepPerturbed(b.Outer.Perturb(v, rng), rng)
+}
+
+// StepPerturbed is Step on an already perturbed minibatch (the outer
+// objective's noise drawn by the caller, e.g. to hold it fixed while q's
+// noise varies); rng supplies everything else.
+func (b *BiLevel) StepPerturbed(p Perturbed, rng *tensor.RNG) StepResult {
 	var weights *tensor.Tensor
 	if b.Outer.Kind == MDSM {
 		weights = tensor.Apply(tensor.FRecip, p.Sigmas)
