@@ -4,6 +4,7 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // An Arena recycles tensor storage across the iterations of a loop whose
@@ -25,10 +26,8 @@ import (
 // process: while one is in use, tensors created on any goroutine come from it.
 type Arena struct {
 	mu     sync.Mutex
-	free32 map[int][][]float32
-	free64 map[int][][]float64
-	used32 [][]float32
-	used64 [][]float64
+	p32    bufs[float32]
+	p64    bufs[float64]
 	held   int64 // bytes owned, handed out or free
 	misses int64 // requests that had to allocate
 
@@ -41,9 +40,16 @@ type Arena struct {
 	MinElems int
 }
 
+// bufs is one element type's storage: free buffers by length, and those
+// handed out since the last Reset.
+type bufs[T Float] struct {
+	free map[int][][]T
+	used [][]T
+}
+
 // NewArena returns an empty arena.
 func NewArena() *Arena {
-	return &Arena{free32: map[int][][]float32{}, free64: map[int][][]float64{}, MinElems: 1024}
+	return &Arena{p32: bufs[float32]{free: map[int][][]float32{}}, p64: bufs[float64]{free: map[int][][]float64{}}, MinElems: 1024}
 }
 
 var activeArena atomic.Pointer[Arena]
@@ -82,26 +88,22 @@ func Keep(t *Tensor) *Tensor {
 func (a *Arena) Reset() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, b := range a.used32 {
-		if a.Poison {
-			nan := float32(math.NaN())
+	release(&a.p32, a.Poison)
+	release(&a.p64, a.Poison)
+}
+
+func release[T Float](p *bufs[T], poison bool) {
+	nan := T(math.NaN())
+	for _, b := range p.used {
+		if poison {
 			for i := range b {
 				b[i] = nan
 			}
 		}
-		a.free32[len(b)] = append(a.free32[len(b)], b)
+		p.free[len(b)] = append(p.free[len(b)], b)
 	}
-	for _, b := range a.used64 {
-		if a.Poison {
-			for i := range b {
-				b[i] = math.NaN()
-			}
-		}
-		a.free64[len(b)] = append(a.free64[len(b)], b)
-	}
-	clear(a.used32)
-	clear(a.used64)
-	a.used32, a.used64 = a.used32[:0], a.used64[:0]
+	clear(p.used)
+	p.used = p.used[:0]
 }
 
 // HeldBytes is the storage the arena owns, in bytes.
@@ -121,43 +123,28 @@ func (a *Arena) Misses() int64 {
 
 // get32 returns a buffer of n float32s; zeroed when zero is set, otherwise
 // with arbitrary contents (the caller overwrites every element).
-func (a *Arena) get32(n int, zero bool) []float32 {
-	a.mu.Lock()
-	var b []float32
-	if l := a.free32[n]; len(l) > 0 {
-		b = l[len(l)-1]
-		l[len(l)-1] = nil
-		a.free32[n] = l[:len(l)-1]
-		if zero {
-			clear(b)
-		}
-	} else {
-		b = make([]float32, n)
-		a.held += 4 * int64(n)
-		a.misses++
-	}
-	a.used32 = append(a.used32, b)
-	a.mu.Unlock()
-	return b
-}
+func (a *Arena) get32(n int, zero bool) []float32 { return get(a, &a.p32, n, zero) }
 
-func (a *Arena) get64(n int, zero bool) []float64 {
+func (a *Arena) get64(n int, zero bool) []float64 { return get(a, &a.p64, n, zero) }
+
+func get[T Float](a *Arena, p *bufs[T], n int, zero bool) []T {
 	a.mu.Lock()
-	var b []float64
-	if l := a.free64[n]; len(l) > 0 {
+	defer a.mu.Unlock()
+	var b []T
+	if l := p.free[n]; len(l) > 0 {
 		b = l[len(l)-1]
 		l[len(l)-1] = nil
-		a.free64[n] = l[:len(l)-1]
+		p.free[n] = l[:len(l)-1]
 		if zero {
 			clear(b)
 		}
 	} else {
-		b = make([]float64, n)
-		a.held += 8 * int64(n)
+		b = make([]T, n)
+		var z T
+		a.held += int64(unsafe.Sizeof(z)) * int64(n)
 		a.misses++
 	}
-	a.used64 = append(a.used64, b)
-	a.mu.Unlock()
+	p.used = append(p.used, b)
 	return b
 }
 

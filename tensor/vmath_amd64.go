@@ -39,6 +39,8 @@ func vec(k func(d, x []float32), d, x []float32) int {
 	return n
 }
 
+//go:generate go run varith_gen.go
+
 // Elementwise arithmetic kernels of varith_amd64.s: d = a op b over the
 // longest multiple-of-16 prefix of n elements.
 

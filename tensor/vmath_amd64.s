@@ -131,6 +131,13 @@ GLOBL vconst<>(SB), RODATA|NOPTR, $96
 	JZ   done; \
 	LOADCONSTS
 
+// NEXT advances to the next 16 lanes and loops while any remain.
+#define NEXT \
+	ADDQ $64, SI; \
+	ADDQ $64, DI; \
+	DECQ CX; \
+	JNZ  loop
+
 // func expAVX512(d, x []float32)
 TEXT ·expAVX512(SB), NOSPLIT, $0-48
 	PROLOGUE
@@ -139,10 +146,7 @@ loop:
 	EXP
 	EXPFIX
 	VMOVUPS Z1, (DI)
-	ADDQ $64, SI
-	ADDQ $64, DI
-	DECQ CX
-	JNZ  loop
+	NEXT
 done:
 	VZEROUPPER
 	RET
@@ -168,10 +172,7 @@ loop:
 	VCMPPS $0, Z6, Z0, K3
 	VMOVAPS Z6, K3, Z1
 	VMOVUPS Z1, (DI)
-	ADDQ $64, SI
-	ADDQ $64, DI
-	DECQ CX
-	JNZ  loop
+	NEXT
 done:
 	VZEROUPPER
 	RET
@@ -193,10 +194,7 @@ loop:
 	VCMPPS $3, Z5, Z5, K3
 	VMOVAPS Z5, K3, Z3
 	VMOVUPS Z3, (DI)
-	ADDQ $64, SI
-	ADDQ $64, DI
-	DECQ CX
-	JNZ  loop
+	NEXT
 done:
 	VZEROUPPER
 	RET
@@ -223,10 +221,7 @@ loop:
 	VCMPPS $3, Z5, Z5, K3
 	VMOVAPS Z5, K3, Z1
 	VMOVUPS Z1, (DI)
-	ADDQ $64, SI
-	ADDQ $64, DI
-	DECQ CX
-	JNZ  loop
+	NEXT
 done:
 	VZEROUPPER
 	RET
