@@ -156,6 +156,19 @@ func checkConvOut(op string, g *Tensor, xs, ws []int, geo *convGeom) {
 	}
 }
 
+// shiftedWeightGrad reports whether the weight gradient runs as dot
+// products of the output gradient with shifted input planes
+// (conv2dWeightGradShifted) instead of im2col + GEMM: stride 1, an output as
+// large as the input (a square kernel of size 2·pad+1), large planes and
+// few channel pairs, the stem and first blocks of a narrow ResNet. There the
+// patch matrix (9x the input) costs more to build and pack than the product
+// it feeds; BenchmarkConvNarrow measured the shifted form about 2-4x faster
+// at H·W = 1024 with O·C <= 128 (1, 8 and 8 input channels, 8, 8 and 16
+// outputs), and slower on 16x16 planes (two runs, machine shared).
+func (g *convGeom) shiftedWeightGrad() bool {
+	return g.stride == 1 && g.ho == g.h && g.wo == g.w && !g.direct && g.hw >= 1024 && g.o*g.c <= 128
+}
+
 func conv2d[T Float](g *convGeom, x, w, out []T) {
 	parallel.For(g.n, g.grain(), func(lo, hi int) {
 		var col []T
@@ -200,6 +213,15 @@ func conv2dInputGrad[T Float](g *convGeom, gr, w, dx []T) {
 }
 
 func conv2dWeightGrad[T Float](g *convGeom, x, gr, dw []T) {
+	if g.shiftedWeightGrad() {
+		conv2dWeightGradShifted(g, x, gr, dw)
+		return
+	}
+	conv2dWeightGradGEMM(g, x, gr, dw)
+}
+
+// conv2dWeightGradGEMM accumulates dW += g_n @ col_n^T over samples.
+func conv2dWeightGradGEMM[T Float](g *convGeom, x, gr, dw []T) {
 	var mu sync.Mutex
 	partials := map[int][]T{}
 	parallel.For(g.n, g.grain(), func(lo, hi int) {
@@ -243,6 +265,116 @@ func conv2dWeightGrad[T Float](g *convGeom, x, gr, dw []T) {
 			delete(partials, lo)
 		}
 	}
+}
+
+// shiftedPlanes writes, for one input plane xc [H,W], the k column-shifted
+// copies with pad zero rows above and below: planes[kw] is [H+2·pad, W]
+// with planes[kw][pad+i][j] = xc[i][j+kw-pad] (zero outside the plane). The
+// input pixel under kernel tap (kh, kw) of output pixel i (flat, row-major)
+// is then planes[kw][kh·W + i]: every tap is one contiguous source.
+func shiftedPlanes[T Float](planes, xc []T, h, wd, pad, k int) {
+	hw, ph := h*wd, (h+2*pad)*wd
+	for kw := 0; kw < k; kw++ {
+		d := kw - pad
+		pl := planes[kw*ph : (kw+1)*ph]
+		clear(pl[:pad*wd])
+		clear(pl[pad*wd+hw:])
+		dst := pl[pad*wd : pad*wd+hw]
+		switch {
+		case d == 0:
+			copy(dst, xc)
+		case d > 0:
+			copy(dst[:hw-d], xc[d:])
+			for r := wd - d; r < hw; r += wd {
+				for i := r; i < r+d; i++ {
+					dst[i] = 0
+				}
+			}
+		default:
+			copy(dst[-d:], xc[:hw+d])
+			for r := 0; r < hw; r += wd {
+				for i := r; i < r-d; i++ {
+					dst[i] = 0
+				}
+			}
+		}
+	}
+}
+
+// shiftedSources returns the C·K² source slices of the planes buffer
+// ([C][K][H+2·pad][W]), in the weight's (c, kh, kw) order, each of length
+// H·W.
+func shiftedSources[T Float](g *convGeom, planes []T) [][]T {
+	k, hw, ph := g.kw, g.hw, (g.h+2*g.pad)*g.w
+	srcs := make([][]T, 0, g.c*k*k)
+	for c := 0; c < g.c; c++ {
+		for kh := 0; kh < k; kh++ {
+			for kw := 0; kw < k; kw++ {
+				base := (c*k+kw)*ph + kh*g.w
+				srcs = append(srcs, planes[base:base+hw])
+			}
+		}
+	}
+	return srcs
+}
+
+// conv2dWeightGradShifted computes dW[o,c,kh,kw] = Σ_n <g_{n,o}, source
+// (c,kh,kw) of sample n>, the sources being shifted copies of the input
+// planes (shiftedSources).
+func conv2dWeightGradShifted[T Float](g *convGeom, x, gr, dw []T) {
+	k, hw := g.kw, g.hw
+	ph, m := (g.h+2*g.pad)*g.w, g.c*k*k
+	var mu sync.Mutex
+	partials := map[int][]T{}
+	parallel.For(g.n, g.grain(), func(lo, hi int) {
+		acc := dw
+		if lo > 0 {
+			acc = make([]T, len(dw))
+		}
+		buf := getBuf[T](g.c * k * ph)
+		defer putBuf(buf)
+		planes := (*buf)[:g.c*k*ph]
+		srcs := shiftedSources(g, planes)
+		for n := lo; n < hi; n++ {
+			for c := 0; c < g.c; c++ {
+				shiftedPlanes(planes[c*k*ph:(c+1)*k*ph], x[(n*g.c+c)*hw:][:hw], g.h, g.w, g.pad, k)
+			}
+			for o := 0; o < g.o; o++ {
+				gn := gr[(n*g.o+o)*hw:][:hw]
+				row := acc[o*m : (o+1)*m]
+				for j, src := range srcs {
+					row[j] += dot(gn, src)
+				}
+			}
+		}
+		if lo > 0 {
+			mu.Lock()
+			partials[lo] = acc
+			mu.Unlock()
+		}
+	})
+	for lo := 1; lo < g.n && len(partials) > 0; lo++ {
+		if q, ok := partials[lo]; ok {
+			for i, v := range q {
+				dw[i] += v
+			}
+			delete(partials, lo)
+		}
+	}
+}
+
+// dot returns Σ x_i y_i (len(y) >= len(x)).
+func dot[T Float](x, y []T) T {
+	y = y[:len(x)]
+	var s T
+	if x32, ok := any(x).([]float32); ok {
+		v, k := vecDot(x32, any(y).([]float32))
+		s, x, y = T(v), x[k:], y[k:]
+	}
+	for i, v := range x {
+		s += v * y[i]
+	}
+	return s
 }
 
 // validRange returns the output positions [lo, hi) along one axis whose input

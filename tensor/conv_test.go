@@ -80,6 +80,8 @@ var convCases = []convCase{
 	{[]int{2, 2, 6, 7}, []int{3, 2, 3, 3}, 1, 2}, // stride 1, wider output: generic im2col, flipped-kernel input gradient
 	{[]int{2, 2, 5, 4}, []int{3, 2, 2, 2}, 1, 1}, // even kernel
 	{[]int{2, 2, 5, 4}, []int{3, 2, 3, 1}, 1, 1}, // non-square kernel: col2im input gradient
+	{[]int{2, 2, 32, 32}, []int{3, 2, 3, 3}, 1, 1}, // large plane, few channels: shifted weight gradient
+	{[]int{2, 2, 32, 32}, []int{3, 2, 5, 5}, 1, 2}, // the same with shifts of ±2
 }
 
 func (c convCase) String() string {
@@ -369,6 +371,40 @@ func BenchmarkCol2im3x3(b *testing.B) {
 		parallel.For(g.n, 1, func(lo, hi int) {
 			for n := lo; n < hi; n++ {
 				col2im(&g, col, dx.f32[n*g.c*g.hw:(n+1)*g.c*g.hw])
+			}
+		})
+	}
+}
+
+// BenchmarkConvNarrow compares the two ways of computing the weight
+// gradient of the narrow 3x3 convolutions of a CPU-scale ResNet (batch 100):
+// dot products with shifted input planes, and im2col + GEMM (see
+// convGeom.shiftedWeightGrad). The forward convolution is timed for scale.
+//
+//	go test ./tensor -run xxx -bench ConvNarrow -benchtime 20x
+func BenchmarkConvNarrow(b *testing.B) {
+	for _, s := range [][3]int{{1, 8, 32}, {8, 8, 32}, {8, 16, 32}, {16, 16, 16}, {16, 32, 16}, {32, 32, 8}, {32, 64, 8}, {64, 64, 4}, {64, 64, 32}} {
+		c, o, hw := s[0], s[1], s[2]
+		rng := NewRNG(1)
+		x := rng.Normal(Float32, 0, 1, 100, c, hw, hw)
+		w := rng.Normal(Float32, 0, 1, o, c, 3, 3)
+		g := rng.Normal(Float32, 0, 1, 100, o, hw, hw)
+		b.Run(fmt.Sprintf("c%d_o%d_%dx%d/fwd", c, o, hw, hw), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				Conv2d(x, w, 1, 1)
+			}
+		})
+		geo := convGeometry("Conv2dWeightGrad", x.Shape(), w.Shape(), 1, 1)
+		dw := New(Float32, w.Shape()...)
+		b.Run(fmt.Sprintf("c%d_o%d_%dx%d/wgrad/shifted", c, o, hw, hw), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				conv2dWeightGradShifted(&geo, x.f32, g.f32, dw.f32)
+			}
+		})
+		b.Run(fmt.Sprintf("c%d_o%d_%dx%d/wgrad/gemm", c, o, hw, hw), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				clear(dw.f32)
+				conv2dWeightGradGEMM(&geo, x.f32, g.f32, dw.f32)
 			}
 		})
 	}

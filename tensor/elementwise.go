@@ -428,6 +428,10 @@ func AxpyInPlace(y *Tensor, a float64, x *Tensor) {
 
 func axpy[T Float](y []T, a T, x []T) {
 	x = x[:len(y)]
+	if y32, ok := any(y).([]float32); ok {
+		k := vecAxpy(y32, float32(a), any(x).([]float32))
+		y, x = y[k:], x[k:]
+	}
 	for i, v := range x {
 		y[i] += a * v
 	}

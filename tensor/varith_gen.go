@@ -43,6 +43,7 @@ func main() {
 				}, "DX")
 		}
 	}
+	b.WriteString(axpyDot)
 	if err := os.WriteFile("varith_amd64.s", []byte(b.String()), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -75,3 +76,86 @@ func kernel(b *strings.Builder, name, sig string, prologue []string, load func(o
 	w("VMOVUPS Z0, (DI)")
 	w("done:", "VZEROUPPER", "RET")
 }
+
+// axpyDot is y += a*x and the dot product, 16 lanes at a time (n rounded
+// down to a multiple of 16), with fused multiply-adds; dot32 keeps four
+// accumulators to hide the FMA latency.
+const axpyDot = `
+// func axpy32(y, x *float32, a float32, n int)
+TEXT ·axpy32(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSS a+16(FP), Z2
+	MOVQ n+24(FP), CX
+loop32:
+	CMPQ CX, $32
+	JLT  loop16
+	VMOVUPS (DI), Z0
+	VMOVUPS 64(DI), Z1
+	VFMADD231PS (SI), Z2, Z0
+	VFMADD231PS 64(SI), Z2, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  loop32
+loop16:
+	CMPQ CX, $16
+	JLT  done
+	VMOVUPS (DI), Z0
+	VFMADD231PS (SI), Z2, Z0
+	VMOVUPS Z0, (DI)
+done:
+	VZEROUPPER
+	RET
+
+// func dot32(x, y *float32, n int) float32
+TEXT ·dot32(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+loop64:
+	CMPQ CX, $64
+	JLT  loop16
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z5
+	VMOVUPS 128(SI), Z6
+	VMOVUPS 192(SI), Z7
+	VFMADD231PS (DI), Z4, Z0
+	VFMADD231PS 64(DI), Z5, Z1
+	VFMADD231PS 128(DI), Z6, Z2
+	VFMADD231PS 192(DI), Z7, Z3
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	JMP  loop64
+loop16:
+	CMPQ CX, $16
+	JLT  reduce
+	VMOVUPS (SI), Z4
+	VFMADD231PS (DI), Z4, Z0
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  loop16
+reduce:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	VEXTRACTF32X8 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+`

@@ -130,3 +130,31 @@ func vecBin32(op binOp, d, a, b []float32, n, sa, sb int) int {
 	}
 	return k
 }
+
+//go:noescape
+func axpy32(y, x *float32, a float32, n int)
+
+//go:noescape
+func dot32(x, y *float32, n int) float32
+
+// vecAxpy does y += a*x on the longest multiple-of-16 prefix and returns its length.
+func vecAxpy(y []float32, a float32, x []float32) int {
+	k := len(y) &^ 15
+	if !hasVecMath || k == 0 {
+		return 0
+	}
+	x = x[:k]
+	axpy32(&y[0], &x[0], a, k)
+	return k
+}
+
+// vecDot returns the dot product of the longest multiple-of-16 prefix of x
+// and y (equal lengths) and its length.
+func vecDot(x, y []float32) (float32, int) {
+	k := len(x) &^ 15
+	if !hasVecMath || k == 0 {
+		return 0, 0
+	}
+	y = y[:k]
+	return dot32(&x[0], &y[0], k), k
+}

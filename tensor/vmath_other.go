@@ -12,3 +12,6 @@ func vecSigmoid(d, x []float32) int  { return 0 }
 func vecSoftplus(d, x []float32) int { return 0 }
 
 func vecBin32(op binOp, d, a, b []float32, n, sa, sb int) int { return 0 }
+
+func vecAxpy(y []float32, a float32, x []float32) int { return 0 }
+func vecDot(x, y []float32) (float32, int)            { return 0, 0 }

@@ -113,3 +113,45 @@ func TestVecBinaryMatchesScalar(t *testing.T) {
 		}
 	}
 }
+
+// TestVecAxpyDot checks the fused kernels against float64 arithmetic, for
+// lengths around the 16-, 32- and 64-lane boundaries.
+func TestVecAxpyDot(t *testing.T) {
+	if !hasVecMath {
+		t.Skip("no vector kernels on this CPU/build")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for n := 0; n <= 200; n++ {
+		x, y := make([]float32, n), make([]float32, n)
+		for i := range x {
+			x[i], y[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+		}
+		var want, scale float64
+		for i := range x {
+			want += float64(x[i]) * float64(y[i])
+			scale += math.Abs(float64(x[i]) * float64(y[i]))
+		}
+		got, k := vecDot(x, y)
+		for i := k; i < n; i++ {
+			got += x[i] * y[i]
+		}
+		if k != n&^15 || math.Abs(float64(got)-want) > 1e-6*(scale+1) {
+			t.Fatalf("n=%d: dot %v (vector part %d), want %v", n, got, k, want)
+		}
+		z := append([]float32(nil), y...)
+		k = vecAxpy(z, 0.7, x)
+		if k != n&^15 {
+			t.Fatalf("n=%d: axpy did %d", n, k)
+		}
+		for i := 0; i < k; i++ {
+			if w := 0.7*float64(x[i]) + float64(y[i]); math.Abs(float64(z[i])-w) > 1e-6*(math.Abs(w)+1) {
+				t.Fatalf("n=%d: axpy[%d] = %v, want %v", n, i, z[i], w)
+			}
+		}
+		for i := k; i < n; i++ {
+			if z[i] != y[i] {
+				t.Fatalf("n=%d: axpy wrote past its prefix at %d", n, i)
+			}
+		}
+	}
+}
