@@ -74,12 +74,12 @@ var convCases = []convCase{
 	{[]int{2, 4, 6, 5}, []int{3, 4, 1, 1}, 2, 0},
 	{[]int{2, 4, 6, 5}, []int{3, 4, 1, 1}, 1, 1},
 	{[]int{1, 2, 4, 9}, []int{5, 2, 2, 3}, 3, 2},
-	{[]int{2, 1, 3, 3}, []int{2, 1, 3, 3}, 1, 3}, // padding wider than the kernel
-	{[]int{5, 3, 8, 8}, []int{6, 3, 3, 3}, 1, 1}, // enough samples to split over cores
-	{[]int{2, 2, 6, 7}, []int{3, 2, 5, 5}, 1, 2}, // row-shift im2col with shifts of ±2
-	{[]int{2, 2, 6, 7}, []int{3, 2, 3, 3}, 1, 2}, // stride 1, wider output: generic im2col, flipped-kernel input gradient
-	{[]int{2, 2, 5, 4}, []int{3, 2, 2, 2}, 1, 1}, // even kernel
-	{[]int{2, 2, 5, 4}, []int{3, 2, 3, 1}, 1, 1}, // non-square kernel: col2im input gradient
+	{[]int{2, 1, 3, 3}, []int{2, 1, 3, 3}, 1, 3},   // padding wider than the kernel
+	{[]int{5, 3, 8, 8}, []int{6, 3, 3, 3}, 1, 1},   // enough samples to split over cores
+	{[]int{2, 2, 6, 7}, []int{3, 2, 5, 5}, 1, 2},   // row-shift im2col with shifts of ±2
+	{[]int{2, 2, 6, 7}, []int{3, 2, 3, 3}, 1, 2},   // stride 1, wider output: generic im2col, flipped-kernel input gradient
+	{[]int{2, 2, 5, 4}, []int{3, 2, 2, 2}, 1, 1},   // even kernel
+	{[]int{2, 2, 5, 4}, []int{3, 2, 3, 1}, 1, 1},   // non-square kernel: col2im input gradient
 	{[]int{2, 2, 32, 32}, []int{3, 2, 3, 3}, 1, 1}, // large plane, few channels: shifted weight gradient
 	{[]int{2, 2, 32, 32}, []int{3, 2, 5, 5}, 1, 2}, // the same with shifts of ±2
 }
