@@ -4,18 +4,21 @@
 // Theorem 1), the same with φ* held fixed (the posterior's share removed),
 // and Algorithm 1's gradient at the run's trained posterior.
 //
-//	go run ./scripts/gradsplit [-draws 200] [-batches 5] RUN_DIR...
+//	go run ./scripts/gradsplit [-draws 200] [-batches 5] [-out runs/gradsplit.md] RUN_DIR...
 //
-// For each run it prints one markdown row: relative error |g - g_marg| /
+// For each run it prints (and with -out also writes, for scripts/report) one markdown row: relative error |g - g_marg| /
 // |g_marg| and cosine to the marginal gradient, averaged over minibatches.
 package main
 
 import (
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"math"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/bism-ml/bism/config"
 	"github.com/bism-ml/bism/eval"
@@ -26,9 +29,12 @@ import (
 func main() {
 	draws := flag.Int("draws", 200, "draws of q's noise averaged per gradient")
 	batches := flag.Int("batches", 5, "minibatches (consecutive training rows) averaged")
+	out := flag.String("out", "", "also write the table to this file")
 	flag.Parse()
-	fmt.Println("| run | iterations | N | rel. error through φ*(θ) (Theorem 1) | rel. error, φ fixed | cosine, φ fixed | rel. error, Algorithm 1 | cosine, Algorithm 1 | W only: rel. error, Algorithm 1 | W only: cosine, Algorithm 1 | W only: one-draw spread / ‖g_marg‖ |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
+	var table strings.Builder
+	w := io.MultiWriter(os.Stdout, &table)
+	fmt.Fprintln(w, "| run | iterations | N | rel. error through φ*(θ) (Theorem 1) | rel. error, φ fixed | cosine, φ fixed | rel. error, Algorithm 1 | cosine, Algorithm 1 | W only: rel. error, Algorithm 1 | W only: cosine, Algorithm 1 | W only: one-draw spread / ‖g_marg‖ |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, dir := range flag.Args() {
 		cfg, err := config.Load(filepath.Join(dir, train.ConfigFile), nil)
 		if err != nil {
@@ -70,7 +76,12 @@ func main() {
 			}
 		}
 		k := float64(*batches)
-		fmt.Printf("| %s | %d | %d | %.2g | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.2f |\n", dir, r.Iter(), cfg.Method.N, sum[0]/k, sum[1]/k, sum[2]/k, sum[3]/k, sum[4]/k, sum[5]/k, sum[6]/k, sum[7]/k)
+		fmt.Fprintf(w, "| %s | %d | %d | %.2g | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.2f |\n", dir, r.Iter(), cfg.Method.N, sum[0]/k, sum[1]/k, sum[2]/k, sum[3]/k, sum[4]/k, sum[5]/k, sum[6]/k, sum[7]/k)
+	}
+	if *out != "" {
+		if err := os.WriteFile(*out, []byte(table.String()), 0o644); err != nil {
+			log.Fatal(err)
+		}
 	}
 }
 

@@ -41,7 +41,7 @@ var freyPaper = map[string][2]float64{
 func main() {
 	runs := flag.String("runs", "runs", "runs folder")
 	out := flag.String("out", "docs", "docs folder")
-	template := flag.String("template", "scripts/report/RESULTS.tmpl.md", "the prose of RESULTS.md, with {{checkerboard}}, {{frey}} and {{fig1}} where the tables go")
+	template := flag.String("template", "scripts/report/RESULTS.tmpl.md", "the prose of RESULTS.md, with {{checkerboard}}, {{frey}}, {{fig1}} and {{gradsplit}} where the tables go")
 	flag.Parse()
 	figs := filepath.Join(*out, "figures")
 	if err := os.MkdirAll(figs, 0o755); err != nil {
@@ -59,6 +59,11 @@ func main() {
 		{"{{checkerboard}}", func(md *strings.Builder) error { return checkerboard(md, filepath.Join(*runs, "checkerboard"), figs) }},
 		{"{{frey}}", func(md *strings.Builder) error { return frey(md, filepath.Join(*runs, "frey")) }},
 		{"{{fig1}}", func(md *strings.Builder) error { return fig1(md, filepath.Join(*runs, "fig1"), figs) }},
+		{"{{gradsplit}}", func(md *strings.Builder) error {
+			b, err := os.ReadFile(filepath.Join(*runs, "gradsplit.md"))
+			md.Write(b)
+			return err
+		}},
 	}
 	for _, sec := range sections {
 		var md strings.Builder
