@@ -80,6 +80,7 @@ var convCases = []convCase{
 	{[]int{2, 2, 6, 7}, []int{3, 2, 3, 3}, 1, 2},   // stride 1, wider output: generic im2col, flipped-kernel input gradient
 	{[]int{2, 2, 5, 4}, []int{3, 2, 2, 2}, 1, 1},   // even kernel
 	{[]int{2, 2, 5, 4}, []int{3, 2, 3, 1}, 1, 1},   // non-square kernel: col2im input gradient
+	{[]int{2, 4, 8, 8}, []int{5, 4, 3, 3}, 1, 1}, // shifted forward (4 planes by the vector kernel, 1 by axpy) and input gradient (4 planes)
 	{[]int{2, 2, 32, 32}, []int{3, 2, 3, 3}, 1, 1}, // large plane, few channels: shifted weight gradient
 	{[]int{2, 2, 32, 32}, []int{3, 2, 5, 5}, 1, 2}, // the same with shifts of ±2
 }
@@ -389,12 +390,20 @@ func BenchmarkConvNarrow(b *testing.B) {
 		x := rng.Normal(Float32, 0, 1, 100, c, hw, hw)
 		w := rng.Normal(Float32, 0, 1, o, c, 3, 3)
 		g := rng.Normal(Float32, 0, 1, 100, o, hw, hw)
-		b.Run(fmt.Sprintf("c%d_o%d_%dx%d/fwd", c, o, hw, hw), func(b *testing.B) {
+		geo := convGeometry("Conv2dWeightGrad", x.Shape(), w.Shape(), 1, 1)
+		out := New(Float32, 100, o, hw, hw)
+		b.Run(fmt.Sprintf("c%d_o%d_%dx%d/fwd/shifted", c, o, hw, hw), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				conv2dShifted(&geo, x.f32, w.f32, out.f32)
+			}
+		})
+		b.Run(fmt.Sprintf("c%d_o%d_%dx%d/fwd/gemm", c, o, hw, hw), func(b *testing.B) {
+			defer func(p int) { shiftedForwardPairs = p }(shiftedForwardPairs)
+			shiftedForwardPairs = 0
 			for i := 0; i < b.N; i++ {
 				Conv2d(x, w, 1, 1)
 			}
 		})
-		geo := convGeometry("Conv2dWeightGrad", x.Shape(), w.Shape(), 1, 1)
 		dw := New(Float32, w.Shape()...)
 		b.Run(fmt.Sprintf("c%d_o%d_%dx%d/wgrad/shifted", c, o, hw, hw), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {

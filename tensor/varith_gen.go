@@ -44,6 +44,7 @@ func main() {
 		}
 	}
 	b.WriteString(axpyDot)
+	b.WriteString(fmaPlanes4)
 	if err := os.WriteFile("varith_amd64.s", []byte(b.String()), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -156,6 +157,78 @@ reduce:
 	VMOVSHDUP X0, X1
 	VADDSS X1, X0, X0
 	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+`
+
+// fmaPlanes4 computes four output planes of a convolution as weighted sums
+// of the same shifted input planes: dst[p·n + i] = Σ_j coefs[p·m + j] ·
+// srcs[j][i] for p < 4, i < n (a multiple of 32). Each 32-lane block keeps
+// eight accumulators in registers across all m sources, so every source
+// block is loaded once for four planes and dst is written once.
+const fmaPlanes4 = `
+// func fmaPlanes4(dst *float32, n int, srcs *uintptr, coefs *float32, m int)
+TEXT ·fmaPlanes4(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ n+8(FP), CX
+	MOVQ srcs+16(FP), R8
+	MOVQ coefs+24(FP), R9
+	MOVQ m+32(FP), R10
+	MOVQ CX, R11
+	SHLQ $2, R11 // plane stride in bytes
+	MOVQ R10, R12
+	SHLQ $2, R12 // coefficient row stride in bytes
+	XORQ AX, AX  // byte offset of the block
+block32:
+	CMPQ CX, $32
+	JLT  done
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ BX, BX
+	MOVQ R9, DX // coefficient of source 0, plane 0
+src:
+	MOVQ (R8)(BX*8), SI
+	VMOVUPS (SI)(AX*1), Z8
+	VMOVUPS 64(SI)(AX*1), Z9
+	VBROADCASTSS (DX), Z10
+	VBROADCASTSS (DX)(R12*1), Z11
+	LEAQ (DX)(R12*2), R13
+	VBROADCASTSS (R13), Z12
+	VBROADCASTSS (R13)(R12*1), Z13
+	VFMADD231PS Z8, Z10, Z0
+	VFMADD231PS Z9, Z10, Z1
+	VFMADD231PS Z8, Z11, Z2
+	VFMADD231PS Z9, Z11, Z3
+	VFMADD231PS Z8, Z12, Z4
+	VFMADD231PS Z9, Z12, Z5
+	VFMADD231PS Z8, Z13, Z6
+	VFMADD231PS Z9, Z13, Z7
+	ADDQ $4, DX
+	INCQ BX
+	CMPQ BX, R10
+	JLT  src
+	LEAQ (DI)(AX*1), SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	ADDQ R11, SI
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ R11, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	ADDQ R11, SI
+	VMOVUPS Z6, (SI)
+	VMOVUPS Z7, 64(SI)
+	ADDQ $128, AX
+	SUBQ $32, CX
+	JMP  block32
+done:
 	VZEROUPPER
 	RET
 `

@@ -2,7 +2,12 @@
 
 package tensor
 
-import "golang.org/x/sys/cpu"
+import (
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 // Vector kernels of vmath_amd64.s; each handles len(x) rounded down to a
 // multiple of 16.
@@ -157,4 +162,24 @@ func vecDot(x, y []float32) (float32, int) {
 	}
 	y = y[:k]
 	return dot32(&x[0], &y[0], k), k
+}
+
+//go:noescape
+func fmaPlanes4(dst *float32, n int, srcs *uintptr, coefs *float32, m int)
+
+// vecFMAPlanes4 sets dst[p·n+i] = Σ_j coefs[p·m+j]·srcs[j][i] for four
+// planes p of n = len(dst)/4 elements, when the kernel can run (n a multiple
+// of 32), and reports whether it did. ptrs is scratch of len(srcs).
+func vecFMAPlanes4(dst []float32, srcs [][]float32, coefs []float32, ptrs []uintptr) bool {
+	n, m := len(dst)/4, len(srcs)
+	if !hasVecMath || n == 0 || n%32 != 0 || m == 0 || len(dst) != 4*n || len(coefs) < 4*m {
+		return false
+	}
+	for j, s := range srcs {
+		s = s[:n] // bounds for the unchecked kernel
+		ptrs[j] = uintptr(unsafe.Pointer(&s[0]))
+	}
+	fmaPlanes4(&dst[0], n, &ptrs[0], &coefs[0], m)
+	runtime.KeepAlive(srcs)
+	return true
 }
