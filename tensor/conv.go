@@ -242,13 +242,7 @@ func conv2dWeightGrad[T Float](g *convGeom, x, gr, dw []T) {
 
 // conv2dWeightGradGEMM accumulates dW += g_n @ col_n^T over samples.
 func conv2dWeightGradGEMM[T Float](g *convGeom, x, gr, dw []T) {
-	var mu sync.Mutex
-	partials := map[int][]T{}
-	parallel.For(g.n, g.grain(), func(lo, hi int) {
-		acc := dw
-		if lo > 0 {
-			acc = make([]T, len(dw))
-		}
+	reduceOverSamples(g.n, g.grain(), dw, func(lo, hi int, acc []T) {
 		var col []T
 		if !g.direct {
 			buf := getBuf[T](g.ckk * g.howo)
@@ -269,15 +263,29 @@ func conv2dWeightGradGEMM[T Float](g *convGeom, x, gr, dw []T) {
 			// dW [O, CKK] += g_n [O, HoWo] @ col^T [HoWo, CKK]
 			gemm(false, true, g.o, g.ckk, g.howo, gr[n*g.o*g.howo:], g.howo, col, g.howo, beta, acc, g.ckk)
 		}
+	})
+}
+
+// reduceOverSamples runs body over disjoint sample ranges in parallel, each
+// accumulating into its own zeroed buffer (the first range into dw, which
+// is zero), then adds the buffers into dw in range order, so the result does
+// not depend on goroutine scheduling.
+func reduceOverSamples[T Float](n, grain int, dw []T, body func(lo, hi int, acc []T)) {
+	var mu sync.Mutex
+	partials := map[int][]T{}
+	parallel.For(n, grain, func(lo, hi int) {
+		acc := dw
+		if lo > 0 {
+			acc = make([]T, len(dw))
+		}
+		body(lo, hi, acc)
 		if lo > 0 {
 			mu.Lock()
 			partials[lo] = acc
 			mu.Unlock()
 		}
 	})
-	// Sum the per-chunk partials in a fixed order, so results do not depend
-	// on goroutine scheduling.
-	for lo := 1; lo < g.n && len(partials) > 0; lo++ {
+	for lo := 1; lo < n && len(partials) > 0; lo++ {
 		if p, ok := partials[lo]; ok {
 			for i, v := range p {
 				dw[i] += v
@@ -379,13 +387,7 @@ func conv2dShifted[T Float](g *convGeom, x, w, out []T) {
 func conv2dWeightGradShifted[T Float](g *convGeom, x, gr, dw []T) {
 	k, hw := g.kw, g.hw
 	ph, m := (g.h+2*g.pad)*g.w, g.c*k*k
-	var mu sync.Mutex
-	partials := map[int][]T{}
-	parallel.For(g.n, g.grain(), func(lo, hi int) {
-		acc := dw
-		if lo > 0 {
-			acc = make([]T, len(dw))
-		}
+	reduceOverSamples(g.n, g.grain(), dw, func(lo, hi int, acc []T) {
 		buf := getBuf[T](g.c * k * ph)
 		defer putBuf(buf)
 		planes := (*buf)[:g.c*k*ph]
@@ -402,20 +404,7 @@ func conv2dWeightGradShifted[T Float](g *convGeom, x, gr, dw []T) {
 				}
 			}
 		}
-		if lo > 0 {
-			mu.Lock()
-			partials[lo] = acc
-			mu.Unlock()
-		}
 	})
-	for lo := 1; lo < g.n && len(partials) > 0; lo++ {
-		if q, ok := partials[lo]; ok {
-			for i, v := range q {
-				dw[i] += v
-			}
-			delete(partials, lo)
-		}
-	}
 }
 
 // dot returns Σ x_i y_i (len(y) >= len(x)).
