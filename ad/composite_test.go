@@ -162,15 +162,14 @@ func benchSSMStep(b *testing.B, a *tensor.Arena) {
 	c := Var(rng.Uniform(tensor.Float32, -0.05, 0.05, H))
 	data := rng.Uniform(tensor.Float32, 0, 1, B, D)
 	step := func() {
-		if a != nil {
-			a.Reset()
-			prev := tensor.UseArena(a)
-			defer tensor.UseArena(prev)
-		}
 		v := Var(data)
 		u := Const(rng.Rademacher(tensor.Float32, B, D))
 		loss := ssmLoss(v, u, w, c)
 		_ = Grad(loss, []*Value{w, c})
+	}
+	if a != nil {
+		heapStep := step
+		step = func() { a.Step(heapStep) }
 	}
 	step()
 	b.ReportAllocs()

@@ -43,6 +43,15 @@ func Const(t *tensor.Tensor) *Value { return &Value{t: t} }
 // Detach returns v's tensor as a constant: gradients stop here.
 func Detach(v *Value) *Value { return Const(v.t) }
 
+// Tensors returns the values' tensors, e.g. the gradients Grad returns.
+func Tensors(vs []*Value) []*tensor.Tensor {
+	out := make([]*tensor.Tensor, len(vs))
+	for i, v := range vs {
+		out[i] = v.t
+	}
+	return out
+}
+
 // Tensor returns the value's data. Callers must not modify it while the
 // value is part of a graph they will differentiate.
 func (v *Value) Tensor() *tensor.Tensor { return v.t }

@@ -238,7 +238,7 @@ func (cfg *BiasConfig) evaluate(phiStart *nn.Params, optState map[string]*tensor
 	for i := 0; i < k; i++ {
 		phi := qParams.Vars()
 		loss := objective.InnerLoss(energyK, q, phi, x, weights, nz.inner())
-		opt.Step(qParams, valueTensors(ad.Grad(loss, phi.List())))
+		opt.Step(qParams, ad.Tensors(ad.Grad(loss, phi.List())))
 	}
 	phi0 := qParams.Clone().Tensors()
 
@@ -279,7 +279,7 @@ func (cfg *BiasConfig) evaluate(phiStart *nn.Params, optState map[string]*tensor
 	}
 
 	outer := cfg.Outer.Loss(objective.BiEnergy(m, q, theta, phi, nz.outer), p)
-	grads := valueTensors(ad.Grad(outer, theta.List()))
+	grads := ad.Tensors(ad.Grad(outer, theta.List()))
 	return evaluation{grads: grads, phi0: phi0, loss: outer.Item(), innerLoss: innerAt0}, nil
 }
 
@@ -319,18 +319,10 @@ func (cfg *BiasConfig) maxCurvature(phiStar *nn.Params) float64 {
 				dot = ad.Add(dot, d)
 			}
 		}
-		vec = valueTensors(ad.Grad(dot, phi.List())) // H v
+		vec = ad.Tensors(ad.Grad(dot, phi.List())) // H v
 		lam = norm(vec, nil)
 	}
 	return lam
-}
-
-func valueTensors(vs []*ad.Value) []*tensor.Tensor {
-	out := make([]*tensor.Tensor, len(vs))
-	for i, v := range vs {
-		out[i] = v.Tensor()
-	}
-	return out
 }
 
 func cloneState(s map[string]*tensor.Tensor) map[string]*tensor.Tensor {

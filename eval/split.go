@@ -69,7 +69,7 @@ func GradientSplit(cfg SplitConfig) (*Split, error) {
 	}
 	s := &Split{}
 	theta := m.Params().Vars()
-	s.Marginal = values(ad.Grad(cfg.Outer.Loss(objective.MarginalEnergy(m, theta), p), theta.List()))
+	s.Marginal = ad.Tensors(ad.Grad(cfg.Outer.Loss(objective.MarginalEnergy(m, theta), p), theta.List()))
 
 	avgSpread := func(f func(rng *tensor.RNG) []*tensor.Tensor) ([]*tensor.Tensor, []float64) {
 		var sum []*tensor.Tensor
@@ -108,12 +108,12 @@ func GradientSplit(cfg SplitConfig) (*Split, error) {
 	}
 	s.Total = avg(func(rng *tensor.RNG) []*tensor.Tensor {
 		th := m.Params().Vars()
-		return values(ad.Grad(cfg.Outer.Loss(objective.BiEnergy(m, q, th, exactPosterior(m, th), rng), p), th.List()))
+		return ad.Tensors(ad.Grad(cfg.Outer.Loss(objective.BiEnergy(m, q, th, exactPosterior(m, th), rng), p), th.List()))
 	})
 	s.Fixed, s.FixedSpread = avgSpread(func(rng *tensor.RNG) []*tensor.Tensor {
 		th := m.Params().Vars()
 		phi := exactPosterior(m, m.Params().Consts())
-		return values(ad.Grad(cfg.Outer.Loss(objective.BiEnergy(m, q, th, phi, rng), p), th.List()))
+		return ad.Tensors(ad.Grad(cfg.Outer.Loss(objective.BiEnergy(m, q, th, phi, rng), p), th.List()))
 	})
 	if cfg.Posterior != nil && cfg.InnerOpt != nil {
 		b := &objective.BiLevel{Model: m, Posterior: cfg.Posterior, Outer: cfg.Outer, K: 0, N: cfg.N, InnerOpt: cfg.InnerOpt}
@@ -132,26 +132,11 @@ func exactPosterior(m *model.GRBM, th nn.Vals) nn.Vals {
 	return nn.NewVals([]string{"A", "a"}, []*ad.Value{a, th.Get("c")})
 }
 
-func values(vs []*ad.Value) []*tensor.Tensor {
-	out := make([]*tensor.Tensor, len(vs))
-	for i, v := range vs {
-		out[i] = v.Tensor()
-	}
-	return out
-}
-
 // RelErr returns |g - ref| / |ref| over all parameters together.
-func RelErr(g, ref []*tensor.Tensor) float64 {
-	var num, den float64
-	for i := range ref {
-		for j := 0; j < ref[i].Size(); j++ {
-			d := g[i].Flat(j) - ref[i].Flat(j)
-			num += d * d
-			den += ref[i].Flat(j) * ref[i].Flat(j)
-		}
-	}
-	return math.Sqrt(num / den)
-}
+func RelErr(g, ref []*tensor.Tensor) float64 { return norm(g, ref) / norm(ref, nil) }
+
+// Norm returns |g| over all parameters together.
+func Norm(g []*tensor.Tensor) float64 { return norm(g, nil) }
 
 // Cosine returns the cosine of the angle between g and ref over all
 // parameters together.

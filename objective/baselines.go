@@ -69,7 +69,7 @@ func (c CD) Step(m *model.GRBM, v *tensor.Tensor, rng *tensor.RNG) (float64, []*
 	neg := GibbsChains(m, v, c.K, rng)
 	theta := m.Params().Vars()
 	l := FreeEnergyGap(m, theta, v, neg)
-	return l.Item(), tensors(ad.Grad(l, theta.List()))
+	return l.Item(), ad.Tensors(ad.Grad(l, theta.List()))
 }
 
 // PCD is persistent contrastive divergence, PCD-k (Tieleman 2008, "Training
@@ -129,7 +129,7 @@ func (p *PCD) Step(m *model.GRBM, v *tensor.Tensor, rng *tensor.RNG) (float64, [
 	p.chains = tensor.Keep(GibbsChains(m, p.chains, p.K, rng))
 	theta := m.Params().Vars()
 	l := FreeEnergyGap(m, theta, v, p.chains)
-	return l.Item(), tensors(ad.Grad(l, theta.List()))
+	return l.Item(), ad.Tensors(ad.Grad(l, theta.List()))
 }
 
 // tileRows returns n rows, row i being x's row i mod B.
@@ -226,7 +226,7 @@ func (n *NCE) Step(m model.FreeEnergyModel, v *tensor.Tensor, rng *tensor.RNG) (
 	noise := rng.Normal(v.DType(), 0, 1, nu*v.Dim(0), v.Dim(1))
 	theta, cv := m.Params().Vars(), n.params.Vars()
 	l := NCELoss(m, theta, cv.Get(LogZParamName), v, noise, nu)
-	g := tensors(ad.Grad(l, append(theta.List(), cv.List()...)))
+	g := ad.Tensors(ad.Grad(l, append(theta.List(), cv.List()...)))
 	k := len(theta.Names())
 	return l.Item(), g[:k], g[k:]
 }
@@ -355,13 +355,13 @@ func (v *VNCE) Step(m model.EBLVM, x *tensor.Tensor, rng *tensor.RNG) VNCEResult
 	for k := 0; k < v.K; k++ {
 		phi := qp.Vars()
 		b := VNCEDataBound(m, v.Posterior, thConst, phi, cConst, x, particles, nu, rng)
-		v.InnerOpt.Step(qp, tensors(ad.Grad(ad.Neg(b), phi.List())))
+		v.InnerOpt.Step(qp, ad.Tensors(ad.Grad(ad.Neg(b), phi.List())))
 	}
 
 	noise := rng.Normal(x.DType(), 0, 1, nu*x.Dim(0), x.Dim(1))
 	theta, cv := m.Params().Vars(), v.params.Vars()
 	loss, bound := VNCELoss(m, v.Posterior, theta, qp.Consts(), cv.Get(LogZParamName), x, noise, particles, nu, rng)
-	g := tensors(ad.Grad(loss, append(theta.List(), cv.List()...)))
+	g := ad.Tensors(ad.Grad(loss, append(theta.List(), cv.List()...)))
 	k := len(theta.Names())
 	return VNCEResult{Loss: loss.Item(), Bound: bound.Item(), Grads: g[:k], LogZGrads: g[k:]}
 }

@@ -104,7 +104,7 @@ func (b *BiLevel) StepPerturbed(p Perturbed, rng *tensor.RNG) StepResult {
 	for k := 0; k < b.K; k++ {
 		phi := qParams.Vars()
 		loss := InnerLoss(energyK, b.Posterior, phi, x, weights, rng)
-		b.InnerOpt.Step(qParams, tensors(ad.Grad(loss, phi.List())))
+		b.InnerOpt.Step(qParams, ad.Tensors(ad.Grad(loss, phi.List())))
 	}
 
 	// (2) φ^0 detached from θ; (3) N unrolled steps keeping the graph to θ.
@@ -144,15 +144,7 @@ func (b *BiLevel) StepPerturbed(p Perturbed, rng *tensor.RNG) StepResult {
 	// (4) outer loss at φ^N(θ) and its θ-gradient.
 	outer := b.Outer.Loss(BiEnergy(b.Model, b.Posterior, theta, phi, rng), p)
 	grads := ad.Grad(outer, theta.List())
-	return StepResult{Loss: outer.Item(), InnerLoss: innerAt0, Grads: tensors(grads)}
-}
-
-func tensors(vs []*ad.Value) []*tensor.Tensor {
-	out := make([]*tensor.Tensor, len(vs))
-	for i, v := range vs {
-		out[i] = v.Tensor()
-	}
-	return out
+	return StepResult{Loss: outer.Item(), InnerLoss: innerAt0, Grads: ad.Tensors(grads)}
 }
 
 // MarginalStep computes a score-matching loss on the model's marginal and
@@ -160,5 +152,5 @@ func tensors(vs []*ad.Value) []*tensor.Tensor {
 func MarginalStep(m model.FreeEnergyModel, o Outer, v *tensor.Tensor, rng *tensor.RNG) (loss float64, grads []*tensor.Tensor) {
 	theta := m.Params().Vars()
 	l := o.Loss(MarginalEnergy(m, theta), o.Perturb(v, rng))
-	return l.Item(), tensors(ad.Grad(l, theta.List()))
+	return l.Item(), ad.Tensors(ad.Grad(l, theta.List()))
 }

@@ -124,15 +124,16 @@ func LangevinFrom(e EnergyFn, x *tensor.Tensor, cfg Config, rng *tensor.RNG) *te
 	// next step (tensor.Arena); x is updated in place.
 	arena := tensor.NewArena()
 	for i, temp := range temps {
-		arena.Reset()
-		prev := tensor.UseArena(arena)
-		g, mean := grad(e, x)
-		// x ← x - s²/2 ∇E + √T s ξ, in place on our own copy.
-		tensor.AxpyInPlace(x, -0.5*s*s, g)
-		if temp > 0 {
-			tensor.AxpyInPlace(x, math.Sqrt(temp)*s, rng.Normal(x.DType(), 0, 1, x.Shape()...))
-		}
-		tensor.UseArena(prev)
+		var mean float64
+		arena.Step(func() {
+			var g *tensor.Tensor
+			g, mean = grad(e, x)
+			// x ← x - s²/2 ∇E + √T s ξ, in place on our own copy.
+			tensor.AxpyInPlace(x, -0.5*s*s, g)
+			if temp > 0 {
+				tensor.AxpyInPlace(x, math.Sqrt(temp)*s, rng.Normal(x.DType(), 0, 1, x.Shape()...))
+			}
+		})
 		if cfg.Progress != nil {
 			cfg.Progress(i+1, len(temps), mean)
 		}

@@ -84,6 +84,16 @@ func Keep(t *Tensor) *Tensor {
 	return c
 }
 
+// Step runs one iteration f of a loop under the arena: it releases the
+// previous iteration's storage, makes the arena active for f and restores
+// the previously active arena afterwards (also if f panics).
+func (a *Arena) Step(f func()) {
+	a.Reset()
+	prev := UseArena(a)
+	defer UseArena(prev)
+	f()
+}
+
 // Reset releases every buffer handed out since the previous Reset for reuse.
 func (a *Arena) Reset() {
 	a.mu.Lock()

@@ -346,6 +346,15 @@ func shiftedSources[T Float](g *convGeom, planes []T) [][]T {
 	return srcs
 }
 
+// fillShiftedPlanes writes the shifted planes of every input channel of
+// sample n into planes ([C][K][H+2·pad][W]).
+func fillShiftedPlanes[T Float](g *convGeom, planes, x []T, n int) {
+	k, hw, ph := g.kw, g.hw, (g.h+2*g.pad)*g.w
+	for c := 0; c < g.c; c++ {
+		shiftedPlanes(planes[c*k*ph:(c+1)*k*ph], x[(n*g.c+c)*hw:][:hw], g.h, g.w, g.pad, k)
+	}
+}
+
 // conv2dShifted computes the output planes as weighted sums of the shifted
 // input planes, four output channels per pass (vecFMAPlanes4), with no patch
 // matrix and no packing; other element types and leftover channels use
@@ -358,16 +367,17 @@ func conv2dShifted[T Float](g *convGeom, x, w, out []T) {
 		defer putBuf(buf)
 		planes := (*buf)[:g.c*k*ph]
 		srcs := shiftedSources(g, planes)
-		ptrs := make([]uintptr, m)
+		var ptrs []uintptr // the sources' addresses for the vector kernel, fixed for this buffer
+		if s32, ok := any(srcs).([][]float32); ok {
+			ptrs = fmaSourcePointers(s32, hw)
+		}
 		for n := lo; n < hi; n++ {
-			for c := 0; c < g.c; c++ {
-				shiftedPlanes(planes[c*k*ph:(c+1)*k*ph], x[(n*g.c+c)*hw:][:hw], g.h, g.w, g.pad, k)
-			}
+			fillShiftedPlanes(g, planes, x, n)
 			on := out[n*g.o*hw : (n+1)*g.o*hw]
 			o := 0
-			if d32, ok := any(on).([]float32); ok {
-				s32, w32 := any(srcs).([][]float32), any(w).([]float32)
-				for ; o+4 <= g.o && vecFMAPlanes4(d32[o*hw:(o+4)*hw], s32, w32[o*m:(o+4)*m], ptrs); o += 4 {
+			if d32, ok := any(on).([]float32); ok && ptrs != nil {
+				w32 := any(w).([]float32)
+				for ; o+4 <= g.o && vecFMAPlanes4(d32[o*hw:(o+4)*hw], ptrs, w32[o*m:(o+4)*m]); o += 4 {
 				}
 			}
 			for ; o < g.o; o++ {
@@ -393,9 +403,7 @@ func conv2dWeightGradShifted[T Float](g *convGeom, x, gr, dw []T) {
 		planes := (*buf)[:g.c*k*ph]
 		srcs := shiftedSources(g, planes)
 		for n := lo; n < hi; n++ {
-			for c := 0; c < g.c; c++ {
-				shiftedPlanes(planes[c*k*ph:(c+1)*k*ph], x[(n*g.c+c)*hw:][:hw], g.h, g.w, g.pad, k)
-			}
+			fillShiftedPlanes(g, planes, x, n)
 			for o := 0; o < g.o; o++ {
 				gn := gr[(n*g.o+o)*hw:][:hw]
 				row := acc[o*m : (o+1)*m]

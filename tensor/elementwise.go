@@ -549,7 +549,7 @@ func adamDir[T Float](d, m, v []T, eps T) {
 // AdamDirectionGrad returns the gradients of sum(g * m/(sqrt(v)+eps)) with
 // respect to m and v in one pass: g r and -g m r² / (2 sqrt(v)), r = 1/(sqrt(v)+eps).
 func AdamDirectionGrad(g, m, v *Tensor, eps float64) (gm, gv *Tensor) {
-	gm, gv = empty(m.dtype, m.shape...), New(m.dtype, m.shape...)
+	gm, gv = empty(m.dtype, m.shape...), empty(m.dtype, m.shape...)
 	if m.dtype == Float32 {
 		adamDirGrad(gm.f32, gv.f32, g.f32, m.f32, v.f32, float32(eps))
 	} else {

@@ -3,7 +3,6 @@
 package tensor
 
 import (
-	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -167,19 +166,30 @@ func vecDot(x, y []float32) (float32, int) {
 //go:noescape
 func fmaPlanes4(dst *float32, n int, srcs *uintptr, coefs *float32, m int)
 
-// vecFMAPlanes4 sets dst[p·n+i] = Σ_j coefs[p·m+j]·srcs[j][i] for four
-// planes p of n = len(dst)/4 elements, when the kernel can run (n a multiple
-// of 32), and reports whether it did. ptrs is scratch of len(srcs).
-func vecFMAPlanes4(dst []float32, srcs [][]float32, coefs []float32, ptrs []uintptr) bool {
-	n, m := len(dst)/4, len(srcs)
-	if !hasVecMath || n == 0 || n%32 != 0 || m == 0 || len(dst) != 4*n || len(coefs) < 4*m {
-		return false
+// fmaSourcePointers returns the addresses of the sources for fmaPlanes4,
+// after checking that each holds n elements, or nil when the kernel cannot
+// run (no AVX-512, n not a multiple of 32). The caller keeps the sources'
+// storage alive while it uses them.
+func fmaSourcePointers(srcs [][]float32, n int) []uintptr {
+	if !hasVecMath || n == 0 || n%32 != 0 || len(srcs) == 0 {
+		return nil
 	}
+	ptrs := make([]uintptr, len(srcs))
 	for j, s := range srcs {
 		s = s[:n] // bounds for the unchecked kernel
 		ptrs[j] = uintptr(unsafe.Pointer(&s[0]))
 	}
+	return ptrs
+}
+
+// vecFMAPlanes4 sets dst[p·n+i] = Σ_j coefs[p·m+j]·srcs[j][i] for four
+// planes p of n = len(dst)/4 elements, srcs given by fmaSourcePointers, and
+// reports whether it ran.
+func vecFMAPlanes4(dst []float32, ptrs []uintptr, coefs []float32) bool {
+	n, m := len(dst)/4, len(ptrs)
+	if m == 0 || n%32 != 0 || len(coefs) < 4*m {
+		return false
+	}
 	fmaPlanes4(&dst[0], n, &ptrs[0], &coefs[0], m)
-	runtime.KeepAlive(srcs)
 	return true
 }

@@ -16,6 +16,5 @@ func vecBin32(op binOp, d, a, b []float32, n, sa, sb int) int { return 0 }
 func vecAxpy(y []float32, a float32, x []float32) int { return 0 }
 func vecDot(x, y []float32) (float32, int)            { return 0, 0 }
 
-func vecFMAPlanes4(dst []float32, srcs [][]float32, coefs []float32, ptrs []uintptr) bool {
-	return false
-}
+func fmaSourcePointers(srcs [][]float32, n int) []uintptr               { return nil }
+func vecFMAPlanes4(dst []float32, ptrs []uintptr, coefs []float32) bool { return false }

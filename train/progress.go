@@ -42,10 +42,7 @@ func (p *progress) inStep(f func()) {
 		p.arena = tensor.NewArena()
 		p.arena.Poison = p.poison
 	}
-	p.arena.Reset()
-	prev := tensor.UseArena(p.arena)
-	defer tensor.UseArena(prev)
-	f()
+	p.arena.Step(f)
 }
 
 // saveProgress adds the epoch's order as "data/order" and the iteration,

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,7 +71,7 @@ func main() {
 				sum[4] += eval.Cosine(s.Alg1, s.Marginal)
 				sum[5] += eval.RelErr(s.Alg1[wi:wi+1], s.Marginal[wi:wi+1])
 				sum[6] += eval.Cosine(s.Alg1[wi:wi+1], s.Marginal[wi:wi+1])
-				sum[7] += s.Alg1Spread[wi] / norm(s.Marginal[wi])
+				sum[7] += s.Alg1Spread[wi] / eval.Norm(s.Marginal[wi:wi+1])
 			}
 		}
 		k := float64(*batches)
@@ -83,12 +82,4 @@ func main() {
 			log.Fatal(err)
 		}
 	}
-}
-
-func norm(t *tensor.Tensor) float64 {
-	var ss float64
-	for _, v := range t.Values() {
-		ss += v * v
-	}
-	return math.Sqrt(ss)
 }
