@@ -13,9 +13,11 @@ import (
 //
 // Conv2d, Conv2dInputGrad and Conv2dWeightGrad are the three partial
 // derivatives of the trilinear form T(x, w, y) = <Conv2d(x, w), y>, so each is
-// the adjoint of the others in one argument. All three run one GEMM per
-// sample on an im2col matrix (or, for 1x1 kernels with stride 1 and no
-// padding, on the sample itself), with samples split over cores.
+// the adjoint of the others in one argument. All three run GEMMs on im2col
+// matrices (or, for 1x1 kernels with stride 1 and no padding, on the samples
+// themselves), one sample per GEMM for large planes and several side by side
+// for small ones, with samples split over cores; narrow stride-1
+// convolutions use shifted input planes instead (conv2dShifted).
 
 // convGeom is the geometry of one convolution.
 type convGeom struct {
@@ -185,48 +187,128 @@ func (g *convGeom) shiftedWeightGrad() bool {
 	return g.stride == 1 && g.ho == g.h && g.wo == g.w && !g.direct && g.hw >= 1024 && g.o*g.c <= 128
 }
 
+// gemmMinCols is the fewest columns a convolution's GEMM should have: layers
+// with smaller output planes (the 16x16, 8x8 and 4x4 stages of the ResNet)
+// put several samples side by side in one patch matrix, so the weight
+// matrix is packed once per group instead of once per sample (at 4x4 that
+// packing cost more than the product itself).
+var gemmMinCols = 256
+
+// samplesPerGEMM is how many samples share one GEMM (see gemmMinCols).
+func (g *convGeom) samplesPerGEMM() int {
+	return max(1, (gemmMinCols+g.howo-1)/g.howo)
+}
+
+// patches writes the patch matrix of one sample x [C,H,W] into col with row
+// stride ld: the im2col matrix, or for a direct (1x1) convolution the
+// sample itself.
+func patches[T Float](g *convGeom, x, col []T, ld int) {
+	if g.direct {
+		toColumns(x, col, 1, g.c, g.hw, ld)
+		return
+	}
+	im2col(g, x, col, ld)
+}
+
+// toColumns copies m samples laid out [m][rows][cols] into dst [rows][ld]
+// with sample j in columns j·cols..(j+1)·cols, so one GEMM can treat them as
+// one wide matrix; fromColumns is the inverse.
+func toColumns[T Float](src, dst []T, m, rows, cols, ld int) {
+	for j := 0; j < m; j++ {
+		for r := 0; r < rows; r++ {
+			copy(dst[r*ld+j*cols:][:cols], src[(j*rows+r)*cols:][:cols])
+		}
+	}
+}
+
+func fromColumns[T Float](src, dst []T, m, rows, cols, ld int) {
+	for j := 0; j < m; j++ {
+		for r := 0; r < rows; r++ {
+			copy(dst[(j*rows+r)*cols:][:cols], src[r*ld+j*cols:][:cols])
+		}
+	}
+}
+
+// convScratch returns the scratch buffers of a worker that runs groups of
+// up to nb samples: a patch matrix [CKK, nb·HoWo] (none for a direct
+// convolution one sample at a time) and, when samples are grouped, a
+// [O, nb·HoWo] matrix for the output or its gradient. release returns them.
+func convScratch[T Float](g *convGeom, nb int) (col, wide []T, release func()) {
+	var bufs []*[]T
+	if !g.direct || nb > 1 {
+		b := getBuf[T](g.ckk * nb * g.howo)
+		bufs, col = append(bufs, b), *b
+	}
+	if nb > 1 {
+		b := getBuf[T](g.o * nb * g.howo)
+		bufs, wide = append(bufs, b), *b
+	}
+	return col, wide, func() {
+		for _, b := range bufs {
+			putBuf(b)
+		}
+	}
+}
+
 func conv2d[T Float](g *convGeom, x, w, out []T) {
 	if g.shiftedForward() {
 		conv2dShifted(g, x, w, out)
 		return
 	}
+	xs, os := g.c*g.hw, g.o*g.howo
 	parallel.For(g.n, g.grain(), func(lo, hi int) {
-		var col []T
-		if !g.direct {
-			buf := getBuf[T](g.ckk * g.howo)
-			defer putBuf(buf)
-			col = *buf
-		}
-		for n := lo; n < hi; n++ {
-			xn := x[n*g.c*g.hw : (n+1)*g.c*g.hw]
-			if g.direct {
-				col = xn
+		nb := min(g.samplesPerGEMM(), hi-lo)
+		col, wide, release := convScratch[T](g, nb)
+		defer release()
+		for s := lo; s < hi; s += nb {
+			m := min(nb, hi-s)
+			ld := m * g.howo
+			b := col
+			if g.direct && m == 1 {
+				b = x[s*xs : (s+1)*xs]
 			} else {
-				im2col(g, xn, col)
+				for j := 0; j < m; j++ {
+					patches(g, x[(s+j)*xs:(s+j+1)*xs], col[j*g.howo:], ld)
+				}
 			}
-			// out_n [O, HoWo] = W [O, CKK] @ col [CKK, HoWo]
-			gemm(false, false, g.o, g.howo, g.ckk, w, g.ckk, col, g.howo, 0, out[n*g.o*g.howo:], g.howo)
+			// out [O, m·HoWo] = W [O, CKK] @ col [CKK, m·HoWo]
+			if m == 1 {
+				gemm(false, false, g.o, ld, g.ckk, w, g.ckk, b, ld, 0, out[s*os:], ld)
+				continue
+			}
+			gemm(false, false, g.o, ld, g.ckk, w, g.ckk, b, ld, 0, wide, ld)
+			fromColumns(wide, out[s*os:], m, g.o, g.howo, ld)
 		}
 	})
 }
 
 func conv2dInputGrad[T Float](g *convGeom, gr, w, dx []T) {
+	xs, os := g.c*g.hw, g.o*g.howo
 	parallel.For(g.n, g.grain(), func(lo, hi int) {
-		var col []T
-		if !g.direct {
-			buf := getBuf[T](g.ckk * g.howo)
-			defer putBuf(buf)
-			col = *buf
-		}
-		for n := lo; n < hi; n++ {
-			dxn := dx[n*g.c*g.hw : (n+1)*g.c*g.hw]
-			if g.direct {
-				col = dxn
+		nb := min(g.samplesPerGEMM(), hi-lo)
+		col, wide, release := convScratch[T](g, nb)
+		defer release()
+		for s := lo; s < hi; s += nb {
+			m := min(nb, hi-s)
+			ld := m * g.howo
+			gs := gr[s*os:]
+			if m > 1 {
+				toColumns(gs, wide, m, g.o, g.howo, ld)
+				gs = wide
 			}
-			// col [CKK, HoWo] = W^T [CKK, O] @ g_n [O, HoWo]
-			gemm(true, false, g.ckk, g.howo, g.o, w, g.ckk, gr[n*g.o*g.howo:], g.howo, 0, col, g.howo)
-			if !g.direct {
-				col2im(g, col, dxn)
+			c := col
+			if g.direct && m == 1 {
+				c = dx[s*xs : (s+1)*xs]
+			}
+			// col [CKK, m·HoWo] = W^T [CKK, O] @ g [O, m·HoWo]
+			gemm(true, false, g.ckk, ld, g.o, w, g.ckk, gs, ld, 0, c, ld)
+			switch {
+			case g.direct && m > 1:
+				fromColumns(col, dx[s*xs:], m, g.c, g.hw, ld)
+			case !g.direct:
+				for j := 0; j < m; j++ {
+					col2im(g, col[j*g.howo:], dx[(s+j)*xs:(s+j+1)*xs], ld)
+				}
 			}
 		}
 	})
@@ -240,28 +322,35 @@ func conv2dWeightGrad[T Float](g *convGeom, x, gr, dw []T) {
 	conv2dWeightGradGEMM(g, x, gr, dw)
 }
 
-// conv2dWeightGradGEMM accumulates dW += g_n @ col_n^T over samples.
+// conv2dWeightGradGEMM accumulates dW += g @ col^T over groups of samples.
 func conv2dWeightGradGEMM[T Float](g *convGeom, x, gr, dw []T) {
+	xs, os := g.c*g.hw, g.o*g.howo
 	reduceOverSamples(g.n, g.grain(), dw, func(lo, hi int, acc []T) {
-		var col []T
-		if !g.direct {
-			buf := getBuf[T](g.ckk * g.howo)
-			defer putBuf(buf)
-			col = *buf
-		}
-		for n := lo; n < hi; n++ {
-			xn := x[n*g.c*g.hw : (n+1)*g.c*g.hw]
-			if g.direct {
-				col = xn
+		nb := min(g.samplesPerGEMM(), hi-lo)
+		col, wide, release := convScratch[T](g, nb)
+		defer release()
+		for s := lo; s < hi; s += nb {
+			m := min(nb, hi-s)
+			ld := m * g.howo
+			b := col
+			if g.direct && m == 1 {
+				b = x[s*xs : (s+1)*xs]
 			} else {
-				im2col(g, xn, col)
+				for j := 0; j < m; j++ {
+					patches(g, x[(s+j)*xs:(s+j+1)*xs], col[j*g.howo:], ld)
+				}
+			}
+			gs := gr[s*os:]
+			if m > 1 {
+				toColumns(gs, wide, m, g.o, g.howo, ld)
+				gs = wide
 			}
 			var beta T
-			if n > lo {
+			if s > lo {
 				beta = 1
 			}
-			// dW [O, CKK] += g_n [O, HoWo] @ col^T [HoWo, CKK]
-			gemm(false, true, g.o, g.ckk, g.howo, gr[n*g.o*g.howo:], g.howo, col, g.howo, beta, acc, g.ckk)
+			// dW [O, CKK] += g [O, m·HoWo] @ col^T [m·HoWo, CKK]
+			gemm(false, true, g.o, g.ckk, ld, gs, ld, b, ld, beta, acc, g.ckk)
 		}
 	})
 }
@@ -445,12 +534,12 @@ func validRange(k, pad, stride, size, out int) (lo, hi int) {
 }
 
 // im2col writes the [C*KH*KW, Ho*Wo] patch matrix of one sample x [C,H,W]
-// into col, overwriting every element (zeros where the window hangs over the
-// padding).
-func im2col[T Float](g *convGeom, x, col []T) {
+// into col with row stride ld, overwriting every element of its rows (zeros
+// where the window hangs over the padding).
+func im2col[T Float](g *convGeom, x, col []T, ld int) {
 	s, p := g.stride, g.pad
 	if s == 1 && g.wo == g.w {
-		im2colRows(g, x, col)
+		im2colRows(g, x, col, ld)
 		return
 	}
 	for c := 0; c < g.c; c++ {
@@ -459,7 +548,7 @@ func im2col[T Float](g *convGeom, x, col []T) {
 			ohLo, ohHi := validRange(kh, p, s, g.h, g.ho)
 			for kw := 0; kw < g.kw; kw++ {
 				owLo, owHi := validRange(kw, p, s, g.w, g.wo)
-				row := col[((c*g.kh+kh)*g.kw+kw)*g.howo:][:g.howo]
+				row := col[((c*g.kh+kh)*g.kw+kw)*ld:][:g.howo]
 				clear(row[:ohLo*g.wo])
 				clear(row[ohHi*g.wo:])
 				for oh := ohLo; oh < ohHi; oh++ {
@@ -486,14 +575,14 @@ func im2col[T Float](g *convGeom, x, col []T) {
 // (2*pad = KW-1): each patch row is then the input plane shifted by a
 // constant offset, copied in one block, with the entries that wrapped
 // around a row end zeroed afterwards.
-func im2colRows[T Float](g *convGeom, x, col []T) {
+func im2colRows[T Float](g *convGeom, x, col []T, ld int) {
 	p, w := g.pad, g.w
 	for c := 0; c < g.c; c++ {
 		xc := x[c*g.hw : (c+1)*g.hw]
 		for kh := 0; kh < g.kh; kh++ {
 			ohLo, ohHi := validRange(kh, p, 1, g.h, g.ho)
 			for kw := 0; kw < g.kw; kw++ {
-				row := col[((c*g.kh+kh)*g.kw+kw)*g.howo:][:g.howo]
+				row := col[((c*g.kh+kh)*g.kw+kw)*ld:][:g.howo]
 				clear(row[:ohLo*w])
 				clear(row[ohHi*w:])
 				if ohLo >= ohHi {
@@ -526,8 +615,9 @@ func im2colRows[T Float](g *convGeom, x, col []T) {
 }
 
 // col2im is the adjoint of im2col: it sets x [C,H,W] to the sum, over every
-// window position, of the patch entries in col that read each input element.
-func col2im[T Float](g *convGeom, col, x []T) {
+// window position, of the patch entries in col (row stride ld) that read
+// each input element.
+func col2im[T Float](g *convGeom, col, x []T, ld int) {
 	clear(x)
 	s, p := g.stride, g.pad
 	for c := 0; c < g.c; c++ {
@@ -536,7 +626,7 @@ func col2im[T Float](g *convGeom, col, x []T) {
 			ohLo, ohHi := validRange(kh, p, s, g.h, g.ho)
 			for kw := 0; kw < g.kw; kw++ {
 				owLo, owHi := validRange(kw, p, s, g.w, g.wo)
-				row := col[((c*g.kh+kh)*g.kw+kw)*g.howo:][:g.howo]
+				row := col[((c*g.kh+kh)*g.kw+kw)*ld:][:g.howo]
 				for oh := ohLo; oh < ohHi; oh++ {
 					dst := xc[(oh*s-p+kh)*g.w:][:g.w]
 					src := row[oh*g.wo : (oh+1)*g.wo]

@@ -100,28 +100,33 @@ func convRelDiff(a, b *Tensor) float64 {
 }
 
 func TestConv2dMatchesNaive(t *testing.T) {
-	for i, c := range convCases {
-		for _, dt := range []DType{Float64, Float32} {
-			t.Run(fmt.Sprintf("%v/%v", c, dt), func(t *testing.T) {
-				rng := NewRNG(uint64(i))
-				x := rng.Normal(dt, 0, 1, c.x...)
-				w := rng.Normal(dt, 0, 1, c.w...)
-				got := Conv2d(x, w, c.stride, c.pad)
-				want := naiveConv2d(x.As(Float64), w.As(Float64), c.stride, c.pad)
-				if !SameShape(got.Shape(), want.Shape()) {
-					t.Fatalf("shape %v, want %v", got.Shape(), want.Shape())
-				}
-				if got.DType() != dt {
-					t.Fatalf("dtype %v, want %v", got.DType(), dt)
-				}
-				tol := 1e-12
-				if dt == Float32 {
-					tol = 1e-5
-				}
-				if e := convRelDiff(got, want); e > tol {
-					t.Fatalf("relative error %.3g > %.3g", e, tol)
-				}
-			})
+	defer func(v int) { gemmMinCols = v }(gemmMinCols)
+	// One sample per GEMM, and (the small planes here) all of a chunk in one.
+	for _, minCols := range []int{1, 256} {
+		gemmMinCols = minCols
+		for i, c := range convCases {
+			for _, dt := range []DType{Float64, Float32} {
+				t.Run(fmt.Sprintf("%v/%v/mincols%d", c, dt, minCols), func(t *testing.T) {
+					rng := NewRNG(uint64(i))
+					x := rng.Normal(dt, 0, 1, c.x...)
+					w := rng.Normal(dt, 0, 1, c.w...)
+					got := Conv2d(x, w, c.stride, c.pad)
+					want := naiveConv2d(x.As(Float64), w.As(Float64), c.stride, c.pad)
+					if !SameShape(got.Shape(), want.Shape()) {
+						t.Fatalf("shape %v, want %v", got.Shape(), want.Shape())
+					}
+					if got.DType() != dt {
+						t.Fatalf("dtype %v, want %v", got.DType(), dt)
+					}
+					tol := 1e-12
+					if dt == Float32 {
+						tol = 1e-5
+					}
+					if e := convRelDiff(got, want); e > tol {
+						t.Fatalf("relative error %.3g > %.3g", e, tol)
+					}
+				})
+			}
 		}
 	}
 }
@@ -136,29 +141,34 @@ func convDot(a, b *Tensor) float64 {
 
 // TestConv2dAdjoints checks <Conv2d(x,w), y> = <x, InputGrad(y,w)> = <w, WeightGrad(x,y)>.
 func TestConv2dAdjoints(t *testing.T) {
-	for i, c := range convCases {
-		for _, dt := range []DType{Float64, Float32} {
-			t.Run(fmt.Sprintf("%v/%v", c, dt), func(t *testing.T) {
-				rng := NewRNG(uint64(50 + i))
-				x := rng.Normal(dt, 0, 1, c.x...)
-				w := rng.Normal(dt, 0, 1, c.w...)
-				y := rng.Normal(dt, 0, 1, Conv2d(x, w, c.stride, c.pad).Shape()...)
-				t0 := convDot(Conv2d(x, w, c.stride, c.pad), y)
-				gx := Conv2dInputGrad(y, w, c.x, c.stride, c.pad)
-				gw := Conv2dWeightGrad(x, y, c.w, c.stride, c.pad)
-				if !SameShape(gx.Shape(), c.x) || !SameShape(gw.Shape(), c.w) {
-					t.Fatalf("gradient shapes %v, %v; want %v, %v", gx.Shape(), gw.Shape(), c.x, c.w)
-				}
-				t1, t2 := convDot(x, gx), convDot(w, gw)
-				tol := 1e-12
-				if dt == Float32 {
-					tol = 1e-5
-				}
-				scale := math.Max(math.Abs(t0), 1)
-				if math.Abs(t1-t0)/scale > tol || math.Abs(t2-t0)/scale > tol {
-					t.Fatalf("<conv(x,w),y> = %.12g, <x,InputGrad> = %.12g, <w,WeightGrad> = %.12g", t0, t1, t2)
-				}
-			})
+	defer func(v int) { gemmMinCols = v }(gemmMinCols)
+	// One sample per GEMM, and (the small planes here) all of a chunk in one.
+	for _, minCols := range []int{1, 256} {
+		gemmMinCols = minCols
+		for i, c := range convCases {
+			for _, dt := range []DType{Float64, Float32} {
+				t.Run(fmt.Sprintf("%v/%v/mincols%d", c, dt, minCols), func(t *testing.T) {
+					rng := NewRNG(uint64(50 + i))
+					x := rng.Normal(dt, 0, 1, c.x...)
+					w := rng.Normal(dt, 0, 1, c.w...)
+					y := rng.Normal(dt, 0, 1, Conv2d(x, w, c.stride, c.pad).Shape()...)
+					t0 := convDot(Conv2d(x, w, c.stride, c.pad), y)
+					gx := Conv2dInputGrad(y, w, c.x, c.stride, c.pad)
+					gw := Conv2dWeightGrad(x, y, c.w, c.stride, c.pad)
+					if !SameShape(gx.Shape(), c.x) || !SameShape(gw.Shape(), c.w) {
+						t.Fatalf("gradient shapes %v, %v; want %v, %v", gx.Shape(), gw.Shape(), c.x, c.w)
+					}
+					t1, t2 := convDot(x, gx), convDot(w, gw)
+					tol := 1e-12
+					if dt == Float32 {
+						tol = 1e-5
+					}
+					scale := math.Max(math.Abs(t0), 1)
+					if math.Abs(t1-t0)/scale > tol || math.Abs(t2-t0)/scale > tol {
+						t.Fatalf("<conv(x,w),y> = %.12g, <x,InputGrad> = %.12g, <w,WeightGrad> = %.12g", t0, t1, t2)
+					}
+				})
+			}
 		}
 	}
 }
@@ -356,7 +366,7 @@ func BenchmarkIm2col3x3(b *testing.B) {
 			buf := getBuf[float32](g.ckk * g.howo)
 			defer putBuf(buf)
 			for n := lo; n < hi; n++ {
-				im2col(&g, x.f32[n*g.c*g.hw:(n+1)*g.c*g.hw], *buf)
+				im2col(&g, x.f32[n*g.c*g.hw:(n+1)*g.c*g.hw], *buf, g.howo)
 			}
 		})
 	}
@@ -371,7 +381,7 @@ func BenchmarkCol2im3x3(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		parallel.For(g.n, 1, func(lo, hi int) {
 			for n := lo; n < hi; n++ {
-				col2im(&g, col, dx.f32[n*g.c*g.hw:(n+1)*g.c*g.hw])
+				col2im(&g, col, dx.f32[n*g.c*g.hw:(n+1)*g.c*g.hw], g.howo)
 			}
 		})
 	}

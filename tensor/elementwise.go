@@ -470,15 +470,7 @@ var fast32 = map[UnaryFunc]func(d, x []float32){
 		}
 	},
 	FELU: func(d, x []float32) {
-		n := vecExp(d, x)
-		for i, v := range x[:n] {
-			if v > 0 {
-				d[i] = v
-			} else {
-				d[i]--
-			}
-		}
-		for i := n; i < len(x); i++ {
+		for i := vecELU(d, x); i < len(x); i++ {
 			if v := x[i]; v > 0 {
 				d[i] = v
 			} else {
@@ -645,7 +637,11 @@ func unaryGrad[T Float](f UnaryFunc, d, g, x, y []T) {
 				d[i] = g[i] * (1 - y[i]*y[i])
 			}
 		case FELU:
-			for i := range d {
+			start := 0
+			if d32, ok := any(d).([]float32); ok {
+				start = vecELUGrad(d32, any(g).([]float32), any(x).([]float32), any(y).([]float32))
+			}
+			for i := start; i < len(d); i++ {
 				if x[i] > 0 {
 					d[i] = g[i]
 				} else {

@@ -23,6 +23,12 @@ func sigmoidAVX512(d, x []float32)
 //go:noescape
 func softplusAVX512(d, x []float32)
 
+//go:noescape
+func eluAVX512(d, x []float32)
+
+//go:noescape
+func eluGradAVX512(d, g, x, y []float32)
+
 // hasVecMath reports whether the AVX-512 kernels can run (x/sys/cpu also
 // checks that the OS saves the ZMM registers).
 var hasVecMath = cpu.X86.HasAVX512F
@@ -31,6 +37,18 @@ func vecExp(d, x []float32) int      { return vec(expAVX512, d, x) }
 func vecLog(d, x []float32) int      { return vec(logAVX512, d, x) }
 func vecSigmoid(d, x []float32) int  { return vec(sigmoidAVX512, d, x) }
 func vecSoftplus(d, x []float32) int { return vec(softplusAVX512, d, x) }
+func vecELU(d, x []float32) int      { return vec(eluAVX512, d, x) }
+
+// vecELUGrad sets d = g·elu'(x) (from y = elu(x)) on the longest
+// multiple-of-16 prefix and returns its length.
+func vecELUGrad(d, g, x, y []float32) int {
+	n := len(d) &^ 15
+	if !hasVecMath || n == 0 {
+		return 0
+	}
+	eluGradAVX512(d[:n], g[:n], x[:n], y[:n])
+	return n
+}
 
 // vec runs kernel k on the longest multiple-of-16 prefix of x and returns
 // its length; the caller finishes the tail.

@@ -225,3 +225,54 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func eluAVX512(d, x []float32)
+// elu(x) = x for x > 0, exp(x) - 1 otherwise (exp of min(x, 0), so large x
+// cannot overflow); NaN stays NaN.
+TEXT ·eluAVX512(SB), NOSPLIT, $0-48
+	PROLOGUE
+loop:
+	VMOVUPS (SI), Z5
+	VMINPS Z21, Z5, Z0
+	EXP
+	VSUBPS Z18, Z1, Z1
+	VCMPPS $0x1e, Z21, Z5, K2
+	VMOVAPS Z5, K2, Z1
+	VCMPPS $3, Z5, Z5, K3
+	VMOVAPS Z5, K3, Z1
+	VMOVUPS Z1, (DI)
+	NEXT
+done:
+	VZEROUPPER
+	RET
+
+// func eluGradAVX512(d, g, x, y []float32)
+// d = g where x > 0 and g·(y + 1) elsewhere (y = elu(x), so y + 1 = exp(x)),
+// over len(d) rounded down to a multiple of 16.
+TEXT ·eluGradAVX512(SB), NOSPLIT, $0-96
+	MOVQ d_base+0(FP), DI
+	MOVQ g_base+24(FP), SI
+	MOVQ x_base+48(FP), R8
+	MOVQ y_base+72(FP), R9
+	MOVQ d_len+8(FP), CX
+	SHRQ $4, CX
+	JZ   gdone
+	VBROADCASTSS vconst<>+40(SB), Z18
+	VPXORD Z21, Z21, Z21
+gloop:
+	VMOVUPS (R9), Z0
+	VADDPS Z18, Z0, Z0
+	VMOVUPS (R8), Z1
+	VCMPPS $0x1e, Z21, Z1, K1
+	VMOVAPS Z18, K1, Z0
+	VMULPS (SI), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	DECQ CX
+	JNZ  gloop
+gdone:
+	VZEROUPPER
+	RET

@@ -10,6 +10,9 @@ func vecExp(d, x []float32) int      { return 0 }
 func vecLog(d, x []float32) int      { return 0 }
 func vecSigmoid(d, x []float32) int  { return 0 }
 func vecSoftplus(d, x []float32) int { return 0 }
+func vecELU(d, x []float32) int      { return 0 }
+
+func vecELUGrad(d, g, x, y []float32) int { return 0 }
 
 func vecBin32(op binOp, d, a, b []float32, n, sa, sb int) int { return 0 }
 

@@ -155,3 +155,52 @@ func TestVecAxpyDot(t *testing.T) {
 		}
 	}
 }
+
+// TestVecELU checks the ELU kernels against the scalar definitions: the
+// forward pass within float32 round-off of exp32(x) - 1 (absolute near 0,
+// where both cancel), NaN kept, and the gradient bit for bit.
+func TestVecELU(t *testing.T) {
+	if !hasVecMath {
+		t.Skip("no vector kernels on this CPU/build")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	xs := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+		1e-40, -1e-40, -87.3, -87.31, -100, 89, 100, 3.4e38, -3.4e38, -1e-8, 1e-8}
+	for len(xs) < 4096 {
+		xs = append(xs, float32(r.NormFloat64()*[]float64{0.01, 1, 10}[len(xs)%3]))
+	}
+	d := make([]float32, len(xs))
+	if n := vecELU(d, xs); n != len(xs) {
+		t.Fatalf("vector kernel did %d of %d", n, len(xs))
+	}
+	for i, x := range xs {
+		want := x
+		if !(x > 0) {
+			want = exp32(x) - 1
+		}
+		got := d[i]
+		if math.IsNaN(float64(want)) != math.IsNaN(float64(got)) ||
+			!math.IsNaN(float64(want)) && math.Abs(float64(got-want)) > 2.5e-7*math.Max(1, math.Abs(float64(want))) {
+			t.Fatalf("elu(%v) = %v, want %v", x, got, want)
+		}
+	}
+	g := make([]float32, len(xs))
+	for i := range g {
+		g[i] = float32(r.NormFloat64())
+	}
+	y := d
+	dg := make([]float32, len(xs)-5) // a length that is not a multiple of 16
+	n := vecELUGrad(dg, g, xs, y)
+	if n != len(dg)&^15 {
+		t.Fatalf("gradient kernel did %d of %d", n, len(dg))
+	}
+	for i := 0; i < n; i++ {
+		want := g[i]
+		if !(xs[i] > 0) {
+			want = g[i] * (y[i] + 1)
+		}
+		if math.Float32bits(dg[i]) != math.Float32bits(want) && !(math.IsNaN(float64(want)) && math.IsNaN(float64(dg[i]))) {
+			t.Fatalf("elu'(%v)·%v = %v, want %v", xs[i], g[i], dg[i], want)
+		}
+	}
+}
