@@ -1,13 +1,11 @@
 package train
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 
 	"github.com/bism-ml/bism/ad"
 	"github.com/bism-ml/bism/checkpoint"
@@ -156,26 +154,17 @@ func (r *DeepRun) nextBatch(dst []float32) *tensor.Tensor {
 }
 
 // deepStep is one iteration's outcome.
-type deepStep struct {
-	lr, loss, inner float64
-	v               *tensor.Tensor // the (clean) batch
-}
-
-func (r *DeepRun) trainStep(buf []float32) (deepStep, error) {
+func (r *DeepRun) trainStep(buf []float32) (stepStats, error) {
 	t := r.Cfg.Train
 	lr := r.sched(t.LR, r.iter, t.Iterations)
 	r.thetaOpt.SetLR(lr)
 	v := r.nextBatch(buf)
-	st := deepStep{lr: lr, inner: nan, v: v}
+	st := stepStats{lr: lr, inner: nan, v: v}
 	var err error
 	r.inStep(func() {
 		var grads []*tensor.Tensor
 		if r.bilevel != nil {
-			ratio := 1.0
-			if t.InnerLR != 0 {
-				ratio = t.InnerLR / t.LR
-			}
-			r.bilevel.InnerOpt.SetLR(lr * ratio)
+			r.bilevel.InnerOpt.SetLR(lr * innerLRRatio(t))
 			res := r.bilevel.Step(v, r.rng)
 			st.loss, st.inner, grads = res.Loss, res.InnerLoss, res.Grads
 		} else {
@@ -233,130 +222,28 @@ func (r *DeepRun) PosteriorFisher(v *tensor.Tensor, seed uint64) float64 {
 // iterations and at the end it saves checkpoint.safetensors and a snapshot
 // under checkpoints/.
 func (r *DeepRun) Train() error {
-	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	b, err := MarshalConfig(r.Cfg)
-	if err != nil {
-		return err
-	}
-	if err := writeAtomic(filepath.Join(r.Dir, ConfigFile), b); err != nil {
-		return err
-	}
-	mpath := filepath.Join(r.Dir, MetricsFile)
-	if r.opts.Resume {
-		// Drop records written after the checkpoint we resumed from.
-		if err := truncateMetrics(mpath, r.iter); err != nil {
-			return err
-		}
-	}
-	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
-	if !r.opts.Resume {
-		flags |= os.O_TRUNC
-	}
-	mf, err := os.OpenFile(mpath, flags, 0o644)
-	if err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	defer mf.Close()
-	enc := json.NewEncoder(mf)
-
-	t := r.Cfg.Train
-	buf := make([]float32, t.BatchSize*r.Split.Train.Dim())
-	var lossSum, innerSum float64
-	var count int
-	lastPrint := time.Now()
-	startIter, startElapsed := r.iter, r.elapsed
-	segment := time.Now()
-	for r.iter < t.Iterations {
-		st, err := r.trainStep(buf)
-		if err != nil {
-			return err
-		}
-		lossSum += st.loss
-		innerSum += st.inner
-		count++
-		if r.opts.Progress != nil && (time.Since(lastPrint) > 2*time.Second || r.iter == t.Iterations) {
-			el := r.elapsed + time.Since(segment).Seconds()
-			rate := float64(r.iter-startIter) / math.Max(el-startElapsed, 1e-9)
-			inner := ""
-			if r.bilevel != nil {
-				inner = fmt.Sprintf("  inner %.5g", innerSum/float64(count))
+	buf := make([]float32, r.Cfg.Train.BatchSize*r.Split.Train.Dim())
+	l := loop{
+		dir: r.Dir, cfg: r.Cfg, resume: r.opts.Resume, progress: r.opts.Progress,
+		iter: &r.iter, elapsed: &r.elapsed,
+		step:     func() (stepStats, error) { return r.trainStep(buf) },
+		hasInner: r.bilevel != nil,
+		record: func(rec map[string]any, last stepStats) error {
+			if r.bilevel == nil {
+				return nil
 			}
-			fmt.Fprintf(r.opts.Progress, "iter %d/%d  loss %.5g%s  %.2f it/s  ETA %s\n", r.iter, t.Iterations,
-				lossSum/float64(count), inner, rate, eta(t.Iterations-r.iter, rate))
-			lastPrint = time.Now()
-		}
-		end := r.iter == t.Iterations
-		logNow := end || (t.EvalEvery > 0 && r.iter%t.EvalEvery == 0)
-		snapNow := end || (t.CheckpointEvery > 0 && r.iter%t.CheckpointEvery == 0)
-		if !logNow && !snapNow {
-			continue
-		}
-		r.elapsed += time.Since(segment).Seconds()
-		if logNow {
-			rec := map[string]any{"iter": r.iter, "elapsed_s": round(r.elapsed, 3), "lr": st.lr,
-				"train_loss": lossSum / float64(count)}
-			if r.bilevel != nil {
-				rec["inner_loss"] = innerSum / float64(count)
-				pf := r.PosteriorFisher(st.v, r.Cfg.Seed+uint64(r.iter))
-				if math.IsNaN(pf) || math.IsInf(pf, 0) {
-					return r.diverged(fmt.Errorf("posterior Fisher divergence is %v", pf))
-				}
-				rec["posterior_fisher"] = pf
+			pf := r.PosteriorFisher(last.v, r.Cfg.Seed+uint64(r.iter))
+			if math.IsNaN(pf) || math.IsInf(pf, 0) {
+				return r.diverged(fmt.Errorf("posterior Fisher divergence is %v", pf))
 			}
-			lossSum, innerSum, count = 0, 0, 0
-			if err := enc.Encode(rec); err != nil {
-				return fmt.Errorf("train: writing metrics: %w", err)
-			}
-			if r.opts.Progress != nil {
-				fmt.Fprintf(r.opts.Progress, "log @ %d: %s\n", r.iter, deepSummary(rec))
-			}
-		}
-		if snapNow {
-			if err := r.SaveCheckpoint(filepath.Join(r.Dir, CheckpointFile)); err != nil {
-				return err
-			}
-			if err := r.SaveCheckpoint(filepath.Join(r.Dir, SnapshotDir, fmt.Sprintf("iter_%08d.safetensors", r.iter))); err != nil {
-				return err
-			}
-		}
-		segment = time.Now()
+			rec["posterior_fisher"] = pf
+			return nil
+		},
+		summaryKeys: []string{"train_loss", "inner_loss", "posterior_fisher"},
+		logLabel:    "log",
+		save:        r.SaveCheckpoint,
 	}
-	return nil
-}
-
-func deepSummary(rec map[string]any) string {
-	s := ""
-	for _, k := range []string{"train_loss", "inner_loss", "posterior_fisher"} {
-		if v, ok := rec[k]; ok {
-			s += fmt.Sprintf("%s %.5g  ", k, v)
-		}
-	}
-	return s
-}
-
-// truncateMetrics keeps the records of path with iter <= upTo (atomically).
-func truncateMetrics(path string, upTo int) error {
-	recs, err := ReadMetrics(path)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var out []byte
-	for _, rec := range recs {
-		if int(rec["iter"]) > upTo {
-			continue
-		}
-		b, err := json.Marshal(rec)
-		if err != nil {
-			return err
-		}
-		out = append(append(out, b...), '\n')
-	}
-	return writeAtomic(path, out)
+	return l.run()
 }
 
 // BenchDeep times deep training iterations (no logging, no files) and
@@ -372,18 +259,7 @@ func BenchDeep(cfg Config, warmup, iters int) (float64, error) {
 
 func (r *DeepRun) bench(warmup, iters int) (float64, error) {
 	buf := make([]float32, r.Cfg.Train.BatchSize*r.Split.Train.Dim())
-	for i := 0; i < warmup; i++ {
-		if _, err := r.trainStep(buf); err != nil {
-			return 0, err
-		}
-	}
-	start := time.Now()
-	for i := 0; i < iters; i++ {
-		if _, err := r.trainStep(buf); err != nil {
-			return 0, err
-		}
-	}
-	return float64(time.Since(start).Microseconds()) / 1000 / float64(iters), nil
+	return timeSteps(func() error { _, err := r.trainStep(buf); return err }, warmup, iters)
 }
 
 // ---- checkpoints ----

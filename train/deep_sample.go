@@ -163,7 +163,9 @@ type DeepEvalOptions struct {
 // test set (MNIST only); for the deep EBLVM also the linear-probe accuracy
 // of q's posterior means (eval.LinearProbe trained on ProbeN training
 // images, tested on ProbeN test images) and the posterior Fisher
-// divergence on 500 test images. It returns the numbers by name.
+// divergence on 500 test images. It returns the numbers by name, with the
+// sample count (fid_samples), the Langevin steps per chain (langevin_steps)
+// and the probe's image count (probe_images) they were measured with.
 func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 	if o.N < 2 {
 		o.N = 1000
@@ -204,6 +206,7 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 			say("%s: FID %.4g  KID %.4g ± %.2g (%d samples, MNIST classifier features)", name, fid, kid.Mean, kid.Std, x.Dim(0))
 			return nil
 		}
+		res["fid_samples"], res["langevin_steps"] = float64(o.N), float64(len(cfg.Temperatures()))
 		say("sampling %d marginal samples (%d Langevin steps)", o.N, len(cfg.Temperatures()))
 		if err := score("marginal", r.SampleMarginal(o.N, cfg, rng)); err != nil {
 			return res, err
@@ -237,7 +240,7 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 			if err != nil {
 				return res, err
 			}
-			res["probe_train_acc"], res["probe_test_acc"] = p.TrainAcc, p.TestAcc
+			res["probe_train_acc"], res["probe_test_acc"], res["probe_images"] = p.TrainAcc, p.TestAcc, float64(ntr)
 			say("probe: train accuracy %.4f, test accuracy %.4f", p.TrainAcc, p.TestAcc)
 		}
 		nf := min(500, r.Split.Test.N)

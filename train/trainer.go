@@ -1,12 +1,10 @@
 package train
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -116,87 +114,35 @@ func (r *Run) nextBatch(dst []float32) *tensor.Tensor {
 	return tensor.FromFloat32(set.Batch(idx, dst), b, set.Dim())
 }
 
-// Train runs until cfg.Train.Iterations, evaluating every EvalEvery
-// iterations (and at the end), writing metrics.jsonl and checkpoints.
+// Train runs until cfg.Train.Iterations. Every train.eval_every iterations
+// (and at the end) it evaluates the model (Evaluate) and appends a record to
+// metrics.jsonl with iter, elapsed_s, lr, train_loss (and inner_loss for
+// bi-level methods) averaged over the interval, and saves
+// checkpoint.safetensors; every train.checkpoint_every iterations it also
+// keeps a snapshot under checkpoints/.
 func (r *Run) Train() error {
-	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	if err := r.writeResolvedConfig(); err != nil {
-		return err
-	}
-	mf, err := os.OpenFile(filepath.Join(r.Dir, MetricsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	defer mf.Close()
-	if !r.opts.Resume {
-		if err := mf.Truncate(0); err != nil {
-			return fmt.Errorf("train: %w", err)
-		}
-	}
-	enc := json.NewEncoder(mf)
-
-	t := r.Cfg.Train
-	buf := make([]float32, t.BatchSize*r.Split.Train.Dim())
-	var lossSum, innerSum float64
-	var count int
-	lastPrint := time.Now()
-	startIter, startElapsed := r.iter, r.elapsed
-	segment := time.Now()
-	for r.iter < t.Iterations {
-		lr, loss, inner, err := r.trainStep(buf)
-		if err != nil {
+	buf := make([]float32, r.Cfg.Train.BatchSize*r.Split.Train.Dim())
+	l := loop{
+		dir: r.Dir, cfg: r.Cfg, resume: r.opts.Resume, progress: r.opts.Progress,
+		iter: &r.iter, elapsed: &r.elapsed,
+		step: func() (stepStats, error) {
+			lr, loss, inner, err := r.trainStep(buf)
+			return stepStats{lr: lr, loss: loss, inner: inner}, err
+		},
+		hasInner: r.Post != nil,
+		record: func(rec map[string]any, _ stepStats) error {
+			ev, err := Evaluate(r, EvalOptions{LL: r.Cfg.Eval.LLDuringTraining})
+			for k, v := range ev {
+				rec[k] = v
+			}
 			return err
-		}
-		lossSum += loss
-		innerSum += inner
-		count++
-
-		if r.opts.Progress != nil && (time.Since(lastPrint) > 2*time.Second || r.iter == t.Iterations) {
-			el := r.elapsed + time.Since(segment).Seconds()
-			rate := float64(r.iter-startIter) / math.Max(el-startElapsed, 1e-9)
-			fmt.Fprintf(r.opts.Progress, "iter %d/%d  loss %.5g  %.1f it/s  ETA %s\n", r.iter, t.Iterations,
-				lossSum/float64(count), rate, eta(t.Iterations-r.iter, rate))
-			lastPrint = time.Now()
-		}
-		evalNow := r.iter == t.Iterations || (t.EvalEvery > 0 && r.iter%t.EvalEvery == 0)
-		snapNow := t.CheckpointEvery > 0 && r.iter%t.CheckpointEvery == 0
-		if evalNow || snapNow {
-			r.elapsed += time.Since(segment).Seconds()
-			rec := map[string]any{"iter": r.iter, "elapsed_s": round(r.elapsed, 3), "lr": lr,
-				"train_loss": lossSum / float64(count)}
-			if r.Post != nil && !math.IsNaN(innerSum) {
-				rec["inner_loss"] = innerSum / float64(count)
-			}
-			lossSum, innerSum, count = 0, 0, 0
-			{
-				ev, err := Evaluate(r, EvalOptions{LL: r.Cfg.Eval.LLDuringTraining})
-				if err != nil {
-					return err
-				}
-				for k, v := range ev {
-					rec[k] = v
-				}
-			}
-			if err := r.SaveCheckpoint(filepath.Join(r.Dir, CheckpointFile)); err != nil {
-				return err
-			}
-			if snapNow {
-				if err := r.SaveCheckpoint(filepath.Join(r.Dir, SnapshotDir, fmt.Sprintf("iter_%08d.safetensors", r.iter))); err != nil {
-					return err
-				}
-			}
-			if err := enc.Encode(rec); err != nil {
-				return fmt.Errorf("train: writing metrics: %w", err)
-			}
-			if r.opts.Progress != nil {
-				fmt.Fprintf(r.opts.Progress, "eval @ %d: %s\n", r.iter, summary(rec))
-			}
-			segment = time.Now()
-		}
+		},
+		summaryKeys: []string{"train_loss", "test_ll", "test_fisher", "val_loss", "val_ll"},
+		logLabel:    "eval",
+		saveAtLog:   true,
+		save:        r.SaveCheckpoint,
 	}
-	return nil
+	return l.run()
 }
 
 // trainStep applies the schedule, draws a minibatch, computes θ's gradient
@@ -205,7 +151,7 @@ func (r *Run) trainStep(buf []float32) (lr, loss, inner float64, err error) {
 	t := r.Cfg.Train
 	lr = r.sched(t.LR, r.iter, t.Iterations)
 	r.thetaOpt.SetLR(lr)
-	r.method.setLR(lr * r.innerRatio())
+	r.method.setLR(lr * innerLRRatio(t))
 	v := r.nextBatch(buf)
 	r.inStep(func() {
 		var grads []*tensor.Tensor
@@ -231,26 +177,7 @@ func Bench(cfg Config, warmup, iters int) (float64, error) {
 		return 0, err
 	}
 	buf := make([]float32, cfg.Train.BatchSize*r.Split.Train.Dim())
-	for i := 0; i < warmup; i++ {
-		if _, _, _, err := r.trainStep(buf); err != nil {
-			return 0, err
-		}
-	}
-	start := time.Now()
-	for i := 0; i < iters; i++ {
-		if _, _, _, err := r.trainStep(buf); err != nil {
-			return 0, err
-		}
-	}
-	return float64(time.Since(start).Microseconds()) / 1000 / float64(iters), nil
-}
-
-// innerRatio keeps the inner learning rate's ratio to lr under the schedule.
-func (r *Run) innerRatio() float64 {
-	if r.Cfg.Train.InnerLR == 0 {
-		return 1
-	}
-	return r.Cfg.Train.InnerLR / r.Cfg.Train.LR
+	return timeSteps(func() error { _, _, _, err := r.trainStep(buf); return err }, warmup, iters)
 }
 
 func checkFinite(loss float64, grads []*tensor.Tensor) error {
@@ -275,24 +202,6 @@ func eta(left int, rate float64) string {
 func round(x float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))
 	return math.Round(x*p) / p
-}
-
-func summary(rec map[string]any) string {
-	s := ""
-	for _, k := range []string{"train_loss", "test_ll", "test_fisher", "val_loss", "val_ll"} {
-		if v, ok := rec[k]; ok {
-			s += fmt.Sprintf("%s %.5g  ", k, v)
-		}
-	}
-	return s
-}
-
-func (r *Run) writeResolvedConfig() error {
-	b, err := MarshalConfig(r.Cfg)
-	if err != nil {
-		return err
-	}
-	return writeAtomic(filepath.Join(r.Dir, ConfigFile), b)
 }
 
 // writeAtomic writes a file via a temporary file and a rename.

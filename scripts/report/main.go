@@ -1,5 +1,5 @@
 // Command report turns the runs made by scripts/checkerboard.sh,
-// scripts/frey.sh and scripts/fig1.sh into the tables and figures of
+// scripts/frey.sh, scripts/fig1.sh and scripts/mnist.sh into the tables and figures of
 // docs/RESULTS.md. It only reads runs/ and writes docs/; numbers come from
 // the runs' metrics.jsonl and eval.json files.
 //
@@ -41,7 +41,8 @@ var freyPaper = map[string][2]float64{
 func main() {
 	runs := flag.String("runs", "runs", "runs folder")
 	out := flag.String("out", "docs", "docs folder")
-	template := flag.String("template", "scripts/report/RESULTS.tmpl.md", "the prose of RESULTS.md, with {{checkerboard}}, {{frey}}, {{fig1}} and {{gradsplit}} where the tables go")
+	template := flag.String("template", "scripts/report/RESULTS.tmpl.md", "the prose of RESULTS.md, with {{checkerboard}}, {{frey}}, {{fig1}}, {{gradsplit}} and {{mnist}} where the tables go")
+	mnistDir := flag.String("mnist", "mnist", "the MNIST runs (scripts/mnist.sh's OUT), relative to -runs")
 	flag.Parse()
 	figs := filepath.Join(*out, "figures")
 	if err := os.MkdirAll(figs, 0o755); err != nil {
@@ -59,6 +60,7 @@ func main() {
 		{"{{checkerboard}}", func(md *strings.Builder) error { return checkerboard(md, filepath.Join(*runs, "checkerboard"), figs) }},
 		{"{{frey}}", func(md *strings.Builder) error { return frey(md, filepath.Join(*runs, "frey")) }},
 		{"{{fig1}}", func(md *strings.Builder) error { return fig1(md, filepath.Join(*runs, "fig1"), figs) }},
+		{"{{mnist}}", func(md *strings.Builder) error { return mnist(md, filepath.Join(*runs, *mnistDir), figs) }},
 		{"{{gradsplit}}", func(md *strings.Builder) error {
 			b, err := os.ReadFile(filepath.Join(*runs, "gradsplit.md"))
 			md.Write(b)
@@ -245,4 +247,68 @@ func fig1(md *strings.Builder, dir, figs string) error {
 	}
 	fmt.Fprintf(md, "\n![gradient bias](figures/fig1_bias.png)\n\n")
 	return nil
+}
+
+var mnistOrder = []struct{ dir, label string }{
+	{"bimdsm", "BiMDSM (deep EBLVM)"}, {"mdsm", "MDSM (fully visible EBM)"},
+}
+
+// mnist tabulates the deep runs of scripts/mnist.sh (metrics.jsonl and the
+// eval.json of bism sample -fid) and copies their sample grids and the
+// posterior-accuracy plot into the figures folder.
+func mnist(md *strings.Builder, dir, figs string) error {
+	fmt.Fprintf(md, "| model | iterations | train time (s) | FID | KID ×10³ | FID via q | KID via q ×10³ | probe test acc. | test D_F(q‖p) | samples × Langevin steps |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	var floor map[string]float64
+	found := 0
+	for _, m := range mnistOrder {
+		run := filepath.Join(dir, m.dir)
+		recs, err := train.ReadMetrics(filepath.Join(run, train.MetricsFile))
+		if err != nil || len(recs) == 0 {
+			continue
+		}
+		found++
+		last := recs[len(recs)-1]
+		ev := map[string]float64{}
+		if b, err := os.ReadFile(filepath.Join(run, "eval.json")); err == nil {
+			if err := json.Unmarshal(b, &ev); err != nil {
+				return fmt.Errorf("%s/eval.json: %v", run, err)
+			}
+			floor = ev
+		}
+		num := func(key, format string, scale float64) string {
+			v, ok := ev[key]
+			if !ok {
+				return "—"
+			}
+			return fmt.Sprintf(format, v*scale)
+		}
+		fmt.Fprintf(md, "| %s | %d | %.0f | %s | %s ± %s | %s | %s ± %s | %s | %s | %s × %s |\n", m.label, int(last["iter"]), last["elapsed_s"],
+			num("fid_marginal", "%.1f", 1), num("kid_marginal", "%.1f", 1e3), num("kid_marginal_std", "%.1f", 1e3),
+			num("fid_via_q", "%.1f", 1), num("kid_via_q", "%.1f", 1e3), num("kid_via_q_std", "%.1f", 1e3),
+			num("probe_test_acc", "%.1f%%", 100), num("test_posterior_fisher", "%.3g", 1),
+			num("fid_samples", "%.0f", 1), num("langevin_steps", "%.0f", 1))
+		for _, f := range []string{"samples", "samples_via_q", "posterior"} {
+			if err := copyFile(filepath.Join(run, f+".png"), filepath.Join(figs, "mnist_cpu_"+m.dir+"_"+f+".png")); err != nil && !os.IsNotExist(err) {
+				return err
+			}
+		}
+	}
+	if found == 0 {
+		return fmt.Errorf("no runs under %s", dir)
+	}
+	if floor != nil {
+		if v, ok := floor["fid_train_data"]; ok {
+			fmt.Fprintf(md, "| %.0f real training digits (floor) | | | %.1f | %.1f ± %.1f | | | | | |\n", floor["fid_samples"], v, 1e3*floor["kid_train_data"], 1e3*floor["kid_train_data_std"])
+		}
+	}
+	fmt.Fprintln(md)
+	return nil
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
 }
