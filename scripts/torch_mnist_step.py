@@ -5,10 +5,11 @@ Gaussian CNN posterior on the Fisher inner loss, N = 0) on the deep EBLVM,
 batch 100, 1x32x32 inputs, geometric noise 0.1..3.0, sigma0 = 0.1. Same
 architecture as bism's model/resnet.go and model/cnnposterior.go.
 
-    /usr/bin/python3 scripts/torch_mnist_step.py [CH] [ITERS] [THREADS] [H] [POSTERIOR_CH]
+    /usr/bin/python3 scripts/torch_mnist_step.py [CH] [ITERS] [THREADS] [H] [POSTERIOR_CH] [ONLY]
 
 Defaults: CH 64, ITERS 3, THREADS 2, H 50 and POSTERIOR_CH 64 (configs/mnist/bimdsm.yaml);
-configs/mnist/*-cpu.yaml are CH 8, H 50, POSTERIOR_CH 16.
+configs/mnist/*-cpu.yaml are CH 8, H 50, POSTERIOR_CH 16. ONLY = langevin times
+just the Langevin step (10 x ITERS steps).
 """
 import math
 import sys
@@ -23,6 +24,7 @@ iters = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 threads = int(sys.argv[3]) if len(sys.argv) > 3 else 2
 H = int(sys.argv[4]) if len(sys.argv) > 4 else 50
 pch = int(sys.argv[5]) if len(sys.argv) > 5 else 64
+only = sys.argv[6] if len(sys.argv) > 6 else ""
 torch.set_num_threads(threads)
 B = 100
 
@@ -143,7 +145,8 @@ x = torch.rand(B, 1, 32, 32)
 ebm = EBM()
 opt = torch.optim.Adam(ebm.parameters(), 1e-4, betas=(0.9, 0.95))
 print(f"torch {torch.__version__}, threads {threads}, ch {ch}, H {H}, posterior ch {pch}")
-print(f"MDSM ResNet EBM: {timeit(lambda: mdsm_step(ebm, opt, x), iters):.0f} ms/iter")
+if only != "langevin":
+    print(f"MDSM ResNet EBM: {timeit(lambda: mdsm_step(ebm, opt, x), iters):.0f} ms/iter")
 
 def langevin_step(ebm, x):
     xv = x.detach().requires_grad_(True)
@@ -157,6 +160,8 @@ for p in ebm.parameters():
 xl = torch.rand(B, 1, 32, 32)
 ms = timeit(lambda: langevin_step(ebm, xl), 10 * iters)
 print(f"Langevin step, ResNet EBM: {ms:.1f} ms/step, {B / (ms / 1000 * 2701):.2f} images/s over 2700 steps + denoise")
+if only == "langevin":
+    sys.exit(0)
 m, q = EBLVM(), Posterior()
 mopt = torch.optim.Adam(m.parameters(), 1e-4, betas=(0.9, 0.95))
 qopt = torch.optim.Adam(q.parameters(), 1e-4, betas=(0.9, 0.95))

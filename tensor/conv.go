@@ -16,8 +16,10 @@ import (
 // the adjoint of the others in one argument. All three run GEMMs on im2col
 // matrices (or, for 1x1 kernels with stride 1 and no padding, on the samples
 // themselves), one sample per GEMM for large planes and several side by side
-// for small ones, with samples split over cores; narrow stride-1
-// convolutions use shifted input planes instead (conv2dShifted).
+// for small ones, with samples split over cores. Same-size stride-1
+// convolutions build shifted copies of the input planes instead of the patch
+// matrix: narrow ones sum them with vector FMAs (conv2dShifted), wide ones
+// feed them to K GEMMs (conv2dPlaneGEMM).
 
 // convGeom is the geometry of one convolution.
 type convGeom struct {
@@ -250,9 +252,21 @@ func convScratch[T Float](g *convGeom, nb int) (col, wide []T, release func()) {
 	}
 }
 
+// planeGEMM reports whether the convolution runs as K GEMMs on shifted
+// input planes (conv2dPlaneGEMM): stride 1, an output as large as the input
+// (a square kernel of size 2·pad+1), and planes large enough for one sample
+// per GEMM.
+func (g *convGeom) planeGEMM() bool {
+	return g.stride == 1 && g.ho == g.h && g.wo == g.w && !g.direct && g.kh == g.kw && g.samplesPerGEMM() == 1
+}
+
 func conv2d[T Float](g *convGeom, x, w, out []T) {
 	if g.shiftedForward() {
 		conv2dShifted(g, x, w, out)
+		return
+	}
+	if g.planeGEMM() {
+		conv2dPlaneGEMM(g, x, w, out)
 		return
 	}
 	xs, os := g.c*g.hw, g.o*g.howo
@@ -278,6 +292,46 @@ func conv2d[T Float](g *convGeom, x, w, out []T) {
 			}
 			gemm(false, false, g.o, ld, g.ckk, w, g.ckk, b, ld, 0, wide, ld)
 			fromColumns(wide, out[s*os:], m, g.o, g.howo, ld)
+		}
+	})
+}
+
+// conv2dPlaneGEMM computes a same-size stride-1 convolution without the
+// patch matrix: with the K column-shifted copies of each input plane
+// (shiftedPlanes, [C][K][H+2·pad][W]), the patch rows of kernel row kh are
+// the rows (c, kw) of one matrix with row stride (H+2·pad)·W starting kh·W
+// into the buffer, so out = Σ_kh W_kh [O, C·K] @ P_kh [C·K, H·W], K
+// accumulating GEMMs with the weight regrouped by kernel row. The planes
+// are a third of the im2col matrix (for K = 3) and the GEMMs do the same
+// work as one of depth C·K², whose packing is split into blocks anyway.
+func conv2dPlaneGEMM[T Float](g *convGeom, x, w, out []T) {
+	k, hw, ph := g.kw, g.hw, (g.h+2*g.pad)*g.w
+	ck := g.c * k
+	wbuf := getBuf[T](k * g.o * ck)
+	defer putBuf(wbuf)
+	wk := *wbuf // wk[kh][o][c·K+kw] = w[o][c][kh][kw]
+	for kh := 0; kh < k; kh++ {
+		for o := 0; o < g.o; o++ {
+			dst := wk[(kh*g.o+o)*ck:][:ck]
+			for c := 0; c < g.c; c++ {
+				copy(dst[c*k:(c+1)*k], w[((o*g.c+c)*k+kh)*k:][:k])
+			}
+		}
+	}
+	parallel.For(g.n, g.grain(), func(lo, hi int) {
+		buf := getBuf[T](ck * ph)
+		defer putBuf(buf)
+		planes := (*buf)[:ck*ph]
+		for n := lo; n < hi; n++ {
+			fillShiftedPlanes(g, planes, x, n)
+			on := out[n*g.o*hw:]
+			for kh := 0; kh < k; kh++ {
+				var beta T
+				if kh > 0 {
+					beta = 1
+				}
+				gemm(false, false, g.o, hw, ck, wk[kh*g.o*ck:], ck, planes[kh*g.w:], ph, beta, on, hw)
+			}
 		}
 	})
 }
