@@ -284,3 +284,36 @@ func TestDeepConfigFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluateDeep runs the whole deep evaluation on a tiny untrained
+// deep EBLVM: FID/KID of marginal samples, samples via q and real images,
+// the probe and the posterior Fisher divergence, with the settings recorded.
+func TestEvaluateDeep(t *testing.T) {
+	split := tinyImages(t, 12)
+	r, err := NewDeepWithData(tinyDeepConfig("deep_eblvm"), t.TempDir(), Options{}, split)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := EvaluateDeep(r, DeepEvalOptions{N: 6, Scale: 0.002, Seed: 3, ProbeN: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := float64(len(LangevinConfig(0.002).Temperatures()))
+	if res["fid_samples"] != 6 || res["langevin_steps"] != steps || res["probe_images"] != 12 {
+		t.Fatalf("recorded settings %v, %v, %v; want 6, %v, 12", res["fid_samples"], res["langevin_steps"], res["probe_images"], steps)
+	}
+	for _, k := range []string{"fid_marginal", "kid_marginal", "fid_via_q", "kid_via_q", "fid_train_data", "test_posterior_fisher"} {
+		v, ok := res[k]
+		if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
+			t.Fatalf("%s = %v (present %v)", k, v, ok)
+		}
+	}
+	for _, k := range []string{"fid_marginal", "fid_via_q", "fid_train_data", "test_posterior_fisher"} {
+		if res[k] < 0 {
+			t.Fatalf("%s = %v < 0", k, res[k])
+		}
+	}
+	if a := res["probe_test_acc"]; a < 0 || a > 1 {
+		t.Fatalf("probe accuracy %v", a)
+	}
+}
