@@ -94,7 +94,6 @@ func sampleDeep(dir string, cfg train.Config, f deepSampleFlags) error {
 			return err
 		}
 		res["iter"] = float64(iter)
-		res["n"] = float64(f.n)
 		res["langevin_scale"] = f.scale
 		p, err := train.WriteJSON(dir, "eval.json", res)
 		if err != nil {
