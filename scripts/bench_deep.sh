@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Speed of the MNIST deep models against PyTorch on the same machine
+# (docs/PERFORMANCE.md, "Deep models on MNIST"): ms per training iteration
+# of MDSM and BiMDSM at paper scale (ch 64) and CPU scale (ch 8), and ms per
+# step of the Langevin sampler (100 chains), bism first, then PyTorch, then
+# bism's Langevin step again to bracket the machine's drift. Needs Debian's
+# python3-torch for the PyTorch half (skipped without it). About 7 minutes.
+#   scripts/bench_deep.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p runs
+go build -o runs/bism ./cmd/bism
+date -u
+git rev-parse --short HEAD
+langevin() {
+  go test ./sample -run xxx -bench "LangevinMNIST/ch$1\$" -benchtime "$2" | grep ms/step
+}
+echo "== bism"
+langevin 64 6x
+langevin 8 30x
+runs/bism bench -config configs/mnist/mdsm.yaml -iterations 2 -warmup 1
+runs/bism bench -config configs/mnist/bimdsm.yaml -iterations 2 -warmup 1
+runs/bism bench -config configs/mnist/mdsm-cpu.yaml -iterations 30 -warmup 2
+runs/bism bench -config configs/mnist/bimdsm-cpu.yaml -iterations 10 -warmup 2
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  echo "== PyTorch"
+  /usr/bin/python3 scripts/torch_mnist_step.py 64 2 2 50 64
+  /usr/bin/python3 scripts/torch_mnist_step.py 8 10 2 50 16
+  echo "== bism again"
+  langevin 64 6x
+  langevin 8 30x
+else
+  echo "(no python3-torch: PyTorch timings skipped)"
+fi
