@@ -257,7 +257,7 @@ var mnistOrder = []struct{ dir, label string }{
 // eval.json of bism sample -fid) and copies their sample grids and the
 // posterior-accuracy plot into the figures folder.
 func mnist(md *strings.Builder, dir, figs string) error {
-	fmt.Fprintf(md, "| model | iterations | train time (s) | FID | KID ×10³ | FID via q | KID via q ×10³ | probe test acc. | test D_F(q‖p) | samples × Langevin steps |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(md, "| model | iterations | train time (s) | FID | KID | FID via q | KID via q | probe test acc. | test D_F(q‖p) | samples × Langevin steps |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	var floor map[string]float64
 	found := 0
 	for _, m := range mnistOrder {
@@ -282,12 +282,16 @@ func mnist(md *strings.Builder, dir, figs string) error {
 			}
 			return fmt.Sprintf(format, v*scale)
 		}
-		fmt.Fprintf(md, "| %s | %d | %.0f | %s | %s ± %s | %s | %s ± %s | %s | %s | %s × %s |\n", m.label, int(last["iter"]), last["elapsed_s"],
-			num("fid_marginal", "%.1f", 1), num("kid_marginal", "%.1f", 1e3), num("kid_marginal_std", "%.1f", 1e3),
-			num("fid_via_q", "%.1f", 1), num("kid_via_q", "%.1f", 1e3), num("kid_via_q_std", "%.1f", 1e3),
+		kidVQ := num("kid_via_q", "%.1f", 1) + " ± " + num("kid_via_q_std", "%.1f", 1)
+		if _, ok := ev["kid_via_q"]; !ok {
+			kidVQ = "—"
+		}
+		fmt.Fprintf(md, "| %s | %d | %.0f | %s | %s ± %s | %s | %s | %s | %s | %s × %s |\n", m.label, int(last["iter"]), last["elapsed_s"],
+			num("fid_marginal", "%.1f", 1), num("kid_marginal", "%.1f", 1), num("kid_marginal_std", "%.1f", 1),
+			num("fid_via_q", "%.1f", 1), kidVQ,
 			num("probe_test_acc", "%.1f%%", 100), num("test_posterior_fisher", "%.3g", 1),
 			num("fid_samples", "%.0f", 1), num("langevin_steps", "%.0f", 1))
-		for _, f := range []string{"samples", "samples_via_q", "posterior"} {
+		for _, f := range []string{"samples", "samples_via_q", "samples_s03", "samples_s03_via_q", "posterior", "loss"} {
 			if err := copyFile(filepath.Join(run, f+".png"), filepath.Join(figs, "mnist_cpu_"+m.dir+"_"+f+".png")); err != nil && !os.IsNotExist(err) {
 				return err
 			}
@@ -298,7 +302,7 @@ func mnist(md *strings.Builder, dir, figs string) error {
 	}
 	if floor != nil {
 		if v, ok := floor["fid_train_data"]; ok {
-			fmt.Fprintf(md, "| %.0f real training digits (floor) | | | %.1f | %.1f ± %.1f | | | | | |\n", floor["fid_samples"], v, 1e3*floor["kid_train_data"], 1e3*floor["kid_train_data_std"])
+			fmt.Fprintf(md, "| %.0f real training digits (floor) | | | %.1f | %.1f ± %.1f | | | | | |\n", floor["fid_samples"], v, floor["kid_train_data"], floor["kid_train_data_std"])
 		}
 	}
 	fmt.Fprintln(md)
