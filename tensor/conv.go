@@ -212,6 +212,20 @@ func patches[T Float](g *convGeom, x, col []T, ld int) {
 	im2col(g, x, col, ld)
 }
 
+// groupPatches returns the patch matrix [CKK, m·HoWo] of samples s..s+m-1
+// of x, built in col, or for one sample of a direct convolution the sample
+// itself.
+func groupPatches[T Float](g *convGeom, x, col []T, s, m int) []T {
+	xs := g.c * g.hw
+	if g.direct && m == 1 {
+		return x[s*xs : (s+1)*xs]
+	}
+	for j := 0; j < m; j++ {
+		patches(g, x[(s+j)*xs:(s+j+1)*xs], col[j*g.howo:], m*g.howo)
+	}
+	return col
+}
+
 // toColumns copies m samples laid out [m][rows][cols] into dst [rows][ld]
 // with sample j in columns j·cols..(j+1)·cols, so one GEMM can treat them as
 // one wide matrix; fromColumns is the inverse.
@@ -269,7 +283,7 @@ func conv2d[T Float](g *convGeom, x, w, out []T) {
 		conv2dPlaneGEMM(g, x, w, out)
 		return
 	}
-	xs, os := g.c*g.hw, g.o*g.howo
+	os := g.o * g.howo
 	parallel.For(g.n, g.grain(), func(lo, hi int) {
 		nb := min(g.samplesPerGEMM(), hi-lo)
 		col, wide, release := convScratch[T](g, nb)
@@ -277,14 +291,7 @@ func conv2d[T Float](g *convGeom, x, w, out []T) {
 		for s := lo; s < hi; s += nb {
 			m := min(nb, hi-s)
 			ld := m * g.howo
-			b := col
-			if g.direct && m == 1 {
-				b = x[s*xs : (s+1)*xs]
-			} else {
-				for j := 0; j < m; j++ {
-					patches(g, x[(s+j)*xs:(s+j+1)*xs], col[j*g.howo:], ld)
-				}
-			}
+			b := groupPatches(g, x, col, s, m)
 			// out [O, m·HoWo] = W [O, CKK] @ col [CKK, m·HoWo]
 			if m == 1 {
 				gemm(false, false, g.o, ld, g.ckk, w, g.ckk, b, ld, 0, out[s*os:], ld)
@@ -378,7 +385,7 @@ func conv2dWeightGrad[T Float](g *convGeom, x, gr, dw []T) {
 
 // conv2dWeightGradGEMM accumulates dW += g @ col^T over groups of samples.
 func conv2dWeightGradGEMM[T Float](g *convGeom, x, gr, dw []T) {
-	xs, os := g.c*g.hw, g.o*g.howo
+	os := g.o * g.howo
 	reduceOverSamples(g.n, g.grain(), dw, func(lo, hi int, acc []T) {
 		nb := min(g.samplesPerGEMM(), hi-lo)
 		col, wide, release := convScratch[T](g, nb)
@@ -386,14 +393,7 @@ func conv2dWeightGradGEMM[T Float](g *convGeom, x, gr, dw []T) {
 		for s := lo; s < hi; s += nb {
 			m := min(nb, hi-s)
 			ld := m * g.howo
-			b := col
-			if g.direct && m == 1 {
-				b = x[s*xs : (s+1)*xs]
-			} else {
-				for j := 0; j < m; j++ {
-					patches(g, x[(s+j)*xs:(s+j+1)*xs], col[j*g.howo:], ld)
-				}
-			}
+			b := groupPatches(g, x, col, s, m)
 			gs := gr[s*os:]
 			if m > 1 {
 				toColumns(gs, wide, m, g.o, g.howo, ld)

@@ -99,36 +99,42 @@ func convRelDiff(a, b *Tensor) float64 {
 	return d / math.Max(s, 1)
 }
 
-func TestConv2dMatchesNaive(t *testing.T) {
+// forConvCases runs f on every convCase and element type, once with one
+// sample per GEMM and once with the default grouping (which puts all of a
+// chunk's samples in one GEMM for the small planes here).
+func forConvCases(t *testing.T, f func(t *testing.T, i int, c convCase, dt DType)) {
 	defer func(v int) { gemmMinCols = v }(gemmMinCols)
-	// One sample per GEMM, and (the small planes here) all of a chunk in one.
 	for _, minCols := range []int{1, 256} {
 		gemmMinCols = minCols
 		for i, c := range convCases {
 			for _, dt := range []DType{Float64, Float32} {
-				t.Run(fmt.Sprintf("%v/%v/mincols%d", c, dt, minCols), func(t *testing.T) {
-					rng := NewRNG(uint64(i))
-					x := rng.Normal(dt, 0, 1, c.x...)
-					w := rng.Normal(dt, 0, 1, c.w...)
-					got := Conv2d(x, w, c.stride, c.pad)
-					want := naiveConv2d(x.As(Float64), w.As(Float64), c.stride, c.pad)
-					if !SameShape(got.Shape(), want.Shape()) {
-						t.Fatalf("shape %v, want %v", got.Shape(), want.Shape())
-					}
-					if got.DType() != dt {
-						t.Fatalf("dtype %v, want %v", got.DType(), dt)
-					}
-					tol := 1e-12
-					if dt == Float32 {
-						tol = 1e-5
-					}
-					if e := convRelDiff(got, want); e > tol {
-						t.Fatalf("relative error %.3g > %.3g", e, tol)
-					}
-				})
+				t.Run(fmt.Sprintf("%v/%v/mincols%d", c, dt, minCols), func(t *testing.T) { f(t, i, c, dt) })
 			}
 		}
 	}
+}
+
+func TestConv2dMatchesNaive(t *testing.T) {
+	forConvCases(t, func(t *testing.T, i int, c convCase, dt DType) {
+		rng := NewRNG(uint64(i))
+		x := rng.Normal(dt, 0, 1, c.x...)
+		w := rng.Normal(dt, 0, 1, c.w...)
+		got := Conv2d(x, w, c.stride, c.pad)
+		want := naiveConv2d(x.As(Float64), w.As(Float64), c.stride, c.pad)
+		if !SameShape(got.Shape(), want.Shape()) {
+			t.Fatalf("shape %v, want %v", got.Shape(), want.Shape())
+		}
+		if got.DType() != dt {
+			t.Fatalf("dtype %v, want %v", got.DType(), dt)
+		}
+		tol := 1e-12
+		if dt == Float32 {
+			tol = 1e-5
+		}
+		if e := convRelDiff(got, want); e > tol {
+			t.Fatalf("relative error %.3g > %.3g", e, tol)
+		}
+	})
 }
 
 func convDot(a, b *Tensor) float64 {
@@ -141,36 +147,27 @@ func convDot(a, b *Tensor) float64 {
 
 // TestConv2dAdjoints checks <Conv2d(x,w), y> = <x, InputGrad(y,w)> = <w, WeightGrad(x,y)>.
 func TestConv2dAdjoints(t *testing.T) {
-	defer func(v int) { gemmMinCols = v }(gemmMinCols)
-	// One sample per GEMM, and (the small planes here) all of a chunk in one.
-	for _, minCols := range []int{1, 256} {
-		gemmMinCols = minCols
-		for i, c := range convCases {
-			for _, dt := range []DType{Float64, Float32} {
-				t.Run(fmt.Sprintf("%v/%v/mincols%d", c, dt, minCols), func(t *testing.T) {
-					rng := NewRNG(uint64(50 + i))
-					x := rng.Normal(dt, 0, 1, c.x...)
-					w := rng.Normal(dt, 0, 1, c.w...)
-					y := rng.Normal(dt, 0, 1, Conv2d(x, w, c.stride, c.pad).Shape()...)
-					t0 := convDot(Conv2d(x, w, c.stride, c.pad), y)
-					gx := Conv2dInputGrad(y, w, c.x, c.stride, c.pad)
-					gw := Conv2dWeightGrad(x, y, c.w, c.stride, c.pad)
-					if !SameShape(gx.Shape(), c.x) || !SameShape(gw.Shape(), c.w) {
-						t.Fatalf("gradient shapes %v, %v; want %v, %v", gx.Shape(), gw.Shape(), c.x, c.w)
-					}
-					t1, t2 := convDot(x, gx), convDot(w, gw)
-					tol := 1e-12
-					if dt == Float32 {
-						tol = 1e-5
-					}
-					scale := math.Max(math.Abs(t0), 1)
-					if math.Abs(t1-t0)/scale > tol || math.Abs(t2-t0)/scale > tol {
-						t.Fatalf("<conv(x,w),y> = %.12g, <x,InputGrad> = %.12g, <w,WeightGrad> = %.12g", t0, t1, t2)
-					}
-				})
-			}
+	forConvCases(t, func(t *testing.T, i int, c convCase, dt DType) {
+		rng := NewRNG(uint64(50 + i))
+		x := rng.Normal(dt, 0, 1, c.x...)
+		w := rng.Normal(dt, 0, 1, c.w...)
+		y := rng.Normal(dt, 0, 1, Conv2d(x, w, c.stride, c.pad).Shape()...)
+		t0 := convDot(Conv2d(x, w, c.stride, c.pad), y)
+		gx := Conv2dInputGrad(y, w, c.x, c.stride, c.pad)
+		gw := Conv2dWeightGrad(x, y, c.w, c.stride, c.pad)
+		if !SameShape(gx.Shape(), c.x) || !SameShape(gw.Shape(), c.w) {
+			t.Fatalf("gradient shapes %v, %v; want %v, %v", gx.Shape(), gw.Shape(), c.x, c.w)
 		}
-	}
+		t1, t2 := convDot(x, gx), convDot(w, gw)
+		tol := 1e-12
+		if dt == Float32 {
+			tol = 1e-5
+		}
+		scale := math.Max(math.Abs(t0), 1)
+		if math.Abs(t1-t0)/scale > tol || math.Abs(t2-t0)/scale > tol {
+			t.Fatalf("<conv(x,w),y> = %.12g, <x,InputGrad> = %.12g, <w,WeightGrad> = %.12g", t0, t1, t2)
+		}
+	})
 }
 
 // TestConv2dGradsMatchNaive checks the adjoints elementwise against the
