@@ -245,6 +245,19 @@ func fromColumns[T Float](src, dst []T, m, rows, cols, ld int) {
 	}
 }
 
+// eachGroup runs f over the samples [lo, hi) in groups of up to
+// samplesPerGEMM (first sample s, m samples, ld = m·HoWo columns), with the
+// worker's scratch buffers (convScratch).
+func eachGroup[T Float](g *convGeom, lo, hi int, f func(s, m, ld int, col, wide []T)) {
+	nb := min(g.samplesPerGEMM(), hi-lo)
+	col, wide, release := convScratch[T](g, nb)
+	defer release()
+	for s := lo; s < hi; s += nb {
+		m := min(nb, hi-s)
+		f(s, m, m*g.howo, col, wide)
+	}
+}
+
 // convScratch returns the scratch buffers of a worker that runs groups of
 // up to nb samples: a patch matrix [CKK, nb·HoWo] (none for a direct
 // convolution one sample at a time) and, when samples are grouped, a
@@ -285,21 +298,16 @@ func conv2d[T Float](g *convGeom, x, w, out []T) {
 	}
 	os := g.o * g.howo
 	parallel.For(g.n, g.grain(), func(lo, hi int) {
-		nb := min(g.samplesPerGEMM(), hi-lo)
-		col, wide, release := convScratch[T](g, nb)
-		defer release()
-		for s := lo; s < hi; s += nb {
-			m := min(nb, hi-s)
-			ld := m * g.howo
+		eachGroup(g, lo, hi, func(s, m, ld int, col, wide []T) {
 			b := groupPatches(g, x, col, s, m)
 			// out [O, m·HoWo] = W [O, CKK] @ col [CKK, m·HoWo]
 			if m == 1 {
 				gemm(false, false, g.o, ld, g.ckk, w, g.ckk, b, ld, 0, out[s*os:], ld)
-				continue
+				return
 			}
 			gemm(false, false, g.o, ld, g.ckk, w, g.ckk, b, ld, 0, wide, ld)
 			fromColumns(wide, out[s*os:], m, g.o, g.howo, ld)
-		}
+		})
 	})
 }
 
@@ -346,12 +354,7 @@ func conv2dPlaneGEMM[T Float](g *convGeom, x, w, out []T) {
 func conv2dInputGrad[T Float](g *convGeom, gr, w, dx []T) {
 	xs, os := g.c*g.hw, g.o*g.howo
 	parallel.For(g.n, g.grain(), func(lo, hi int) {
-		nb := min(g.samplesPerGEMM(), hi-lo)
-		col, wide, release := convScratch[T](g, nb)
-		defer release()
-		for s := lo; s < hi; s += nb {
-			m := min(nb, hi-s)
-			ld := m * g.howo
+		eachGroup(g, lo, hi, func(s, m, ld int, col, wide []T) {
 			gs := gr[s*os:]
 			if m > 1 {
 				toColumns(gs, wide, m, g.o, g.howo, ld)
@@ -371,7 +374,7 @@ func conv2dInputGrad[T Float](g *convGeom, gr, w, dx []T) {
 					col2im(g, col[j*g.howo:], dx[(s+j)*xs:(s+j+1)*xs], ld)
 				}
 			}
-		}
+		})
 	})
 }
 
@@ -387,12 +390,7 @@ func conv2dWeightGrad[T Float](g *convGeom, x, gr, dw []T) {
 func conv2dWeightGradGEMM[T Float](g *convGeom, x, gr, dw []T) {
 	os := g.o * g.howo
 	reduceOverSamples(g.n, g.grain(), dw, func(lo, hi int, acc []T) {
-		nb := min(g.samplesPerGEMM(), hi-lo)
-		col, wide, release := convScratch[T](g, nb)
-		defer release()
-		for s := lo; s < hi; s += nb {
-			m := min(nb, hi-s)
-			ld := m * g.howo
+		eachGroup(g, lo, hi, func(s, m, ld int, col, wide []T) {
 			b := groupPatches(g, x, col, s, m)
 			gs := gr[s*os:]
 			if m > 1 {
@@ -405,7 +403,7 @@ func conv2dWeightGradGEMM[T Float](g *convGeom, x, gr, dw []T) {
 			}
 			// dW [O, CKK] += g [O, m·HoWo] @ col^T [m·HoWo, CKK]
 			gemm(false, true, g.o, g.ckk, ld, gs, ld, b, ld, beta, acc, g.ckk)
-		}
+		})
 	})
 }
 
