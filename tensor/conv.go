@@ -413,24 +413,25 @@ func conv2dWeightGradGEMM[T Float](g *convGeom, x, gr, dw []T) {
 // not depend on goroutine scheduling.
 func reduceOverSamples[T Float](n, grain int, dw []T, body func(lo, hi int, acc []T)) {
 	var mu sync.Mutex
-	partials := map[int][]T{}
+	partials := map[int]*[]T{} // pooled: a weight gradient can be megabytes
 	parallel.For(n, grain, func(lo, hi int) {
-		acc := dw
-		if lo > 0 {
-			acc = make([]T, len(dw))
+		if lo == 0 {
+			body(lo, hi, dw)
+			return
 		}
-		body(lo, hi, acc)
-		if lo > 0 {
-			mu.Lock()
-			partials[lo] = acc
-			mu.Unlock()
-		}
+		buf := getBuf[T](len(dw))
+		clear(*buf)
+		body(lo, hi, *buf)
+		mu.Lock()
+		partials[lo] = buf
+		mu.Unlock()
 	})
 	for lo := 1; lo < n && len(partials) > 0; lo++ {
 		if p, ok := partials[lo]; ok {
-			for i, v := range p {
+			for i, v := range *p {
 				dw[i] += v
 			}
+			putBuf(p)
 			delete(partials, lo)
 		}
 	}

@@ -36,7 +36,7 @@ func TestArenaMatchesHeap(t *testing.T) {
 			buf := make([]float32, cfg.Train.BatchSize*heap.Split.Train.Dim())
 			for i := 0; i < 6; i++ {
 				for _, r := range []*Run{heap, arena} {
-					if _, _, _, err := r.trainStep(buf); err != nil {
+					if _, err := r.trainStep(buf); err != nil {
 						t.Fatalf("step %d: %v", i, err)
 					}
 					if i == 0 && r == arena {

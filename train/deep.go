@@ -153,7 +153,9 @@ func (r *DeepRun) nextBatch(dst []float32) *tensor.Tensor {
 	return tensor.FromFloat32(set.Batch(idx, dst), append([]int{b}, set.Shape...)...)
 }
 
-// deepStep is one iteration's outcome.
+// trainStep applies the schedule, draws a minibatch, computes θ's gradient
+// (and for BiMDSM runs the posterior's K inner steps) and steps θ's
+// optimizer.
 func (r *DeepRun) trainStep(buf []float32) (stepStats, error) {
 	t := r.Cfg.Train
 	lr := r.sched(t.LR, r.iter, t.Iterations)
@@ -190,10 +192,7 @@ func (r *DeepRun) trainStep(buf []float32) (stepStats, error) {
 	return st, nil
 }
 
-func (r *DeepRun) diverged(err error) error {
-	return fmt.Errorf("%w at iteration %d: %v; nothing was saved after it, the last good checkpoint is %s",
-		ErrDiverged, r.iter+1, err, filepath.Join(r.Dir, CheckpointFile))
-}
+func (r *DeepRun) diverged(err error) error { return divergedAt(r.Dir, r.iter, err) }
 
 // PosteriorFisher returns D_F(q(h|v) || p(h|v)) of Eq. 11 averaged over the
 // images v [B,C,H,W] (one reparameterised h per image, noise from seed):

@@ -153,6 +153,13 @@ func (l *loop) run() error {
 	return nil
 }
 
+// divergedAt is the error of a run in dir whose step after iteration iter
+// went non-finite (ErrDiverged, naming the checkpoint that is left).
+func divergedAt(dir string, iter int, err error) error {
+	return fmt.Errorf("%w at iteration %d: %v; nothing was saved after it, the last good checkpoint is %s",
+		ErrDiverged, iter+1, err, filepath.Join(dir, CheckpointFile))
+}
+
 // timeSteps runs warmup untimed steps, then iters timed ones, and returns
 // milliseconds per timed step.
 func timeSteps(step func() error, warmup, iters int) (float64, error) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
 	"time"
 
 	"github.com/bism-ml/bism/data"
@@ -125,10 +124,7 @@ func (r *Run) Train() error {
 	l := loop{
 		dir: r.Dir, cfg: r.Cfg, resume: r.opts.Resume, progress: r.opts.Progress,
 		iter: &r.iter, elapsed: &r.elapsed,
-		step: func() (stepStats, error) {
-			lr, loss, inner, err := r.trainStep(buf)
-			return stepStats{lr: lr, loss: loss, inner: inner}, err
-		},
+		step:     func() (stepStats, error) { return r.trainStep(buf) },
 		hasInner: r.Post != nil,
 		record: func(rec map[string]any, _ stepStats) error {
 			ev, err := Evaluate(r, EvalOptions{LL: r.Cfg.Eval.LLDuringTraining})
@@ -147,25 +143,25 @@ func (r *Run) Train() error {
 
 // trainStep applies the schedule, draws a minibatch, computes θ's gradient
 // with the method and steps θ's optimizer.
-func (r *Run) trainStep(buf []float32) (lr, loss, inner float64, err error) {
+func (r *Run) trainStep(buf []float32) (stepStats, error) {
 	t := r.Cfg.Train
-	lr = r.sched(t.LR, r.iter, t.Iterations)
-	r.thetaOpt.SetLR(lr)
-	r.method.setLR(lr * innerLRRatio(t))
+	st := stepStats{lr: r.sched(t.LR, r.iter, t.Iterations)}
+	r.thetaOpt.SetLR(st.lr)
+	r.method.setLR(st.lr * innerLRRatio(t))
 	v := r.nextBatch(buf)
+	var err error
 	r.inStep(func() {
 		var grads []*tensor.Tensor
-		loss, inner, grads = r.method.step(v, r.rng)
-		if err = checkFinite(loss, grads); err == nil {
+		st.loss, st.inner, grads = r.method.step(v, r.rng)
+		if err = checkFinite(st.loss, grads); err == nil {
 			r.thetaOpt.Step(r.Model.Params(), grads)
 		}
 	})
 	if err != nil {
-		return lr, loss, inner, fmt.Errorf("%w at iteration %d: %v; the last good checkpoint is %s",
-			ErrDiverged, r.iter+1, err, filepath.Join(r.Dir, CheckpointFile))
+		return st, divergedAt(r.Dir, r.iter, err)
 	}
 	r.iter++
-	return lr, loss, inner, nil
+	return st, nil
 }
 
 // Bench times training iterations only (no evaluation, no files): warmup
@@ -177,7 +173,7 @@ func Bench(cfg Config, warmup, iters int) (float64, error) {
 		return 0, err
 	}
 	buf := make([]float32, cfg.Train.BatchSize*r.Split.Train.Dim())
-	return timeSteps(func() error { _, _, _, err := r.trainStep(buf); return err }, warmup, iters)
+	return timeSteps(func() error { _, err := r.trainStep(buf); return err }, warmup, iters)
 }
 
 func checkFinite(loss float64, grads []*tensor.Tensor) error {

@@ -282,13 +282,14 @@ func mnist(md *strings.Builder, dir, figs string) error {
 			}
 			return fmt.Sprintf(format, v*scale)
 		}
-		kidVQ := num("kid_via_q", "%.1f", 1) + " ± " + num("kid_via_q_std", "%.1f", 1)
-		if _, ok := ev["kid_via_q"]; !ok {
-			kidVQ = "—"
+		kid := func(key string) string { // mean ± spread over subsets
+			if _, ok := ev[key]; !ok {
+				return "—"
+			}
+			return num(key, "%.1f", 1) + " ± " + num(key+"_std", "%.1f", 1)
 		}
-		fmt.Fprintf(md, "| %s | %d | %.0f | %s | %s ± %s | %s | %s | %s | %s | %s × %s |\n", m.label, int(last["iter"]), last["elapsed_s"],
-			num("fid_marginal", "%.1f", 1), num("kid_marginal", "%.1f", 1), num("kid_marginal_std", "%.1f", 1),
-			num("fid_via_q", "%.1f", 1), kidVQ,
+		fmt.Fprintf(md, "| %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %s × %s |\n", m.label, int(last["iter"]), last["elapsed_s"],
+			num("fid_marginal", "%.1f", 1), kid("kid_marginal"), num("fid_via_q", "%.1f", 1), kid("kid_via_q"),
 			num("probe_test_acc", "%.1f%%", 100), num("test_posterior_fisher", "%.3g", 1),
 			num("fid_samples", "%.0f", 1), num("langevin_steps", "%.0f", 1))
 		for _, f := range []string{"samples", "samples_via_q", "samples_s03", "samples_s03_via_q", "posterior", "loss"} {
