@@ -6,13 +6,13 @@
 # classifier's features and the linear probe of q's posterior means, and writes
 # everything under runs/mnist/ (runs/mnist/results.md sums it up).
 #
-#   scripts/mnist.sh                    # full CPU-scale run: about 1.5 h on 2 cores
+#   scripts/mnist.sh                    # full CPU-scale run: about 1.5 h on 2 cores (estimated)
 #   SMOKE=1 scripts/mnist.sh            # a handful of iterations, short anneal, few samples
 #
 # Environment: ITERS (override train.iterations), FID_N (samples for FID/KID,
 # default 500), SCALE (Langevin step-count scale for the FID samples, default
-# 0.3, i.e. 810 steps: the full 2700-step anneal on 500 samples costs about 15
-# minutes per sampler here), GRID_SCALE (the same for the 64-sample grids, default 1),
+# 0.3, i.e. 810 steps, about 5 minutes per sampler here; the full 2700-step
+# anneal on 500 samples would take about 3.3 times that), GRID_SCALE (the same for the 64-sample grids, default 1),
 # PROBE_N (probe images, default 10000), OUT (default runs/mnist), BISM_DATA.
 # Re-running resumes unfinished training (bism train -resume).
 set -euo pipefail
