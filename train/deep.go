@@ -223,8 +223,7 @@ func (r *DeepRun) PosteriorFisher(v *tensor.Tensor, seed uint64) float64 {
 func (r *DeepRun) Train() error {
 	buf := make([]float32, r.Cfg.Train.BatchSize*r.Split.Train.Dim())
 	l := loop{
-		dir: r.Dir, cfg: r.Cfg, resume: r.opts.Resume, progress: r.opts.Progress,
-		iter: &r.iter, elapsed: &r.elapsed,
+		dir: r.Dir, cfg: r.Cfg, opts: r.opts, state: &r.progress,
 		step:     func() (stepStats, error) { return r.trainStep(buf) },
 		hasInner: r.bilevel != nil,
 		record: func(rec map[string]any, last stepStats) error {

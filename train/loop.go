@@ -3,7 +3,6 @@ package train
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -24,12 +23,10 @@ type stepStats struct {
 // and save; the run supplies the step, what a metrics record adds, and how
 // to save a checkpoint.
 type loop struct {
-	dir      string
-	cfg      Config
-	resume   bool
-	progress io.Writer
-	iter     *int     // the run's iteration counter, advanced by step
-	elapsed  *float64 // the run's training time in seconds, saved in checkpoints
+	dir   string
+	cfg   Config
+	opts  Options   // Resume, Progress
+	state *progress // the run's iteration (advanced by step) and training time
 
 	step func() (stepStats, error)
 	// hasInner: the method reports an inner (posterior) loss, averaged into
@@ -66,8 +63,8 @@ func (l *loop) run() error {
 	}
 	mpath := filepath.Join(l.dir, MetricsFile)
 	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
-	if l.resume {
-		if err := truncateMetrics(mpath, *l.iter); err != nil {
+	if l.opts.Resume {
+		if err := truncateMetrics(mpath, l.state.iter); err != nil {
 			return err
 		}
 	} else {
@@ -84,10 +81,10 @@ func (l *loop) run() error {
 	var lossSum, innerSum float64
 	var count int
 	lastPrint := time.Now()
-	startIter, startElapsed := *l.iter, *l.elapsed
+	startIter, startElapsed := l.state.iter, l.state.elapsed
 	segment := time.Now()
-	every := func(n int) bool { return n > 0 && *l.iter%n == 0 }
-	for *l.iter < t.Iterations {
+	every := func(n int) bool { return n > 0 && l.state.iter%n == 0 }
+	for l.state.iter < t.Iterations {
 		st, err := l.step()
 		if err != nil {
 			return err
@@ -95,16 +92,16 @@ func (l *loop) run() error {
 		lossSum += st.loss
 		innerSum += st.inner
 		count++
-		it := *l.iter
+		it := l.state.iter
 		end := it == t.Iterations
-		if l.progress != nil && (time.Since(lastPrint) > 2*time.Second || end) {
-			el := *l.elapsed + time.Since(segment).Seconds()
+		if l.opts.Progress != nil && (time.Since(lastPrint) > 2*time.Second || end) {
+			el := l.state.elapsed + time.Since(segment).Seconds()
 			rate := float64(it-startIter) / math.Max(el-startElapsed, 1e-9)
 			inner := ""
 			if l.hasInner {
 				inner = fmt.Sprintf("  inner %.5g", innerSum/float64(count))
 			}
-			fmt.Fprintf(l.progress, "iter %d/%d  loss %.5g%s  %.2f it/s  ETA %s\n", it, t.Iterations,
+			fmt.Fprintf(l.opts.Progress, "iter %d/%d  loss %.5g%s  %.2f it/s  ETA %s\n", it, t.Iterations,
 				lossSum/float64(count), inner, rate, eta(t.Iterations-it, rate))
 			lastPrint = time.Now()
 		}
@@ -118,9 +115,9 @@ func (l *loop) run() error {
 		if !logNow && !saveNow {
 			continue
 		}
-		*l.elapsed += time.Since(segment).Seconds()
+		l.state.elapsed += time.Since(segment).Seconds()
 		if logNow {
-			rec := map[string]any{"iter": it, "elapsed_s": round(*l.elapsed, 3), "lr": st.lr,
+			rec := map[string]any{"iter": it, "elapsed_s": round(l.state.elapsed, 3), "lr": st.lr,
 				"train_loss": lossSum / float64(count)}
 			if l.hasInner && !math.IsNaN(innerSum) {
 				rec["inner_loss"] = innerSum / float64(count)
@@ -134,8 +131,8 @@ func (l *loop) run() error {
 			if err := enc.Encode(rec); err != nil {
 				return fmt.Errorf("train: writing metrics: %w", err)
 			}
-			if l.progress != nil {
-				fmt.Fprintf(l.progress, "%s @ %d: %s\n", l.logLabel, it, summary(rec, l.summaryKeys))
+			if l.opts.Progress != nil {
+				fmt.Fprintf(l.opts.Progress, "%s @ %d: %s\n", l.logLabel, it, summary(rec, l.summaryKeys))
 			}
 		}
 		if saveNow {

@@ -122,8 +122,7 @@ func (r *Run) nextBatch(dst []float32) *tensor.Tensor {
 func (r *Run) Train() error {
 	buf := make([]float32, r.Cfg.Train.BatchSize*r.Split.Train.Dim())
 	l := loop{
-		dir: r.Dir, cfg: r.Cfg, resume: r.opts.Resume, progress: r.opts.Progress,
-		iter: &r.iter, elapsed: &r.elapsed,
+		dir: r.Dir, cfg: r.Cfg, opts: r.opts, state: &r.progress,
 		step:     func() (stepStats, error) { return r.trainStep(buf) },
 		hasInner: r.Post != nil,
 		record: func(rec map[string]any, _ stepStats) error {
