@@ -47,19 +47,81 @@ func (r *DeepRun) SampleMarginal(n int, cfg sample.Config, rng *tensor.RNG) *ten
 			parts = append(parts, sample.Marginal(r.EBM, img, tensor.Float32, cfg, rng))
 			continue
 		}
-		m, hdim := r.EBLVM, r.Cfg.Model.Hidden
-		th := m.Params().Consts()
-		joint := func(x *ad.Value) *ad.Value {
-			v := ad.Reshape(ad.Slice(x, 1, 0, d), img...)
-			return m.Energy(th, v, ad.Slice(x, 1, d, d+hdim))
-		}
-		x := sample.Langevin(joint, []int{b, d + hdim}, tensor.Float32, cfg, rng)
+		x := sample.Langevin(r.jointEnergy(img), []int{b, d + r.Cfg.Model.Hidden}, tensor.Float32, cfg, rng)
 		parts = append(parts, tensor.Slice(x, 1, 0, d).Clone().Reshape(img...))
 	}
 	if len(parts) == 1 {
 		return parts[0]
 	}
 	return tensor.Concat(0, parts...)
+}
+
+// jointEnergy is the deep EBLVM's E(v,h) as a function of the rows
+// x = [v flattened, h] of a batch of images shaped img, θ constant.
+func (r *DeepRun) jointEnergy(img []int) sample.EnergyFn {
+	m, d := r.EBLVM, img[1]*img[2]*img[3]
+	th := m.Params().Consts()
+	return func(x *ad.Value) *ad.Value {
+		v := ad.Reshape(ad.Slice(x, 1, 0, d), img...)
+		return m.Energy(th, v, ad.Slice(x, 1, d, d+r.Cfg.Model.Hidden))
+	}
+}
+
+// DenoiseConfig is the sampler for chains started from images noised with
+// σ: the reference anneal entered at T0 = (σ/σ0)², the temperature at which
+// an MDSM-trained energy matches σ-noise (E/T scores data smoothed with
+// σ0·√T), decaying to 1 at the reference rate (2000 steps per factor 100)
+// and then falling to 0 in the reference's final steps, all scaled by
+// scale. It is a diagnostic: where the energy is well learned between σ0
+// and σ, the chains return to the digits they started from.
+func DenoiseConfig(sigma, scale float64) sample.Config {
+	c := LangevinConfig(scale)
+	t0 := math.Pow(sigma/c.Sigma0, 2)
+	var temps []float64
+	if t0 > c.DecayTo {
+		rate := math.Log(c.HoldTemp/c.DecayTo) / float64(c.DecaySteps)
+		n := max(1, int(math.Ceil(math.Log(t0/c.DecayTo)/rate)))
+		for i := 0; i < n; i++ {
+			temps = append(temps, t0*math.Exp(-float64(i)*math.Log(t0/c.DecayTo)/float64(n)))
+		}
+	}
+	for _, t := range c.Temperatures()[c.HoldSteps+c.DecaySteps:] {
+		temps = append(temps, min(t, t0))
+	}
+	c.Temps = temps
+	return c
+}
+
+// SampleDenoise draws n random test images, adds N(0, σ²) noise and runs
+// cfg (DenoiseConfig) from there: on E(v) for the ResNet EBM, on E(v,h)
+// with h started at q's posterior mean of the noisy image for the deep
+// EBLVM. It returns the clean images, the noisy ones and the results.
+func (r *DeepRun) SampleDenoise(n int, sigma float64, cfg sample.Config, rng *tensor.RNG) (clean, noisy, out *tensor.Tensor) {
+	set := r.Split.Test
+	idx := rng.Rand().Perm(set.N)[:min(n, set.N)]
+	clean = tensor.FromFloat32(set.Batch(idx, nil), append([]int{len(idx)}, set.Shape...)...)
+	noisy = clean.Clone()
+	tensor.AxpyInPlace(noisy, sigma, rng.Normal(noisy.DType(), 0, 1, noisy.Shape()...))
+	var parts []*tensor.Tensor
+	for lo := 0; lo < len(idx); lo += sampleChunk {
+		x0 := tensor.Slice(noisy, 0, lo, min(lo+sampleChunk, len(idx))).Clone()
+		img := x0.Shape()
+		if r.EBM != nil {
+			th := r.EBM.Params().Consts()
+			e := func(v *ad.Value) *ad.Value { return r.EBM.FreeEnergy(th, v) }
+			parts = append(parts, sample.LangevinFrom(e, x0, cfg, rng))
+			continue
+		}
+		b, d := img[0], img[1]*img[2]*img[3]
+		h0 := sample.PosteriorMean(r.Post, x0, 0)
+		x := sample.LangevinFrom(r.jointEnergy(img), tensor.Concat(1, x0.Reshape(b, d), h0), cfg, rng)
+		parts = append(parts, tensor.Slice(x, 1, 0, d).Clone().Reshape(img...))
+	}
+	out = parts[0]
+	if len(parts) > 1 {
+		out = tensor.Concat(0, parts...)
+	}
+	return clean, noisy, out
 }
 
 // SampleViaQ draws n samples of the deep EBLVM "via q" (spec section 6):
@@ -133,6 +195,28 @@ func SampleDeep(r *DeepRun, o DeepSampleOptions) ([]string, error) {
 		}
 	}
 	return files, nil
+}
+
+// DenoiseGrid writes PREFIX.png for SampleDenoise: o.N test images (rounded
+// up to a multiple of 8) in the top block, with N(0, σ²) noise in the
+// middle, and the chains run from the noisy ones by DenoiseConfig(σ,
+// o.Scale) at the bottom, 8 per row. It returns the path written.
+func DenoiseGrid(r *DeepRun, sigma float64, o DeepSampleOptions) (string, error) {
+	const cols = 8
+	if !(sigma > 0) {
+		return "", fmt.Errorf("sample: denoising needs a positive noise level, not %g", sigma)
+	}
+	if o.Scale <= 0 {
+		o.Scale = 1
+	}
+	n := (max(o.N, 1) + cols - 1) / cols * cols
+	cfg := DenoiseConfig(sigma, o.Scale)
+	cfg.Progress = langevinProgress(o.Progress, fmt.Sprintf("from test images + %g noise", sigma))
+	clean, noisy, out := r.SampleDenoise(n, sigma, cfg, tensor.NewRNG(o.Seed))
+	all := tensor.Concat(0, clean, noisy, out).As(tensor.Float32)
+	s := r.ImageShape()
+	path := o.Prefix + ".png"
+	return path, plot.SavePNG(path, plot.ImageGrid(all.F32(), all.Dim(0), s[0], s[1], s[2], cols, 2))
 }
 
 func langevinProgress(w io.Writer, what string) func(step, total int, meanEnergy float64) {

@@ -2,6 +2,7 @@ package train
 
 import (
 	"errors"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/bism-ml/bism/checkpoint"
 	"github.com/bism-ml/bism/data"
+	"github.com/bism-ml/bism/plot"
+	"github.com/bism-ml/bism/sample"
 	"github.com/bism-ml/bism/tensor"
 )
 
@@ -199,6 +202,36 @@ func TestDeepRunResume(t *testing.T) {
 					t.Fatalf("%s is not a PNG (%v)", f, err)
 				}
 			}
+			// The denoising diagnostic: three blocks of 8 images (3 rounded up).
+			p, err := DenoiseGrid(a, 0.5, DeepSampleOptions{N: 3, Scale: 0.004, Seed: 1, Prefix: filepath.Join(dirA, "denoise")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f, err := os.Open(p); err != nil {
+				t.Fatal(err)
+			} else {
+				g, err := png.DecodeConfig(f)
+				f.Close()
+				if err != nil || g.Width != plot.GridBorder+8*(64+plot.GridBorder) || g.Height != plot.GridBorder+3*(64+plot.GridBorder) {
+					t.Fatalf("%s: %+v, %v (want 8x3 cells of 64 pixels)", p, g, err)
+				}
+			}
+			// With no steps the chains end where they start: the noisy images.
+			clean, noisy, out := a.SampleDenoise(5, 0.5, sample.Config{StepSize: 0.02, Temps: []float64{}}, tensor.NewRNG(3))
+			if clean.Dim(0) != 5 || !equalValues(noisy, out) {
+				t.Fatalf("SampleDenoise without steps: %v images, result equals start %v", clean.Shape(), equalValues(noisy, out))
+			}
+			var ss float64
+			for i := 0; i < clean.Size(); i++ {
+				d := noisy.Flat(i) - clean.Flat(i)
+				ss += d * d
+			}
+			if sd := math.Sqrt(ss / float64(clean.Size())); math.Abs(sd-0.5) > 0.03 {
+				t.Fatalf("noise std %.3f, want 0.5", sd)
+			}
+			if _, err := DenoiseGrid(a, 0, DeepSampleOptions{N: 3, Prefix: filepath.Join(dirA, "bad")}); err == nil {
+				t.Fatal("DenoiseGrid accepted sigma 0")
+			}
 			// LoadModel reads the checkpoint back into a fresh run.
 			fresh, err := NewDeepWithData(cfg, dirA, Options{}, split)
 			if err != nil {
@@ -218,6 +251,39 @@ func TestLangevinConfigScale(t *testing.T) {
 	}
 	if n := len(LangevinConfig(0.1).Temperatures()); n != 270 {
 		t.Fatalf("scale 0.1: %d steps", n)
+	}
+}
+
+func equalValues(a, b *tensor.Tensor) bool {
+	if a.Size() != b.Size() {
+		return false
+	}
+	for i := 0; i < a.Size(); i++ {
+		if a.Flat(i) != b.Flat(i) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestDenoiseConfig(t *testing.T) {
+	for _, c := range []struct {
+		sigma     float64
+		decay, t0 float64
+	}{
+		{1, 2000, 100},  // the reference anneal without its hold
+		{0.5, 1398, 25}, // ceil(2000 ln 25 / ln 100)
+		{0.05, 0, 0.25}, // below σ0: only the final steps, capped at T0
+	} {
+		ts := DenoiseConfig(c.sigma, 1).Temperatures()
+		if len(ts) != int(c.decay)+200 || math.Abs(ts[0]-c.t0) > 1e-9 || ts[len(ts)-1] != 0 {
+			t.Fatalf("sigma %g: %d steps from %g to %g, want %g+200 from %g to 0", c.sigma, len(ts), ts[0], ts[len(ts)-1], c.decay, c.t0)
+		}
+		for i := 1; i < len(ts); i++ {
+			if ts[i] > ts[i-1] {
+				t.Fatalf("sigma %g: temperature rises at step %d (%g -> %g)", c.sigma, i, ts[i-1], ts[i])
+			}
+		}
 	}
 }
 

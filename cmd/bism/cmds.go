@@ -166,16 +166,17 @@ func cmdSample(args []string) error {
 	fid := fs.Bool("fid", false, "deep models: compute FID/KID of -n samples (and the posterior linear probe) instead of writing grids")
 	probeN := fs.Int("probe-n", 10000, "deep models with -fid: training and test images for the linear probe")
 	quiet := fs.Bool("quiet", false, "deep models: no progress output")
+	denoise := fs.Float64("denoise", 0, "deep models: instead of sampling from noise, add N(0, `sigma`²) noise to -n test images and anneal from T = (sigma/sigma0)² (a diagnostic of the energy between sigma0 and sigma; writes RUN/denoise_sSIGMA.png)")
 	fs.Parse(args)
 	if *dir == "" {
 		return fmt.Errorf("-run is required")
 	}
 	if cfg, deep := deepRunConfig(*dir); deep {
-		if *n < 1 || !(*lscale > 0) {
-			return fmt.Errorf("-n and -langevin-scale must be positive")
+		if *n < 1 || !(*lscale > 0) || *denoise < 0 {
+			return fmt.Errorf("-n and -langevin-scale must be positive, -denoise non-negative")
 		}
 		return sampleDeep(*dir, cfg, deepSampleFlags{n: *n, scale: *lscale, seed: *seed, out: *out, ckpt: *ckpt,
-			data: *dataDir, fid: *fid, probeN: *probeN, quiet: *quiet})
+			data: *dataDir, fid: *fid, probeN: *probeN, quiet: *quiet, denoise: *denoise})
 	}
 	if *n < 1 || *steps < 0 {
 		return fmt.Errorf("-n must be positive and -steps non-negative")

@@ -51,15 +51,16 @@ func deepRunConfig(dir string) (train.Config, bool) {
 }
 
 type deepSampleFlags struct {
-	n      int
-	scale  float64
-	seed   uint64
-	out    string
-	ckpt   string
-	data   string
-	fid    bool
-	probeN int
-	quiet  bool
+	n       int
+	scale   float64
+	seed    uint64
+	out     string
+	ckpt    string
+	data    string
+	fid     bool
+	probeN  int
+	quiet   bool
+	denoise float64 // > 0: train.DenoiseGrid at this noise level
 }
 
 func sampleDeep(dir string, cfg train.Config, f deepSampleFlags) error {
@@ -87,6 +88,17 @@ func sampleDeep(dir string, cfg train.Config, f deepSampleFlags) error {
 		prefix = filepath.Join(dir, "samples")
 	} else if ext := filepath.Ext(prefix); ext == ".png" {
 		prefix = prefix[:len(prefix)-len(ext)]
+	}
+	if f.denoise > 0 {
+		if f.out == "" {
+			prefix = filepath.Join(dir, fmt.Sprintf("denoise_s%g", f.denoise))
+		}
+		p, err := train.DenoiseGrid(r, f.denoise, train.DeepSampleOptions{N: f.n, Scale: f.scale, Seed: f.seed, Prefix: prefix, Progress: progress})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", p)
+		return nil
 	}
 	if f.fid {
 		res, err := train.EvaluateDeep(r, train.DeepEvalOptions{N: f.n, Scale: f.scale, Seed: f.seed, ProbeN: f.probeN, Progress: progress})
