@@ -163,7 +163,7 @@ func cmdSample(args []string) error {
 	seed := fs.Uint64("seed", 1, "sampling seed")
 	dataDir := fs.String("data", "", "data root")
 	lscale := fs.Float64("langevin-scale", 1, "deep models: multiply every annealed-Langevin step count by this (0.1 for a quick look)")
-	fid := fs.Bool("fid", false, "deep models: compute FID/KID of -n samples (and the posterior linear probe) instead of writing grids")
+	fid := fs.Bool("fid", false, "deep models: compute FID/KID of -n samples (and the posterior linear probe) instead of writing grids; writes RUN/eval.json, or RUN/eval_NAME.json for -checkpoint NAME.safetensors")
 	probeN := fs.Int("probe-n", 10000, "deep models with -fid: training and test images for the linear probe")
 	quiet := fs.Bool("quiet", false, "deep models: no progress output")
 	denoise := fs.Float64("denoise", 0, "deep models: instead of sampling from noise, add N(0, `sigma`²) noise to -n test images and anneal from T = (sigma/sigma0)² (a diagnostic of the energy between sigma0 and sigma; writes RUN/denoise_sSIGMA.png)")

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/bism-ml/bism/config"
 	"github.com/bism-ml/bism/train"
@@ -107,7 +108,13 @@ func sampleDeep(dir string, cfg train.Config, f deepSampleFlags) error {
 		}
 		res["iter"] = float64(iter)
 		res["langevin_scale"] = f.scale
-		p, err := train.WriteJSON(dir, "eval.json", res)
+		// A named checkpoint gets its own file, so that a sweep over
+		// DIR/checkpoints (early stopping by FID) keeps every result.
+		name := "eval.json"
+		if f.ckpt != "" {
+			name = "eval_" + strings.TrimSuffix(filepath.Base(f.ckpt), filepath.Ext(f.ckpt)) + ".json"
+		}
+		p, err := train.WriteJSON(dir, name, res)
 		if err != nil {
 			return err
 		}

@@ -249,8 +249,13 @@ func fig1(md *strings.Builder, dir, figs string) error {
 	return nil
 }
 
+// mnistOrder lists the runs tabulated when present: scripts/mnist.sh's two,
+// and MDSM trained for BiMDSM's iteration count (the equal-iteration
+// comparison: bism train -config configs/mnist/mdsm-cpu.yaml -out
+// DIR/mdsm-4000 -set train.iterations=4000).
 var mnistOrder = []struct{ dir, label string }{
 	{"bimdsm", "BiMDSM (deep EBLVM)"}, {"mdsm", "MDSM (fully visible EBM)"},
+	{"mdsm-4000", "MDSM, BiMDSM's iteration count"},
 }
 
 // mnist tabulates the deep runs of scripts/mnist.sh (metrics.jsonl and the
@@ -301,12 +306,98 @@ func mnist(md *strings.Builder, dir, figs string) error {
 	if found == 0 {
 		return fmt.Errorf("no runs under %s", dir)
 	}
+
 	if floor != nil {
 		if v, ok := floor["fid_train_data"]; ok {
 			fmt.Fprintf(md, "| %.0f real training digits (floor) | | | %.1f | %.1f ± %.1f | | | | | |\n", floor["fid_samples"], v, floor["kid_train_data"], floor["kid_train_data_std"])
 		}
 	}
 	fmt.Fprintln(md)
+	return mnistSweep(md, dir, figs)
+}
+
+// mnistSweep tabulates and plots the checkpoint sweeps of
+// scripts/fid_sweep.sh (DIR/<run>/eval_iter_*.json): FID against training
+// iterations, one column per run swept.
+func mnistSweep(md *strings.Builder, dir, figs string) error {
+	type point struct {
+		iter         int
+		fid, fidViaQ float64
+		ok           bool
+	}
+	byIter := map[int]map[string]point{}
+	var runs []string
+	var series []plot.Series
+	var n, steps float64
+	for _, m := range mnistOrder {
+		files, _ := filepath.Glob(filepath.Join(dir, m.dir, "eval_iter_*.json"))
+		if len(files) == 0 {
+			continue
+		}
+		runs = append(runs, m.dir)
+		sr := plot.Series{Name: m.label}
+		var pts []point
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return err
+			}
+			ev := map[string]float64{}
+			if err := json.Unmarshal(b, &ev); err != nil {
+				return fmt.Errorf("%s: %v", f, err)
+			}
+			p := point{iter: int(ev["iter"]), fid: ev["fid_marginal"], ok: true}
+			p.fidViaQ = math.NaN()
+			if v, ok := ev["fid_via_q"]; ok {
+				p.fidViaQ = v
+			}
+			n, steps = ev["fid_samples"], ev["langevin_steps"]
+			pts = append(pts, p)
+			if byIter[p.iter] == nil {
+				byIter[p.iter] = map[string]point{}
+			}
+			byIter[p.iter][m.dir] = p
+		}
+		sort.Slice(pts, func(i, j int) bool { return pts[i].iter < pts[j].iter })
+		for _, p := range pts {
+			sr.X = append(sr.X, float64(p.iter))
+			sr.Y = append(sr.Y, p.fid)
+		}
+		series = append(series, sr)
+	}
+	if len(runs) == 0 {
+		return nil
+	}
+	fmt.Fprintf(md, "FID of the marginal samples at each saved checkpoint (`scripts/fid_sweep.sh`; %.0f samples × %.0f Langevin steps each):\n\n| iteration |", n, steps)
+	for _, r := range runs {
+		fmt.Fprintf(md, " %s |", r)
+	}
+	fmt.Fprintf(md, "\n|---|%s\n", strings.Repeat("---|", len(runs)))
+	iters := make([]int, 0, len(byIter))
+	for it := range byIter {
+		iters = append(iters, it)
+	}
+	sort.Ints(iters)
+	for _, it := range iters {
+		fmt.Fprintf(md, "| %d |", it)
+		for _, r := range runs {
+			p := byIter[it][r]
+			switch {
+			case !p.ok:
+				fmt.Fprintf(md, " |")
+			case math.IsNaN(p.fidViaQ):
+				fmt.Fprintf(md, " %.1f |", p.fid)
+			default:
+				fmt.Fprintf(md, " %.1f (via q %.1f) |", p.fid, p.fidViaQ)
+			}
+		}
+		fmt.Fprintln(md)
+	}
+	lp := &plot.LinePlot{Title: "MNIST, CPU scale: FID by checkpoint", XLabel: "iteration", YLabel: "FID (bism MNIST features)", Series: series}
+	if err := plot.SavePNG(filepath.Join(figs, "mnist_cpu_fid_sweep.png"), lp.Render(720, 460)); err != nil {
+		return err
+	}
+	fmt.Fprintf(md, "\n![FID by checkpoint](figures/mnist_cpu_fid_sweep.png)\n\n")
 	return nil
 }
 
