@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/bism-ml/bism/ad"
@@ -197,6 +198,34 @@ func SampleDeep(r *DeepRun, o DeepSampleOptions) ([]string, error) {
 	return files, nil
 }
 
+// energyProbe records where the model puts low energy (eval.json keys
+// energy_*): the mean energy of the test images, of the samples and of
+// the blank image, and the lowest test-image energy. Annealed Langevin
+// ends where the energy is low, so a blank image below the data explains
+// eroded or empty samples. For the deep EBLVM, whose free energy is
+// intractable, these are joint energies E(v, μ_q(v)) at q's posterior mean.
+func (r *DeepRun) energyProbe(res map[string]float64, samples, test *tensor.Tensor) {
+	energies := func(v *tensor.Tensor) []float64 {
+		if r.EBM != nil {
+			return r.EBM.FreeEnergy(r.EBM.Params().Consts(), ad.Const(v)).Tensor().Values()
+		}
+		h := sample.PosteriorMean(r.Post, v, 500)
+		return r.EBLVM.Energy(r.EBLVM.Params().Consts(), ad.Const(v), ad.Const(h)).Tensor().Values()
+	}
+	mean := func(e []float64) float64 {
+		s := 0.0
+		for _, x := range e {
+			s += x
+		}
+		return s / float64(len(e))
+	}
+	et := energies(test)
+	res["energy_test_mean"], res["energy_test_min"] = mean(et), slices.Min(et)
+	res["energy_samples_mean"] = mean(energies(samples))
+	blank := tensor.Zeros(samples.DType(), append([]int{1}, samples.Shape()[1:]...)...)
+	res["energy_blank"] = energies(blank)[0]
+}
+
 // DenoiseGrid writes PREFIX.png for SampleDenoise: o.N test images (rounded
 // up to a multiple of 8) in the top block, with N(0, σ²) noise in the
 // middle, and the chains run from the noisy ones by DenoiseConfig(σ,
@@ -292,9 +321,11 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 		}
 		res["fid_samples"], res["langevin_steps"] = float64(o.N), float64(len(cfg.Temperatures()))
 		say("sampling %d marginal samples (%d Langevin steps)", o.N, len(cfg.Temperatures()))
-		if err := score("marginal", r.SampleMarginal(o.N, cfg, rng)); err != nil {
+		marginal := r.SampleMarginal(o.N, cfg, rng)
+		if err := score("marginal", marginal); err != nil {
 			return res, err
 		}
+		r.energyProbe(res, marginal, eval.SetImages(r.Split.Test.Slice(0, min(500, r.Split.Test.N))))
 		if r.EBLVM != nil {
 			cfg.Progress = langevinProgress(o.Progress, "via q")
 			s, _, err := r.SampleViaQ(o.N, cfg, rng)

@@ -9,8 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bism-ml/bism/ad"
 	"github.com/bism-ml/bism/checkpoint"
 	"github.com/bism-ml/bism/data"
+	"github.com/bism-ml/bism/eval"
 	"github.com/bism-ml/bism/plot"
 	"github.com/bism-ml/bism/sample"
 	"github.com/bism-ml/bism/tensor"
@@ -368,7 +370,7 @@ func TestEvaluateDeep(t *testing.T) {
 	if res["fid_samples"] != 6 || res["langevin_steps"] != steps || res["probe_images"] != 12 {
 		t.Fatalf("recorded settings %v, %v, %v; want 6, %v, 12", res["fid_samples"], res["langevin_steps"], res["probe_images"], steps)
 	}
-	for _, k := range []string{"fid_marginal", "kid_marginal", "fid_via_q", "kid_via_q", "fid_train_data", "test_posterior_fisher"} {
+	for _, k := range []string{"fid_marginal", "kid_marginal", "fid_via_q", "kid_via_q", "fid_train_data", "test_posterior_fisher", "energy_test_mean", "energy_blank"} {
 		v, ok := res[k]
 		if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
 			t.Fatalf("%s = %v (present %v)", k, v, ok)
@@ -381,5 +383,46 @@ func TestEvaluateDeep(t *testing.T) {
 	}
 	if a := res["probe_test_acc"]; a < 0 || a > 1 {
 		t.Fatalf("probe accuracy %v", a)
+	}
+}
+
+// TestEnergyProbe checks the energy_* records against the energies
+// computed directly: E(v) for the ResNet EBM, E(v, μ_q(v)) for the deep
+// EBLVM.
+func TestEnergyProbe(t *testing.T) {
+	split := tinyImages(t, 5)
+	for _, kind := range []string{"resnet_ebm", "deep_eblvm"} {
+		r, err := NewDeepWithData(tinyDeepConfig(kind), t.TempDir(), Options{}, split)
+		if err != nil {
+			t.Fatal(err)
+		}
+		test := eval.SetImages(split.Test)
+		samples := tensor.Scale(test, 0.5)
+		res := map[string]float64{}
+		r.energyProbe(res, samples, test)
+		direct := func(v *tensor.Tensor) []float64 {
+			if r.EBM != nil {
+				return r.EBM.FreeEnergy(r.EBM.Params().Consts(), ad.Const(v)).Tensor().Values()
+			}
+			h := sample.PosteriorMean(r.Post, v, 0)
+			return r.EBLVM.Energy(r.EBLVM.Params().Consts(), ad.Const(v), ad.Const(h)).Tensor().Values()
+		}
+		et, es := direct(test), direct(samples)
+		mean := func(e []float64) float64 { return (e[0] + e[1] + e[2] + e[3] + e[4]) / 5 }
+		eb := direct(tensor.Zeros(test.DType(), 1, 1, 32, 32))[0]
+		for _, c := range []struct {
+			key  string
+			want float64
+		}{
+			{"energy_test_mean", mean(et)}, {"energy_test_min", min(et[0], et[1], et[2], et[3], et[4])},
+			{"energy_samples_mean", mean(es)}, {"energy_blank", eb},
+		} {
+			if got := res[c.key]; math.Abs(got-c.want) > 1e-4*(1+math.Abs(c.want)) {
+				t.Errorf("%s %s = %v, want %v", kind, c.key, got, c.want)
+			}
+		}
+		if es[0] == et[0] {
+			t.Fatalf("%s: energy does not depend on the image", kind)
+		}
 	}
 }
