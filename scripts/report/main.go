@@ -297,7 +297,7 @@ func mnist(md *strings.Builder, dir, figs string) error {
 			num("fid_marginal", "%.1f", 1), kid("kid_marginal"), num("fid_via_q", "%.1f", 1), kid("kid_via_q"),
 			num("probe_test_acc", "%.1f%%", 100), num("test_posterior_fisher", "%.3g", 1),
 			num("fid_samples", "%.0f", 1), num("langevin_steps", "%.0f", 1))
-		for _, f := range []string{"samples", "samples_via_q", "samples_s03", "samples_s03_via_q", "posterior", "loss"} {
+		for _, f := range []string{"samples", "samples_via_q", "samples_s03", "samples_s03_via_q", "posterior", "loss", "denoise_s0.5", "denoise_s1"} {
 			if err := copyFile(filepath.Join(run, f+".png"), filepath.Join(figs, "mnist_cpu_"+m.dir+"_"+f+".png")); err != nil && !os.IsNotExist(err) {
 				return err
 			}
