@@ -250,12 +250,13 @@ func fig1(md *strings.Builder, dir, figs string) error {
 }
 
 // mnistOrder lists the runs tabulated when present: scripts/mnist.sh's two,
-// and MDSM trained for BiMDSM's iteration count (the equal-iteration
-// comparison: bism train -config configs/mnist/mdsm-cpu.yaml -out
-// DIR/mdsm-4000 -set train.iterations=4000).
+// and MDSM trained for BiMDSM's iteration count, with the config's seed and
+// another (the equal-iteration comparison: bism train -config
+// configs/mnist/mdsm-cpu.yaml -out DIR/mdsm-4000 -set train.iterations=4000
+// [-set seed=2]).
 var mnistOrder = []struct{ dir, label string }{
 	{"bimdsm", "BiMDSM (deep EBLVM)"}, {"mdsm", "MDSM (fully visible EBM)"},
-	{"mdsm-4000", "MDSM, BiMDSM's iteration count"},
+	{"mdsm-4000", "MDSM, 4,000 iterations"}, {"mdsm-4000-seed2", "MDSM, 4,000 iterations, seed 2"},
 }
 
 // mnist tabulates the deep runs of scripts/mnist.sh (metrics.jsonl and the
