@@ -231,7 +231,7 @@ func (r *DeepRun) energyProbe(res map[string]float64, samples, test *tensor.Tens
 // middle, and the chains run from the noisy ones by DenoiseConfig(σ,
 // o.Scale) at the bottom, 8 per row. It returns the path written.
 func DenoiseGrid(r *DeepRun, sigma float64, o DeepSampleOptions) (string, error) {
-	const cols = 8
+	cols := 8
 	if !(sigma > 0) {
 		return "", fmt.Errorf("sample: denoising needs a positive noise level, not %g", sigma)
 	}
@@ -242,6 +242,9 @@ func DenoiseGrid(r *DeepRun, sigma float64, o DeepSampleOptions) (string, error)
 	cfg := DenoiseConfig(sigma, o.Scale)
 	cfg.Progress = langevinProgress(o.Progress, fmt.Sprintf("from test images + %g noise", sigma))
 	clean, noisy, out := r.SampleDenoise(n, sigma, cfg, tensor.NewRNG(o.Seed))
+	if k := clean.Dim(0); k%cols != 0 { // a test set smaller than n: one row per block
+		cols = k
+	}
 	all := tensor.Concat(0, clean, noisy, out).As(tensor.Float32)
 	s := r.ImageShape()
 	path := o.Prefix + ".png"
