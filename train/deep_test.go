@@ -270,7 +270,11 @@ func gridCells(t *testing.T, path string, cell int) (cols, rows int) {
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	return (g.Width - plot.GridBorder) / (cell + plot.GridBorder), (g.Height - plot.GridBorder) / (cell + plot.GridBorder)
+	c := cell + plot.GridBorder
+	if (g.Width-plot.GridBorder)%c != 0 || (g.Height-plot.GridBorder)%c != 0 {
+		t.Fatalf("%s: %dx%d pixels is not a grid of %d-pixel cells", path, g.Width, g.Height, cell)
+	}
+	return (g.Width - plot.GridBorder) / c, (g.Height - plot.GridBorder) / c
 }
 
 func equalValues(a, b *tensor.Tensor) bool {
