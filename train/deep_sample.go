@@ -206,11 +206,17 @@ func SampleDeep(r *DeepRun, o DeepSampleOptions) ([]string, error) {
 // intractable, these are joint energies E(v, μ_q(v)) at q's posterior mean.
 func (r *DeepRun) energyProbe(res map[string]float64, samples, test *tensor.Tensor) {
 	energies := func(v *tensor.Tensor) []float64 {
-		if r.EBM != nil {
-			return r.EBM.FreeEnergy(r.EBM.Params().Consts(), ad.Const(v)).Tensor().Values()
+		var e []float64
+		for lo := 0; lo < v.Dim(0); lo += sampleChunk { // bounded memory at paper scale
+			x := tensor.Slice(v, 0, lo, min(lo+sampleChunk, v.Dim(0)))
+			if r.EBM != nil {
+				e = append(e, r.EBM.FreeEnergy(r.EBM.Params().Consts(), ad.Const(x)).Tensor().Values()...)
+				continue
+			}
+			h := sample.PosteriorMean(r.Post, x, 0)
+			e = append(e, r.EBLVM.Energy(r.EBLVM.Params().Consts(), ad.Const(x), ad.Const(h)).Tensor().Values()...)
 		}
-		h := sample.PosteriorMean(r.Post, v, 500)
-		return r.EBLVM.Energy(r.EBLVM.Params().Consts(), ad.Const(v), ad.Const(h)).Tensor().Values()
+		return e
 	}
 	mean := func(e []float64) float64 {
 		s := 0.0
