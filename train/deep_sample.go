@@ -29,27 +29,16 @@ func LangevinConfig(scale float64) sample.Config {
 	return c
 }
 
-// sampleChunk bounds the chains run at once (memory).
+// sampleChunk bounds the chains (or images) run through the net at once
+// (memory).
 const sampleChunk = 100
 
-// SampleMarginal draws n samples v ~ p(v) [n,C,H,W] by annealed Langevin
-// dynamics: on E(v) for the fully visible ResNet EBM (sample.Marginal); for
-// the deep EBLVM on the joint energy E(v,h) over (v, h) together (both
-// initialised at InitMean + InitStd·N(0,1)), keeping v, which samples the
-// marginal p(v) without needing the free energy.
-func (r *DeepRun) SampleMarginal(n int, cfg sample.Config, rng *tensor.RNG) *tensor.Tensor {
-	shape := r.ImageShape()
-	d := shape[0] * shape[1] * shape[2]
+// inChunks applies f to rows [lo, hi) of n in chunks of at most sampleChunk
+// and concatenates the results along the first axis.
+func inChunks(n int, f func(lo, hi int) *tensor.Tensor) *tensor.Tensor {
 	var parts []*tensor.Tensor
 	for lo := 0; lo < n; lo += sampleChunk {
-		b := min(sampleChunk, n-lo)
-		img := append([]int{b}, shape...)
-		if r.EBM != nil {
-			parts = append(parts, sample.Marginal(r.EBM, img, tensor.Float32, cfg, rng))
-			continue
-		}
-		x := sample.Langevin(r.jointEnergy(img), []int{b, d + r.Cfg.Model.Hidden}, tensor.Float32, cfg, rng)
-		parts = append(parts, tensor.Slice(x, 1, 0, d).Clone().Reshape(img...))
+		parts = append(parts, f(lo, min(lo+sampleChunk, n)))
 	}
 	if len(parts) == 1 {
 		return parts[0]
@@ -57,15 +46,39 @@ func (r *DeepRun) SampleMarginal(n int, cfg sample.Config, rng *tensor.RNG) *ten
 	return tensor.Concat(0, parts...)
 }
 
-// jointEnergy is the deep EBLVM's E(v,h) as a function of the rows
-// x = [v flattened, h] of a batch of images shaped img, θ constant.
-func (r *DeepRun) jointEnergy(img []int) sample.EnergyFn {
-	m, d := r.EBLVM, img[1]*img[2]*img[3]
-	th := m.Params().Consts()
-	return func(x *ad.Value) *ad.Value {
-		v := ad.Reshape(ad.Slice(x, 1, 0, d), img...)
-		return m.Energy(th, v, ad.Slice(x, 1, d, d+r.Cfg.Model.Hidden))
+// SampleMarginal draws n samples v ~ p(v) [n,C,H,W] by annealed Langevin
+// dynamics: on E(v) for the fully visible ResNet EBM; for the deep EBLVM on
+// the joint energy E(v,h) over (v, h) together (both initialised at
+// InitMean + InitStd·N(0,1)), keeping v, which samples the marginal p(v)
+// without needing the free energy.
+func (r *DeepRun) SampleMarginal(n int, cfg sample.Config, rng *tensor.RNG) *tensor.Tensor {
+	shape := r.ImageShape()
+	return inChunks(n, func(lo, hi int) *tensor.Tensor {
+		img := append([]int{hi - lo}, shape...)
+		init := img
+		if r.EBLVM != nil {
+			init = []int{hi - lo, shape[0]*shape[1]*shape[2] + r.Cfg.Model.Hidden}
+		}
+		return r.chainsFrom(rng.Normal(tensor.Float32, cfg.InitMean, cfg.InitStd, init...), img, cfg, rng)
+	})
+}
+
+// chainsFrom runs the sampler from x0 and returns the images [B,C,H,W]
+// (shape img): x0 is a batch of images for the ResNet EBM, whose chains run
+// on E(v); for the deep EBLVM it is rows [v flattened, h], whose chains run
+// on E(v,h) over both.
+func (r *DeepRun) chainsFrom(x0 *tensor.Tensor, img []int, cfg sample.Config, rng *tensor.RNG) *tensor.Tensor {
+	if r.EBM != nil {
+		th := r.EBM.Params().Consts()
+		return sample.LangevinFrom(func(v *ad.Value) *ad.Value { return r.EBM.FreeEnergy(th, v) }, x0, cfg, rng)
 	}
+	d := img[1] * img[2] * img[3]
+	th := r.EBLVM.Params().Consts()
+	joint := func(x *ad.Value) *ad.Value {
+		v := ad.Reshape(ad.Slice(x, 1, 0, d), img...)
+		return r.EBLVM.Energy(th, v, ad.Slice(x, 1, d, d+r.Cfg.Model.Hidden))
+	}
+	return tensor.Slice(sample.LangevinFrom(joint, x0, cfg, rng), 1, 0, d).Reshape(img...) // Slice copies
 }
 
 // DenoiseConfig is the sampler for chains started from images noised with
@@ -103,25 +116,13 @@ func (r *DeepRun) SampleDenoise(n int, sigma float64, cfg sample.Config, rng *te
 	clean = tensor.FromFloat32(set.Batch(idx, nil), append([]int{len(idx)}, set.Shape...)...)
 	noisy = clean.Clone()
 	tensor.AxpyInPlace(noisy, sigma, rng.Normal(noisy.DType(), 0, 1, noisy.Shape()...))
-	var parts []*tensor.Tensor
-	for lo := 0; lo < len(idx); lo += sampleChunk {
-		x0 := tensor.Slice(noisy, 0, lo, min(lo+sampleChunk, len(idx))).Clone()
-		img := x0.Shape()
-		if r.EBM != nil {
-			th := r.EBM.Params().Consts()
-			e := func(v *ad.Value) *ad.Value { return r.EBM.FreeEnergy(th, v) }
-			parts = append(parts, sample.LangevinFrom(e, x0, cfg, rng))
-			continue
+	out = inChunks(len(idx), func(lo, hi int) *tensor.Tensor {
+		x0 := tensor.Slice(noisy, 0, lo, hi)
+		if r.EBLVM != nil {
+			x0 = tensor.Concat(1, x0.Reshape(hi-lo, -1), sample.PosteriorMean(r.Post, x0, 0))
 		}
-		b, d := img[0], img[1]*img[2]*img[3]
-		h0 := sample.PosteriorMean(r.Post, x0, 0)
-		x := sample.LangevinFrom(r.jointEnergy(img), tensor.Concat(1, x0.Reshape(b, d), h0), cfg, rng)
-		parts = append(parts, tensor.Slice(x, 1, 0, d).Clone().Reshape(img...))
-	}
-	out = parts[0]
-	if len(parts) > 1 {
-		out = tensor.Concat(0, parts...)
-	}
+		return r.chainsFrom(x0, append([]int{hi - lo}, set.Shape...), cfg, rng)
+	})
 	return clean, noisy, out
 }
 
@@ -135,15 +136,11 @@ func (r *DeepRun) SampleViaQ(n int, cfg sample.Config, rng *tensor.RNG) (samples
 	set := r.Split.Train
 	idx := rng.Rand().Perm(set.N)[:min(n, set.N)]
 	src := tensor.FromFloat32(set.Batch(idx, nil), append([]int{len(idx)}, set.Shape...)...)
-	var parts []*tensor.Tensor
-	for lo := 0; lo < len(idx); lo += sampleChunk {
-		s, _ := sample.ViaPosterior(r.EBLVM, r.Post, tensor.Slice(src, 0, lo, min(lo+sampleChunk, len(idx))), cfg, rng)
-		parts = append(parts, s)
-	}
-	if len(parts) == 1 {
-		return parts[0], src, nil
-	}
-	return tensor.Concat(0, parts...), src, nil
+	samples = inChunks(len(idx), func(lo, hi int) *tensor.Tensor {
+		s, _ := sample.ViaPosterior(r.EBLVM, r.Post, tensor.Slice(src, 0, lo, hi), cfg, rng)
+		return s
+	})
+	return samples, src, nil
 }
 
 // DeepSampleOptions controls SampleDeep.
@@ -205,31 +202,21 @@ func SampleDeep(r *DeepRun, o DeepSampleOptions) ([]string, error) {
 // eroded or empty samples. For the deep EBLVM, whose free energy is
 // intractable, these are joint energies E(v, μ_q(v)) at q's posterior mean.
 func (r *DeepRun) energyProbe(res map[string]float64, samples, test *tensor.Tensor) {
-	energies := func(v *tensor.Tensor) []float64 {
-		var e []float64
-		for lo := 0; lo < v.Dim(0); lo += sampleChunk { // bounded memory at paper scale
-			x := tensor.Slice(v, 0, lo, min(lo+sampleChunk, v.Dim(0)))
+	energies := func(v *tensor.Tensor) *tensor.Tensor {
+		return inChunks(v.Dim(0), func(lo, hi int) *tensor.Tensor {
+			x := tensor.Slice(v, 0, lo, hi)
 			if r.EBM != nil {
-				e = append(e, r.EBM.FreeEnergy(r.EBM.Params().Consts(), ad.Const(x)).Tensor().Values()...)
-				continue
+				return r.EBM.FreeEnergy(r.EBM.Params().Consts(), ad.Const(x)).Tensor()
 			}
 			h := sample.PosteriorMean(r.Post, x, 0)
-			e = append(e, r.EBLVM.Energy(r.EBLVM.Params().Consts(), ad.Const(x), ad.Const(h)).Tensor().Values()...)
-		}
-		return e
-	}
-	mean := func(e []float64) float64 {
-		s := 0.0
-		for _, x := range e {
-			s += x
-		}
-		return s / float64(len(e))
+			return r.EBLVM.Energy(r.EBLVM.Params().Consts(), ad.Const(x), ad.Const(h)).Tensor()
+		})
 	}
 	et := energies(test)
-	res["energy_test_mean"], res["energy_test_min"] = mean(et), slices.Min(et)
-	res["energy_samples_mean"] = mean(energies(samples))
+	res["energy_test_mean"], res["energy_test_min"] = tensor.Mean(et, false).Item(), slices.Min(et.Values())
+	res["energy_samples_mean"] = tensor.Mean(energies(samples), false).Item()
 	blank := tensor.Zeros(samples.DType(), append([]int{1}, samples.Shape()[1:]...)...)
-	res["energy_blank"] = energies(blank)[0]
+	res["energy_blank"] = energies(blank).Item()
 }
 
 // DenoiseGrid writes PREFIX.png for SampleDenoise: o.N test images (rounded

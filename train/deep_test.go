@@ -222,8 +222,8 @@ func TestDeepRunResume(t *testing.T) {
 			}
 			// With no steps the chains end where they start: the noisy images.
 			clean, noisy, out := a.SampleDenoise(5, 0.5, sample.Config{StepSize: 0.02, Temps: []float64{}}, tensor.NewRNG(3))
-			if clean.Dim(0) != 5 || !equalValues(noisy, out) {
-				t.Fatalf("SampleDenoise without steps: %v images, result equals start %v", clean.Shape(), equalValues(noisy, out))
+			if same := slices.Equal(noisy.Values(), out.Values()); clean.Dim(0) != 5 || !same {
+				t.Fatalf("SampleDenoise without steps: %v images, result equals start %v", clean.Shape(), same)
 			}
 			var ss float64
 			for i := 0; i < clean.Size(); i++ {
@@ -276,18 +276,6 @@ func gridCells(t *testing.T, path string, cell int) (cols, rows int) {
 		t.Fatalf("%s: %dx%d pixels is not a grid of %d-pixel cells", path, g.Width, g.Height, cell)
 	}
 	return (g.Width - plot.GridBorder) / c, (g.Height - plot.GridBorder) / c
-}
-
-func equalValues(a, b *tensor.Tensor) bool {
-	if a.Size() != b.Size() {
-		return false
-	}
-	for i := 0; i < a.Size(); i++ {
-		if a.Flat(i) != b.Flat(i) {
-			return false
-		}
-	}
-	return true
 }
 
 func TestDenoiseConfig(t *testing.T) {
