@@ -189,16 +189,28 @@ func densityPanel(runDir, label string) (plot.Panel, error) {
 	return &plot.Heatmap{Title: label, Z: z, NX: n, NY: n, XMin: -0.25, XMax: 1.25, YMin: -0.25, YMax: 1.25, HideAxes: true}, nil
 }
 
+// readEval reads an eval.json-style file (name -> number); a missing file
+// is an os.IsNotExist error.
+func readEval(path string) (map[string]float64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	ev := map[string]float64{}
+	if err := json.Unmarshal(b, &ev); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return ev, nil
+}
+
 func frey(md *strings.Builder, dir string) error {
 	fmt.Fprintf(md, "### Frey face (Table 1)\n\n| method | iterations | selected snapshot | test LL (AIS) | ± AIS s.e. | test Fisher | paper LL | paper Fisher | train time (s) |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, m := range freyOrder {
-		b, err := os.ReadFile(filepath.Join(dir, m.dir, "eval.json"))
-		if err != nil {
+		ev, err := readEval(filepath.Join(dir, m.dir, "eval.json"))
+		if os.IsNotExist(err) {
 			continue
-		}
-		var ev map[string]float64
-		if err := json.Unmarshal(b, &ev); err != nil {
-			return fmt.Errorf("%s: %v", m.dir, err)
+		} else if err != nil {
+			return err
 		}
 		recs, _ := train.ReadMetrics(filepath.Join(dir, m.dir, train.MetricsFile))
 		var iters int
@@ -279,12 +291,14 @@ func mnist(md *strings.Builder, dir, figs string) error {
 		}
 		found++
 		last := recs[len(recs)-1]
-		ev := map[string]float64{}
-		if b, err := os.ReadFile(filepath.Join(run, "eval.json")); err == nil {
-			if err := json.Unmarshal(b, &ev); err != nil {
-				return fmt.Errorf("%s/eval.json: %v", run, err)
-			}
+		ev, err := readEval(filepath.Join(run, "eval.json"))
+		switch {
+		case err == nil:
 			floor = ev
+		case os.IsNotExist(err):
+			ev = map[string]float64{}
+		default:
+			return err
 		}
 		num := func(key, format string, scale float64) string {
 			v, ok := ev[key]
@@ -303,10 +317,10 @@ func mnist(md *strings.Builder, dir, figs string) error {
 			num("fid_marginal", "%.1f", 1), kid("kid_marginal"), num("fid_via_q", "%.1f", 1), kid("kid_via_q"),
 			num("probe_test_acc", "%.1f%%", 100), num("test_posterior_fisher", "%.3g", 1),
 			num("fid_samples", "%.0f", 1), num("langevin_steps", "%.0f", 1))
+		if !m.figures {
+			continue
+		}
 		for _, f := range []string{"samples", "samples_via_q", "samples_s03", "samples_s03_via_q", "posterior", "loss", "denoise_s0.5", "denoise_s1"} {
-			if !m.figures {
-				break
-			}
 			if err := copyFile(filepath.Join(run, f+".png"), filepath.Join(figs, "mnist_cpu_"+m.dir+"_"+f+".png")); err != nil && !os.IsNotExist(err) {
 				return err
 			}
@@ -329,48 +343,31 @@ func mnist(md *strings.Builder, dir, figs string) error {
 // scripts/fid_sweep.sh (DIR/<run>/eval_iter_*.json): FID against training
 // iterations, one column per run swept.
 func mnistSweep(md *strings.Builder, dir, figs string) error {
-	type point struct {
-		iter         int
-		fid, fidViaQ float64
-		ok           bool
-	}
-	byIter := map[int]map[string]point{}
+	byIter := map[int]map[string]map[string]float64{} // iteration -> run -> eval record
 	var runs []string
 	var series []plot.Series
 	var n, steps float64
 	for _, m := range mnistOrder {
+		// Glob sorts, and checkpoint names are zero-padded: iteration order.
 		files, _ := filepath.Glob(filepath.Join(dir, m.dir, "eval_iter_*.json"))
 		if len(files) == 0 {
 			continue
 		}
 		runs = append(runs, m.dir)
 		sr := plot.Series{Name: m.label}
-		var pts []point
 		for _, f := range files {
-			b, err := os.ReadFile(f)
+			ev, err := readEval(f)
 			if err != nil {
 				return err
 			}
-			ev := map[string]float64{}
-			if err := json.Unmarshal(b, &ev); err != nil {
-				return fmt.Errorf("%s: %v", f, err)
+			it := int(ev["iter"])
+			if byIter[it] == nil {
+				byIter[it] = map[string]map[string]float64{}
 			}
-			p := point{iter: int(ev["iter"]), fid: ev["fid_marginal"], ok: true}
-			p.fidViaQ = math.NaN()
-			if v, ok := ev["fid_via_q"]; ok {
-				p.fidViaQ = v
-			}
+			byIter[it][m.dir] = ev
 			n, steps = ev["fid_samples"], ev["langevin_steps"]
-			pts = append(pts, p)
-			if byIter[p.iter] == nil {
-				byIter[p.iter] = map[string]point{}
-			}
-			byIter[p.iter][m.dir] = p
-		}
-		sort.Slice(pts, func(i, j int) bool { return pts[i].iter < pts[j].iter })
-		for _, p := range pts {
-			sr.X = append(sr.X, float64(p.iter))
-			sr.Y = append(sr.Y, p.fid)
+			sr.X = append(sr.X, float64(it))
+			sr.Y = append(sr.Y, ev["fid_marginal"])
 		}
 		series = append(series, sr)
 	}
@@ -390,14 +387,15 @@ func mnistSweep(md *strings.Builder, dir, figs string) error {
 	for _, it := range iters {
 		fmt.Fprintf(md, "| %d |", it)
 		for _, r := range runs {
-			p := byIter[it][r]
+			ev, ok := byIter[it][r]
+			viaQ, hasViaQ := ev["fid_via_q"]
 			switch {
-			case !p.ok:
+			case !ok:
 				fmt.Fprintf(md, " |")
-			case math.IsNaN(p.fidViaQ):
-				fmt.Fprintf(md, " %.1f |", p.fid)
+			case !hasViaQ:
+				fmt.Fprintf(md, " %.1f |", ev["fid_marginal"])
 			default:
-				fmt.Fprintf(md, " %.1f (via q %.1f) |", p.fid, p.fidViaQ)
+				fmt.Fprintf(md, " %.1f (via q %.1f) |", ev["fid_marginal"], viaQ)
 			}
 		}
 		fmt.Fprintln(md)
