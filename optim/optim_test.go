@@ -116,3 +116,18 @@ func TestCosine(t *testing.T) {
 		t.Fatal("unknown schedule accepted")
 	}
 }
+
+func TestWithWarmup(t *testing.T) {
+	w := WithWarmup(Cosine, 4)
+	for it, want := range []float64{0.25, 0.5, 0.75, 1} {
+		if got := w(1e-3, it, 100); math.Abs(got-want*Cosine(1e-3, it, 100)) > 1e-18 {
+			t.Fatalf("iteration %d: lr %v, want %v of the cosine's", it, got, want)
+		}
+	}
+	if w(1e-3, 50, 100) != Cosine(1e-3, 50, 100) {
+		t.Fatal("warm-up must leave later iterations alone")
+	}
+	if WithWarmup(Constant, 0)(1e-3, 0, 10) != 1e-3 {
+		t.Fatal("warmup 0 must leave the schedule alone")
+	}
+}

@@ -75,15 +75,18 @@ type MethodConfig struct {
 
 // TrainConfig sets the optimisation.
 type TrainConfig struct {
-	Iterations      int     `yaml:"iterations" json:"iterations"`
-	BatchSize       int     `yaml:"batch_size" json:"batch_size"`
-	LR              float64 `yaml:"lr" json:"lr"`
-	InnerLR         float64 `yaml:"inner_lr" json:"inner_lr"` // 0 means lr
-	Beta1           float64 `yaml:"beta1" json:"beta1"`
-	Beta2           float64 `yaml:"beta2" json:"beta2"`
-	Schedule        string  `yaml:"schedule" json:"schedule"` // constant, cosine
-	EvalEvery       int     `yaml:"eval_every" json:"eval_every"`
-	CheckpointEvery int     `yaml:"checkpoint_every" json:"checkpoint_every"`
+	Iterations int     `yaml:"iterations" json:"iterations"`
+	BatchSize  int     `yaml:"batch_size" json:"batch_size"`
+	LR         float64 `yaml:"lr" json:"lr"`
+	InnerLR    float64 `yaml:"inner_lr" json:"inner_lr"` // 0 means lr
+	Beta1      float64 `yaml:"beta1" json:"beta1"`
+	Beta2      float64 `yaml:"beta2" json:"beta2"`
+	Schedule   string  `yaml:"schedule" json:"schedule"` // constant, cosine
+	// Warmup scales the learning rate linearly up over the first Warmup
+	// iterations (0: none, as the reference code).
+	Warmup          int `yaml:"warmup" json:"warmup"`
+	EvalEvery       int `yaml:"eval_every" json:"eval_every"`
+	CheckpointEvery int `yaml:"checkpoint_every" json:"checkpoint_every"`
 }
 
 // EvalConfig sets what is measured during and after training.
@@ -198,6 +201,9 @@ func (c *Config) Validate() error {
 	}
 	if t.Schedule != "constant" && t.Schedule != "cosine" {
 		return bad("train.schedule", "unknown schedule %q (want constant or cosine)", t.Schedule)
+	}
+	if t.Warmup < 0 || t.Warmup >= t.Iterations {
+		return bad("train.warmup", "must lie in [0, iterations), got %d", t.Warmup)
 	}
 	if t.EvalEvery < 0 || t.CheckpointEvery < 0 {
 		return bad("train.eval_every/checkpoint_every", "must be non-negative")

@@ -312,7 +312,10 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 				return fmt.Errorf("KID (%s): %w", name, err)
 			}
 			res["fid_"+name], res["kid_"+name], res["kid_"+name+"_std"] = fid, kid.Mean, kid.Std
-			say("%s: FID %.4g  KID %.4g ± %.2g (%d samples, MNIST classifier features)", name, fid, kid.Mean, kid.Std, x.Dim(0))
+			cs := net.ClassScores(x)
+			res["confident_"+name], res["class_score_"+name], res["top_class_"+name] = cs.Confident, cs.Score, cs.TopClass
+			say("%s: FID %.4g  KID %.4g ± %.2g (%d samples, MNIST classifier features); confident %.3f, class score %.3g, top class %.3f",
+				name, fid, kid.Mean, kid.Std, x.Dim(0), cs.Confident, cs.Score, cs.TopClass)
 			return nil
 		}
 		res["fid_samples"], res["langevin_steps"] = float64(o.N), float64(len(cfg.Temperatures()))

@@ -365,7 +365,8 @@ func TestDeepConfigFiles(t *testing.T) {
 
 // TestEvaluateDeep runs the whole deep evaluation on a tiny untrained
 // deep EBLVM: FID/KID of marginal samples, samples via q and real images,
-// the probe and the posterior Fisher divergence, with the settings recorded.
+// the classifier scores, the probe and the posterior Fisher divergence, with
+// the settings recorded.
 func TestEvaluateDeep(t *testing.T) {
 	split := tinyImages(t, 12)
 	r, err := NewDeepWithData(tinyDeepConfig("deep_eblvm"), t.TempDir(), Options{}, split)
@@ -393,6 +394,12 @@ func TestEvaluateDeep(t *testing.T) {
 	}
 	if a := res["probe_test_acc"]; a < 0 || a > 1 {
 		t.Fatalf("probe accuracy %v", a)
+	}
+	for _, name := range []string{"marginal", "via_q", "train_data"} {
+		c, s, top := res["confident_"+name], res["class_score_"+name], res["top_class_"+name]
+		if !(c >= 0 && c <= 1 && s >= 1-1e-9 && s <= 10 && top >= 0.1 && top <= 1) {
+			t.Fatalf("%s: confident %v, class score %v, top class %v", name, c, s, top)
+		}
 	}
 }
 

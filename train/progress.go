@@ -100,7 +100,8 @@ func (p *progress) restoreProgress(ts map[string]checkpoint.Tensor, meta map[str
 // setUp finishes constructing a run: the learning-rate schedule, the model
 // and method (build), and with opts.Resume the state of DIR's checkpoint.
 func setUp(cfg Config, dir string, opts Options, sched *optim.Schedule, build func() error, load func(path string) error) error {
-	*sched, _ = optim.ScheduleByName(cfg.Train.Schedule)
+	s, _ := optim.ScheduleByName(cfg.Train.Schedule)
+	*sched = optim.WithWarmup(s, cfg.Train.Warmup)
 	if err := build(); err != nil {
 		return err
 	}

@@ -128,6 +128,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		"eval.ll":          func(c *Config) { c.Model.Hidden = 400 },
 		"method.sigma":     func(c *Config) { c.Method.Name = "dsm"; c.Method.Sigma = 0 },
 		"train.schedule":   func(c *Config) { c.Train.Schedule = "step" },
+		"train.warmup":     func(c *Config) { c.Train.Warmup = c.Train.Iterations },
 	}
 	for key, mutate := range cases {
 		c := Defaults()

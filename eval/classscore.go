@@ -1,0 +1,86 @@
+package eval
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/bism-ml/bism/tensor"
+)
+
+// ConfidentThreshold is the softmax probability above which the MNIST
+// classifier counts a sample as a recognisable digit.
+const ConfidentThreshold = 0.9
+
+// ClassScore summarises a classifier's softmax outputs on a set of samples:
+// how many look like some digit, and how varied the digits are.
+type ClassScore struct {
+	// Confident is the fraction of samples whose largest class probability
+	// is at least ConfidentThreshold: a count of "recognisable" samples that
+	// does not depend on someone's eye (fragments and blanks mostly fall
+	// below it; see docs/DEEP.md for its limits).
+	Confident float64
+	// Score is the Inception Score's analogue, exp(mean_x KL(p(y|x) || p(y))):
+	// 10 for confident samples spread evenly over the ten digits, 1 for
+	// samples that all get the same prediction or that say nothing.
+	Score float64
+	// TopClass is the share of the most frequent predicted class (0.1 when
+	// balanced); it flags a sampler that collapsed onto one shape.
+	TopClass float64
+}
+
+// ClassScores computes ClassScore from logits [N, C].
+func ClassScores(logits *tensor.Tensor) ClassScore {
+	if logits.Rank() != 2 || logits.Dim(0) < 1 {
+		panic(fmt.Sprintf("eval.ClassScores: logits shape %v, want [N C] with N >= 1", logits.Shape()))
+	}
+	n, c := logits.Dim(0), logits.Dim(1)
+	p := make([]float64, n*c)
+	marginal := make([]float64, c)
+	counts := make([]int, c)
+	var s ClassScore
+	for i := 0; i < n; i++ {
+		row := p[i*c : (i+1)*c]
+		best, sum := 0, 0.0
+		for j := range row {
+			row[j] = logits.At(i, j)
+			if row[j] > row[best] {
+				best = j
+			}
+		}
+		for j := range row { // softmax, shifted by the largest logit
+			row[j] = math.Exp(row[j] - logits.At(i, best))
+			sum += row[j]
+		}
+		for j := range row {
+			row[j] /= sum
+			marginal[j] += row[j] / float64(n)
+		}
+		counts[best]++
+		if row[best] >= ConfidentThreshold {
+			s.Confident++
+		}
+	}
+	kl := 0.0
+	for i := 0; i < n; i++ {
+		for j, pj := range p[i*c : (i+1)*c] {
+			if pj > 0 {
+				kl += pj * math.Log(pj/marginal[j])
+			}
+		}
+	}
+	top := 0
+	for _, k := range counts {
+		top = max(top, k)
+	}
+	s.Confident /= float64(n)
+	s.Score = math.Exp(kl / float64(n))
+	s.TopClass = float64(top) / float64(n)
+	return s
+}
+
+// ClassScores runs the classifier on images x [N,1,32,32] and summarises
+// its predictions (see ClassScore).
+func (n *MNISTNet) ClassScores(x *tensor.Tensor) ClassScore {
+	_, l := n.apply(x)
+	return ClassScores(l)
+}
