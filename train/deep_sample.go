@@ -29,6 +29,17 @@ func LangevinConfig(scale float64) sample.Config {
 	return c
 }
 
+// samplerConfig is LangevinConfig(scale) with the final denoising step's σ0
+// taken from the run's method.sigma0 (the noise level whose score the energy
+// matches at T = 1), when set.
+func (r *DeepRun) samplerConfig(scale float64) sample.Config {
+	c := LangevinConfig(scale)
+	if s0 := r.Cfg.Method.Sigma0; s0 > 0 {
+		c.Sigma0 = s0
+	}
+	return c
+}
+
 // sampleChunk bounds the chains (or images) run through the net at once
 // (memory).
 const sampleChunk = 100
@@ -89,7 +100,12 @@ func (r *DeepRun) chainsFrom(x0 *tensor.Tensor, img []int, cfg sample.Config, rn
 // scale. It is a diagnostic: where the energy is well learned between σ0
 // and σ, the chains return to the digits they started from.
 func DenoiseConfig(sigma, scale float64) sample.Config {
-	c := LangevinConfig(scale)
+	return denoiseFrom(LangevinConfig(scale), sigma)
+}
+
+// denoiseFrom replaces c's temperatures by DenoiseConfig's, entering at
+// T0 = (σ/c.Sigma0)².
+func denoiseFrom(c sample.Config, sigma float64) sample.Config {
 	t0 := math.Pow(sigma/c.Sigma0, 2)
 	var temps []float64
 	if t0 > c.DecayTo {
@@ -163,7 +179,7 @@ func SampleDeep(r *DeepRun, o DeepSampleOptions) ([]string, error) {
 	if o.Scale <= 0 {
 		o.Scale = 1
 	}
-	cfg := LangevinConfig(o.Scale)
+	cfg := r.samplerConfig(o.Scale)
 	cfg.Progress = langevinProgress(o.Progress, "marginal")
 	rng := tensor.NewRNG(o.Seed)
 	var files []string
@@ -232,7 +248,7 @@ func DenoiseGrid(r *DeepRun, sigma float64, o DeepSampleOptions) (string, error)
 		o.Scale = 1
 	}
 	n := (max(o.N, 1) + cols - 1) / cols * cols
-	cfg := DenoiseConfig(sigma, o.Scale)
+	cfg := denoiseFrom(r.samplerConfig(o.Scale), sigma)
 	cfg.Progress = langevinProgress(o.Progress, fmt.Sprintf("from test images + %g noise", sigma))
 	clean, noisy, out := r.SampleDenoise(n, sigma, cfg, tensor.NewRNG(o.Seed))
 	if k := clean.Dim(0); k%cols != 0 { // a test set smaller than n: one row per block
@@ -298,7 +314,7 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 		}
 		ref := net.Features(eval.SetImages(r.Split.Test))
 		rng := tensor.NewRNG(o.Seed)
-		cfg := LangevinConfig(o.Scale)
+		cfg := r.samplerConfig(o.Scale)
 		cfg.Progress = langevinProgress(o.Progress, "marginal")
 		kidOpts := eval.KIDOptions{Subsets: 100, SubsetSize: min(1000, o.N), Seed: o.Seed}
 		score := func(name string, x *tensor.Tensor) error {

@@ -296,6 +296,15 @@ func TestDenoiseConfig(t *testing.T) {
 				t.Fatalf("sigma %g: temperature rises at step %d (%g -> %g)", c.sigma, i, ts[i-1], ts[i])
 			}
 		}
+	}	// A run's method.sigma0 sets the sampler's σ0: σ = 1 then enters at (1/0.2)².
+	cfg := tinyDeepConfig("resnet_ebm")
+	cfg.Method.Sigma0 = 0.2
+	r, err := NewDeepWithData(cfg, t.TempDir(), Options{}, tinyImages(t, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := r.samplerConfig(1); c.Sigma0 != 0.2 || math.Abs(denoiseFrom(c, 1).Temperatures()[0]-25) > 1e-9 {
+		t.Fatalf("sampler σ0 %v, denoising enters at T = %v; want 0.2 and 25", c.Sigma0, denoiseFrom(c, 1).Temperatures()[0])
 	}
 }
 
