@@ -296,7 +296,8 @@ func TestDenoiseConfig(t *testing.T) {
 				t.Fatalf("sigma %g: temperature rises at step %d (%g -> %g)", c.sigma, i, ts[i-1], ts[i])
 			}
 		}
-	} // A run's method.sigma0 sets the sampler's σ0: σ = 1 then enters at (1/0.2)².
+	}
+	// A run's method.sigma0 sets the sampler's σ0: σ = 1 then enters at (1/0.2)².
 	cfg := tinyDeepConfig("resnet_ebm")
 	cfg.Method.Sigma0 = 0.2
 	r, err := NewDeepWithData(cfg, t.TempDir(), Options{}, tinyImages(t, 4))
