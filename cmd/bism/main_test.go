@@ -1,0 +1,111 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bism-ml/bism/data"
+)
+
+// exists fails the test unless every path exists.
+func exists(t *testing.T, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCheckerboardCommands runs train, resume and eval on a short quickstart
+// run, as the README does; sample refuses 2-D data clearly.
+func TestCheckerboardCommands(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	cfg := filepath.Join("..", "..", "configs", "quickstart.yaml")
+	if err := cmdTrain([]string{"-config", cfg, "-out", out, "-quiet", "-set", "train.iterations=20", "-set", "train.eval_every=10"}); err != nil {
+		t.Fatal(err)
+	}
+	exists(t, filepath.Join(out, "config.yaml"), filepath.Join(out, "metrics.jsonl"), filepath.Join(out, "checkpoint.safetensors"))
+	if err := cmdTrain([]string{"-out", out, "-resume", "-quiet", "-set", "train.iterations=30"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmdEval([]string{"-run", out, "-quiet"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmdSample([]string{"-run", out, "-n", "16", "-steps", "5"}); err == nil || !strings.Contains(err.Error(), "not images") {
+		t.Fatalf("sampling 2-D data: got %v", err)
+	}
+}
+
+// TestCommandErrors checks that bad input is an error naming the cause.
+func TestCommandErrors(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join("..", "..", "configs", "quickstart.yaml")
+	corrupt := filepath.Join(dir, "corrupt")
+	if err := os.MkdirAll(corrupt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(corrupt, "config.yaml"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(corrupt, "checkpoint.safetensors"), []byte("not a checkpoint"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		run  func([]string) error
+		args []string
+		want string
+	}{
+		{"train without -out", cmdTrain, []string{"-config", cfg}, "-out"},
+		{"train without -config", cmdTrain, []string{"-out", dir}, "-config"},
+		{"missing config file", cmdTrain, []string{"-config", filepath.Join(dir, "nope.yaml"), "-out", dir}, "nope.yaml"},
+		{"unknown key", cmdTrain, []string{"-config", cfg, "-out", dir, "-set", "train.itterations=5"}, "itterations"},
+		{"bad value", cmdTrain, []string{"-config", cfg, "-out", dir, "-set", "train.lr=-1"}, "train.lr"},
+		{"not a run directory", cmdEval, []string{"-run", filepath.Join(dir, "none")}, "run directory"},
+		{"corrupt checkpoint", cmdEval, []string{"-run", corrupt, "-quiet"}, "checkpoint.safetensors"},
+		{"sample from corrupt checkpoint", cmdSample, []string{"-run", corrupt}, "checkpoint.safetensors"},
+	} {
+		err := c.run(c.args)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error naming %q", c.name, err, c.want)
+		}
+	}
+}
+
+// TestDeepCommands trains a tiny ResNet EBM on MNIST for two iterations and
+// runs the deep sampling commands on it (grids, FID record, denoising).
+func TestDeepCommands(t *testing.T) {
+	if _, err := data.LoadMNIST(""); err != nil {
+		t.Skipf("MNIST not available: %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	cfg := filepath.Join("..", "..", "configs", "mnist", "mdsm-cpu.yaml")
+	if err := cmdTrain([]string{"-config", cfg, "-out", out, "-quiet", "-set", "model.ch=2", "-set", "model.features=4",
+		"-set", "train.iterations=2", "-set", "train.checkpoint_every=1"}); err != nil {
+		t.Fatal(err)
+	}
+	snap := filepath.Join(out, "checkpoints", "iter_00000001.safetensors")
+	exists(t, filepath.Join(out, "checkpoint.safetensors"), snap)
+	for _, args := range [][]string{
+		{"-n", "4", "-langevin-scale", "0.002", "-quiet"},
+		{"-n", "4", "-langevin-scale", "0.002", "-quiet", "-fid"},
+		{"-n", "4", "-langevin-scale", "0.002", "-quiet", "-fid", "-checkpoint", snap},
+		{"-n", "8", "-langevin-scale", "0.002", "-quiet", "-denoise", "0.5"},
+	} {
+		if err := cmdSample(append([]string{"-run", out}, args...)); err != nil {
+			t.Fatalf("sample %v: %v", args, err)
+		}
+	}
+	exists(t, filepath.Join(out, "samples.png"), filepath.Join(out, "eval.json"), filepath.Join(out, "eval_iter_00000001.json"),
+		filepath.Join(out, "denoise_s0.5.png"))
+	if err := cmdSample([]string{"-run", out, "-quiet", "-denoise", "-1"}); err == nil || !strings.Contains(err.Error(), "noise") {
+		t.Fatalf("negative -denoise: got %v", err)
+	}
+}
