@@ -10,13 +10,14 @@ import (
 )
 
 // BenchmarkLangevinMNIST times Langevin steps of the MNIST ResNet EBM on a
-// batch of 100 chains at CPU scale (ch = 8) and paper scale (ch = 64), and
+// batch of 100 chains at CPU scale (ch = 16, the MDSM CPU config; ch = 8, its
+// predecessor) and paper scale (ch = 64), and
 // reports the sampler's throughput: images per second of a full default run
 // (2700 steps plus the denoising gradient).
 //
 //	go test ./sample -run xxx -bench LangevinMNIST -benchtime 20x
 func BenchmarkLangevinMNIST(b *testing.B) {
-	for _, ch := range []int{8, 64} {
+	for _, ch := range []int{8, 16, 64} {
 		b.Run(fmt.Sprintf("ch%d", ch), func(b *testing.B) {
 			rng := tensor.NewRNG(1)
 			m := model.NewResNetEBM(model.ResNetEBMConfig{ResNet: model.MNISTResNet(ch)}, rng, tensor.Float32)
