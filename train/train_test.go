@@ -1,6 +1,7 @@
 package train
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
@@ -156,6 +157,40 @@ func TestReportWritesFigures(t *testing.T) {
 	for _, f := range []string{"density.png", "ll.png"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("%s missing (wrote %v)", f, files)
+		}
+	}
+}
+
+// TestWarmupInRun checks that train.warmup reaches the run: the learning
+// rate recorded after iteration i is lr·i/warmup during the warm-up and lr
+// after it (constant schedule).
+func TestWarmupInRun(t *testing.T) {
+	c := quickConfig("dsm")
+	c.Train.Iterations, c.Train.EvalEvery, c.Train.Warmup = 6, 1, 4
+	c.Eval.LLDuringTraining, c.Eval.Fisher = false, false
+	dir := t.TempDir()
+	r, err := New(c, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Train(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{0.25, 0.5, 0.75, 1, 1, 1}
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var rec struct {
+			Iter int     `json:"iter"`
+			LR   float64 `json:"lr"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Iter != i+1 || math.Abs(rec.LR-want[i]*c.Train.LR) > 1e-15 {
+			t.Fatalf("record %d: iteration %d, lr %v; want %d, %v", i, rec.Iter, rec.LR, i+1, want[i]*c.Train.LR)
 		}
 	}
 }
