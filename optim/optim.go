@@ -241,15 +241,17 @@ func Cosine(base float64, it, total int) float64 {
 // WithWarmup scales s linearly from base/n at iteration 0 up to s itself at
 // iteration n-1 (and leaves it alone after), so that Adam's first, large
 // normalised steps cannot throw a freshly initialised energy onto a flat
-// region (observed for a ch = 16 ResNet EBM at lr 1e-3). n <= 1 returns s.
+// region (observed for a ch = 16 ResNet EBM at lr 1e-3). A warm-up longer
+// than the run is cut to the run's total, so that a config's warm-up does
+// not need overriding for a short test or benchmark. n <= 1 returns s.
 func WithWarmup(s Schedule, n int) Schedule {
 	if n <= 1 {
 		return s
 	}
 	return func(base float64, it, total int) float64 {
 		lr := s(base, it, total)
-		if it < n {
-			lr *= float64(it+1) / float64(n)
+		if w := min(n, max(total, 1)); it < w {
+			lr *= float64(it+1) / float64(w)
 		}
 		return lr
 	}

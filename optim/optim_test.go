@@ -130,4 +130,11 @@ func TestWithWarmup(t *testing.T) {
 	if WithWarmup(Constant, 0)(1e-3, 0, 10) != 1e-3 {
 		t.Fatal("warmup 0 must leave the schedule alone")
 	}
+	// A warm-up of 500 in a 4-iteration run is cut to the run.
+	long := WithWarmup(Constant, 500)
+	for it, want := range []float64{0.25, 0.5, 0.75, 1} {
+		if got := long(1e-3, it, 4); math.Abs(got-want*1e-3) > 1e-18 {
+			t.Fatalf("cut warm-up, iteration %d: lr %v, want %v", it, got, want*1e-3)
+		}
+	}
 }

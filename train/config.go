@@ -83,7 +83,7 @@ type TrainConfig struct {
 	Beta2      float64 `yaml:"beta2" json:"beta2"`
 	Schedule   string  `yaml:"schedule" json:"schedule"` // constant, cosine
 	// Warmup scales the learning rate linearly up over the first Warmup
-	// iterations (0: none, as the reference code).
+	// iterations, at most the whole run (0: none, as the reference code).
 	Warmup          int `yaml:"warmup" json:"warmup"`
 	EvalEvery       int `yaml:"eval_every" json:"eval_every"`
 	CheckpointEvery int `yaml:"checkpoint_every" json:"checkpoint_every"`
@@ -202,8 +202,8 @@ func (c *Config) Validate() error {
 	if t.Schedule != "constant" && t.Schedule != "cosine" {
 		return bad("train.schedule", "unknown schedule %q (want constant or cosine)", t.Schedule)
 	}
-	if t.Warmup < 0 || t.Warmup >= t.Iterations {
-		return bad("train.warmup", "must lie in [0, iterations), got %d", t.Warmup)
+	if t.Warmup < 0 {
+		return bad("train.warmup", "must be non-negative, got %d", t.Warmup)
 	}
 	if t.EvalEvery < 0 || t.CheckpointEvery < 0 {
 		return bad("train.eval_every/checkpoint_every", "must be non-negative")

@@ -248,7 +248,6 @@ func (r *DeepRun) Train() error {
 // returns ms per iteration.
 func BenchDeep(cfg Config, warmup, iters int) (float64, error) {
 	cfg.Train.Iterations = warmup + iters
-	cfg.Train.Warmup = 0 // a learning-rate warm-up does not change the cost of a step
 	r, err := NewDeep(cfg, "", Options{})
 	if err != nil {
 		return 0, err

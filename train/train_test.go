@@ -1,7 +1,6 @@
 package train
 
 import (
-	"encoding/json"
 	"errors"
 	"math"
 	"os"
@@ -129,7 +128,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		"eval.ll":          func(c *Config) { c.Model.Hidden = 400 },
 		"method.sigma":     func(c *Config) { c.Method.Name = "dsm"; c.Method.Sigma = 0 },
 		"train.schedule":   func(c *Config) { c.Train.Schedule = "step" },
-		"train.warmup":     func(c *Config) { c.Train.Warmup = c.Train.Iterations },
+		"train.warmup":     func(c *Config) { c.Train.Warmup = -1 },
 	}
 	for key, mutate := range cases {
 		c := Defaults()
@@ -176,21 +175,17 @@ func TestWarmupInRun(t *testing.T) {
 	if err := r.Train(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, MetricsFile))
+	recs, err := ReadMetrics(filepath.Join(dir, MetricsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []float64{0.25, 0.5, 0.75, 1, 1, 1}
-	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var rec struct {
-			Iter int     `json:"iter"`
-			LR   float64 `json:"lr"`
-		}
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatal(err)
-		}
-		if rec.Iter != i+1 || math.Abs(rec.LR-want[i]*c.Train.LR) > 1e-15 {
-			t.Fatalf("record %d: iteration %d, lr %v; want %d, %v", i, rec.Iter, rec.LR, i+1, want[i]*c.Train.LR)
+	if len(recs) != len(want) {
+		t.Fatalf("%d metrics records, want %d", len(recs), len(want))
+	}
+	for i, rec := range recs {
+		if int(rec["iter"]) != i+1 || math.Abs(rec["lr"]-want[i]*c.Train.LR) > 1e-15 {
+			t.Fatalf("record %d: iteration %v, lr %v; want %d, %v", i, rec["iter"], rec["lr"], i+1, want[i]*c.Train.LR)
 		}
 	}
 }

@@ -167,7 +167,6 @@ func (r *Run) trainStep(buf []float32) (stepStats, error) {
 // untimed iterations, then iters timed ones; it returns ms per iteration.
 func Bench(cfg Config, warmup, iters int) (float64, error) {
 	cfg.Train.Iterations = warmup + iters
-	cfg.Train.Warmup = 0 // a learning-rate warm-up does not change the cost of a step
 	r, err := New(cfg, "", Options{})
 	if err != nil {
 		return 0, err

@@ -88,7 +88,7 @@ func TestDeepCommands(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "run")
 	cfg := filepath.Join("..", "..", "configs", "mnist", "mdsm-cpu.yaml")
 	if err := cmdTrain([]string{"-config", cfg, "-out", out, "-quiet", "-set", "model.ch=2", "-set", "model.features=4",
-		"-set", "train.iterations=2", "-set", "train.warmup=0", "-set", "train.checkpoint_every=1"}); err != nil {
+		"-set", "train.iterations=2", "-set", "train.checkpoint_every=1"}); err != nil {
 		t.Fatal(err)
 	}
 	snap := filepath.Join(out, "checkpoints", "iter_00000001.safetensors")
