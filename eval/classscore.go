@@ -7,7 +7,7 @@ import (
 	"github.com/bism-ml/bism/tensor"
 )
 
-// ConfidentThreshold is the softmax probability above which the MNIST
+// ConfidentThreshold is the softmax probability from which on the MNIST
 // classifier counts a sample as a recognisable digit.
 const ConfidentThreshold = 0.9
 
@@ -47,8 +47,9 @@ func ClassScores(logits *tensor.Tensor) ClassScore {
 				best = j
 			}
 		}
+		mx := row[best]
 		for j := range row { // softmax, shifted by the largest logit
-			row[j] = math.Exp(row[j] - logits.At(i, best))
+			row[j] = math.Exp(row[j] - mx)
 			sum += row[j]
 		}
 		for j := range row {
@@ -81,6 +82,13 @@ func ClassScores(logits *tensor.Tensor) ClassScore {
 // ClassScores runs the classifier on images x [N,1,32,32] and summarises
 // its predictions (see ClassScore).
 func (n *MNISTNet) ClassScores(x *tensor.Tensor) ClassScore {
-	_, l := n.apply(x)
-	return ClassScores(l)
+	_, s := n.FeaturesAndScores(x)
+	return s
+}
+
+// FeaturesAndScores returns Features(x) and ClassScores(x) from one pass of
+// the network (FID/KID and the class scores of the same samples).
+func (n *MNISTNet) FeaturesAndScores(x *tensor.Tensor) (*tensor.Tensor, ClassScore) {
+	f, l := n.apply(x)
+	return f, ClassScores(l)
 }

@@ -318,7 +318,7 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 		cfg.Progress = langevinProgress(o.Progress, "marginal")
 		kidOpts := eval.KIDOptions{Subsets: 100, SubsetSize: min(1000, o.N), Seed: o.Seed}
 		score := func(name string, x *tensor.Tensor) error {
-			f := net.Features(x)
+			f, cs := net.FeaturesAndScores(x)
 			fid, err := eval.FIDTensors(f, ref)
 			if err != nil {
 				return fmt.Errorf("FID (%s): %w", name, err)
@@ -328,7 +328,6 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 				return fmt.Errorf("KID (%s): %w", name, err)
 			}
 			res["fid_"+name], res["kid_"+name], res["kid_"+name+"_std"] = fid, kid.Mean, kid.Std
-			cs := net.ClassScores(x)
 			res["confident_"+name], res["class_score_"+name], res["top_class_"+name] = cs.Confident, cs.Score, cs.TopClass
 			say("%s: FID %.4g  KID %.4g ± %.2g (%d samples, MNIST classifier features); confident %.3f, class score %.3g, top class %.3f",
 				name, fid, kid.Mean, kid.Std, x.Dim(0), cs.Confident, cs.Score, cs.TopClass)
