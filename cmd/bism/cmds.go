@@ -140,7 +140,7 @@ func cmdEval(args []string) error {
 	}
 	res["eval_s"] = time.Since(start).Seconds()
 	if *asJSON {
-		return json.NewEncoder(os.Stdout).Encode(res)
+		return json.NewEncoder(stdout).Encode(res)
 	}
 	keys := make([]string, 0, len(res))
 	for k := range res {
@@ -148,7 +148,7 @@ func cmdEval(args []string) error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Printf("%-12s %.6g\n", k, res[k])
+		fmt.Fprintf(stdout, "%-12s %.6g\n", k, res[k])
 	}
 	return nil
 }
@@ -238,16 +238,16 @@ func cmdBench(args []string) error {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(os.Stdout).Encode(map[string]any{"ms_per_iter": ms, "iterations": *iters,
+		return json.NewEncoder(stdout).Encode(map[string]any{"ms_per_iter": ms, "iterations": *iters,
 			"method": cfg.Method.Name, "data": cfg.Data.Name})
 	}
-	fmt.Printf("%s on %s: %.3f ms per iteration (%d iterations after %d warm-up)\n", cfg.Method.Name, cfg.Data.Name, ms, *iters, *warmup)
+	fmt.Fprintf(stdout, "%s on %s: %.3f ms per iteration (%d iterations after %d warm-up)\n", cfg.Method.Name, cfg.Data.Name, ms, *iters, *warmup)
 	return nil
 }
 
 func cmdKeys([]string) error {
 	for _, k := range config.Keys() {
-		fmt.Println(k)
+		fmt.Fprintln(stdout, k)
 	}
 	return nil
 }

@@ -124,7 +124,7 @@ func sampleDeep(dir string, cfg train.Config, f deepSampleFlags) error {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Printf("%-24s %.6g\n", k, res[k])
+			fmt.Fprintf(stdout, "%-24s %.6g\n", k, res[k])
 		}
 		fmt.Fprintf(os.Stderr, "wrote %s\n", p)
 		return nil
@@ -142,10 +142,10 @@ func benchDeep(cfg train.Config, warmup, iters int, asJSON bool) error {
 		return err
 	}
 	if asJSON {
-		return json.NewEncoder(os.Stdout).Encode(map[string]any{"ms_per_iter": ms, "iterations": iters,
+		return json.NewEncoder(stdout).Encode(map[string]any{"ms_per_iter": ms, "iterations": iters,
 			"method": cfg.Method.Name, "data": cfg.Data.Name, "model": cfg.Model.Kind, "ch": cfg.Model.Ch})
 	}
-	fmt.Printf("%s (%s, ch=%d, H=%d, batch %d) on %s: %.1f ms per iteration (%d iterations after %d warm-up)\n",
+	fmt.Fprintf(stdout, "%s (%s, ch=%d, H=%d, batch %d) on %s: %.1f ms per iteration (%d iterations after %d warm-up)\n",
 		cfg.Method.Name, cfg.Model.Kind, cfg.Model.Ch, cfg.Model.Hidden, cfg.Train.BatchSize, cfg.Data.Name, ms, iters, warmup)
 	return nil
 }

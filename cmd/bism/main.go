@@ -10,9 +10,14 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
+
+// stdout receives the commands' results (tables, JSON, key lists); progress
+// goes to stderr. Tests replace it to read what a command printed.
+var stdout io.Writer = os.Stdout
 
 const usage = `bism: bi-level score matching for energy-based latent variable models
 

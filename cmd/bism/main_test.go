@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,8 +21,22 @@ func exists(t *testing.T, paths ...string) {
 	}
 }
 
-// TestCheckerboardCommands runs train, resume and eval on a short quickstart
-// run, as the README does; sample refuses 2-D data clearly.
+// capture runs cmd with the commands' stdout sent to a buffer and returns
+// what it printed; the test fails if cmd does.
+func capture(t *testing.T, cmd func() error) string {
+	t.Helper()
+	var buf bytes.Buffer
+	old := stdout
+	stdout = &buf
+	defer func() { stdout = old }()
+	if err := cmd(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+// TestCheckerboardCommands runs train, resume, eval (table and JSON) and keys
+// on a short quickstart run, as the README does; sample refuses 2-D data clearly.
 func TestCheckerboardCommands(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "run")
 	cfg := filepath.Join("..", "..", "configs", "quickstart.yaml")
@@ -31,8 +47,19 @@ func TestCheckerboardCommands(t *testing.T) {
 	if err := cmdTrain([]string{"-out", out, "-resume", "-quiet", "-set", "train.iterations=30"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmdEval([]string{"-run", out, "-quiet"}); err != nil {
-		t.Fatal(err)
+	table := capture(t, func() error { return cmdEval([]string{"-run", out, "-quiet"}) })
+	if !strings.Contains(table, "eval_s") || !strings.Contains(table, "test_") {
+		t.Errorf("eval table lacks eval_s or test metrics:\n%s", table)
+	}
+	var res map[string]float64
+	if err := json.Unmarshal([]byte(capture(t, func() error { return cmdEval([]string{"-run", out, "-json"}) })), &res); err != nil {
+		t.Fatalf("eval -json: %v", err)
+	}
+	if res["iter"] != 30 {
+		t.Errorf("eval -json after resume to 30 iterations: iter = %v", res["iter"])
+	}
+	if keys := capture(t, func() error { return cmdKeys(nil) }); !strings.Contains(keys, "train.warmup\n") {
+		t.Errorf("bism keys does not list train.warmup:\n%s", keys)
 	}
 	if err := cmdSample([]string{"-run", out, "-n", "16", "-steps", "5"}); err == nil || !strings.Contains(err.Error(), "not images") {
 		t.Fatalf("sampling 2-D data: got %v", err)
