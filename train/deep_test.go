@@ -341,6 +341,12 @@ func TestDeepConfigValidation(t *testing.T) {
 			t.Errorf("%s: got %v, want an error mentioning %q", tc.name, err, tc.want)
 		}
 	}
+	// train.New builds GRBM runs only; a deep config is refused, not read as a GRBM.
+	for _, kind := range []string{"deep_eblvm", "resnet_ebm"} {
+		if _, err := New(tinyDeepConfig(kind), t.TempDir(), Options{}); err == nil || !strings.Contains(err.Error(), "NewDeep") {
+			t.Errorf("train.New on %s: got %v, want an error pointing to NewDeep", kind, err)
+		}
+	}
 	// Deep models ignore the GRBM's eval.ll (H = 50 would be too large for "exact").
 	c := tinyDeepConfig("deep_eblvm")
 	c.Model.Hidden = 50
