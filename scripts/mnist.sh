@@ -6,7 +6,7 @@
 # classifier's features and the linear probe of q's posterior means, and writes
 # everything under runs/mnist/ (runs/mnist/results.md sums it up).
 #
-#   scripts/mnist.sh                    # full CPU-scale run: about 2 h on 2 cores (estimated)
+#   scripts/mnist.sh                    # full CPU-scale run: about 2.5 h on 2 cores (estimated from its parts)
 #   SMOKE=1 scripts/mnist.sh            # a handful of iterations, short anneal, few samples
 #
 # Environment: ITERS (override train.iterations; a shorter run than the

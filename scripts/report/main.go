@@ -265,7 +265,8 @@ func fig1(md *strings.Builder, dir, figs string) error {
 // BiMDSM with another seed, and MDSM trained for BiMDSM's iteration count
 // with the config's seed and another (the equal-iteration comparison of
 // the ch = 8 configs: bism train -config configs/mnist/mdsm-cpu.yaml
-// -out DIR/mdsm-4000 -set model.ch=8 -set train.warmup=0 [-set seed=2]).
+// -out DIR/mdsm-4000 -set model.ch=8 -set train.warmup=0 -set train.iterations=4000
+// [-set seed=2]).
 // The labels describe the ch = 8 configs these tables were made with; the
 // session-5 ch = 16 runs are described by hand in the template.
 // Only the first two have their figures copied.
