@@ -7,7 +7,7 @@ import (
 	"github.com/bism-ml/bism/tensor"
 )
 
-// ConfidentThreshold is the softmax probability from which on the MNIST
+// ConfidentThreshold is the softmax probability at or above which the MNIST
 // classifier counts a sample as a recognisable digit.
 const ConfidentThreshold = 0.9
 

@@ -5,7 +5,8 @@
 # and ch 8, the earlier CPU configs' width), and ms per
 # step of the Langevin sampler (100 chains), bism first, then PyTorch, then
 # bism's Langevin step again to bracket the machine's drift. Needs Debian's
-# python3-torch for the PyTorch half (skipped without it). About 7 minutes.
+# python3-torch for the PyTorch half (skipped without it). About 7 minutes
+# before the ch 16 rows were added (not timed as a whole since).
 #   scripts/bench_deep.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -88,13 +88,7 @@ func TestDeepRunResume(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := a.Train(); err != nil {
-				t.Fatal(err)
-			}
-			recs, err := ReadMetrics(filepath.Join(dirA, MetricsFile))
-			if err != nil {
-				t.Fatal(err)
-			}
+			recs := trainMetrics(t, a, dirA)
 			if len(recs) != 3 {
 				t.Fatalf("%d metrics records, want 3", len(recs))
 			}

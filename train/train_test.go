@@ -11,6 +11,20 @@ import (
 	"github.com/bism-ml/bism/checkpoint"
 )
 
+// trainMetrics trains r to its end and returns the metrics records it wrote
+// in dir (GRBM and deep runs alike).
+func trainMetrics(t *testing.T, r interface{ Train() error }, dir string) []map[string]float64 {
+	t.Helper()
+	if err := r.Train(); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := ReadMetrics(filepath.Join(dir, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
 func quickConfig(method string) Config {
 	c := Defaults()
 	c.Method.Name = method
@@ -172,13 +186,7 @@ func TestWarmupInRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Train(); err != nil {
-		t.Fatal(err)
-	}
-	recs, err := ReadMetrics(filepath.Join(dir, MetricsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := trainMetrics(t, r, dir)
 	want := []float64{0.25, 0.5, 0.75, 1, 1, 1}
 	if len(recs) != len(want) {
 		t.Fatalf("%d metrics records, want %d", len(recs), len(want))
