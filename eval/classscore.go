@@ -92,3 +92,21 @@ func (n *MNISTNet) FeaturesAndScores(x *tensor.Tensor) (*tensor.Tensor, ClassSco
 	f, l := n.apply(x)
 	return f, ClassScores(l)
 }
+
+// SameClass is the fraction of rows i of images a and b [N,1,32,32] that
+// the classifier puts in the same class. For samples drawn "via q" from
+// the posterior means of source images, it says how much of the source's
+// digit the latent h carries into the sample (chance: about 0.1).
+func (n *MNISTNet) SameClass(a, b *tensor.Tensor) float64 {
+	if a.Rank() < 1 || b.Rank() < 1 || a.Dim(0) != b.Dim(0) || a.Dim(0) < 1 {
+		panic(fmt.Sprintf("eval.SameClass: shapes %v and %v, want the same N >= 1 rows", a.Shape(), b.Shape()))
+	}
+	pa, pb := n.Predict(a), n.Predict(b)
+	same := 0
+	for i := range pa {
+		if pa[i] == pb[i] {
+			same++
+		}
+	}
+	return float64(same) / float64(len(pa))
+}

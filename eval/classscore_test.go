@@ -79,3 +79,37 @@ func TestClassScoresOfRealDigits(t *testing.T) {
 		t.Fatalf("500 test digits: %+v, want confident >= 0.9, score >= 8, top class <= 0.2", s)
 	}
 }
+
+// TestSameClass checks the via-q agreement measure on real digits: a set
+// against itself agrees fully, against the same digits in reverse order it
+// agrees about as often as their true labels do (the classifier is ~99%
+// accurate), near chance.
+func TestSameClass(t *testing.T) {
+	n, err := DefaultMNISTNet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := loadMNISTOrSkip(t)
+	te := split.Test.Slice(0, 300)
+	x := SetImages(te)
+	if got := n.SameClass(x, x); got != 1 {
+		t.Fatalf("SameClass(x, x) = %v, want 1", got)
+	}
+	idx := make([]int, te.N)
+	for i := range idx {
+		idx[i] = te.N - 1 - i
+	}
+	rev := tensor.FromFloat32(te.Batch(idx, nil), append([]int{te.N}, te.Shape...)...)
+	same := 0
+	for i := range idx {
+		if te.Labels[i] == te.Labels[idx[i]] {
+			same++
+		}
+	}
+	want := float64(same) / float64(te.N)
+	got := n.SameClass(x, rev)
+	t.Logf("reversed: SameClass %.3f, true labels agree %.3f", got, want)
+	if math.Abs(got-want) > 0.04 || got > 0.3 {
+		t.Fatalf("SameClass(x, reversed x) = %.3f, want about %.3f (true labels) and near chance", got, want)
+	}
+}

@@ -285,7 +285,8 @@ type DeepEvalOptions struct {
 // EvaluateDeep measures a deep run: FID and KID (eval.FIDTensors,
 // eval.KIDTensors on the features of eval.DefaultMNISTNet) of N marginal
 // samples, and for the deep EBLVM of N samples via q, against the MNIST
-// test set (MNIST only); for the deep EBLVM also the linear-probe accuracy
+// test set (MNIST only), with the share of via-q samples the classifier puts
+// in their source image's class; for the deep EBLVM also the linear-probe accuracy
 // of q's posterior means (eval.LinearProbe trained on ProbeN training
 // images, tested on ProbeN test images) and the posterior Fisher
 // divergence on 500 test images. It returns the numbers by name, with the
@@ -342,13 +343,15 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 		r.energyProbe(res, marginal, eval.SetImages(r.Split.Test.Slice(0, min(500, r.Split.Test.N))))
 		if r.EBLVM != nil {
 			cfg.Progress = langevinProgress(o.Progress, "via q")
-			s, _, err := r.SampleViaQ(o.N, cfg, rng)
+			s, src, err := r.SampleViaQ(o.N, cfg, rng)
 			if err != nil {
 				return res, err
 			}
 			if err := score("via_q", s); err != nil {
 				return res, err
 			}
+			res["same_class_via_q"] = net.SameClass(s, src)
+			say("via q: %.3f of the samples in the same class as their source image", res["same_class_via_q"])
 		}
 		// A reference floor: N real training digits against the test set.
 		m := min(o.N, r.Split.Train.N)

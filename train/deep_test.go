@@ -405,6 +405,9 @@ func TestEvaluateDeep(t *testing.T) {
 	if a := res["probe_test_acc"]; a < 0 || a > 1 {
 		t.Fatalf("probe accuracy %v", a)
 	}
+	if a, ok := res["same_class_via_q"]; !ok || a < 0 || a > 1 || a*6 != math.Round(a*6) {
+		t.Fatalf("same_class_via_q = %v (present %v), want a multiple of 1/6 in [0, 1]", a, ok)
+	}
 	for _, name := range []string{"marginal", "via_q", "train_data"} {
 		c, s, top := res["confident_"+name], res["class_score_"+name], res["top_class_"+name]
 		if !(c >= 0 && c <= 1 && s >= 1-1e-9 && s <= 10 && top >= 0.1 && top <= 1) {
