@@ -26,6 +26,9 @@ type ClassScore struct {
 	// TopClass is the share of the most frequent predicted class (0.1 when
 	// balanced); it flags a sampler that collapsed onto one shape.
 	TopClass float64
+	// Pred is the predicted class of each sample (the first of equal
+	// logits), for measures between sets such as SameClass.
+	Pred []int
 }
 
 // ClassScores computes ClassScore from logits [N, C].
@@ -37,15 +40,12 @@ func ClassScores(logits *tensor.Tensor) ClassScore {
 	p := make([]float64, n*c)
 	marginal := make([]float64, c)
 	counts := make([]int, c)
-	var s ClassScore
+	s := ClassScore{Pred: argmaxRows(logits)}
 	for i := 0; i < n; i++ {
 		row := p[i*c : (i+1)*c]
-		best, sum := 0, 0.0
+		best, sum := s.Pred[i], 0.0
 		for j := range row {
 			row[j] = logits.At(i, j)
-			if row[j] > row[best] {
-				best = j
-			}
 		}
 		mx := row[best]
 		for j := range row { // softmax, shifted by the largest logit
@@ -93,20 +93,26 @@ func (n *MNISTNet) FeaturesAndScores(x *tensor.Tensor) (*tensor.Tensor, ClassSco
 	return f, ClassScores(l)
 }
 
-// SameClass is the fraction of rows i of images a and b [N,1,32,32] that
-// the classifier puts in the same class. For samples drawn "via q" from
-// the posterior means of source images, it says how much of the source's
-// digit the latent h carries into the sample (chance: about 0.1).
-func (n *MNISTNet) SameClass(a, b *tensor.Tensor) float64 {
-	if a.Rank() < 1 || b.Rank() < 1 || a.Dim(0) != b.Dim(0) || a.Dim(0) < 1 {
-		panic(fmt.Sprintf("eval.SameClass: shapes %v and %v, want the same N >= 1 rows", a.Shape(), b.Shape()))
+// SameClass is the fraction of positions i at which two lists of
+// predicted classes agree (ClassScore.Pred of two sets of the same size).
+// For samples drawn "via q" from the posterior means of source images, it
+// says how much of the source's digit the latent h carries into the sample
+// (chance: about 0.1).
+func SameClass(a, b []int) float64 {
+	if len(a) != len(b) || len(a) < 1 {
+		panic(fmt.Sprintf("eval.SameClass: %d and %d predictions, want the same N >= 1", len(a), len(b)))
 	}
-	pa, pb := n.Predict(a), n.Predict(b)
 	same := 0
-	for i := range pa {
-		if pa[i] == pb[i] {
+	for i := range a {
+		if a[i] == b[i] {
 			same++
 		}
 	}
-	return float64(same) / float64(len(pa))
+	return float64(same) / float64(len(a))
+}
+
+// SameClass runs the classifier on images a and b [N,1,32,32] and returns
+// the fraction of rows it puts in the same class (eval.SameClass).
+func (n *MNISTNet) SameClass(a, b *tensor.Tensor) float64 {
+	return SameClass(n.Predict(a), n.Predict(b))
 }

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/bism-ml/bism/tensor"
@@ -50,6 +51,9 @@ func TestClassScores(t *testing.T) {
 			return oneHot(func(i int) int { return i })(i, j)
 		}), 0.75, 0, 0.5}, // the uninformative row predicts class 0, as row 0 does
 	}
+	if got := ClassScores(cases[4].logits).Pred; !slices.Equal(got, []int{0, 1, 2, 0}) {
+		t.Errorf("three of four confident: predictions %v, want [0 1 2 0]", got)
+	}
 	for _, c := range cases {
 		s := ClassScores(c.logits)
 		if math.Abs(s.Confident-c.confident) > 1e-12 || math.Abs(s.TopClass-c.topClass) > 1e-12 {
@@ -70,13 +74,13 @@ func TestClassScoresOfRealDigits(t *testing.T) {
 	}
 	blank := n.ClassScores(tensor.Zeros(tensor.Float32, 50, 1, 32, 32))
 	if blank.TopClass != 1 || math.Abs(blank.Score-1) > 1e-9 {
-		t.Fatalf("blank images: %+v, want one class and score 1", blank)
+		t.Fatalf("blank images: confident %v, score %v, top class %v; want one class and score 1", blank.Confident, blank.Score, blank.TopClass)
 	}
 	split := loadMNISTOrSkip(t)
 	s := n.ClassScores(SetImages(split.Test.Slice(0, 500)))
-	t.Logf("500 test digits: %+v", s)
+	t.Logf("500 test digits: confident %v, score %v, top class %v", s.Confident, s.Score, s.TopClass)
 	if s.Confident < 0.9 || s.Score < 8 || s.TopClass > 0.2 {
-		t.Fatalf("500 test digits: %+v, want confident >= 0.9, score >= 8, top class <= 0.2", s)
+		t.Fatalf("500 test digits: confident %v, score %v, top class %v; want confident >= 0.9, score >= 8, top class <= 0.2", s.Confident, s.Score, s.TopClass)
 	}
 }
 

@@ -106,6 +106,12 @@ func (n *MNISTNet) Features(x *tensor.Tensor) *tensor.Tensor {
 // Predict returns the predicted digit of each image.
 func (n *MNISTNet) Predict(x *tensor.Tensor) []int {
 	_, l := n.apply(x)
+	return argmaxRows(l)
+}
+
+// argmaxRows returns the index of the largest entry of each row of l [N, C]
+// (the first one on ties).
+func argmaxRows(l *tensor.Tensor) []int {
 	c := l.Dim(1)
 	pred := make([]int, l.Dim(0))
 	for i := range pred {

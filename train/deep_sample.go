@@ -318,26 +318,26 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 		cfg := r.samplerConfig(o.Scale)
 		cfg.Progress = langevinProgress(o.Progress, "marginal")
 		kidOpts := eval.KIDOptions{Subsets: 100, SubsetSize: min(1000, o.N), Seed: o.Seed}
-		score := func(name string, x *tensor.Tensor) error {
+		score := func(name string, x *tensor.Tensor) (eval.ClassScore, error) {
 			f, cs := net.FeaturesAndScores(x)
 			fid, err := eval.FIDTensors(f, ref)
 			if err != nil {
-				return fmt.Errorf("FID (%s): %w", name, err)
+				return cs, fmt.Errorf("FID (%s): %w", name, err)
 			}
 			kid, err := eval.KIDTensors(f, ref, kidOpts)
 			if err != nil {
-				return fmt.Errorf("KID (%s): %w", name, err)
+				return cs, fmt.Errorf("KID (%s): %w", name, err)
 			}
 			res["fid_"+name], res["kid_"+name], res["kid_"+name+"_std"] = fid, kid.Mean, kid.Std
 			res["confident_"+name], res["class_score_"+name], res["top_class_"+name] = cs.Confident, cs.Score, cs.TopClass
 			say("%s: FID %.4g  KID %.4g ± %.2g (%d samples, MNIST classifier features); confident %.3f, class score %.3g, top class %.3f",
 				name, fid, kid.Mean, kid.Std, x.Dim(0), cs.Confident, cs.Score, cs.TopClass)
-			return nil
+			return cs, nil
 		}
 		res["fid_samples"], res["langevin_steps"] = float64(o.N), float64(len(cfg.Temperatures()))
 		say("sampling %d marginal samples (%d Langevin steps)", o.N, len(cfg.Temperatures()))
 		marginal := r.SampleMarginal(o.N, cfg, rng)
-		if err := score("marginal", marginal); err != nil {
+		if _, err := score("marginal", marginal); err != nil {
 			return res, err
 		}
 		r.energyProbe(res, marginal, eval.SetImages(r.Split.Test.Slice(0, min(500, r.Split.Test.N))))
@@ -347,15 +347,16 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 			if err != nil {
 				return res, err
 			}
-			if err := score("via_q", s); err != nil {
+			cs, err := score("via_q", s)
+			if err != nil {
 				return res, err
 			}
-			res["same_class_via_q"] = net.SameClass(s, src)
+			res["same_class_via_q"] = eval.SameClass(cs.Pred, net.Predict(src))
 			say("via q: %.3f of the samples in the same class as their source image", res["same_class_via_q"])
 		}
 		// A reference floor: N real training digits against the test set.
 		m := min(o.N, r.Split.Train.N)
-		if err := score("train_data", eval.SetImages(r.Split.Train.Slice(0, m))); err != nil {
+		if _, err := score("train_data", eval.SetImages(r.Split.Train.Slice(0, m))); err != nil {
 			return res, err
 		}
 	} else {
