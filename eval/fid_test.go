@@ -170,6 +170,56 @@ func TestFIDMatchesSqrtm(t *testing.T) {
 	}
 }
 
+// TestTraceSqrtProductLargeD checks the pivoted-Cholesky path that
+// TraceSqrtProduct takes above jacobiMaxDim (lowered here to 0) against the
+// Jacobi path, for covariances of full rank and of rank below D.
+func TestTraceSqrtProductLargeD(t *testing.T) {
+	rng := tensor.NewRNG(8)
+	const d = 30
+	cov := func(n int) []float64 {
+		g, err := FitGaussian(fidCorrelated(rng, n, d, rng.Normal(tensor.Float64, 0, 1, d, d).F64(), 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g.Cov
+	}
+	full1, full2, low1, low2 := cov(200), cov(300), cov(12), cov(20)
+	for _, tc := range []struct {
+		name   string
+		s1, s2 []float64
+	}{
+		{"both positive definite", full1, full2},
+		{"Σ2 singular", full1, low2},
+		{"Σ1 singular", low1, full2},
+		{"both singular", low1, low2},
+	} {
+		want := TraceSqrtProduct(tc.s1, tc.s2, d)
+		saved := jacobiMaxDim
+		jacobiMaxDim = 0
+		got := TraceSqrtProduct(tc.s1, tc.s2, d)
+		jacobiMaxDim = saved
+		t.Logf("%s: large-D path %.15g, Jacobi %.15g", tc.name, got, want)
+		if math.Abs(got-want) > 1e-9*want {
+			t.Errorf("%s: large-D path %.15g, Jacobi %.15g", tc.name, got, want)
+		}
+	}
+	for _, c := range []struct {
+		cov  []float64
+		rank int
+	}{{full1, d}, {low1, 11}, {low2, 19}} {
+		l := pivotedCholesky(c.cov, d)
+		if l.Dim(1) != c.rank {
+			t.Errorf("pivoted Cholesky: rank %d, want %d", l.Dim(1), c.rank)
+		}
+		llt := tensor.MatMul(l, l, false, true).F64()
+		for i, v := range llt {
+			if math.Abs(v-c.cov[i]) > 1e-10*math.Abs(c.cov[i%d*d+i%d]) {
+				t.Fatalf("rank %d: (LLᵀ)[%d] = %g, Σ %g", c.rank, i, v, c.cov[i])
+			}
+		}
+	}
+}
+
 // TestFIDDiagonalClosedForm: for diagonal covariances the distance is
 // Σ_i (μ1_i - μ2_i)² + (σ1_i - σ2_i)², exactly, and unchanged by a common
 // rotation of both Gaussians; large samples approach it.
@@ -296,5 +346,24 @@ func TestKIDSameVersusShifted(t *testing.T) {
 	// subsets, not the error of the mean.
 	if !(shifted.Mean > 3*shifted.Std && shifted.Mean > 20*math.Abs(same.Mean)) {
 		t.Fatalf("KID of shifted sets %.5f ± %.5f (same-distribution %.5f)", shifted.Mean, shifted.Std, same.Mean)
+	}
+}
+
+// BenchmarkTraceSqrtProduct2048 times tr (Σ1Σ2)^{1/2} at Inception's
+// D = 2048 for a covariance of 500 samples (rank 499) against one of 4,000
+// (full rank): the pivoted-Cholesky path of an Inception FID.
+func BenchmarkTraceSqrtProduct2048(b *testing.B) {
+	const d = 2048
+	rng := tensor.NewRNG(1)
+	cov := func(n int) []float64 {
+		x := rng.Normal(tensor.Float64, 0, 1, n, d)
+		c := tensor.Scale(tensor.MatMul(x, x, true, false), 1/float64(n-1)).F64()
+		symmetrize(c, d)
+		return c
+	}
+	s1, s2 := cov(500), cov(4000)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		TraceSqrtProduct(s1, s2, d)
 	}
 }

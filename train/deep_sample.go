@@ -280,13 +280,39 @@ type DeepEvalOptions struct {
 	Seed     uint64
 	ProbeN   int // training and test images for the linear probe (10000 each; deep_eblvm)
 	Progress io.Writer
+	// Inception, when set, adds FID and KID with Inception-v3 pool3
+	// features (fid_inception_NAME, kid_inception_NAME[_std]) for any data
+	// set, against the first InceptionRef test images (all when 0).
+	Inception    *eval.InceptionV3
+	InceptionRef int
+}
+
+// inceptionChunk is how many images EvaluateDeep passes to Inception-v3
+// between progress lines (about a minute of CPU time on 2 cores).
+const inceptionChunk = 500
+
+// inceptionFeatures is o.Inception.Features of x with progress lines.
+func (o DeepEvalOptions) inceptionFeatures(what string, x *tensor.Tensor) *tensor.Tensor {
+	var parts []*tensor.Tensor
+	for lo := 0; lo < x.Dim(0); lo += inceptionChunk {
+		hi := min(lo+inceptionChunk, x.Dim(0))
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "Inception-v3 features (%s): images %d-%d of %d\n", what, lo+1, hi, x.Dim(0))
+		}
+		parts = append(parts, o.Inception.Features(tensor.Slice(x, 0, lo, hi)))
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return tensor.Concat(0, parts...)
 }
 
 // EvaluateDeep measures a deep run: FID and KID (eval.FIDTensors,
 // eval.KIDTensors on the features of eval.DefaultMNISTNet) of N marginal
 // samples, and for the deep EBLVM of N samples via q, against the MNIST
 // test set (MNIST only), with the share of via-q samples the classifier puts
-// in their source image's class; for the deep EBLVM also the linear-probe accuracy
+// in their source image's class; the same with Inception-v3 features when
+// o.Inception is set (any data set); for the deep EBLVM also the linear-probe accuracy
 // of q's posterior means (eval.LinearProbe trained on ProbeN training
 // images, tested on ProbeN test images) and the posterior Fisher
 // divergence on 500 test images. It returns the numbers by name, with the
@@ -308,31 +334,63 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 			fmt.Fprintf(o.Progress, format+"\n", args...)
 		}
 	}
-	if r.Cfg.Data.Name == "mnist" {
-		net, err := eval.DefaultMNISTNet()
-		if err != nil {
-			return nil, err
+	mnist := r.Cfg.Data.Name == "mnist"
+	if !mnist {
+		say("MNIST-classifier FID/KID skipped: the data are %s (Inception-v3 weights give FID/KID on any data)", r.Cfg.Data.Name)
+	}
+	if mnist || o.Inception != nil {
+		var net *eval.MNISTNet
+		var ref, incRef *tensor.Tensor
+		if mnist {
+			var err error
+			if net, err = eval.DefaultMNISTNet(); err != nil {
+				return nil, err
+			}
+			ref = net.Features(eval.SetImages(r.Split.Test))
 		}
-		ref := net.Features(eval.SetImages(r.Split.Test))
+		if o.Inception != nil {
+			m := r.Split.Test.N
+			if o.InceptionRef > 0 {
+				m = min(m, o.InceptionRef)
+			}
+			incRef = o.inceptionFeatures("test images", eval.SetImages(r.Split.Test.Slice(0, m)))
+			res["inception_ref_images"] = float64(m)
+		}
 		rng := tensor.NewRNG(o.Seed)
 		cfg := r.samplerConfig(o.Scale)
 		cfg.Progress = langevinProgress(o.Progress, "marginal")
 		kidOpts := eval.KIDOptions{Subsets: 100, SubsetSize: min(1000, o.N), Seed: o.Seed}
-		score := func(name string, x *tensor.Tensor) (eval.ClassScore, error) {
-			f, cs := net.FeaturesAndScores(x)
+		fidKID := func(name, feats string, f, ref *tensor.Tensor) error {
 			fid, err := eval.FIDTensors(f, ref)
 			if err != nil {
-				return cs, fmt.Errorf("FID (%s): %w", name, err)
+				return fmt.Errorf("FID (%s, %s): %w", name, feats, err)
 			}
 			kid, err := eval.KIDTensors(f, ref, kidOpts)
 			if err != nil {
-				return cs, fmt.Errorf("KID (%s): %w", name, err)
+				return fmt.Errorf("KID (%s, %s): %w", name, feats, err)
 			}
-			res["fid_"+name], res["kid_"+name], res["kid_"+name+"_std"] = fid, kid.Mean, kid.Std
-			res["confident_"+name], res["class_score_"+name], res["top_class_"+name] = cs.Confident, cs.Score, cs.TopClass
-			say("%s: FID %.4g  KID %.4g ± %.2g (%d samples, MNIST classifier features); confident %.3f, class score %.3g, top class %.3f",
-				name, fid, kid.Mean, kid.Std, x.Dim(0), cs.Confident, cs.Score, cs.TopClass)
-			return cs, nil
+			key := name
+			if feats == "Inception-v3" {
+				key = "inception_" + name
+			}
+			res["fid_"+key], res["kid_"+key], res["kid_"+key+"_std"] = fid, kid.Mean, kid.Std
+			say("%s: FID %.4g  KID %.4g ± %.2g (%d samples, %s features)", name, fid, kid.Mean, kid.Std, f.Dim(0), feats)
+			return nil
+		}
+		score := func(name string, x *tensor.Tensor) (cs eval.ClassScore, err error) {
+			if net != nil {
+				var f *tensor.Tensor
+				f, cs = net.FeaturesAndScores(x)
+				if err := fidKID(name, "MNIST classifier", f, ref); err != nil {
+					return cs, err
+				}
+				res["confident_"+name], res["class_score_"+name], res["top_class_"+name] = cs.Confident, cs.Score, cs.TopClass
+				say("%s: confident %.3f, class score %.3g, top class %.3f", name, cs.Confident, cs.Score, cs.TopClass)
+			}
+			if o.Inception != nil {
+				err = fidKID(name, "Inception-v3", o.inceptionFeatures(name, x), incRef)
+			}
+			return cs, err
 		}
 		res["fid_samples"], res["langevin_steps"] = float64(o.N), float64(len(cfg.Temperatures()))
 		say("sampling %d marginal samples (%d Langevin steps)", o.N, len(cfg.Temperatures()))
@@ -351,16 +409,16 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 			if err != nil {
 				return res, err
 			}
-			res["same_class_via_q"] = eval.SameClass(cs.Pred, net.Predict(src))
-			say("via q: %.3f of the samples in the same class as their source image", res["same_class_via_q"])
+			if net != nil {
+				res["same_class_via_q"] = eval.SameClass(cs.Pred, net.Predict(src))
+				say("via q: %.3f of the samples in the same class as their source image", res["same_class_via_q"])
+			}
 		}
-		// A reference floor: N real training digits against the test set.
+		// A reference floor: N real training images against the test set.
 		m := min(o.N, r.Split.Train.N)
 		if _, err := score("train_data", eval.SetImages(r.Split.Train.Slice(0, m))); err != nil {
 			return res, err
 		}
-	} else {
-		say("FID/KID skipped: the feature network is an MNIST classifier, the data are %s", r.Cfg.Data.Name)
 	}
 	if r.EBLVM != nil {
 		ntr, nte := min(o.ProbeN, r.Split.Train.N), min(o.ProbeN, r.Split.Test.N)

@@ -416,6 +416,45 @@ func TestEvaluateDeep(t *testing.T) {
 	}
 }
 
+// TestEvaluateDeepInception adds Inception-v3 FID/KID (an untrained
+// network: the numbers only need to exist) to the evaluation, on MNIST next
+// to the classifier's and on Fashion-MNIST without it.
+func TestEvaluateDeepInception(t *testing.T) {
+	inc, err := eval.NewInceptionV3(eval.InceptionFID, tensor.NewRNG(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := tinyImages(t, 6)
+	for _, name := range []string{"mnist", "fashion-mnist"} {
+		c := tinyDeepConfig("deep_eblvm")
+		c.Data.Name = name
+		r, err := NewDeepWithData(c, t.TempDir(), Options{}, split)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := EvaluateDeep(r, DeepEvalOptions{N: 3, Scale: 0.002, Seed: 3, ProbeN: 6, Inception: inc, InceptionRef: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res["inception_ref_images"] != 4 {
+			t.Errorf("%s: inception_ref_images = %v, want 4", name, res["inception_ref_images"])
+		}
+		for _, set := range []string{"marginal", "via_q", "train_data"} {
+			for _, k := range []string{"fid_inception_" + set, "kid_inception_" + set, "kid_inception_" + set + "_std"} {
+				if v, ok := res[k]; !ok || math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Errorf("%s: %s = %v (present %v)", name, k, v, ok)
+				}
+			}
+			if _, ok := res["fid_"+set]; ok != (name == "mnist") {
+				t.Errorf("%s: classifier FID fid_%s present %v", name, set, ok)
+			}
+		}
+		if res["fid_inception_marginal"] < 0 {
+			t.Errorf("%s: fid_inception_marginal = %v < 0", name, res["fid_inception_marginal"])
+		}
+	}
+}
+
 // TestEnergyProbe checks the energy_* records against the energies
 // computed directly: E(v) for the ResNet EBM, E(v, μ_q(v)) for the deep
 // EBLVM.

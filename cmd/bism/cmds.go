@@ -165,6 +165,8 @@ func cmdSample(args []string) error {
 	lscale := fs.Float64("langevin-scale", 1, "deep models: multiply every annealed-Langevin step count by this (0.1 for a quick look)")
 	fid := fs.Bool("fid", false, "deep models: compute FID/KID of -n samples (and the posterior linear probe) instead of writing grids; writes RUN/eval.json, or RUN/eval_NAME.json for -checkpoint NAME.safetensors")
 	probeN := fs.Int("probe-n", 10000, "deep models with -fid: training and test images for the linear probe")
+	inception := fs.String("inception", "", "deep models with -fid: also FID/KID with Inception-v3 pool3 features, weights from this safetensors `file` (torchvision's state-dict names; docs/DEEP.md); works on any data set")
+	inceptionRef := fs.Int("inception-ref", 0, "deep models with -inception: test images for the Inception reference statistics (0: the whole test set)")
 	quiet := fs.Bool("quiet", false, "deep models: no progress output")
 	denoise := fs.Float64("denoise", 0, "deep models: instead of sampling from noise, add N(0, `sigma`²) noise to -n test images and anneal from T = (sigma/sigma0)² (a diagnostic of the energy between sigma0 and sigma; writes RUN/denoise_sSIGMA.png)")
 	fs.Parse(args)
@@ -172,11 +174,15 @@ func cmdSample(args []string) error {
 		return fmt.Errorf("-run is required")
 	}
 	if cfg, deep := deepRunConfig(*dir); deep {
-		if *n < 1 || !(*lscale > 0) || *denoise < 0 {
-			return fmt.Errorf("-n and -langevin-scale must be positive, -denoise non-negative")
+		if *n < 1 || !(*lscale > 0) || *denoise < 0 || *inceptionRef < 0 {
+			return fmt.Errorf("-n and -langevin-scale must be positive, -denoise and -inception-ref non-negative")
+		}
+		if *inception != "" && !*fid {
+			return fmt.Errorf("-inception computes Inception FID/KID: add -fid")
 		}
 		return sampleDeep(*dir, cfg, deepSampleFlags{n: *n, scale: *lscale, seed: *seed, out: *out, ckpt: *ckpt,
-			data: *dataDir, fid: *fid, probeN: *probeN, quiet: *quiet, denoise: *denoise})
+			data: *dataDir, fid: *fid, probeN: *probeN, quiet: *quiet, denoise: *denoise,
+			inception: *inception, inceptionRef: *inceptionRef})
 	}
 	if *n < 1 || *steps < 0 {
 		return fmt.Errorf("-n must be positive and -steps non-negative")

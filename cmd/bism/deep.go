@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/bism-ml/bism/config"
+	"github.com/bism-ml/bism/eval"
 	"github.com/bism-ml/bism/train"
 )
 
@@ -62,11 +63,24 @@ type deepSampleFlags struct {
 	probeN  int
 	quiet   bool
 	denoise float64 // > 0: train.DenoiseGrid at this noise level
+	// inception: Inception-v3 weights (safetensors) for FID/KID with its
+	// features; inceptionRef: test images for its reference (0: all).
+	inception    string
+	inceptionRef int
 }
 
 func sampleDeep(dir string, cfg train.Config, f deepSampleFlags) error {
 	if f.data != "" {
 		cfg.Data.Dir = f.data
+	}
+	// Read the Inception weights first: a bad file should fail before
+	// minutes of sampling.
+	var inc *eval.InceptionV3
+	if f.inception != "" {
+		var err error
+		if inc, err = eval.LoadInceptionV3(f.inception); err != nil {
+			return err
+		}
 	}
 	r, err := train.NewDeep(cfg, dir, train.Options{})
 	if err != nil {
@@ -102,7 +116,8 @@ func sampleDeep(dir string, cfg train.Config, f deepSampleFlags) error {
 		return nil
 	}
 	if f.fid {
-		res, err := train.EvaluateDeep(r, train.DeepEvalOptions{N: f.n, Scale: f.scale, Seed: f.seed, ProbeN: f.probeN, Progress: progress})
+		res, err := train.EvaluateDeep(r, train.DeepEvalOptions{N: f.n, Scale: f.scale, Seed: f.seed, ProbeN: f.probeN, Progress: progress,
+			Inception: inc, InceptionRef: f.inceptionRef})
 		if err != nil {
 			return err
 		}

@@ -135,4 +135,11 @@ func TestDeepCommands(t *testing.T) {
 	if err := cmdSample([]string{"-run", out, "-quiet", "-denoise", "-1"}); err == nil || !strings.Contains(err.Error(), "noise") {
 		t.Fatalf("negative -denoise: got %v", err)
 	}
+	missing := filepath.Join(t.TempDir(), "inception.safetensors")
+	if err := cmdSample([]string{"-run", out, "-quiet", "-fid", "-inception", missing}); err == nil || !strings.Contains(err.Error(), "inception.safetensors") {
+		t.Fatalf("missing Inception weights: got %v", err)
+	}
+	if err := cmdSample([]string{"-run", out, "-quiet", "-inception", missing}); err == nil || !strings.Contains(err.Error(), "-fid") {
+		t.Fatalf("-inception without -fid: got %v", err)
+	}
 }
