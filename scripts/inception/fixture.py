@@ -11,6 +11,10 @@ which exercises the grey-to-RGB copy and the bilinear resize to 299x299.
 
 Run with Debian's PyTorch (python3-torch; no torchvision needed):
     /usr/bin/python3 scripts/inception/fixture.py eval/testdata/inception_fixture.safetensors
+With "bench N" instead of a path it times the FID variant's features of N
+28x28 images on 2 threads, the counterpart of bism's
+BenchmarkInceptionV3Features (docs/PERFORMANCE.md):
+    /usr/bin/python3 scripts/inception/fixture.py bench 25
 """
 import json
 import math
@@ -172,5 +176,22 @@ def main(out):
         print(k, feats[k].shape, float(feats[k].mean()), float(feats[k].std()))
 
 
+def bench(n):
+    import time
+    torch.set_num_threads(2)
+    net = build(True)
+    x = torch.rand(n, 1, 28, 28)
+    with torch.no_grad():
+        net(x)  # warm-up
+        for _ in range(3):
+            t = time.perf_counter()
+            net(x)
+            dt = time.perf_counter() - t
+            print(f"PyTorch {torch.__version__}: Inception-v3 features of {n} images: {dt*1000:.0f} ms, {n/dt:.2f} images/s")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "bench":
+        bench(int(sys.argv[2]))
+    else:
+        main(sys.argv[1])
