@@ -132,7 +132,7 @@ func inceptionLayers() []inceptionConv {
 const inceptionBNEps = 0.001
 
 // LoadInceptionV3 reads Inception-v3 weights from a safetensors file with
-// torchvision's state-dict names (see the package comment above). The
+// torchvision's state-dict names (see the comment at the top of this file). The
 // variant is the file's metadata key "inception_variant" ("fid" or
 // "torchvision") when present, otherwise it is read off fc.weight: 1008
 // classes is pytorch-fid's FID network, 1000 torchvision's.

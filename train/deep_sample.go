@@ -360,7 +360,9 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 		cfg := r.samplerConfig(o.Scale)
 		cfg.Progress = langevinProgress(o.Progress, "marginal")
 		kidOpts := eval.KIDOptions{Subsets: 100, SubsetSize: min(1000, o.N), Seed: o.Seed}
-		fidKID := func(name, feats string, f, ref *tensor.Tensor) error {
+		// fidKID records FID and KID of features f against ref under
+		// fid_PREFIXNAME, kid_PREFIXNAME(_std).
+		fidKID := func(name, prefix, feats string, f, ref *tensor.Tensor) error {
 			fid, err := eval.FIDTensors(f, ref)
 			if err != nil {
 				return fmt.Errorf("FID (%s, %s): %w", name, feats, err)
@@ -369,10 +371,7 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 			if err != nil {
 				return fmt.Errorf("KID (%s, %s): %w", name, feats, err)
 			}
-			key := name
-			if feats == "Inception-v3" {
-				key = "inception_" + name
-			}
+			key := prefix + name
 			res["fid_"+key], res["kid_"+key], res["kid_"+key+"_std"] = fid, kid.Mean, kid.Std
 			say("%s: FID %.4g  KID %.4g ± %.2g (%d samples, %s features)", name, fid, kid.Mean, kid.Std, f.Dim(0), feats)
 			return nil
@@ -381,14 +380,14 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 			if net != nil {
 				var f *tensor.Tensor
 				f, cs = net.FeaturesAndScores(x)
-				if err := fidKID(name, "MNIST classifier", f, ref); err != nil {
+				if err := fidKID(name, "", "MNIST classifier", f, ref); err != nil {
 					return cs, err
 				}
 				res["confident_"+name], res["class_score_"+name], res["top_class_"+name] = cs.Confident, cs.Score, cs.TopClass
 				say("%s: confident %.3f, class score %.3g, top class %.3f", name, cs.Confident, cs.Score, cs.TopClass)
 			}
 			if o.Inception != nil {
-				err = fidKID(name, "Inception-v3", o.inceptionFeatures(name, x), incRef)
+				err = fidKID(name, "inception_", "Inception-v3", o.inceptionFeatures(name, x), incRef)
 			}
 			return cs, err
 		}
