@@ -207,7 +207,10 @@ func TestTraceSqrtProductLargeD(t *testing.T) {
 		cov  []float64
 		rank int
 	}{{full1, d}, {low1, 11}, {low2, 19}} {
-		l := pivotedCholesky(c.cov, d)
+		if l := pivotedCholesky(c.cov, d, c.rank-1); l != nil {
+			t.Errorf("pivoted Cholesky of rank %d capped at %d: got %d columns, want nil", c.rank, c.rank-1, l.Dim(1))
+		}
+		l := pivotedCholesky(c.cov, d, d)
 		if l.Dim(1) != c.rank {
 			t.Errorf("pivoted Cholesky: rank %d, want %d", l.Dim(1), c.rank)
 		}

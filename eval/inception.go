@@ -320,13 +320,13 @@ func (n *InceptionV3) Features(x *tensor.Tensor) *tensor.Tensor {
 }
 
 func (n *InceptionV3) features(x *tensor.Tensor) *tensor.Tensor {
-	x = resizeBilinear(x, InceptionSize, InceptionSize)
-	if x.Dim(1) == 1 {
-		x = tensor.Concat(1, x, x, x)
-	}
+	x = resizeBilinear(x, InceptionSize, InceptionSize) // a new tensor: scaled in place
 	d := x.F32()
 	for i, v := range d {
 		d[i] = 2*v - 1
+	}
+	if x.Dim(1) == 1 {
+		x = tensor.Concat(1, x, x, x)
 	}
 	x = pool2d(n.seq(x, "Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3"), 3, 2, 0, poolMax)
 	x = pool2d(n.seq(x, "Conv2d_3b_1x1", "Conv2d_4a_3x3"), 3, 2, 0, poolMax)

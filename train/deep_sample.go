@@ -47,9 +47,14 @@ const sampleChunk = 100
 // inChunks applies f to rows [lo, hi) of n in chunks of at most sampleChunk
 // and concatenates the results along the first axis.
 func inChunks(n int, f func(lo, hi int) *tensor.Tensor) *tensor.Tensor {
+	return inChunksOf(n, sampleChunk, f)
+}
+
+// inChunksOf is inChunks with chunks of at most size rows.
+func inChunksOf(n, size int, f func(lo, hi int) *tensor.Tensor) *tensor.Tensor {
 	var parts []*tensor.Tensor
-	for lo := 0; lo < n; lo += sampleChunk {
-		parts = append(parts, f(lo, min(lo+sampleChunk, n)))
+	for lo := 0; lo < n; lo += size {
+		parts = append(parts, f(lo, min(lo+size, n)))
 	}
 	if len(parts) == 1 {
 		return parts[0]
@@ -288,23 +293,18 @@ type DeepEvalOptions struct {
 }
 
 // inceptionChunk is how many images EvaluateDeep passes to Inception-v3
-// between progress lines (about a minute of CPU time on 2 cores).
+// between progress lines (about a minute at the 9 images/s measured on 2
+// cores, docs/PERFORMANCE.md).
 const inceptionChunk = 500
 
 // inceptionFeatures is o.Inception.Features of x with progress lines.
 func (o DeepEvalOptions) inceptionFeatures(what string, x *tensor.Tensor) *tensor.Tensor {
-	var parts []*tensor.Tensor
-	for lo := 0; lo < x.Dim(0); lo += inceptionChunk {
-		hi := min(lo+inceptionChunk, x.Dim(0))
+	return inChunksOf(x.Dim(0), inceptionChunk, func(lo, hi int) *tensor.Tensor {
 		if o.Progress != nil {
 			fmt.Fprintf(o.Progress, "Inception-v3 features (%s): images %d-%d of %d\n", what, lo+1, hi, x.Dim(0))
 		}
-		parts = append(parts, o.Inception.Features(tensor.Slice(x, 0, lo, hi)))
-	}
-	if len(parts) == 1 {
-		return parts[0]
-	}
-	return tensor.Concat(0, parts...)
+		return o.Inception.Features(tensor.Slice(x, 0, lo, hi))
+	})
 }
 
 // EvaluateDeep measures a deep run: FID and KID (eval.FIDTensors,
