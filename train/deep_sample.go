@@ -189,13 +189,11 @@ func SampleDeep(r *DeepRun, o DeepSampleOptions) ([]string, error) {
 	rng := tensor.NewRNG(o.Seed)
 	var files []string
 	save := func(path string, x *tensor.Tensor) error {
-		s := r.ImageShape()
-		img := plot.ImageGrid(x.As(tensor.Float32).F32(), x.Dim(0), s[0], s[1], s[2], 0, 2)
-		if err := plot.SavePNG(path, img); err != nil {
-			return err
+		err := r.saveGrid(path, x, o.N)
+		if err == nil {
+			files = append(files, path)
 		}
-		files = append(files, path)
-		return nil
+		return err
 	}
 	if err := save(o.Prefix+".png", r.SampleMarginal(o.N, cfg, rng)); err != nil {
 		return files, err
@@ -214,6 +212,24 @@ func SampleDeep(r *DeepRun, o DeepSampleOptions) ([]string, error) {
 		}
 	}
 	return files, nil
+}
+
+// GridFiles are the PNG grids SampleDeep (and EvaluateDeep with a
+// GridPrefix) writes for prefix: the marginal samples and, for the deep
+// EBLVM, the samples via q and their source images.
+func (r *DeepRun) GridFiles(prefix string) []string {
+	if r.EBLVM == nil {
+		return []string{prefix + ".png"}
+	}
+	return []string{prefix + ".png", prefix + "_via_q.png", prefix + "_via_q_source.png"}
+}
+
+// saveGrid writes the first n images of x as a PNG grid.
+func (r *DeepRun) saveGrid(path string, x *tensor.Tensor, n int) error {
+	n = min(n, x.Dim(0))
+	s := r.ImageShape()
+	img := plot.ImageGrid(tensor.Slice(x, 0, 0, n).As(tensor.Float32).F32(), n, s[0], s[1], s[2], 0, 2)
+	return plot.SavePNG(path, img)
 }
 
 // energyProbe records where the model puts low energy (eval.json keys
@@ -290,6 +306,13 @@ type DeepEvalOptions struct {
 	// set, against the first InceptionRef test images (all when 0).
 	Inception    *eval.InceptionV3
 	InceptionRef int
+	// GridPrefix, when set, writes PNG grids of the first GridN (64)
+	// samples, named as SampleDeep names them (GridFiles). Both draw their
+	// chains from the same seeded stream, so with N = GridN these are the
+	// grids SampleDeep writes for the same Scale and Seed, without
+	// sampling them again.
+	GridPrefix string
+	GridN      int
 }
 
 // inceptionChunk is how many images EvaluateDeep passes to Inception-v3
@@ -328,7 +351,17 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 	if o.ProbeN < 1 {
 		o.ProbeN = 10000
 	}
+	if o.GridN < 1 {
+		o.GridN = 64
+	}
 	res := map[string]float64{}
+	grids := r.GridFiles(o.GridPrefix)
+	grid := func(i int, x *tensor.Tensor) error {
+		if o.GridPrefix == "" {
+			return nil
+		}
+		return r.saveGrid(grids[i], x, o.GridN)
+	}
 	say := func(format string, args ...any) {
 		if o.Progress != nil {
 			fmt.Fprintf(o.Progress, format+"\n", args...)
@@ -394,6 +427,9 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 		res["fid_samples"], res["langevin_steps"] = float64(o.N), float64(len(cfg.Temperatures()))
 		say("sampling %d marginal samples (%d Langevin steps)", o.N, len(cfg.Temperatures()))
 		marginal := r.SampleMarginal(o.N, cfg, rng)
+		if err := grid(0, marginal); err != nil {
+			return res, err
+		}
 		if _, err := score("marginal", marginal); err != nil {
 			return res, err
 		}
@@ -402,6 +438,12 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 			cfg.Progress = langevinProgress(o.Progress, "via q")
 			s, src, err := r.SampleViaQ(o.N, cfg, rng)
 			if err != nil {
+				return res, err
+			}
+			if err := grid(1, s); err != nil {
+				return res, err
+			}
+			if err := grid(2, src); err != nil {
 				return res, err
 			}
 			cs, err := score("via_q", s)

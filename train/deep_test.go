@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"errors"
 	"image/png"
 	"math"
@@ -412,6 +413,40 @@ func TestEvaluateDeep(t *testing.T) {
 		c, s, top := res["confident_"+name], res["class_score_"+name], res["top_class_"+name]
 		if !(c >= 0 && c <= 1 && s >= 1-1e-9 && s <= 10 && top >= 0.1 && top <= 1) {
 			t.Fatalf("%s: confident %v, class score %v, top class %v", name, c, s, top)
+		}
+	}
+}
+
+// TestEvaluateDeepGrids checks that the grids EvaluateDeep writes are, byte
+// for byte, those SampleDeep writes for the same N, scale and seed: the
+// evaluation's samples can be looked at without sampling them again.
+func TestEvaluateDeepGrids(t *testing.T) {
+	split := tinyImages(t, 12)
+	dir := t.TempDir()
+	r, err := NewDeepWithData(tinyDeepConfig("deep_eblvm"), dir, Options{}, split)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, scale, seed = 5, 0.002, 4
+	if _, err := EvaluateDeep(r, DeepEvalOptions{N: n, Scale: scale, Seed: seed, ProbeN: 12, GridPrefix: filepath.Join(dir, "eval")}); err != nil {
+		t.Fatal(err)
+	}
+	files, err := SampleDeep(r, DeepSampleOptions{N: n, Scale: scale, Seed: seed, Prefix: filepath.Join(dir, "sample")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evals := r.GridFiles(filepath.Join(dir, "eval"))
+	if len(files) != 3 || len(evals) != 3 {
+		t.Fatalf("SampleDeep wrote %v; GridFiles %v", files, evals)
+	}
+	for i := range files {
+		a, errA := os.ReadFile(files[i])
+		b, errB := os.ReadFile(evals[i])
+		if errA != nil || errB != nil {
+			t.Fatal(errA, errB)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs from %s", evals[i], files[i])
 		}
 	}
 }

@@ -163,7 +163,7 @@ func cmdSample(args []string) error {
 	seed := fs.Uint64("seed", 1, "sampling seed")
 	dataDir := fs.String("data", "", "data root")
 	lscale := fs.Float64("langevin-scale", 1, "deep models: multiply every annealed-Langevin step count by this (0.1 for a quick look)")
-	fid := fs.Bool("fid", false, "deep models: compute FID/KID of -n samples (and the posterior linear probe) instead of writing grids; writes RUN/eval.json, or RUN/eval_NAME.json for -checkpoint NAME.safetensors")
+	fid := fs.Bool("fid", false, "deep models: compute FID/KID of -n samples (and the posterior linear probe); writes RUN/eval.json, or RUN/eval_NAME.json for -checkpoint NAME.safetensors, and grids of the first 64 samples as RUN/eval[_NAME]_samples*.png (or -out)")
 	probeN := fs.Int("probe-n", 10000, "deep models with -fid: training and test images for the linear probe")
 	inception := fs.String("inception", "", "deep models with -fid: also FID/KID with Inception-v3 pool3 features, weights from this safetensors `file` (torchvision's state-dict names; docs/DEEP.md); works on any data set")
 	inceptionRef := fs.Int("inception-ref", 0, "deep models with -inception: test images for the Inception reference statistics (0: the whole test set)")

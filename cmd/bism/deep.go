@@ -116,19 +116,24 @@ func sampleDeep(dir string, cfg train.Config, f deepSampleFlags) error {
 		return nil
 	}
 	if f.fid {
-		res, err := train.EvaluateDeep(r, train.DeepEvalOptions{N: f.n, Scale: f.scale, Seed: f.seed, ProbeN: f.probeN, Progress: progress,
-			Inception: inc, InceptionRef: f.inceptionRef})
-		if err != nil {
-			return err
-		}
-		res["iter"] = float64(iter)
-		res["langevin_scale"] = f.scale
 		// A named checkpoint gets its own file, so that a sweep over
 		// DIR/checkpoints (early stopping by FID) keeps every result.
 		name := "eval.json"
 		if f.ckpt != "" {
 			name = "eval_" + strings.TrimSuffix(filepath.Base(f.ckpt), filepath.Ext(f.ckpt)) + ".json"
 		}
+		// The first 64 samples' grids go next to the JSON (or to -out), so
+		// that the scored samples can be looked at without drawing them again.
+		if f.out == "" {
+			prefix = filepath.Join(dir, strings.TrimSuffix(name, ".json")+"_samples")
+		}
+		res, err := train.EvaluateDeep(r, train.DeepEvalOptions{N: f.n, Scale: f.scale, Seed: f.seed, ProbeN: f.probeN, Progress: progress,
+			Inception: inc, InceptionRef: f.inceptionRef, GridPrefix: prefix})
+		if err != nil {
+			return err
+		}
+		res["iter"] = float64(iter)
+		res["langevin_scale"] = f.scale
 		p, err := train.WriteJSON(dir, name, res)
 		if err != nil {
 			return err
@@ -140,6 +145,11 @@ func sampleDeep(dir string, cfg train.Config, f deepSampleFlags) error {
 		sort.Strings(keys)
 		for _, k := range keys {
 			fmt.Fprintf(stdout, "%-24s %.6g\n", k, res[k])
+		}
+		if _, ok := res["fid_samples"]; ok {
+			for _, g := range r.GridFiles(prefix) {
+				fmt.Fprintf(os.Stderr, "wrote %s\n", g)
+			}
 		}
 		fmt.Fprintf(os.Stderr, "wrote %s\n", p)
 		return nil

@@ -131,7 +131,7 @@ func TestDeepCommands(t *testing.T) {
 		}
 	}
 	exists(t, filepath.Join(out, "samples.png"), filepath.Join(out, "eval.json"), filepath.Join(out, "eval_iter_00000001.json"),
-		filepath.Join(out, "denoise_s0.5.png"))
+		filepath.Join(out, "eval_samples.png"), filepath.Join(out, "eval_iter_00000001_samples.png"), filepath.Join(out, "denoise_s0.5.png"))
 	if err := cmdSample([]string{"-run", out, "-quiet", "-denoise", "-1"}); err == nil || !strings.Contains(err.Error(), "noise") {
 		t.Fatalf("negative -denoise: got %v", err)
 	}
