@@ -89,12 +89,19 @@ func (r *DeepRun) chainsFrom(x0 *tensor.Tensor, img []int, cfg sample.Config, rn
 		return sample.LangevinFrom(func(v *ad.Value) *ad.Value { return r.EBM.FreeEnergy(th, v) }, x0, cfg, rng)
 	}
 	d := img[1] * img[2] * img[3]
+	return tensor.Slice(sample.LangevinFrom(r.JointEnergy(img[0]), x0, cfg, rng), 1, 0, d).Reshape(img...) // Slice copies
+}
+
+// JointEnergy is the deep EBLVM's energy E(v, h) of n chains stored as rows
+// [v flattened, h] (D + H columns), the state the marginal sampler moves.
+func (r *DeepRun) JointEnergy(n int) sample.EnergyFn {
+	img := append([]int{n}, r.ImageShape()...)
+	d := img[1] * img[2] * img[3]
 	th := r.EBLVM.Params().Consts()
-	joint := func(x *ad.Value) *ad.Value {
+	return func(x *ad.Value) *ad.Value {
 		v := ad.Reshape(ad.Slice(x, 1, 0, d), img...)
 		return r.EBLVM.Energy(th, v, ad.Slice(x, 1, d, d+r.Cfg.Model.Hidden))
 	}
-	return tensor.Slice(sample.LangevinFrom(joint, x0, cfg, rng), 1, 0, d).Reshape(img...) // Slice copies
 }
 
 // DenoiseConfig is the sampler for chains started from images noised with
@@ -226,9 +233,11 @@ func (r *DeepRun) GridFiles(prefix string) []string {
 
 // saveGrid writes the first n images of x as a PNG grid.
 func (r *DeepRun) saveGrid(path string, x *tensor.Tensor, n int) error {
-	n = min(n, x.Dim(0))
+	if n < x.Dim(0) {
+		x = tensor.Slice(x, 0, 0, n)
+	}
 	s := r.ImageShape()
-	img := plot.ImageGrid(tensor.Slice(x, 0, 0, n).As(tensor.Float32).F32(), n, s[0], s[1], s[2], 0, 2)
+	img := plot.ImageGrid(x.As(tensor.Float32).F32(), x.Dim(0), s[0], s[1], s[2], 0, 2)
 	return plot.SavePNG(path, img)
 }
 

@@ -16,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/bism-ml/bism/ad"
 	"github.com/bism-ml/bism/config"
 	"github.com/bism-ml/bism/eval"
 	"github.com/bism-ml/bism/sample"
@@ -62,18 +61,14 @@ func main() {
 	if _, err := r.LoadModel(filepath.Join(dir, train.CheckpointFile)); err != nil {
 		fail(err)
 	}
+	const chains = 32
 	H := cfg.Model.Hidden
-	img := append([]int{32}, r.ImageShape()...)
-	d := img[1] * img[2] * img[3]
-	th := r.EBLVM.Params().Consts()
-	joint := func(x *ad.Value) *ad.Value {
-		v := ad.Reshape(ad.Slice(x, 1, 0, d), img...)
-		return r.EBLVM.Energy(th, v, ad.Slice(x, 1, d, d+H))
-	}
+	s := r.ImageShape()
+	d := s[0] * s[1] * s[2]
 	c := train.LangevinConfig(0.3)
 	c.Clamp = false
 	rng := tensor.NewRNG(2)
-	x := sample.LangevinFrom(joint, rng.Normal(tensor.Float32, c.InitMean, c.InitStd, 32, d+H), c, rng)
+	x := sample.LangevinFrom(r.JointEnergy(chains), rng.Normal(tensor.Float32, c.InitMean, c.InitStd, chains, d+H), c, rng)
 	test := eval.SetImages(r.Split.Test.Slice(0, 500))
 	mu := sample.PosteriorMean(r.Post, test, 500)
 	muN := rowNorms(mu, 0, H)
