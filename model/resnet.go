@@ -236,23 +236,31 @@ func (m *DeepEBLVM) EnergyGivenV(th nn.Vals, v *ad.Value) func(h *ad.Value) *ad.
 
 // ---- the fully visible baseline ----
 
-// ResNetEBMConfig sizes the fully visible EBM: the ResNet and the width F
-// of the output layer (0 selects OutDim/2, as the reference code).
+// ResNetEBMConfig sizes the fully visible EBM: the ResNet, the width F
+// of the output layer (0 selects OutDim/2, as the reference code) and an
+// optional bottleneck B (0: none).
 type ResNetEBMConfig struct {
 	ResNet ResNetConfig
 	F      int
+	// Bottleneck, when positive, inserts a linear layer ResNet -> R^B
+	// before the output layer: E(v) = Σ_k ELU(Linear_{B→F}(Linear(ResNet(v))))_k².
+	// With B = H this is the deep EBLVM's energy at h = 0, whose v enters
+	// only through g1(v) ∈ R^H; the ablation separates that bottleneck from
+	// the estimator (not in the paper or the reference code).
+	Bottleneck int
 }
 
 // ResNetEBM is the fully visible EBM of the MDSM baseline,
 // E(v) = Σ_k ELU(Linear(ResNet(v)))_k², with the ResNet under "res." and
-// the output layer "out.W" [OutDim,F], "out.b" [F]. It is a
+// the output layer "out.W" [OutDim,F], "out.b" [F] (with a bottleneck B:
+// "neck.W" [OutDim,B], "neck.b" [B] and "out.W" [B,F]). It is a
 // FreeEnergyModel (its energy is its free energy), so MDSM trains it
 // through objective.MarginalEnergy and objective.MarginalStep.
 type ResNetEBM struct {
-	Cfg    ResNetEBMConfig
-	net    *ResNet
-	out    nn.Linear
-	params *nn.Params
+	Cfg       ResNetEBMConfig
+	net       *ResNet
+	neck, out nn.Linear
+	params    *nn.Params
 }
 
 // NewResNetEBM builds the model with PyTorch-default initialisation.
@@ -260,10 +268,18 @@ func NewResNetEBM(cfg ResNetEBMConfig, rng *tensor.RNG, dt tensor.DType) *ResNet
 	if cfg.F == 0 {
 		cfg.F = max(cfg.ResNet.OutDim()/2, 1)
 	}
+	if cfg.Bottleneck < 0 {
+		panic(fmt.Sprintf("model.NewResNetEBM: bottleneck %d", cfg.Bottleneck))
+	}
 	p := nn.NewParams()
 	m := &ResNetEBM{Cfg: cfg, params: p}
 	m.net = NewResNet(p, "res", cfg.ResNet, rng, dt)
-	m.out = nn.NewLinear(p, "out", cfg.ResNet.OutDim(), cfg.F, true, rng, dt)
+	in := cfg.ResNet.OutDim()
+	if cfg.Bottleneck > 0 {
+		m.neck = nn.NewLinear(p, "neck", in, cfg.Bottleneck, true, rng, dt)
+		in = cfg.Bottleneck
+	}
+	m.out = nn.NewLinear(p, "out", in, cfg.F, true, rng, dt)
 	return m
 }
 
@@ -272,5 +288,9 @@ func (m *ResNetEBM) Params() *nn.Params { return m.params }
 
 // FreeEnergy returns E(v) per example, [B].
 func (m *ResNetEBM) FreeEnergy(th nn.Vals, v *ad.Value) *ad.Value {
-	return rowSum(ad.Square(ad.ELU(m.out.Apply(th, m.net.Forward(th, v)))))
+	f := m.net.Forward(th, v)
+	if m.Cfg.Bottleneck > 0 {
+		f = m.neck.Apply(th, f)
+	}
+	return rowSum(ad.Square(ad.ELU(m.out.Apply(th, f))))
 }

@@ -355,3 +355,45 @@ func TestResNetEBMMarginalMDSM(t *testing.T) {
 	}
 	checkGrads(t, m.Params(), grads)
 }
+
+// TestResNetEBMBottleneck checks the bottleneck ablation: with B = H and
+// the deep EBLVM's parameters copied in, the fully visible energy equals
+// the EBLVM's E(v, h = 0) (its v enters only through g1(v) ∈ R^H), and the
+// energy's derivatives in v and θ agree with finite differences.
+func TestResNetEBMBottleneck(t *testing.T) {
+	rng := tensor.NewRNG(11)
+	cfg := model.ResNetConfig{InChannels: 1, Height: 8, Width: 8, Ch: 2, Blocks: []model.BlockSpec{{Out: 3, Down: true}}}
+	const H, F = 3, 5
+	eblvm := model.NewDeepEBLVM(model.DeepEBLVMConfig{ResNet: cfg, H: H, F: F}, rng, tensor.Float64)
+	ebm := model.NewResNetEBM(model.ResNetEBMConfig{ResNet: cfg, F: F, Bottleneck: H}, rng, tensor.Float64)
+	for _, n := range ebm.Params().Names() {
+		src := map[string]string{"neck.W": "g1.W", "neck.b": "g1.b", "out.b": "g3.b"}[n]
+		switch {
+		case n == "out.W": // W_top, the rows of g3.W that multiply g1(v) + h
+			ebm.Params().Get(n).CopyFrom(tensor.Slice(eblvm.Params().Get("g3.W"), 0, 0, H))
+		case src != "":
+			ebm.Params().Get(n).CopyFrom(eblvm.Params().Get(src))
+		default:
+			ebm.Params().Get(n).CopyFrom(eblvm.Params().Get(n))
+		}
+	}
+	if got := ebm.Params().Get("out.W").Shape(); got[0] != H || got[1] != F {
+		t.Fatalf("out.W has shape %v, want [%d %d]", got, H, F)
+	}
+	v := rng.Uniform(tensor.Float64, 0, 1, 4, 1, 8, 8)
+	a := ebm.FreeEnergy(ebm.Params().Consts(), ad.Const(v)).Tensor()
+	b := eblvm.Energy(eblvm.Params().Consts(), ad.Const(v), ad.Const(tensor.Zeros(tensor.Float64, 4, H))).Tensor()
+	for i := 0; i < 4; i++ {
+		if d := math.Abs(a.Flat(i) - b.Flat(i)); d > 1e-12*math.Max(1, math.Abs(b.Flat(i))) {
+			t.Fatalf("example %d: bottleneck EBM energy %v, EBLVM E(v, 0) %v", i, a.Flat(i), b.Flat(i))
+		}
+	}
+	f := func(xs []*ad.Value) *ad.Value {
+		th := substitute(ebm.Params(), map[string]*ad.Value{"neck.W": xs[1], "out.W": xs[2]})
+		return ebm.FreeEnergy(th, xs[0])
+	}
+	in := []*tensor.Tensor{v, ebm.Params().Get("neck.W"), ebm.Params().Get("out.W")}
+	if _, err := ad.CheckGrad(f, in, ad.CheckOptions{Order: 2, Seed: 4, Tol: 1e-5}); err != nil {
+		t.Fatal(err)
+	}
+}

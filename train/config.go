@@ -41,6 +41,10 @@ type ModelConfig struct {
 	Ch          int `yaml:"ch" json:"ch"`
 	Features    int `yaml:"features" json:"features"`
 	PosteriorCh int `yaml:"posterior_ch" json:"posterior_ch"`
+	// Bottleneck (resnet_ebm only; 0: none) inserts a linear layer to this
+	// many features between the ResNet and the output layer, the deep
+	// EBLVM's g1 width: an ablation, not the spec's baseline.
+	Bottleneck int `yaml:"bottleneck" json:"bottleneck"`
 }
 
 // Deep reports whether the model is one of the deep image models.
@@ -160,6 +164,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Model.Hidden < 1 {
 		return bad("model.hidden", "must be at least 1, got %d", c.Model.Hidden)
+	}
+	if c.Model.Bottleneck < 0 || (c.Model.Bottleneck > 0 && c.Model.Kind != "resnet_ebm") {
+		return bad("model.bottleneck", "is a resnet_ebm option and must be non-negative, got %d for %s", c.Model.Bottleneck, c.Model.Kind)
 	}
 	m := c.Method
 	if !methods[m.Name] {

@@ -128,7 +128,7 @@ func (r *DeepRun) build() error {
 			r.bilevel.Unroll = func() optim.Unrolled { return optim.NewSGD(qopt.LR()).Unroll() }
 		}
 	case "resnet_ebm":
-		r.EBM = model.NewResNetEBM(model.ResNetEBMConfig{ResNet: res, F: cfg.Model.Features}, initRNG, tensor.Float32)
+		r.EBM = model.NewResNetEBM(model.ResNetEBMConfig{ResNet: res, F: cfg.Model.Features, Bottleneck: cfg.Model.Bottleneck}, initRNG, tensor.Float32)
 	default:
 		return fmt.Errorf("train: unknown deep model %q", cfg.Model.Kind)
 	}

@@ -323,6 +323,8 @@ func TestDeepConfigValidation(t *testing.T) {
 		{"frey", func(c *Config) { c.Data.Name = "frey" }, "needs 32x32 images"},
 		{"negative ch", func(c *Config) { c.Model.Ch = -1 }, "model.ch"},
 		{"scalar sigma", func(c *Config) { c.Model.ScalarSigma = true }, "GRBM option"},
+		{"bottleneck on eblvm", func(c *Config) { c.Model.Bottleneck = 4 }, "model.bottleneck"},
+		{"negative bottleneck", func(c *Config) { c.Model.Kind, c.Method.Name, c.Model.Bottleneck = "resnet_ebm", "mdsm", -1 }, "model.bottleneck"},
 		{"unknown model", func(c *Config) { c.Model.Kind = "vae" }, "unknown model"},
 		{"unknown data", func(c *Config) { c.Data.Name = "svhn" }, "unknown data set"},
 		{"mdsm sigmas", func(c *Config) { c.Method.Sigma0 = 0 }, "positive noise"},
@@ -534,5 +536,40 @@ func TestEnergyProbe(t *testing.T) {
 		if es[0] == et[0] {
 			t.Fatalf("%s: energy does not depend on the image", kind)
 		}
+	}
+}
+
+// TestDeepBottleneckRun trains the resnet_ebm bottleneck ablation, checks
+// its checkpoint holds the bottleneck layer, and that a model without one
+// refuses that checkpoint.
+func TestDeepBottleneckRun(t *testing.T) {
+	split := tinyImages(t, 10)
+	cfg := tinyDeepConfig("resnet_ebm")
+	cfg.Model.Bottleneck = 3
+	dir := t.TempDir()
+	r, err := NewDeepWithData(cfg, dir, Options{}, split)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs := trainMetrics(t, r, dir); len(recs) != 3 {
+		t.Fatalf("%d metrics records, want 3", len(recs))
+	}
+	ts, _, err := checkpoint.Load(filepath.Join(dir, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string][]int{"model/neck.W": {r.EBM.Cfg.ResNet.OutDim(), 3}, "model/out.W": {3, 4}} {
+		if w, ok := ts[k]; !ok || !slices.Equal(w.Shape, want) {
+			t.Fatalf("checkpoint %q: shape %v (present %v), want %v", k, w.Shape, ok, want)
+		}
+	}
+	plain, err := NewDeepWithData(tinyDeepConfig("resnet_ebm"), t.TempDir(), Options{}, split)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.LoadModel(filepath.Join(dir, CheckpointFile)); err == nil {
+		t.Fatal("a model without the bottleneck loaded the bottleneck checkpoint")
+	} else {
+		t.Log(err)
 	}
 }
