@@ -366,8 +366,9 @@ func TestResNetEBMBottleneck(t *testing.T) {
 	const H, F = 3, 5
 	eblvm := model.NewDeepEBLVM(model.DeepEBLVMConfig{ResNet: cfg, H: H, F: F}, rng, tensor.Float64)
 	ebm := model.NewResNetEBM(model.ResNetEBMConfig{ResNet: cfg, F: F, Bottleneck: H}, rng, tensor.Float64)
+	rename := map[string]string{"neck.W": "g1.W", "neck.b": "g1.b", "out.b": "g3.b"}
 	for _, n := range ebm.Params().Names() {
-		src := map[string]string{"neck.W": "g1.W", "neck.b": "g1.b", "out.b": "g3.b"}[n]
+		src := rename[n]
 		switch {
 		case n == "out.W": // W_top, the rows of g3.W that multiply g1(v) + h
 			ebm.Params().Get(n).CopyFrom(tensor.Slice(eblvm.Params().Get("g3.W"), 0, 0, H))

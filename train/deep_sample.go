@@ -64,18 +64,33 @@ func inChunksOf(n, size int, f func(lo, hi int) *tensor.Tensor) *tensor.Tensor {
 
 // SampleMarginal draws n samples v ~ p(v) [n,C,H,W] by annealed Langevin
 // dynamics: on E(v) for the fully visible ResNet EBM; for the deep EBLVM on
-// the joint energy E(v,h) over (v, h) together (both initialised at
-// InitMean + InitStd·N(0,1)), keeping v, which samples the marginal p(v)
-// without needing the free energy.
+// the joint energy E(v,h) over (v, h) together (SampleJoint), keeping v,
+// which samples the marginal p(v) without needing the free energy.
 func (r *DeepRun) SampleMarginal(n int, cfg sample.Config, rng *tensor.RNG) *tensor.Tensor {
 	shape := r.ImageShape()
+	if r.EBLVM != nil {
+		d := shape[0] * shape[1] * shape[2]
+		return tensor.Slice(r.SampleJoint(n, cfg, rng), 1, 0, d).Reshape(append([]int{n}, shape...)...) // Slice copies
+	}
 	return inChunks(n, func(lo, hi int) *tensor.Tensor {
 		img := append([]int{hi - lo}, shape...)
-		init := img
-		if r.EBLVM != nil {
-			init = []int{hi - lo, shape[0]*shape[1]*shape[2] + r.Cfg.Model.Hidden}
-		}
-		return r.chainsFrom(rng.Normal(tensor.Float32, cfg.InitMean, cfg.InitStd, init...), img, cfg, rng)
+		return r.chainsFrom(rng.Normal(tensor.Float32, cfg.InitMean, cfg.InitStd, img...), img, cfg, rng)
+	})
+}
+
+// SampleJoint runs n chains of the deep EBLVM's marginal sampler on the
+// joint energy E(v,h) (JointEnergy), v and h both initialised at
+// InitMean + InitStd·N(0,1), and returns where they end: rows [v flattened,
+// h], [n, D+H]. SampleMarginal keeps the v columns; the h columns show where
+// the sampler's latents go (scripts/latentnorm).
+func (r *DeepRun) SampleJoint(n int, cfg sample.Config, rng *tensor.RNG) *tensor.Tensor {
+	if r.EBLVM == nil {
+		panic("train.SampleJoint: " + r.Cfg.Model.Kind + " has no latents")
+	}
+	s := r.ImageShape()
+	w := s[0]*s[1]*s[2] + r.Cfg.Model.Hidden
+	return inChunks(n, func(lo, hi int) *tensor.Tensor {
+		return sample.LangevinFrom(r.JointEnergy(hi-lo), rng.Normal(tensor.Float32, cfg.InitMean, cfg.InitStd, hi-lo, w), cfg, rng)
 	})
 }
 

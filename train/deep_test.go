@@ -573,3 +573,24 @@ func TestDeepBottleneckRun(t *testing.T) {
 		t.Log(err)
 	}
 }
+
+// TestSampleJoint checks that the marginal sampler's images are the v
+// columns of the joint chains it runs, for the same seed, and that the h
+// columns are there too.
+func TestSampleJoint(t *testing.T) {
+	r, err := NewDeepWithData(tinyDeepConfig("deep_eblvm"), t.TempDir(), Options{}, tinyImages(t, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := LangevinConfig(0.003)
+	joint := r.SampleJoint(3, cfg, tensor.NewRNG(7))
+	v := r.SampleMarginal(3, cfg, tensor.NewRNG(7))
+	s := r.ImageShape()
+	d := s[0] * s[1] * s[2]
+	if got := joint.Shape(); !slices.Equal(got, []int{3, d + 2}) {
+		t.Fatalf("SampleJoint shape %v, want [3 %d]", got, d+2)
+	}
+	if !slices.Equal(tensor.Slice(joint, 1, 0, d).F32(), v.F32()) {
+		t.Fatal("SampleMarginal's images differ from SampleJoint's v columns for the same seed")
+	}
+}

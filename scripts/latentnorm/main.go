@@ -61,14 +61,12 @@ func main() {
 	if _, err := r.LoadModel(filepath.Join(dir, train.CheckpointFile)); err != nil {
 		fail(err)
 	}
-	const chains = 32
 	H := cfg.Model.Hidden
 	s := r.ImageShape()
 	d := s[0] * s[1] * s[2]
 	c := train.LangevinConfig(0.3)
-	c.Clamp = false
-	rng := tensor.NewRNG(2)
-	x := sample.LangevinFrom(r.JointEnergy(chains), rng.Normal(tensor.Float32, c.InitMean, c.InitStd, chains, d+H), c, rng)
+	c.Clamp = false // keep h as the chains leave it
+	x := r.SampleJoint(32, c, tensor.NewRNG(2))
 	test := eval.SetImages(r.Split.Test.Slice(0, 500))
 	mu := sample.PosteriorMean(r.Post, test, 500)
 	muN := rowNorms(mu, 0, H)
