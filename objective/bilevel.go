@@ -25,6 +25,35 @@ func BiEnergy(m model.EBLVM, q model.Posterior, theta, phi nn.Vals, rng *tensor.
 	}
 }
 
+// BiEnergyMean is BiEnergy averaged over samples independent draws
+// h_1..h_M ~ q(h|v;φ): (1/M) Σ_m E(v,h_m;θ) + log q(h_m|v;φ), so its score is
+// the mean of M single-sample bi-level scores. It is not the paper's
+// estimator (Eq. 8 takes the expectation over q outside the objective F):
+// inside a squared loss one sample adds the score estimate's variance over
+// h to the objective, M samples add 1/M of it. Both agree when q is the true
+// posterior, where the single-sample score does not depend on h. samples <= 1
+// is BiEnergy itself.
+func BiEnergyMean(m model.EBLVM, q model.Posterior, theta, phi nn.Vals, samples int, rng *tensor.RNG) EnergyFn {
+	if samples <= 1 {
+		return BiEnergy(m, q, theta, phi, rng)
+	}
+	return func(v *ad.Value) *ad.Value {
+		energy := model.EnergyGivenV(m, theta, v) // the v-only work once for all draws
+		vd := ad.Detach(v)
+		var sum *ad.Value
+		for i := 0; i < samples; i++ {
+			h := q.Sample(phi, vd, rng)
+			e := ad.Add(energy(h), q.LogProb(phi, v, h))
+			if sum == nil {
+				sum = e
+			} else {
+				sum = ad.Add(sum, e)
+			}
+		}
+		return ad.Scale(sum, 1/float64(samples))
+	}
+}
+
 // InnerLoss is the lower-level objective G(θ,φ) of Eq. 9 at inputs v,
 // averaged over the batch; energy is h -> E(v,h;θ) at those inputs (see
 // model.EnergyGivenV). For discrete h (q.Continuous() false) it is the KL

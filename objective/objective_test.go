@@ -287,3 +287,36 @@ func TestGRBMMarginalScoreBruteForce(t *testing.T) {
 		}
 	}
 }
+
+// TestBiEnergyMean checks that the bi-level energy averaged over M draws
+// has the mean of M single-draw bi-level scores as its score (same draws:
+// the same RNG stream), and that M = 1 is BiEnergy itself.
+func TestBiEnergyMean(t *testing.T) {
+	rng := tensor.NewRNG(3)
+	res := model.ResNetConfig{InChannels: 1, Height: 8, Width: 8, Ch: 2,
+		Blocks: []model.BlockSpec{{Out: 4, Down: true}, {Out: 4}}}
+	m := model.NewDeepEBLVM(model.DeepEBLVMConfig{ResNet: res, H: 3, F: 5}, rng, f64)
+	q := model.NewCNNPosterior(model.CNNPosteriorConfig{InChannels: 1, Height: 8, Width: 8, H: 3, Ch: 2}, rng, f64)
+	theta, phi := m.Params().Consts(), q.Params().Consts()
+	v := rng.Uniform(f64, 0, 1, 4, 1, 8, 8)
+	score := func(e EnergyFn) *tensor.Tensor { return Score(e, ad.Var(v)).Tensor() }
+
+	one, single := score(BiEnergyMean(m, q, theta, phi, 1, tensor.NewRNG(9))), score(BiEnergy(m, q, theta, phi, tensor.NewRNG(9)))
+	if d := blMaxAbsDiff(one, single); d != 0 {
+		t.Fatalf("M = 1 differs from BiEnergy by %g", d)
+	}
+	const M = 3
+	got := score(BiEnergyMean(m, q, theta, phi, M, tensor.NewRNG(5)))
+	stream := tensor.NewRNG(5)
+	want := tensor.New(f64, v.Shape()...)
+	for i := 0; i < M; i++ {
+		want = tensor.Add(want, tensor.Scale(score(BiEnergy(m, q, theta, phi, stream)), 1.0/M))
+	}
+	if d := blMaxAbsDiff(got, want); d > 1e-10 {
+		t.Fatalf("mean over %d draws: score differs from the mean of single-draw scores by %g", M, d)
+	}
+	// The draws differ, so the average is not any single draw's score.
+	if d := blMaxAbsDiff(got, single); d < 1e-6 {
+		t.Fatalf("averaged score equals a single draw's (difference %g): draws not independent?", d)
+	}
+}
