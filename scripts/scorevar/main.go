@@ -12,8 +12,12 @@
 //
 // The bi-level loss is what training lowered; the importance-sampled loss
 // is what the model's marginal, which the Langevin sampler draws from,
-// actually achieves. For a fully visible run (resnet_ebm) it prints the
-// MDSM loss of its exact score on the same batch, for comparison.
+// actually achieves. It also prints where the model puts the blank image
+// against clean test digits in free energy (the marginal's -log density up
+// to a constant, estimated through q), beside the joint energy at q's mean
+// and q's log-volume, the entropy that separates the two. For a fully visible run (resnet_ebm) it prints the
+// MDSM loss of its exact score on the same batch and the free energies, for
+// comparison.
 //
 //	go run ./scripts/scorevar RUN_DIR [CHECKPOINT]
 package main
@@ -53,6 +57,63 @@ func mdsmPerExample(s *tensor.Tensor, p objective.Perturbed, sigma0 float64) []f
 	return out
 }
 
+func meanOf(x []float64) float64 {
+	s := 0.0
+	for _, v := range x {
+		s += v
+	}
+	return s / float64(len(x))
+}
+
+func minOf(x []float64) float64 {
+	m := math.Inf(1)
+	for _, v := range x {
+		m = math.Min(m, v)
+	}
+	return m
+}
+
+// freeEnergies returns, per image of v, the joint energy at q's mean
+// E(v, μ_q(v)), q's log-volume Σ_j log σ_j(v), the variational bound
+// F_q(v) = E_q[E(v,h) + log q(h|v)] ≥ F(v) and the importance-sampled
+// F(v) ≈ -log mean_s exp(-E(v,h_s) - log q(h_s|v)), from S draws.
+func freeEnergies(m *model.DeepEBLVM, q *model.CNNPosterior, v *tensor.Tensor, S int, rng *tensor.RNG) (eMu, logVol, fq, fis []float64) {
+	theta, phi := m.Params().Consts(), q.Params().Consts()
+	x := ad.Const(v)
+	n := v.Dim(0)
+	mu, ls := q.MeanLogStd(phi, x)
+	eMu = m.Energy(theta, x, mu).Tensor().As(tensor.Float64).F64()
+	lsf := ls.Tensor().As(tensor.Float64).F64()
+	hdim := len(lsf) / n
+	logVol, fq, fis = make([]float64, n), make([]float64, n), make([]float64, n)
+	lw := make([][]float64, n)
+	energy := model.EnergyGivenV(m, theta, x)
+	for s := 0; s < S; s++ {
+		h := q.Sample(phi, x, rng)
+		e := energy(h).Tensor().As(tensor.Float64).F64()
+		lq := q.LogProb(phi, x, h).Tensor().As(tensor.Float64).F64()
+		for b := 0; b < n; b++ {
+			fq[b] += (e[b] + lq[b]) / float64(S)
+			lw[b] = append(lw[b], -e[b]-lq[b])
+		}
+	}
+	for b := 0; b < n; b++ {
+		for j := 0; j < hdim; j++ {
+			logVol[b] += lsf[b*hdim+j]
+		}
+		mx := math.Inf(-1)
+		for _, l := range lw[b] {
+			mx = math.Max(mx, l)
+		}
+		z := 0.0
+		for _, l := range lw[b] {
+			z += math.Exp(l - mx)
+		}
+		fis[b] = -(mx + math.Log(z/float64(S)))
+	}
+	return
+}
+
 func main() {
 	if len(os.Args) < 2 || len(os.Args) > 3 {
 		fmt.Fprintln(os.Stderr, "usage: go run ./scripts/scorevar RUN_DIR [CHECKPOINT]")
@@ -85,10 +146,29 @@ func main() {
 		// A fully visible model: its exact score's loss on the same batch, for comparison.
 		l := outer.Loss(objective.MarginalEnergy(r.EBM, r.EBM.Params().Consts()), p).Item()
 		fmt.Printf("%s (%s): MDSM loss of the exact score %.5g\n", ck, cfg.Model.Kind, l)
+		th := r.EBM.Params().Consts()
+		ft := r.EBM.FreeEnergy(th, ad.Const(v)).Tensor().As(tensor.Float64).F64()
+		fb := r.EBM.FreeEnergy(th, ad.Const(tensor.New(v.DType(), append([]int{1}, v.Shape()[1:]...)...))).Tensor().Flat(0)
+		fmt.Printf("free energy: blank %.5g; 100 clean test digits mean %.5g, min %.5g\n", fb, meanOf(ft), minOf(ft))
 		return
 	}
 	m, q := r.EBLVM, r.Post
 	theta, phi := m.Params().Consts(), q.Params().Consts()
+
+	// Where the marginal puts the blank image against clean test digits.
+	blank := tensor.New(v.DType(), append([]int{1}, v.Shape()[1:]...)...)
+	fmt.Printf("%-34s %12s %12s %12s %12s\n", "", "E(v, μ_q)", "Σ log σ_q", "F_q bound", "F (IS, 256)")
+	for _, c := range []struct {
+		name string
+		x    *tensor.Tensor
+	}{{"blank image", blank}, {"100 clean test digits, mean", v}} {
+		a, b, fq, fis := freeEnergies(m, q, c.x, 256, tensor.NewRNG(11))
+		fmt.Printf("%-34s %12.5g %12.5g %12.5g %12.5g\n", c.name, meanOf(a), meanOf(b), meanOf(fq), meanOf(fis))
+		if c.x.Dim(0) > 1 {
+			fmt.Printf("%-34s %12.5g %12.5g %12.5g %12.5g\n", "100 clean test digits, min", minOf(a), minOf(b), minOf(fq), minOf(fis))
+		}
+	}
+	fmt.Println()
 
 	// Variance over h of the single-draw score.
 	const repeats = 4
