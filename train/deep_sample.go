@@ -11,6 +11,7 @@ import (
 
 	"github.com/bism-ml/bism/ad"
 	"github.com/bism-ml/bism/eval"
+	"github.com/bism-ml/bism/objective"
 	"github.com/bism-ml/bism/plot"
 	"github.com/bism-ml/bism/sample"
 	"github.com/bism-ml/bism/tensor"
@@ -75,6 +76,67 @@ func (r *DeepRun) SampleMarginal(n int, cfg sample.Config, rng *tensor.RNG) *ten
 	return inChunks(n, func(lo, hi int) *tensor.Tensor {
 		img := append([]int{hi - lo}, shape...)
 		return r.chainsFrom(rng.Normal(tensor.Float32, cfg.InitMean, cfg.InitStd, img...), img, cfg, rng)
+	})
+}
+
+// Marginal samplers of the deep EBLVM (DeepSampleOptions.Sampler,
+// DeepEvalOptions.Sampler).
+const (
+	// SamplerJoint is the spec's: annealed Langevin on E(v,h) over v and
+	// h together (SampleMarginal). The default ("" means it too).
+	SamplerJoint = "joint"
+	// SamplerBiLevel runs the same anneal on v alone, driven by the
+	// bi-level score (SampleMarginalBiLevel). Not in the spec.
+	SamplerBiLevel = "bilevel"
+)
+
+// qSeedOffset separates the bi-level sampler's draws of h from the chains'
+// own stream: for seed s, the chains use s and q's draws s + qSeedOffset.
+const qSeedOffset = 1000
+
+// checkSampler rejects an unknown marginal sampler, or the bi-level one on
+// a model without latents.
+func (r *DeepRun) checkSampler(name string) error {
+	switch name {
+	case "", SamplerJoint:
+		return nil
+	case SamplerBiLevel:
+		if r.EBLVM == nil {
+			return fmt.Errorf("train: the %s sampler needs latents; model %s has none (use %s)", SamplerBiLevel, r.Cfg.Model.Kind, SamplerJoint)
+		}
+		return nil
+	}
+	return fmt.Errorf("train: unknown marginal sampler %q (want %s or %s)", name, SamplerJoint, SamplerBiLevel)
+}
+
+// sampleMarginalWith draws n marginal samples with the named sampler
+// (checked by checkSampler); seed seeds the bi-level sampler's draws of h.
+func (r *DeepRun) sampleMarginalWith(name string, n int, cfg sample.Config, rng *tensor.RNG, seed uint64) *tensor.Tensor {
+	if name == SamplerBiLevel {
+		return r.SampleMarginalBiLevel(n, cfg, rng, tensor.NewRNG(seed+qSeedOffset))
+	}
+	return r.SampleMarginal(n, cfg, rng)
+}
+
+// SampleMarginalBiLevel draws n samples v ~ p(v) [n,C,H,W] of the deep
+// EBLVM by annealed Langevin on v alone, driven by the score BiMDSM
+// matched: -∇_v[E(v,h) + log q(h|v)] with a fresh h ~ q(h|v) (from qrng)
+// at every step and at the final denoising step (objective.BiEnergy). When
+// q is the true posterior this is the marginal score ∇_v log p(v) for
+// every h, so the chains target p(v) as the joint sampler's do, without
+// moving latents; with an approximate q they follow the score the model
+// was trained to match. Chains start at InitMean + InitStd·N(0,1) from
+// rng, which also gives the Langevin noise. Not in the spec (a sampler
+// added in session 12: docs/DEEP.md).
+func (r *DeepRun) SampleMarginalBiLevel(n int, cfg sample.Config, rng, qrng *tensor.RNG) *tensor.Tensor {
+	if r.EBLVM == nil {
+		panic("train.SampleMarginalBiLevel: " + r.Cfg.Model.Kind + " has no latents")
+	}
+	energy := objective.BiEnergy(r.EBLVM, r.Post, r.EBLVM.Params().Consts(), r.Post.Params().Consts(), qrng)
+	shape := r.ImageShape()
+	return inChunks(n, func(lo, hi int) *tensor.Tensor {
+		x0 := rng.Normal(tensor.Float32, cfg.InitMean, cfg.InitStd, append([]int{hi - lo}, shape...)...)
+		return sample.LangevinFrom(sample.EnergyFn(energy), x0, cfg, rng)
 	})
 }
 
@@ -193,6 +255,7 @@ type DeepSampleOptions struct {
 	Seed     uint64
 	Prefix   string    // output path prefix (DIR/samples)
 	Progress io.Writer // sampler progress (nil: none)
+	Sampler  string    // marginal sampler: SamplerJoint ("" too) or SamplerBiLevel
 }
 
 // SampleDeep writes PNG grids: PREFIX.png (marginal samples) and, for the
@@ -206,6 +269,9 @@ func SampleDeep(r *DeepRun, o DeepSampleOptions) ([]string, error) {
 	if o.Scale <= 0 {
 		o.Scale = 1
 	}
+	if err := r.checkSampler(o.Sampler); err != nil {
+		return nil, err
+	}
 	cfg := r.samplerConfig(o.Scale)
 	cfg.Progress = langevinProgress(o.Progress, "marginal")
 	rng := tensor.NewRNG(o.Seed)
@@ -217,7 +283,7 @@ func SampleDeep(r *DeepRun, o DeepSampleOptions) ([]string, error) {
 		}
 		return err
 	}
-	if err := save(o.Prefix+".png", r.SampleMarginal(o.N, cfg, rng)); err != nil {
+	if err := save(o.Prefix+".png", r.sampleMarginalWith(o.Sampler, o.N, cfg, rng, o.Seed)); err != nil {
 		return files, err
 	}
 	if r.EBLVM != nil {
@@ -337,6 +403,9 @@ type DeepEvalOptions struct {
 	// sampling them again.
 	GridPrefix string
 	GridN      int
+	// Sampler is the marginal sampler: SamplerJoint ("" too) or
+	// SamplerBiLevel (recorded as bilevel_sampler = 1).
+	Sampler string
 }
 
 // inceptionChunk is how many images EvaluateDeep passes to Inception-v3
@@ -378,7 +447,13 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 	if o.GridN < 1 {
 		o.GridN = 64
 	}
+	if err := r.checkSampler(o.Sampler); err != nil {
+		return nil, err
+	}
 	res := map[string]float64{}
+	if o.Sampler == SamplerBiLevel {
+		res["bilevel_sampler"] = 1
+	}
 	grids := r.GridFiles(o.GridPrefix)
 	grid := func(i int, x *tensor.Tensor) error {
 		if o.GridPrefix == "" {
@@ -450,7 +525,7 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 		}
 		res["fid_samples"], res["langevin_steps"] = float64(o.N), float64(len(cfg.Temperatures()))
 		say("sampling %d marginal samples (%d Langevin steps)", o.N, len(cfg.Temperatures()))
-		marginal := r.SampleMarginal(o.N, cfg, rng)
+		marginal := r.sampleMarginalWith(o.Sampler, o.N, cfg, rng, o.Seed)
 		if err := grid(0, marginal); err != nil {
 			return res, err
 		}

@@ -594,3 +594,44 @@ func TestSampleJoint(t *testing.T) {
 		t.Fatal("SampleMarginal's images differ from SampleJoint's v columns for the same seed")
 	}
 }
+
+// TestSampleMarginalBiLevel checks the bi-level marginal sampler: images of
+// the run's shape in [0, 1], reproducible for a seed, not the joint
+// sampler's; SampleDeep and EvaluateDeep refuse it on a model without
+// latents and refuse unknown sampler names.
+func TestSampleMarginalBiLevel(t *testing.T) {
+	r, err := NewDeepWithData(tinyDeepConfig("deep_eblvm"), t.TempDir(), Options{}, tinyImages(t, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := LangevinConfig(0.003)
+	a := r.SampleMarginalBiLevel(3, cfg, tensor.NewRNG(7), tensor.NewRNG(8))
+	b := r.SampleMarginalBiLevel(3, cfg, tensor.NewRNG(7), tensor.NewRNG(8))
+	if want := append([]int{3}, r.ImageShape()...); !slices.Equal(a.Shape(), want) {
+		t.Fatalf("shape %v, want %v", a.Shape(), want)
+	}
+	if !slices.Equal(a.F32(), b.F32()) {
+		t.Fatal("same seeds, different samples")
+	}
+	for _, x := range a.F32() {
+		if !(x >= 0 && x <= 1) {
+			t.Fatalf("sample value %v outside [0, 1]", x)
+		}
+	}
+	if slices.Equal(a.F32(), r.SampleMarginal(3, cfg, tensor.NewRNG(7)).F32()) {
+		t.Fatal("bi-level and joint samplers gave the same images")
+	}
+	if slices.Equal(a.F32(), r.SampleMarginalBiLevel(3, cfg, tensor.NewRNG(7), tensor.NewRNG(9)).F32()) {
+		t.Fatal("q's draws do not change the chains")
+	}
+	if _, err := SampleDeep(r, DeepSampleOptions{N: 2, Scale: 0.003, Prefix: filepath.Join(t.TempDir(), "s"), Sampler: "gibbs"}); err == nil || !strings.Contains(err.Error(), `"gibbs"`) {
+		t.Fatalf("unknown sampler: err = %v", err)
+	}
+	ebm, err := NewDeepWithData(tinyDeepConfig("resnet_ebm"), t.TempDir(), Options{}, tinyImages(t, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := EvaluateDeep(ebm, DeepEvalOptions{N: 2, Scale: 0.003, Sampler: SamplerBiLevel}); err == nil || !strings.Contains(err.Error(), "latents") {
+		t.Fatalf("bilevel sampler on resnet_ebm: err = %v", err)
+	}
+}

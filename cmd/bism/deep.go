@@ -67,6 +67,7 @@ type deepSampleFlags struct {
 	// features; inceptionRef: test images for its reference (0: all).
 	inception    string
 	inceptionRef int
+	sampler      string // marginal sampler: joint or bilevel
 }
 
 func sampleDeep(dir string, cfg train.Config, f deepSampleFlags) error {
@@ -128,7 +129,7 @@ func sampleDeep(dir string, cfg train.Config, f deepSampleFlags) error {
 			prefix = filepath.Join(dir, strings.TrimSuffix(name, ".json")+"_samples")
 		}
 		res, err := train.EvaluateDeep(r, train.DeepEvalOptions{N: f.n, Scale: f.scale, Seed: f.seed, ProbeN: f.probeN, Progress: progress,
-			Inception: inc, InceptionRef: f.inceptionRef, GridPrefix: prefix})
+			Inception: inc, InceptionRef: f.inceptionRef, GridPrefix: prefix, Sampler: f.sampler})
 		if err != nil {
 			return err
 		}
@@ -154,7 +155,7 @@ func sampleDeep(dir string, cfg train.Config, f deepSampleFlags) error {
 		fmt.Fprintf(os.Stderr, "wrote %s\n", p)
 		return nil
 	}
-	files, err := train.SampleDeep(r, train.DeepSampleOptions{N: f.n, Scale: f.scale, Seed: f.seed, Prefix: prefix, Progress: progress})
+	files, err := train.SampleDeep(r, train.DeepSampleOptions{N: f.n, Scale: f.scale, Seed: f.seed, Prefix: prefix, Progress: progress, Sampler: f.sampler})
 	for _, p := range files {
 		fmt.Fprintf(os.Stderr, "wrote %s\n", p)
 	}

@@ -142,4 +142,11 @@ func TestDeepCommands(t *testing.T) {
 	if err := cmdSample([]string{"-run", out, "-quiet", "-inception", missing}); err == nil || !strings.Contains(err.Error(), "-fid") {
 		t.Fatalf("-inception without -fid: got %v", err)
 	}
+	// The bi-level sampler needs latents; the ResNet EBM has none.
+	if err := cmdSample([]string{"-run", out, "-quiet", "-n", "2", "-langevin-scale", "0.002", "-marginal-sampler", "bilevel"}); err == nil || !strings.Contains(err.Error(), "latents") {
+		t.Fatalf("-marginal-sampler bilevel on resnet_ebm: got %v", err)
+	}
+	if err := cmdSample([]string{"-run", out, "-quiet", "-denoise", "0.5", "-marginal-sampler", "bilevel"}); err == nil || !strings.Contains(err.Error(), "-denoise") {
+		t.Fatalf("-marginal-sampler with -denoise: got %v", err)
+	}
 }
