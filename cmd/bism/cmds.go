@@ -169,7 +169,7 @@ func cmdSample(args []string) error {
 	inceptionRef := fs.Int("inception-ref", 0, "deep models with -inception: test images for the Inception reference statistics (0: the whole test set)")
 	quiet := fs.Bool("quiet", false, "deep models: no progress output")
 	denoise := fs.Float64("denoise", 0, "deep models: instead of sampling from noise, add N(0, `sigma`²) noise to -n test images and anneal from T = (sigma/sigma0)² (a diagnostic of the energy between sigma0 and sigma; writes RUN/denoise_sSIGMA.png)")
-	sampler := fs.String("marginal-sampler", "joint", "deep models: joint (the spec's: Langevin on E(v,h) over v and h) or bilevel (Langevin on v with the bi-level score, a fresh h ~ q(h|v) each step; deep_eblvm only, not in the spec)")
+	sampler := fs.String("marginal-sampler", "joint", "deep models: joint (the spec's: Langevin on E(v,h) over v and h) or bilevel (Langevin on v with the bi-level score, a fresh h ~ q(h|v) each step; deep_eblvm only, not in the spec; its files are named samples_bilevel*.png, eval[_NAME]_bilevel.json)")
 	fs.Parse(args)
 	if *dir == "" {
 		return fmt.Errorf("-run is required")

@@ -99,9 +99,15 @@ func sampleDeep(dir string, cfg train.Config, f deepSampleFlags) error {
 	if f.quiet {
 		progress = nil
 	}
+	// The bi-level sampler's outputs get their own names, beside the joint
+	// sampler's rather than over them.
+	suffix := ""
+	if f.sampler == train.SamplerBiLevel {
+		suffix = "_bilevel"
+	}
 	prefix := f.out
 	if prefix == "" {
-		prefix = filepath.Join(dir, "samples")
+		prefix = filepath.Join(dir, "samples"+suffix)
 	} else if ext := filepath.Ext(prefix); ext == ".png" {
 		prefix = prefix[:len(prefix)-len(ext)]
 	}
@@ -119,9 +125,9 @@ func sampleDeep(dir string, cfg train.Config, f deepSampleFlags) error {
 	if f.fid {
 		// A named checkpoint gets its own file, so that a sweep over
 		// DIR/checkpoints (early stopping by FID) keeps every result.
-		name := "eval.json"
+		name := "eval" + suffix + ".json"
 		if f.ckpt != "" {
-			name = "eval_" + strings.TrimSuffix(filepath.Base(f.ckpt), filepath.Ext(f.ckpt)) + ".json"
+			name = "eval_" + strings.TrimSuffix(filepath.Base(f.ckpt), filepath.Ext(f.ckpt)) + suffix + ".json"
 		}
 		// The first 64 samples' grids go next to the JSON (or to -out), so
 		// that the scored samples can be looked at without drawing them again.

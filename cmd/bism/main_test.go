@@ -150,3 +150,45 @@ func TestDeepCommands(t *testing.T) {
 		t.Fatalf("-marginal-sampler with -denoise: got %v", err)
 	}
 }
+
+// TestBiLevelSamplerCommands trains a tiny deep EBLVM with BiMDSM on MNIST
+// for two iterations and samples it with -marginal-sampler bilevel: grids
+// and the FID record get their own names, next to the joint sampler's.
+func TestBiLevelSamplerCommands(t *testing.T) {
+	if _, err := data.LoadMNIST(""); err != nil {
+		t.Skipf("MNIST not available: %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "run")
+	cfg := filepath.Join("..", "..", "configs", "mnist", "bimdsm-cpu.yaml")
+	if err := cmdTrain([]string{"-config", cfg, "-out", out, "-quiet", "-set", "model.ch=2", "-set", "model.features=4",
+		"-set", "model.posterior_ch=2", "-set", "model.hidden=2", "-set", "method.k=1", "-set", "train.iterations=2"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"-n", "4", "-langevin-scale", "0.002", "-quiet", "-marginal-sampler", "bilevel"},
+		{"-n", "4", "-langevin-scale", "0.002", "-quiet", "-marginal-sampler", "bilevel", "-fid", "-probe-n", "20"},
+	} {
+		if err := cmdSample(append([]string{"-run", out}, args...)); err != nil {
+			t.Fatalf("sample %v: %v", args, err)
+		}
+	}
+	exists(t, filepath.Join(out, "samples_bilevel.png"), filepath.Join(out, "samples_bilevel_via_q.png"),
+		filepath.Join(out, "eval_bilevel.json"), filepath.Join(out, "eval_bilevel_samples.png"))
+	b, err := os.ReadFile(filepath.Join(out, "eval_bilevel.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res map[string]float64
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res["bilevel_sampler"] != 1 {
+		t.Fatalf("eval_bilevel.json does not record the sampler: %v", res)
+	}
+	if _, err := os.Stat(filepath.Join(out, "eval.json")); err == nil {
+		t.Fatal("the bilevel evaluation wrote eval.json, the joint sampler's file")
+	}
+	if err := cmdSample([]string{"-run", out, "-quiet", "-n", "2", "-marginal-sampler", "gibbs"}); err == nil || !strings.Contains(err.Error(), "gibbs") {
+		t.Fatalf("unknown sampler: got %v", err)
+	}
+}
