@@ -90,6 +90,14 @@ const (
 	SamplerBiLevel = "bilevel"
 )
 
+// marginalLabel names the marginal chains in progress lines.
+func marginalLabel(sampler string) string {
+	if sampler == SamplerBiLevel {
+		return "marginal, bilevel sampler"
+	}
+	return "marginal"
+}
+
 // qSeedOffset separates the bi-level sampler's draws of h from the chains'
 // own stream: for seed s, the chains use s and q's draws s + qSeedOffset.
 const qSeedOffset = 1000
@@ -273,7 +281,7 @@ func SampleDeep(r *DeepRun, o DeepSampleOptions) ([]string, error) {
 		return nil, err
 	}
 	cfg := r.samplerConfig(o.Scale)
-	cfg.Progress = langevinProgress(o.Progress, "marginal")
+	cfg.Progress = langevinProgress(o.Progress, marginalLabel(o.Sampler))
 	rng := tensor.NewRNG(o.Seed)
 	var files []string
 	save := func(path string, x *tensor.Tensor) error {
@@ -490,7 +498,7 @@ func EvaluateDeep(r *DeepRun, o DeepEvalOptions) (map[string]float64, error) {
 		}
 		rng := tensor.NewRNG(o.Seed)
 		cfg := r.samplerConfig(o.Scale)
-		cfg.Progress = langevinProgress(o.Progress, "marginal")
+		cfg.Progress = langevinProgress(o.Progress, marginalLabel(o.Sampler))
 		kidOpts := eval.KIDOptions{Subsets: 100, SubsetSize: min(1000, o.N), Seed: o.Seed}
 		// fidKID records FID and KID of features f against ref under
 		// fid_PREFIXNAME, kid_PREFIXNAME(_std).
