@@ -73,10 +73,25 @@ func (r *DeepRun) SampleMarginal(n int, cfg sample.Config, rng *tensor.RNG) *ten
 		d := shape[0] * shape[1] * shape[2]
 		return tensor.Slice(r.SampleJoint(n, cfg, rng), 1, 0, d).Reshape(append([]int{n}, shape...)...) // Slice copies
 	}
+	e := r.ebmEnergy()
+	return chainsFromNoise(n, shape, func(int) sample.EnergyFn { return e }, cfg, rng)
+}
+
+// chainsFromNoise runs n annealed-Langevin chains in chunks (inChunks): a
+// chunk of k chains starts at InitMean + InitStd·N(0,1) of shape [k, rest...]
+// drawn from rng, which also gives the Langevin noise, and moves on
+// energy(k). It returns where the chains end.
+func chainsFromNoise(n int, rest []int, energy func(k int) sample.EnergyFn, cfg sample.Config, rng *tensor.RNG) *tensor.Tensor {
 	return inChunks(n, func(lo, hi int) *tensor.Tensor {
-		img := append([]int{hi - lo}, shape...)
-		return r.chainsFrom(rng.Normal(tensor.Float32, cfg.InitMean, cfg.InitStd, img...), img, cfg, rng)
+		x0 := rng.Normal(tensor.Float32, cfg.InitMean, cfg.InitStd, append([]int{hi - lo}, rest...)...)
+		return sample.LangevinFrom(energy(hi-lo), x0, cfg, rng)
 	})
+}
+
+// ebmEnergy is the fully visible ResNet EBM's E(v), parameters held constant.
+func (r *DeepRun) ebmEnergy() sample.EnergyFn {
+	th := r.EBM.Params().Consts()
+	return func(v *ad.Value) *ad.Value { return r.EBM.FreeEnergy(th, v) }
 }
 
 // Marginal samplers of the deep EBLVM (DeepSampleOptions.Sampler,
@@ -140,12 +155,8 @@ func (r *DeepRun) SampleMarginalBiLevel(n int, cfg sample.Config, rng, qrng *ten
 	if r.EBLVM == nil {
 		panic("train.SampleMarginalBiLevel: " + r.Cfg.Model.Kind + " has no latents")
 	}
-	energy := objective.BiEnergy(r.EBLVM, r.Post, r.EBLVM.Params().Consts(), r.Post.Params().Consts(), qrng)
-	shape := r.ImageShape()
-	return inChunks(n, func(lo, hi int) *tensor.Tensor {
-		x0 := rng.Normal(tensor.Float32, cfg.InitMean, cfg.InitStd, append([]int{hi - lo}, shape...)...)
-		return sample.LangevinFrom(sample.EnergyFn(energy), x0, cfg, rng)
-	})
+	e := sample.EnergyFn(objective.BiEnergy(r.EBLVM, r.Post, r.EBLVM.Params().Consts(), r.Post.Params().Consts(), qrng))
+	return chainsFromNoise(n, r.ImageShape(), func(int) sample.EnergyFn { return e }, cfg, rng)
 }
 
 // SampleJoint runs n chains of the deep EBLVM's marginal sampler on the
@@ -158,10 +169,7 @@ func (r *DeepRun) SampleJoint(n int, cfg sample.Config, rng *tensor.RNG) *tensor
 		panic("train.SampleJoint: " + r.Cfg.Model.Kind + " has no latents")
 	}
 	s := r.ImageShape()
-	w := s[0]*s[1]*s[2] + r.Cfg.Model.Hidden
-	return inChunks(n, func(lo, hi int) *tensor.Tensor {
-		return sample.LangevinFrom(r.JointEnergy(hi-lo), rng.Normal(tensor.Float32, cfg.InitMean, cfg.InitStd, hi-lo, w), cfg, rng)
-	})
+	return chainsFromNoise(n, []int{s[0]*s[1]*s[2] + r.Cfg.Model.Hidden}, r.JointEnergy, cfg, rng)
 }
 
 // chainsFrom runs the sampler from x0 and returns the images [B,C,H,W]
@@ -170,8 +178,7 @@ func (r *DeepRun) SampleJoint(n int, cfg sample.Config, rng *tensor.RNG) *tensor
 // on E(v,h) over both.
 func (r *DeepRun) chainsFrom(x0 *tensor.Tensor, img []int, cfg sample.Config, rng *tensor.RNG) *tensor.Tensor {
 	if r.EBM != nil {
-		th := r.EBM.Params().Consts()
-		return sample.LangevinFrom(func(v *ad.Value) *ad.Value { return r.EBM.FreeEnergy(th, v) }, x0, cfg, rng)
+		return sample.LangevinFrom(r.ebmEnergy(), x0, cfg, rng)
 	}
 	d := img[1] * img[2] * img[3]
 	return tensor.Slice(sample.LangevinFrom(r.JointEnergy(img[0]), x0, cfg, rng), 1, 0, d).Reshape(img...) // Slice copies
