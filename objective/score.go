@@ -120,8 +120,14 @@ func (o Outer) NoiseLevels(dt tensor.DType, b, rank int) *tensor.Tensor {
 }
 
 // Loss evaluates the objective for energy e on a perturbed batch: the mean
-// over examples of the per-example loss.
+// over examples of the per-example loss (PerExample).
 func (o Outer) Loss(e EnergyFn, p Perturbed) *ad.Value {
+	return ad.Mean(o.PerExample(e, p), false)
+}
+
+// PerExample is the objective's loss for each example of the perturbed
+// batch, [B] (e.g. to read it by MDSM noise level).
+func (o Outer) PerExample(e EnergyFn, p Perturbed) *ad.Value {
 	x := ad.Var(p.X)
 	s := Score(e, x)
 	var per *ad.Value // [B]
@@ -137,9 +143,9 @@ func (o Outer) Loss(e EnergyFn, p Perturbed) *ad.Value {
 	case MDSM:
 		per = halfSqNorm(ad.Add(ad.Div(s, ad.Const(p.Sigmas)), ad.Const(tensor.Scale(p.Eps, 1/(o.Sigma0*o.Sigma0)))))
 	default:
-		panic(fmt.Sprintf("objective.Outer.Loss: unknown kind %v", o.Kind))
+		panic(fmt.Sprintf("objective.Outer.PerExample: unknown kind %v", o.Kind))
 	}
-	return ad.Mean(per, false)
+	return per
 }
 
 // rows sums every dimension but the first: [B,...] -> [B].

@@ -32,9 +32,12 @@ import (
 	"github.com/bism-ml/bism/config"
 	"github.com/bism-ml/bism/eval"
 	"github.com/bism-ml/bism/model"
+	"github.com/bism-ml/bism/nn"
 	"github.com/bism-ml/bism/objective"
 	"github.com/bism-ml/bism/tensor"
 	"github.com/bism-ml/bism/train"
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/stat"
 )
 
 func fail(err error) {
@@ -42,35 +45,49 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-// mdsmPerExample is 1/2|s/σ_b + ε/σ0²|² per example b.
-func mdsmPerExample(s *tensor.Tensor, p objective.Perturbed, sigma0 float64) []float64 {
-	sf, ef, sig := s.As(tensor.Float64).F64(), p.Eps.As(tensor.Float64).F64(), p.Sigmas.As(tensor.Float64).F64()
-	b := s.Dim(0)
-	d := len(sf) / b
-	out := make([]float64, b)
-	for i := 0; i < b; i++ {
-		for j := 0; j < d; j++ {
-			r := sf[i*d+j]/sig[i] + ef[i*d+j]/(sigma0*sigma0)
-			out[i] += 0.5 * r * r
+// logWeights draws S samples h_s ~ q(h|v) for the images x (no graph to
+// v) and returns them with the log importance weights
+// lw[b][s] = -E(v_b,h_s) - log q(h_s|v_b) of p̃(v,h) against q.
+func logWeights(m *model.DeepEBLVM, q *model.CNNPosterior, theta, phi nn.Vals, x *ad.Value, S int, rng *tensor.RNG) (hs []*ad.Value, lw [][]float64) {
+	energy := model.EnergyGivenV(m, theta, x)
+	lw = make([][]float64, x.Shape()[0])
+	for s := 0; s < S; s++ {
+		h := q.Sample(phi, x, rng)
+		e := energy(h).Tensor().As(tensor.Float64).F64()
+		lq := q.LogProb(phi, x, h).Tensor().As(tensor.Float64).F64()
+		for b := range lw {
+			lw[b] = append(lw[b], -e[b]-lq[b])
 		}
+		hs = append(hs, h)
+	}
+	return hs, lw
+}
+
+// normalise returns the self-normalised weights of log weights l, log of
+// their plain mean (log mean_s exp l_s) and the effective sample size.
+func normalise(l []float64) (w []float64, logMean, ess float64) {
+	mx := floats.Max(l)
+	w = make([]float64, len(l))
+	z := 0.0
+	for i, v := range l {
+		w[i] = math.Exp(v - mx)
+		z += w[i]
+	}
+	floats.Scale(1/z, w)
+	return w, mx + math.Log(z/float64(len(l))), 1 / floats.Dot(w, w)
+}
+
+// bands are the example ranges (of the batch of 100, whose MDSM noise
+// level rises with the index) the losses are reported by.
+var bands = []int{0, 20, 40, 60, 80, 100}
+
+// bandMeans averages per-example values over each band.
+func bandMeans(per []float64) []float64 {
+	out := make([]float64, len(bands)-1)
+	for i := range out {
+		out[i] = stat.Mean(per[bands[i]:bands[i+1]], nil)
 	}
 	return out
-}
-
-func meanOf(x []float64) float64 {
-	s := 0.0
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
-}
-
-func minOf(x []float64) float64 {
-	m := math.Inf(1)
-	for _, v := range x {
-		m = math.Min(m, v)
-	}
-	return m
 }
 
 // freeEnergies returns, per image of v, the joint energy at q's mean
@@ -85,31 +102,13 @@ func freeEnergies(m *model.DeepEBLVM, q *model.CNNPosterior, v *tensor.Tensor, S
 	eMu = m.Energy(theta, x, mu).Tensor().As(tensor.Float64).F64()
 	lsf := ls.Tensor().As(tensor.Float64).F64()
 	hdim := len(lsf) / n
+	_, lw := logWeights(m, q, theta, phi, x, S, rng)
 	logVol, fq, fis = make([]float64, n), make([]float64, n), make([]float64, n)
-	lw := make([][]float64, n)
-	energy := model.EnergyGivenV(m, theta, x)
-	for s := 0; s < S; s++ {
-		h := q.Sample(phi, x, rng)
-		e := energy(h).Tensor().As(tensor.Float64).F64()
-		lq := q.LogProb(phi, x, h).Tensor().As(tensor.Float64).F64()
-		for b := 0; b < n; b++ {
-			fq[b] += (e[b] + lq[b]) / float64(S)
-			lw[b] = append(lw[b], -e[b]-lq[b])
-		}
-	}
 	for b := 0; b < n; b++ {
-		for j := 0; j < hdim; j++ {
-			logVol[b] += lsf[b*hdim+j]
-		}
-		mx := math.Inf(-1)
-		for _, l := range lw[b] {
-			mx = math.Max(mx, l)
-		}
-		z := 0.0
-		for _, l := range lw[b] {
-			z += math.Exp(l - mx)
-		}
-		fis[b] = -(mx + math.Log(z/float64(S)))
+		logVol[b] = floats.Sum(lsf[b*hdim : (b+1)*hdim])
+		fq[b] = -stat.Mean(lw[b], nil)
+		_, lm, _ := normalise(lw[b])
+		fis[b] = -lm
 	}
 	return
 }
@@ -149,7 +148,7 @@ func main() {
 		th := r.EBM.Params().Consts()
 		ft := r.EBM.FreeEnergy(th, ad.Const(v)).Tensor().As(tensor.Float64).F64()
 		fb := r.EBM.FreeEnergy(th, ad.Const(tensor.New(v.DType(), append([]int{1}, v.Shape()[1:]...)...))).Tensor().Flat(0)
-		fmt.Printf("free energy: blank %.5g; 100 clean test digits mean %.5g, min %.5g\n", fb, meanOf(ft), minOf(ft))
+		fmt.Printf("free energy: blank %.5g; 100 clean test digits mean %.5g, min %.5g\n", fb, stat.Mean(ft, nil), floats.Min(ft))
 		return
 	}
 	m, q := r.EBLVM, r.Post
@@ -163,9 +162,9 @@ func main() {
 		x    *tensor.Tensor
 	}{{"blank image", blank}, {"100 clean test digits, mean", v}} {
 		a, b, fq, fis := freeEnergies(m, q, c.x, 256, tensor.NewRNG(11))
-		fmt.Printf("%-34s %12.5g %12.5g %12.5g %12.5g\n", c.name, meanOf(a), meanOf(b), meanOf(fq), meanOf(fis))
+		fmt.Printf("%-34s %12.5g %12.5g %12.5g %12.5g\n", c.name, stat.Mean(a, nil), stat.Mean(b, nil), stat.Mean(fq, nil), stat.Mean(fis, nil))
 		if c.x.Dim(0) > 1 {
-			fmt.Printf("%-34s %12.5g %12.5g %12.5g %12.5g\n", "100 clean test digits, min", minOf(a), minOf(b), minOf(fq), minOf(fis))
+			fmt.Printf("%-34s %12.5g %12.5g %12.5g %12.5g\n", "100 clean test digits, min", floats.Min(a), floats.Min(b), floats.Min(fq), floats.Min(fis))
 		}
 	}
 	fmt.Println()
@@ -184,89 +183,57 @@ func main() {
 	vr := (loss[1] - loss[16]) * 16 / 15
 	fmt.Printf("variance term V ≈ %.4g: %.2f%% of the single-draw loss\n\n", vr, 100*vr/loss[1])
 
-	bands := []int{0, 20, 40, 60, 80, 100}
 	sig := p.Sigmas.As(tensor.Float64).F64()
-	report := func(name string, per []float64) {
+	row := func(name string, vals []float64, format string) {
 		fmt.Printf("%-28s", name)
-		tot := 0.0
-		for i := 0; i+1 < len(bands); i++ {
-			s := 0.0
-			for b := bands[i]; b < bands[i+1]; b++ {
-				s += per[b]
-			}
-			tot += s
-			fmt.Printf(" %10.4g", s/float64(bands[i+1]-bands[i]))
+		for _, v := range vals {
+			fmt.Printf(format, v)
 		}
-		fmt.Printf(" | %10.4g\n", tot/n)
+	}
+	report := func(name string, per *ad.Value) {
+		f := per.Tensor().As(tensor.Float64).F64()
+		row(name, bandMeans(f), " %10.4g")
+		fmt.Printf(" | %10.4g\n", stat.Mean(f, nil))
 	}
 	fmt.Printf("%-28s", "MDSM loss by σ band:")
 	for i := 0; i+1 < len(bands); i++ {
 		fmt.Printf("  %.2f-%.2f", sig[bands[i]], sig[bands[i+1]-1])
 	}
 	fmt.Printf(" | %10s\n", "all")
-	x := ad.Var(p.X)
-	bi := objective.Score(objective.BiEnergy(m, q, theta, phi, tensor.NewRNG(1)), x).Tensor()
-	report("bi-level (trained on)", mdsmPerExample(bi, p, cfg.Method.Sigma0))
+	report("bi-level (trained on)", outer.PerExample(objective.BiEnergy(m, q, theta, phi, tensor.NewRNG(1)), p))
 
-	// Self-normalised importance sampling of -E_{p(h|v)} ∇_v E(v,h).
-	xc := ad.Const(p.X)
+	// Self-normalised importance sampling of -E_{p(h|v)} ∇_v E(v,h): the
+	// score of Σ_s w_s E(v,h_s) with the weights held constant.
 	for _, S := range []int{64, 256} {
-		xv := ad.Var(p.X)
-		energy := model.EnergyGivenV(m, theta, xv)
-		rng := tensor.NewRNG(uint64(S))
-		es := make([]*ad.Value, S)
-		lw := make([][]float64, S)
-		for s := 0; s < S; s++ {
-			h := q.Sample(phi, xc, rng)
-			es[s] = energy(h)
-			e := es[s].Tensor().As(tensor.Float64).F64()
-			lq := q.LogProb(phi, xc, h).Tensor().As(tensor.Float64).F64()
-			lw[s] = make([]float64, n)
-			for b := 0; b < n; b++ {
-				lw[s][b] = -e[b] - lq[b]
-			}
-		}
+		hs, lw := logWeights(m, q, theta, phi, ad.Const(p.X), S, tensor.NewRNG(uint64(S)))
+		w := make([]*tensor.Tensor, S) // w[s][b]
+		ws := make([]float64, S*n)
 		ess := make([]float64, n)
-		var total *ad.Value
-		w := make([][]float64, S)
-		for s := range w {
-			w[s] = make([]float64, n)
-		}
 		for b := 0; b < n; b++ {
-			mx := math.Inf(-1)
-			for s := 0; s < S; s++ {
-				mx = math.Max(mx, lw[s][b])
-			}
-			z, z2 := 0.0, 0.0
-			for s := 0; s < S; s++ {
-				w[s][b] = math.Exp(lw[s][b] - mx)
-				z += w[s][b]
-			}
-			for s := 0; s < S; s++ {
-				w[s][b] /= z
-				z2 += w[s][b] * w[s][b]
-			}
-			ess[b] = 1 / z2
-		}
-		for s := 0; s < S; s++ {
-			t := ad.Mul(es[s], ad.Const(tensor.FromFloat64(w[s], n).As(p.X.DType())))
-			if total == nil {
-				total = t
-			} else {
-				total = ad.Add(total, t)
+			wb, _, e := normalise(lw[b])
+			ess[b] = e
+			for s := range wb {
+				ws[s*n+b] = wb[s]
 			}
 		}
-		g := ad.Grad(ad.SumAll(total), []*ad.Value{xv})[0].Tensor()
-		score := tensor.Scale(g, -1)
-		report(fmt.Sprintf("marginal, IS with S=%d", S), mdsmPerExample(score, p, cfg.Method.Sigma0))
-		fmt.Printf("%-28s", "  effective sample size")
-		for i := 0; i+1 < len(bands); i++ {
-			s := 0.0
-			for b := bands[i]; b < bands[i+1]; b++ {
-				s += ess[b]
-			}
-			fmt.Printf(" %10.1f", s/float64(bands[i+1]-bands[i]))
+		for s := range w {
+			w[s] = tensor.FromFloat64(ws[s*n:(s+1)*n], n).As(p.X.DType())
 		}
+		weighted := func(v *ad.Value) *ad.Value {
+			energy := model.EnergyGivenV(m, theta, v)
+			var total *ad.Value
+			for s, h := range hs {
+				t := ad.Mul(energy(h), ad.Const(w[s]))
+				if total == nil {
+					total = t
+				} else {
+					total = ad.Add(total, t)
+				}
+			}
+			return total
+		}
+		report(fmt.Sprintf("marginal, IS with S=%d", S), outer.PerExample(weighted, p))
+		row("  effective sample size", bandMeans(ess), " %10.1f")
 		fmt.Println()
 	}
 }
