@@ -98,6 +98,7 @@ func TestCommandErrors(t *testing.T) {
 		{"not a run directory", cmdEval, []string{"-run", filepath.Join(dir, "none")}, "run directory"},
 		{"corrupt checkpoint", cmdEval, []string{"-run", corrupt, "-quiet"}, "checkpoint.safetensors"},
 		{"sample from corrupt checkpoint", cmdSample, []string{"-run", corrupt}, "checkpoint.safetensors"},
+		{"marginal sampler on a GRBM run", cmdSample, []string{"-run", corrupt, "-marginal-sampler", "bilevel"}, "-marginal-sampler"},
 	} {
 		err := c.run(c.args)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
