@@ -33,6 +33,8 @@ func TestErrorsNameTheProblem(t *testing.T) {
 		{"seed: [1\n", nil, "invalid YAML"},
 		{"method:\n  name: foo\n", nil, "method.name"},
 		{"seed: 1\n", []string{"train.iterations=abc"}, "iterations"},
+		{"seed: 1\n", []string{"eval.sampler=gibbs"}, "eval.sampler"},
+		{"seed: 1\n", []string{"eval.sampler=bilevel"}, "deep_eblvm"}, // the default model is a GRBM
 	}
 	for _, c := range cases {
 		_, err := Parse([]byte(c.src), c.overrides)

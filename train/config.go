@@ -106,6 +106,10 @@ type EvalConfig struct {
 	Fisher bool `yaml:"fisher" json:"fisher"`
 	// Grid is the resolution of 2-D density plots.
 	Grid int `yaml:"grid" json:"grid"`
+	// Sampler is the marginal sampler `bism sample` uses on a deep model
+	// when -marginal-sampler is not given: "" or joint (the spec's) or
+	// bilevel (deep_eblvm only; docs/DEEP.md).
+	Sampler string `yaml:"sampler" json:"sampler"`
 }
 
 // Defaults returns the defaults every config starts from (batch 100, Adam
@@ -214,6 +218,15 @@ func (c *Config) Validate() error {
 	}
 	if t.EvalEvery < 0 || t.CheckpointEvery < 0 {
 		return bad("train.eval_every/checkpoint_every", "must be non-negative")
+	}
+	switch c.Eval.Sampler {
+	case "", SamplerJoint:
+	case SamplerBiLevel:
+		if c.Model.Kind != "deep_eblvm" {
+			return bad("eval.sampler", "the %s sampler needs latents: model.kind deep_eblvm, got %s", SamplerBiLevel, c.Model.Kind)
+		}
+	default:
+		return bad("eval.sampler", "unknown marginal sampler %q (want %s or %s)", c.Eval.Sampler, SamplerJoint, SamplerBiLevel)
 	}
 	if c.Model.Deep() {
 		return nil // eval.ll and eval.fisher are GRBM metrics; deep runs are evaluated by sampling

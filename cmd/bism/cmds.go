@@ -169,7 +169,7 @@ func cmdSample(args []string) error {
 	inceptionRef := fs.Int("inception-ref", 0, "deep models with -inception: test images for the Inception reference statistics (0: the whole test set)")
 	quiet := fs.Bool("quiet", false, "deep models: no progress output")
 	denoise := fs.Float64("denoise", 0, "deep models: instead of sampling from noise, add N(0, `sigma`²) noise to -n test images and anneal from T = (sigma/sigma0)² (a diagnostic of the energy between sigma0 and sigma; writes RUN/denoise_sSIGMA.png)")
-	sampler := fs.String("marginal-sampler", "joint", "deep models: joint (the spec's: Langevin on E(v,h) over v and h) or bilevel (Langevin on v with the bi-level score, a fresh h ~ q(h|v) each step; deep_eblvm only, not in the spec; its files are named samples_bilevel*.png, eval[_NAME]_bilevel.json)")
+	sampler := fs.String("marginal-sampler", "", "deep models (default: the run config's eval.sampler, else joint): joint (the spec's: Langevin on E(v,h) over v and h) or bilevel (Langevin on v with the bi-level score, a fresh h ~ q(h|v) each step; deep_eblvm only, not in the spec; its files are named samples_bilevel*.png, eval[_NAME]_bilevel.json)")
 	fs.Parse(args)
 	if *dir == "" {
 		return fmt.Errorf("-run is required")
@@ -178,20 +178,30 @@ func cmdSample(args []string) error {
 		if *n < 1 || !(*lscale > 0) || *denoise < 0 || *inceptionRef < 0 {
 			return fmt.Errorf("-n and -langevin-scale must be positive, -denoise and -inception-ref non-negative")
 		}
-		if *sampler != train.SamplerJoint && *denoise > 0 {
-			return fmt.Errorf("-marginal-sampler chooses how samples are drawn from noise; -denoise runs the joint chains from noisy test images")
+		s := *sampler
+		if *denoise > 0 {
+			if s != "" && s != train.SamplerJoint {
+				return fmt.Errorf("-marginal-sampler chooses how samples are drawn from noise; -denoise runs the joint chains from noisy test images")
+			}
+			s = train.SamplerJoint
+		}
+		if s == "" {
+			s = cfg.Eval.Sampler
+		}
+		if s == "" {
+			s = train.SamplerJoint
 		}
 		if *inception != "" && !*fid {
 			return fmt.Errorf("-inception computes Inception FID/KID: add -fid")
 		}
 		return sampleDeep(*dir, cfg, deepSampleFlags{n: *n, scale: *lscale, seed: *seed, out: *out, ckpt: *ckpt,
 			data: *dataDir, fid: *fid, probeN: *probeN, quiet: *quiet, denoise: *denoise,
-			inception: *inception, inceptionRef: *inceptionRef, sampler: *sampler})
+			inception: *inception, inceptionRef: *inceptionRef, sampler: s})
 	}
 	if *n < 1 || *steps < 0 {
 		return fmt.Errorf("-n must be positive and -steps non-negative")
 	}
-	if *sampler != train.SamplerJoint {
+	if *sampler != "" && *sampler != train.SamplerJoint {
 		return fmt.Errorf("-marginal-sampler is for deep models; %s samples by Gibbs sweeps", *dir)
 	}
 	r, _, err := openRun(*dir, *ckpt, *dataDir, nil)

@@ -192,4 +192,30 @@ func TestBiLevelSamplerCommands(t *testing.T) {
 	if err := cmdSample([]string{"-run", out, "-quiet", "-n", "2", "-marginal-sampler", "gibbs"}); err == nil || !strings.Contains(err.Error(), "gibbs") {
 		t.Fatalf("unknown sampler: got %v", err)
 	}
+
+	// A run whose config says eval.sampler: bilevel samples with it when
+	// no flag is given; the flag still wins, and -denoise (joint chains
+	// from test images) is not refused because of the config.
+	out2 := filepath.Join(t.TempDir(), "run2")
+	if err := cmdTrain([]string{"-config", cfg, "-out", out2, "-quiet", "-set", "model.ch=2", "-set", "model.features=4",
+		"-set", "model.posterior_ch=2", "-set", "model.hidden=2", "-set", "method.k=1", "-set", "train.iterations=2",
+		"-set", "eval.sampler=bilevel"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"-n", "4", "-langevin-scale", "0.002", "-quiet", "-fid", "-probe-n", "20"},
+		{"-n", "2", "-langevin-scale", "0.002", "-quiet", "-denoise", "0.5"},
+	} {
+		if err := cmdSample(append([]string{"-run", out2}, args...)); err != nil {
+			t.Fatalf("sample %v: %v", args, err)
+		}
+	}
+	exists(t, filepath.Join(out2, "eval_bilevel.json"), filepath.Join(out2, "denoise_s0.5.png"))
+	if _, err := os.Stat(filepath.Join(out2, "eval.json")); err == nil {
+		t.Fatal("eval.sampler bilevel: the evaluation wrote eval.json, the joint sampler's file")
+	}
+	if err := cmdSample([]string{"-run", out2, "-n", "2", "-langevin-scale", "0.002", "-quiet", "-fid", "-probe-n", "20", "-marginal-sampler", "joint"}); err != nil {
+		t.Fatal(err)
+	}
+	exists(t, filepath.Join(out2, "eval.json"))
 }
