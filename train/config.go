@@ -219,14 +219,8 @@ func (c *Config) Validate() error {
 	if t.EvalEvery < 0 || t.CheckpointEvery < 0 {
 		return bad("train.eval_every/checkpoint_every", "must be non-negative")
 	}
-	switch c.Eval.Sampler {
-	case "", SamplerJoint:
-	case SamplerBiLevel:
-		if c.Model.Kind != "deep_eblvm" {
-			return bad("eval.sampler", "the %s sampler needs latents: model.kind deep_eblvm, got %s", SamplerBiLevel, c.Model.Kind)
-		}
-	default:
-		return bad("eval.sampler", "unknown marginal sampler %q (want %s or %s)", c.Eval.Sampler, SamplerJoint, SamplerBiLevel)
+	if err := CheckSampler(c.Eval.Sampler, c.Model.Kind); err != nil {
+		return bad("eval.sampler", "%v", err)
 	}
 	if c.Model.Deep() {
 		return nil // eval.ll and eval.fisher are GRBM metrics; deep runs are evaluated by sampling

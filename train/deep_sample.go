@@ -117,19 +117,27 @@ func marginalLabel(sampler string) string {
 // own stream: for seed s, the chains use s and q's draws s + qSeedOffset.
 const qSeedOffset = 1000
 
-// checkSampler rejects an unknown marginal sampler, or the bi-level one on
-// a model without latents.
-func (r *DeepRun) checkSampler(name string) error {
+// CheckSampler rejects an unknown marginal sampler, or the bi-level one on
+// a model kind without latents (anything but deep_eblvm). Config
+// validation (eval.sampler) and the samplers share it.
+func CheckSampler(name, kind string) error {
 	switch name {
 	case "", SamplerJoint:
 		return nil
 	case SamplerBiLevel:
-		if r.EBLVM == nil {
-			return fmt.Errorf("train: the %s sampler needs latents; model %s has none (use %s)", SamplerBiLevel, r.Cfg.Model.Kind, SamplerJoint)
+		if kind != "deep_eblvm" {
+			return fmt.Errorf("the %s sampler needs latents (model.kind deep_eblvm); model %s has none (use %s)", SamplerBiLevel, kind, SamplerJoint)
 		}
 		return nil
 	}
-	return fmt.Errorf("train: unknown marginal sampler %q (want %s or %s)", name, SamplerJoint, SamplerBiLevel)
+	return fmt.Errorf("unknown marginal sampler %q (want %s or %s)", name, SamplerJoint, SamplerBiLevel)
+}
+
+func (r *DeepRun) checkSampler(name string) error {
+	if err := CheckSampler(name, r.Cfg.Model.Kind); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	return nil
 }
 
 // sampleMarginalWith draws n marginal samples with the named sampler

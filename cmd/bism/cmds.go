@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -178,17 +179,13 @@ func cmdSample(args []string) error {
 		if *n < 1 || !(*lscale > 0) || *denoise < 0 || *inceptionRef < 0 {
 			return fmt.Errorf("-n and -langevin-scale must be positive, -denoise and -inception-ref non-negative")
 		}
-		s := *sampler
+		// The flag, else the run config's eval.sampler, else the spec's;
+		// -denoise always runs the joint chains.
+		s := cmp.Or(*sampler, cfg.Eval.Sampler, train.SamplerJoint)
 		if *denoise > 0 {
-			if s != "" && s != train.SamplerJoint {
+			if cmp.Or(*sampler, train.SamplerJoint) != train.SamplerJoint {
 				return fmt.Errorf("-marginal-sampler chooses how samples are drawn from noise; -denoise runs the joint chains from noisy test images")
 			}
-			s = train.SamplerJoint
-		}
-		if s == "" {
-			s = cfg.Eval.Sampler
-		}
-		if s == "" {
 			s = train.SamplerJoint
 		}
 		if *inception != "" && !*fid {
@@ -201,7 +198,7 @@ func cmdSample(args []string) error {
 	if *n < 1 || *steps < 0 {
 		return fmt.Errorf("-n must be positive and -steps non-negative")
 	}
-	if *sampler != "" && *sampler != train.SamplerJoint {
+	if cmp.Or(*sampler, train.SamplerJoint) != train.SamplerJoint {
 		return fmt.Errorf("-marginal-sampler is for deep models; %s samples by Gibbs sweeps", *dir)
 	}
 	r, _, err := openRun(*dir, *ckpt, *dataDir, nil)
