@@ -86,6 +86,11 @@ type TrainConfig struct {
 	Beta1      float64 `yaml:"beta1" json:"beta1"`
 	Beta2      float64 `yaml:"beta2" json:"beta2"`
 	Schedule   string  `yaml:"schedule" json:"schedule"` // constant, cosine
+	// InnerSchedule gives the posterior's (q's) learning rate a schedule of
+	// its own, from inner_lr (or lr), after the same warm-up: constant or
+	// cosine. "" (the default) keeps q's rate at inner_lr/lr times θ's, so
+	// that it anneals with θ's.
+	InnerSchedule string `yaml:"inner_schedule" json:"inner_schedule"`
 	// Warmup scales the learning rate linearly up over the first Warmup
 	// iterations, at most the whole run (0: none, as the reference code).
 	Warmup          int `yaml:"warmup" json:"warmup"`
@@ -212,6 +217,9 @@ func (c *Config) Validate() error {
 	}
 	if t.Schedule != "constant" && t.Schedule != "cosine" {
 		return bad("train.schedule", "unknown schedule %q (want constant or cosine)", t.Schedule)
+	}
+	if t.InnerSchedule != "" && t.InnerSchedule != "constant" && t.InnerSchedule != "cosine" {
+		return bad("train.inner_schedule", "unknown schedule %q (want constant or cosine, or leave it unset to follow train.schedule)", t.InnerSchedule)
 	}
 	if t.Warmup < 0 {
 		return bad("train.warmup", "must be non-negative, got %d", t.Warmup)

@@ -166,7 +166,7 @@ func (r *DeepRun) trainStep(buf []float32) (stepStats, error) {
 	r.inStep(func() {
 		var grads []*tensor.Tensor
 		if r.bilevel != nil {
-			r.bilevel.InnerOpt.SetLR(lr * innerLRRatio(t))
+			r.bilevel.InnerOpt.SetLR(innerLR(t, lr, r.iter))
 			res := r.bilevel.Step(v, r.rng)
 			st.loss, st.inner, grads = res.Loss, res.InnerLoss, res.Grads
 		} else {

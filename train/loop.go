@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/bism-ml/bism/optim"
 	"github.com/bism-ml/bism/tensor"
 )
 
@@ -174,13 +176,23 @@ func timeSteps(step func() error, warmup, iters int) (float64, error) {
 	return float64(time.Since(start).Microseconds()) / 1000 / float64(iters), nil
 }
 
-// innerLRRatio is the inner learning rate's ratio to lr, kept under the
-// schedule (1 when train.inner_lr is unset).
-func innerLRRatio(t TrainConfig) float64 {
-	if t.InnerLR == 0 {
-		return 1
+// innerLR is the inner (posterior) learning rate at iteration it when θ's
+// is lr: by default lr times inner_lr/lr (1 when inner_lr is unset), so
+// that q anneals with θ; with train.inner_schedule, that schedule from
+// inner_lr (or lr) after the same warm-up, so that q's steps need not shrink
+// while the energy is still moving.
+func innerLR(t TrainConfig, lr float64, it int) float64 {
+	if t.InnerSchedule == "" {
+		if t.InnerLR == 0 {
+			return lr
+		}
+		return lr * t.InnerLR / t.LR
 	}
-	return t.InnerLR / t.LR
+	s, err := optim.ScheduleByName(t.InnerSchedule)
+	if err != nil {
+		panic("train: " + err.Error()) // Config.Validate rejects it first
+	}
+	return optim.WithWarmup(s, t.Warmup)(cmp.Or(t.InnerLR, t.LR), it, t.Iterations)
 }
 
 func summary(rec map[string]any, keys []string) string {

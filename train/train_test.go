@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/bism-ml/bism/checkpoint"
+	"github.com/bism-ml/bism/optim"
 )
 
 // trainMetrics trains r to its end and returns the metrics records it wrote
@@ -137,12 +138,13 @@ func TestCorruptCheckpointResume(t *testing.T) {
 
 func TestValidateNamesTheKey(t *testing.T) {
 	cases := map[string]func(*Config){
-		"method.name":      func(c *Config) { c.Method.Name = "xsm" },
-		"train.iterations": func(c *Config) { c.Train.Iterations = 0 },
-		"eval.ll":          func(c *Config) { c.Model.Hidden = 400 },
-		"method.sigma":     func(c *Config) { c.Method.Name = "dsm"; c.Method.Sigma = 0 },
-		"train.schedule":   func(c *Config) { c.Train.Schedule = "step" },
-		"train.warmup":     func(c *Config) { c.Train.Warmup = -1 },
+		"method.name":          func(c *Config) { c.Method.Name = "xsm" },
+		"train.iterations":     func(c *Config) { c.Train.Iterations = 0 },
+		"eval.ll":              func(c *Config) { c.Model.Hidden = 400 },
+		"method.sigma":         func(c *Config) { c.Method.Name = "dsm"; c.Method.Sigma = 0 },
+		"train.schedule":       func(c *Config) { c.Train.Schedule = "step" },
+		"train.warmup":         func(c *Config) { c.Train.Warmup = -1 },
+		"train.inner_schedule": func(c *Config) { c.Train.InnerSchedule = "linear" },
 	}
 	for key, mutate := range cases {
 		c := Defaults()
@@ -196,4 +198,42 @@ func TestWarmupInRun(t *testing.T) {
 			t.Fatalf("record %d: iteration %v, lr %v; want %d, %v", i, rec["iter"], rec["lr"], i+1, want[i]*c.Train.LR)
 		}
 	}
+}
+
+// TestInnerLR checks q's learning rate: by default a fixed multiple of θ's
+// (so it anneals with it), and with train.inner_schedule its own schedule
+// from inner_lr after the same warm-up.
+func TestInnerLR(t *testing.T) {
+	base := TrainConfig{LR: 1e-3, Iterations: 100, Schedule: "cosine", Warmup: 10}
+	sched := optimWithWarmup(base)
+	cases := []struct {
+		name     string
+		inner    float64
+		schedule string
+		it       int
+		want     float64
+	}{
+		{"follows lr", 0, "", 50, sched(1e-3, 50, 100)},
+		{"twice lr", 2e-3, "", 70, 2 * sched(1e-3, 70, 100)},
+		{"constant after warm-up", 2e-3, "constant", 70, 2e-3},
+		{"constant in warm-up", 2e-3, "constant", 4, 2e-3 * 5 / 10},
+		{"constant from lr", 0, "constant", 99, 1e-3},
+		{"own cosine", 2e-3, "cosine", 70, optim.Cosine(2e-3, 70, 100)},
+	}
+	for _, c := range cases {
+		tc := base
+		tc.InnerLR, tc.InnerSchedule = c.inner, c.schedule
+		lr := sched(tc.LR, c.it, tc.Iterations)
+		if got := innerLR(tc, lr, c.it); math.Abs(got-c.want) > 1e-15 {
+			t.Errorf("%s: innerLR = %g, want %g", c.name, got, c.want)
+		}
+	}
+}
+
+func optimWithWarmup(t TrainConfig) optim.Schedule {
+	s, err := optim.ScheduleByName(t.Schedule)
+	if err != nil {
+		panic(err)
+	}
+	return optim.WithWarmup(s, t.Warmup)
 }

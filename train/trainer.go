@@ -146,7 +146,7 @@ func (r *Run) trainStep(buf []float32) (stepStats, error) {
 	t := r.Cfg.Train
 	st := stepStats{lr: r.sched(t.LR, r.iter, t.Iterations)}
 	r.thetaOpt.SetLR(st.lr)
-	r.method.setLR(st.lr * innerLRRatio(t))
+	r.method.setLR(innerLR(t, st.lr, r.iter))
 	v := r.nextBatch(buf)
 	var err error
 	r.inStep(func() {
