@@ -86,8 +86,8 @@ type TrainConfig struct {
 	Beta1      float64 `yaml:"beta1" json:"beta1"`
 	Beta2      float64 `yaml:"beta2" json:"beta2"`
 	Schedule   string  `yaml:"schedule" json:"schedule"` // constant, cosine
-	// InnerSchedule gives the posterior's (q's) learning rate a schedule of
-	// its own, from inner_lr (or lr), after the same warm-up: constant or
+	// InnerSchedule gives the inner optimizer's learning rate (q's; for NCE
+	// and VNCE also the log-normaliser's, as inner_lr) a schedule of its own, from inner_lr (or lr), after the same warm-up: constant or
 	// cosine. "" (the default) keeps q's rate at inner_lr/lr times θ's, so
 	// that it anneals with θ's.
 	InnerSchedule string `yaml:"inner_schedule" json:"inner_schedule"`
