@@ -87,9 +87,10 @@ type TrainConfig struct {
 	Beta2      float64 `yaml:"beta2" json:"beta2"`
 	Schedule   string  `yaml:"schedule" json:"schedule"` // constant, cosine
 	// InnerSchedule gives the inner optimizer's learning rate (q's; for NCE
-	// and VNCE also the log-normaliser's, as inner_lr) a schedule of its own, from inner_lr (or lr), after the same warm-up: constant or
-	// cosine. "" (the default) keeps q's rate at inner_lr/lr times θ's, so
-	// that it anneals with θ's.
+	// and VNCE also the log-normaliser's, as inner_lr) a schedule of its
+	// own, from inner_lr (or lr), after the same warm-up: constant or cosine.
+	// "" (the default) keeps it at inner_lr/lr times θ's, so that it anneals
+	// with θ's.
 	InnerSchedule string `yaml:"inner_schedule" json:"inner_schedule"`
 	// Warmup scales the learning rate linearly up over the first Warmup
 	// iterations, at most the whole run (0: none, as the reference code).
