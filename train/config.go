@@ -8,6 +8,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/bism-ml/bism/objective"
+	"github.com/bism-ml/bism/optim"
 )
 
 // Config is a fully resolved experiment: what the YAML files under configs/
@@ -219,8 +220,10 @@ func (c *Config) Validate() error {
 	if t.Schedule != "constant" && t.Schedule != "cosine" {
 		return bad("train.schedule", "unknown schedule %q (want constant or cosine)", t.Schedule)
 	}
-	if t.InnerSchedule != "" && t.InnerSchedule != "constant" && t.InnerSchedule != "cosine" {
-		return bad("train.inner_schedule", "unknown schedule %q (want constant or cosine, or leave it unset to follow train.schedule)", t.InnerSchedule)
+	if t.InnerSchedule != "" {
+		if _, err := optim.ScheduleByName(t.InnerSchedule); err != nil {
+			return bad("train.inner_schedule", "%v, or leave it unset to follow train.schedule", err)
+		}
 	}
 	if t.Warmup < 0 {
 		return bad("train.warmup", "must be non-negative, got %d", t.Warmup)

@@ -188,10 +188,7 @@ func innerLR(t TrainConfig, lr float64, it int) float64 {
 		}
 		return lr * t.InnerLR / t.LR
 	}
-	s, err := optim.ScheduleByName(t.InnerSchedule)
-	if err != nil {
-		panic("train: " + err.Error()) // Config.Validate rejects it first
-	}
+	s, _ := optim.ScheduleByName(t.InnerSchedule) // Config.Validate rejected unknown names
 	return optim.WithWarmup(s, t.Warmup)(cmp.Or(t.InnerLR, t.LR), it, t.Iterations)
 }
 

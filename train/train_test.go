@@ -205,7 +205,7 @@ func TestWarmupInRun(t *testing.T) {
 // from inner_lr after the same warm-up.
 func TestInnerLR(t *testing.T) {
 	base := TrainConfig{LR: 1e-3, Iterations: 100, Schedule: "cosine", Warmup: 10}
-	sched := optimWithWarmup(base)
+	sched := optim.WithWarmup(optim.Cosine, base.Warmup)
 	cases := []struct {
 		name     string
 		inner    float64
@@ -228,12 +228,4 @@ func TestInnerLR(t *testing.T) {
 			t.Errorf("%s: innerLR = %g, want %g", c.name, got, c.want)
 		}
 	}
-}
-
-func optimWithWarmup(t TrainConfig) optim.Schedule {
-	s, err := optim.ScheduleByName(t.Schedule)
-	if err != nil {
-		panic(err)
-	}
-	return optim.WithWarmup(s, t.Warmup)
 }
