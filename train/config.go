@@ -2,6 +2,7 @@ package train
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -155,6 +156,9 @@ var methods = map[string]bool{"bism": true, "bissm": true, "bidsm": true, "bimds
 	"dsm": true, "mdsm": true, "cd": true, "pcd": true, "nce": true, "vnce": true}
 
 // Validate checks every field and returns an error naming the first bad one.
+// innerLR is the inner optimizer's base learning rate: inner_lr, else lr.
+func (t TrainConfig) innerLR() float64 { return cmp.Or(t.InnerLR, t.LR) }
+
 func (c *Config) Validate() error {
 	bad := func(key string, format string, args ...any) error {
 		return fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...))

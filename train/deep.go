@@ -42,7 +42,8 @@ type DeepRun struct {
 	thetaOpt *optim.Adam
 	bilevel  *objective.BiLevel // deep_eblvm
 	outer    objective.Outer
-	sched    optim.Schedule
+	thetaLR  func(it int) float64 // learning rates at iteration it (lrSchedules)
+	innerLR  func(it int) float64
 	progress
 }
 
@@ -76,7 +77,7 @@ func NewDeepWithData(cfg Config, dir string, opts Options, split *data.Split) (*
 		return nil, fmt.Errorf("train: %s needs [C 32 32] images, the data have shape %v", cfg.Model.Kind, s)
 	}
 	r := &DeepRun{Cfg: cfg, Dir: dir, Split: split, opts: opts, progress: progress{rng: tensor.NewRNG(cfg.Seed)}}
-	if err := setUp(cfg, dir, opts, &r.sched, r.build, r.loadCheckpoint); err != nil {
+	if err := setUp(cfg, dir, opts, &r.thetaLR, &r.innerLR, r.build, r.loadCheckpoint); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -118,11 +119,7 @@ func (r *DeepRun) build() error {
 		r.EBLVM = model.NewDeepEBLVM(model.DeepEBLVMConfig{ResNet: res, H: cfg.Model.Hidden, F: cfg.Model.Features}, initRNG, tensor.Float32)
 		r.Post = model.NewCNNPosterior(model.CNNPosteriorConfig{InChannels: shape[0], Height: shape[1], Width: shape[2],
 			H: cfg.Model.Hidden, Ch: cfg.Model.PosteriorCh}, initRNG, tensor.Float32)
-		innerLR := t.InnerLR
-		if innerLR == 0 {
-			innerLR = t.LR
-		}
-		qopt := optim.NewAdam(innerLR, t.Beta1, t.Beta2)
+		qopt := optim.NewAdam(t.innerLR(), t.Beta1, t.Beta2)
 		r.bilevel = &objective.BiLevel{Model: r.EBLVM, Posterior: r.Post, Outer: outer, K: cfg.Method.K, N: cfg.Method.N, InnerOpt: qopt}
 		if cfg.Method.Unroll == "sgd" {
 			r.bilevel.Unroll = func() optim.Unrolled { return optim.NewSGD(qopt.LR()).Unroll() }
@@ -157,8 +154,7 @@ func (r *DeepRun) nextBatch(dst []float32) *tensor.Tensor {
 // (and for BiMDSM runs the posterior's K inner steps) and steps θ's
 // optimizer.
 func (r *DeepRun) trainStep(buf []float32) (stepStats, error) {
-	t := r.Cfg.Train
-	lr := r.sched(t.LR, r.iter, t.Iterations)
+	lr := r.thetaLR(r.iter)
 	r.thetaOpt.SetLR(lr)
 	v := r.nextBatch(buf)
 	st := stepStats{lr: lr, inner: nan, v: v}
@@ -166,7 +162,7 @@ func (r *DeepRun) trainStep(buf []float32) (stepStats, error) {
 	r.inStep(func() {
 		var grads []*tensor.Tensor
 		if r.bilevel != nil {
-			r.bilevel.InnerOpt.SetLR(innerLR(t, lr, r.iter))
+			r.bilevel.InnerOpt.SetLR(r.innerLR(r.iter))
 			res := r.bilevel.Step(v, r.rng)
 			st.loss, st.inner, grads = res.Loss, res.InnerLoss, res.Grads
 		} else {

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -176,20 +175,23 @@ func timeSteps(step func() error, warmup, iters int) (float64, error) {
 	return float64(time.Since(start).Microseconds()) / 1000 / float64(iters), nil
 }
 
-// innerLR is the inner (posterior) learning rate at iteration it when θ's
-// is lr: by default lr times inner_lr/lr (1 when inner_lr is unset), so
-// that q anneals with θ; with train.inner_schedule, that schedule from
-// inner_lr (or lr) after the same warm-up, so that q's steps need not shrink
-// while the energy is still moving.
-func innerLR(t TrainConfig, lr float64, it int) float64 {
+// lrSchedules returns θ's learning rate and the inner (posterior) one as
+// functions of the iteration. θ's follows train.schedule after the warm-up.
+// The inner one is by default inner_lr/lr times θ's, so that q anneals with
+// θ; with train.inner_schedule it follows that schedule from inner_lr (or lr)
+// after the same warm-up, so that q's steps need not shrink while the energy
+// is still moving.
+func lrSchedules(t TrainConfig) (theta, inner func(it int) float64) {
+	s, _ := optim.ScheduleByName(t.Schedule) // Config.Validate rejected unknown names
+	ts := optim.WithWarmup(s, t.Warmup)
+	theta = func(it int) float64 { return ts(t.LR, it, t.Iterations) }
 	if t.InnerSchedule == "" {
-		if t.InnerLR == 0 {
-			return lr
-		}
-		return lr * t.InnerLR / t.LR
+		ratio := t.innerLR() / t.LR
+		return theta, func(it int) float64 { return theta(it) * ratio }
 	}
-	s, _ := optim.ScheduleByName(t.InnerSchedule) // Config.Validate rejected unknown names
-	return optim.WithWarmup(s, t.Warmup)(cmp.Or(t.InnerLR, t.LR), it, t.Iterations)
+	s, _ = optim.ScheduleByName(t.InnerSchedule)
+	is := optim.WithWarmup(s, t.Warmup)
+	return theta, func(it int) float64 { return is(t.innerLR(), it, t.Iterations) }
 }
 
 func summary(rec map[string]any, keys []string) string {

@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"github.com/bism-ml/bism/checkpoint"
-	"github.com/bism-ml/bism/optim"
 	"github.com/bism-ml/bism/tensor"
 )
 
@@ -97,11 +96,10 @@ func (p *progress) restoreProgress(ts map[string]checkpoint.Tensor, meta map[str
 	return nil
 }
 
-// setUp finishes constructing a run: the learning-rate schedule, the model
+// setUp finishes constructing a run: the learning-rate schedules, the model
 // and method (build), and with opts.Resume the state of DIR's checkpoint.
-func setUp(cfg Config, dir string, opts Options, sched *optim.Schedule, build func() error, load func(path string) error) error {
-	s, _ := optim.ScheduleByName(cfg.Train.Schedule)
-	*sched = optim.WithWarmup(s, cfg.Train.Warmup)
+func setUp(cfg Config, dir string, opts Options, thetaLR, innerLR *func(it int) float64, build func() error, load func(path string) error) error {
+	*thetaLR, *innerLR = lrSchedules(cfg.Train)
 	if err := build(); err != nil {
 		return err
 	}

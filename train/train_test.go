@@ -223,8 +223,11 @@ func TestInnerLR(t *testing.T) {
 	for _, c := range cases {
 		tc := base
 		tc.InnerLR, tc.InnerSchedule = c.inner, c.schedule
-		lr := sched(tc.LR, c.it, tc.Iterations)
-		if got := innerLR(tc, lr, c.it); math.Abs(got-c.want) > 1e-15 {
+		thetaLR, innerLR := lrSchedules(tc)
+		if got := thetaLR(c.it); got != sched(tc.LR, c.it, tc.Iterations) {
+			t.Errorf("%s: θ's lr = %g, want %g", c.name, got, sched(tc.LR, c.it, tc.Iterations))
+		}
+		if got := innerLR(c.it); math.Abs(got-c.want) > 1e-15 {
 			t.Errorf("%s: innerLR = %g, want %g", c.name, got, c.want)
 		}
 	}

@@ -35,7 +35,8 @@ type Run struct {
 	opts     Options
 	thetaOpt *optim.Adam
 	method   stepper
-	sched    optim.Schedule
+	thetaLR  func(it int) float64 // learning rates at iteration it (lrSchedules)
+	innerLR  func(it int) float64
 	progress
 }
 
@@ -56,7 +57,7 @@ func New(cfg Config, dir string, opts Options) (*Run, error) {
 		return nil, err
 	}
 	r := &Run{Cfg: cfg, Dir: dir, Split: split, opts: opts, progress: progress{rng: tensor.NewRNG(cfg.Seed)}}
-	if err := setUp(cfg, dir, opts, &r.sched, r.build, r.loadCheckpoint); err != nil {
+	if err := setUp(cfg, dir, opts, &r.thetaLR, &r.innerLR, r.build, r.loadCheckpoint); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -71,10 +72,7 @@ func (r *Run) build() error {
 	t := cfg.Train
 	r.thetaOpt = optim.NewAdam(t.LR, t.Beta1, t.Beta2)
 	m := cfg.Method
-	innerLR := t.InnerLR
-	if innerLR == 0 {
-		innerLR = t.LR
-	}
+	innerLR := t.innerLR()
 	switch {
 	case m.Bilevel():
 		outer, err := m.Outer()
@@ -143,10 +141,9 @@ func (r *Run) Train() error {
 // trainStep applies the schedule, draws a minibatch, computes θ's gradient
 // with the method and steps θ's optimizer.
 func (r *Run) trainStep(buf []float32) (stepStats, error) {
-	t := r.Cfg.Train
-	st := stepStats{lr: r.sched(t.LR, r.iter, t.Iterations)}
+	st := stepStats{lr: r.thetaLR(r.iter)}
 	r.thetaOpt.SetLR(st.lr)
-	r.method.setLR(innerLR(t, st.lr, r.iter))
+	r.method.setLR(r.innerLR(r.iter))
 	v := r.nextBatch(buf)
 	var err error
 	r.inStep(func() {
