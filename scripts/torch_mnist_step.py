@@ -10,6 +10,11 @@ architecture as bism's model/resnet.go and model/cnnposterior.go.
 Defaults: CH 64, ITERS 3, THREADS 2, H 50 and POSTERIOR_CH 64 (configs/mnist/bimdsm.yaml);
 configs/mnist/*-cpu.yaml are CH 16 (CH 8 before session 5), H 50, POSTERIOR_CH 16. ONLY = langevin times
 just the Langevin step (10 x ITERS steps).
+
+Install libopenblas-dev next to python3-torch: with only the reference BLAS
+(libblas3) Debian's PyTorch took 4-5 times as long per Langevin step here
+(docs/PERFORMANCE.md, window 6). The Langevin-only mode times a cold process;
+after the training steps of the full mode PyTorch's step is faster.
 """
 import math
 import sys
