@@ -12,7 +12,7 @@ configs/mnist/*-cpu.yaml are CH 16 (CH 8 before session 5), H 50, POSTERIOR_CH 1
 just the Langevin step (10 x ITERS steps).
 
 Install libopenblas-dev next to python3-torch: with only the reference BLAS
-(libblas3) Debian's PyTorch took 4-5 times as long per Langevin step here
+(libblas3) Debian's PyTorch took 2.4-3.5 times as long per Langevin step here
 (docs/PERFORMANCE.md, window 6). The Langevin-only mode times a cold process;
 after the training steps of the full mode PyTorch's step is faster.
 """
