@@ -18,8 +18,8 @@
 # anneal on 500 samples would take about 3.3 times that), GRID_SCALE (the same for the 64-sample grids, default 1),
 # PROBE_N (probe images, default 10000), OUT (default runs/mnist), BISM_DATA,
 # BIMDSM_CONFIG (the BiMDSM config under configs/mnist/, default bimdsm-cpu, the
-# spec's K = 5; bimdsm-cpu-k1 is the K = 1 config whose digits match MDSM's,
-# docs/RESULTS.md; its run goes to OUT/bimdsm-k1).
+# spec's K = 5; bimdsm-cpu-k1 is the K = 1 config whose digits come close to
+# MDSM's, docs/RESULTS.md; its run goes to OUT/bimdsm-k1).
 # Re-running resumes unfinished training (bism train -resume).
 set -euo pipefail
 cd "$(dirname "$0")/.."

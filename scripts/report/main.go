@@ -275,6 +275,7 @@ var mnistOrder = []struct {
 	figures    bool
 }{
 	{"bimdsm", "BiMDSM (deep EBLVM)", true}, {"bimdsm-seed2", "BiMDSM, seed 2", false},
+	{"bimdsm-k1", "BiMDSM, K = 1 (bimdsm-cpu-k1.yaml)", false}, // BIMDSM_CONFIG=bimdsm-cpu-k1 scripts/mnist.sh
 	{"mdsm", "MDSM (fully visible EBM)", true},
 	{"mdsm-4000", "MDSM, 4,000 iterations", false}, {"mdsm-4000-seed2", "MDSM, 4,000 iterations, seed 2", false},
 }
