@@ -818,8 +818,15 @@ func avgUnpool[T Float](g, out []T, lo, hi, h, w, k int) {
 		op := out[pl*h*w : (pl+1)*h*w]
 		for oh := 0; oh < ho; oh++ {
 			grow := gp[oh*wo : (oh+1)*wo]
-			for kh := 0; kh < k; kh++ {
-				orow := op[(oh*k+kh)*w:][:w]
+			// Fill the window's first row, then copy it to the other k-1:
+			// the rows are equal, and copy is a memmove.
+			orow := op[oh*k*w:][:w]
+			if k == 2 { // every ResNet down block
+				for ow, v := range grow {
+					v *= inv
+					orow[2*ow], orow[2*ow+1] = v, v
+				}
+			} else {
 				for ow, v := range grow {
 					v *= inv
 					d := orow[ow*k : (ow+1)*k]
@@ -827,6 +834,9 @@ func avgUnpool[T Float](g, out []T, lo, hi, h, w, k int) {
 						d[i] = v
 					}
 				}
+			}
+			for kh := 1; kh < k; kh++ {
+				copy(op[(oh*k+kh)*w:][:w], orow)
 			}
 		}
 	}

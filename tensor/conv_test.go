@@ -425,3 +425,12 @@ func BenchmarkConvNarrow(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAvgUnpool2d is the average pooling's backward pass at the paper
+// ResNet's first down block: g [100,64,16,16] -> [100,64,32,32], float32.
+func BenchmarkAvgUnpool2d(b *testing.B) {
+	g := NewRNG(1).Normal(Float32, 0, 1, 100, 64, 16, 16)
+	for b.Loop() {
+		AvgUnpool2d(g, 2)
+	}
+}
