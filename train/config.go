@@ -155,10 +155,10 @@ func (m MethodConfig) Outer() (objective.Outer, error) {
 var methods = map[string]bool{"bism": true, "bissm": true, "bidsm": true, "bimdsm": true, "sm": true, "ssm": true,
 	"dsm": true, "mdsm": true, "cd": true, "pcd": true, "nce": true, "vnce": true}
 
-// Validate checks every field and returns an error naming the first bad one.
 // innerLR is the inner optimizer's base learning rate: inner_lr, else lr.
 func (t TrainConfig) innerLR() float64 { return cmp.Or(t.InnerLR, t.LR) }
 
+// Validate checks every field and returns an error naming the first bad one.
 func (c *Config) Validate() error {
 	bad := func(key string, format string, args ...any) error {
 		return fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...))

@@ -42,8 +42,6 @@ type DeepRun struct {
 	thetaOpt *optim.Adam
 	bilevel  *objective.BiLevel // deep_eblvm
 	outer    objective.Outer
-	thetaLR  func(it int) float64 // learning rates at iteration it (lrSchedules)
-	innerLR  func(it int) float64
 	progress
 }
 
@@ -77,7 +75,7 @@ func NewDeepWithData(cfg Config, dir string, opts Options, split *data.Split) (*
 		return nil, fmt.Errorf("train: %s needs [C 32 32] images, the data have shape %v", cfg.Model.Kind, s)
 	}
 	r := &DeepRun{Cfg: cfg, Dir: dir, Split: split, opts: opts, progress: progress{rng: tensor.NewRNG(cfg.Seed)}}
-	if err := setUp(cfg, dir, opts, &r.thetaLR, &r.innerLR, r.build, r.loadCheckpoint); err != nil {
+	if err := setUp(cfg, dir, opts, &r.progress, r.build, r.loadCheckpoint); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -182,16 +182,17 @@ func timeSteps(step func() error, warmup, iters int) (float64, error) {
 // after the same warm-up, so that q's steps need not shrink while the energy
 // is still moving.
 func lrSchedules(t TrainConfig) (theta, inner func(it int) float64) {
-	s, _ := optim.ScheduleByName(t.Schedule) // Config.Validate rejected unknown names
-	ts := optim.WithWarmup(s, t.Warmup)
-	theta = func(it int) float64 { return ts(t.LR, it, t.Iterations) }
+	warmed := func(name string, base float64) func(it int) float64 {
+		s, _ := optim.ScheduleByName(name) // Config.Validate rejected unknown names
+		s = optim.WithWarmup(s, t.Warmup)
+		return func(it int) float64 { return s(base, it, t.Iterations) }
+	}
+	theta = warmed(t.Schedule, t.LR)
 	if t.InnerSchedule == "" {
 		ratio := t.innerLR() / t.LR
 		return theta, func(it int) float64 { return theta(it) * ratio }
 	}
-	s, _ = optim.ScheduleByName(t.InnerSchedule)
-	is := optim.WithWarmup(s, t.Warmup)
-	return theta, func(it int) float64 { return is(t.innerLR(), it, t.Iterations) }
+	return theta, warmed(t.InnerSchedule, t.innerLR())
 }
 
 func summary(rec map[string]any, keys []string) string {

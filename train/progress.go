@@ -26,6 +26,10 @@ type progress struct {
 	arena   *tensor.Arena
 	noArena bool
 	poison  bool
+
+	// thetaLR and innerLR are the learning rates at iteration it
+	// (lrSchedules), set by setUp.
+	thetaLR, innerLR func(it int) float64
 }
 
 // inStep runs one training step's computation f with step-scoped tensor
@@ -98,8 +102,8 @@ func (p *progress) restoreProgress(ts map[string]checkpoint.Tensor, meta map[str
 
 // setUp finishes constructing a run: the learning-rate schedules, the model
 // and method (build), and with opts.Resume the state of DIR's checkpoint.
-func setUp(cfg Config, dir string, opts Options, thetaLR, innerLR *func(it int) float64, build func() error, load func(path string) error) error {
-	*thetaLR, *innerLR = lrSchedules(cfg.Train)
+func setUp(cfg Config, dir string, opts Options, p *progress, build func() error, load func(path string) error) error {
+	p.thetaLR, p.innerLR = lrSchedules(cfg.Train)
 	if err := build(); err != nil {
 		return err
 	}

@@ -35,8 +35,6 @@ type Run struct {
 	opts     Options
 	thetaOpt *optim.Adam
 	method   stepper
-	thetaLR  func(it int) float64 // learning rates at iteration it (lrSchedules)
-	innerLR  func(it int) float64
 	progress
 }
 
@@ -57,7 +55,7 @@ func New(cfg Config, dir string, opts Options) (*Run, error) {
 		return nil, err
 	}
 	r := &Run{Cfg: cfg, Dir: dir, Split: split, opts: opts, progress: progress{rng: tensor.NewRNG(cfg.Seed)}}
-	if err := setUp(cfg, dir, opts, &r.thetaLR, &r.innerLR, r.build, r.loadCheckpoint); err != nil {
+	if err := setUp(cfg, dir, opts, &r.progress, r.build, r.loadCheckpoint); err != nil {
 		return nil, err
 	}
 	return r, nil
