@@ -88,7 +88,7 @@ func TestLoadFreyCorrupt(t *testing.T) {
 func TestLoadFreyMissing(t *testing.T) {
 	tmp := t.TempDir()
 	_, err := LoadFrey(tmp)
-	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "frey_rawface.mat") || !strings.Contains(err.Error(), "Download") {
+	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "frey_rawface.mat") || !strings.Contains(err.Error(), "bism data fetch frey") {
 		t.Errorf("missing file: %v", err)
 	}
 }

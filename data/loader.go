@@ -108,11 +108,57 @@ func (l Loader) readFile(name, rel string, alt ...string) (path string, raw []by
 		return path, raw, err
 	}
 	if !l.Download {
-		return "", nil, fmt.Errorf("data: %s data set: %w (data root %q, from flag, $%s or ../shared/datasets; set Loader.Download to fetch it)",
-			name, err, root, EnvDataDir)
+		return "", nil, fmt.Errorf("data: %s data set: %w (data root %q); %s", name, err, root, HowToGet(name))
 	}
 	if ferr := fetch(context.Background(), l.Client, root, name); ferr != nil {
 		return "", nil, fmt.Errorf("data: %s data set: %w; download failed: %w", name, err, ferr)
 	}
 	return tryAll()
+}
+
+// files lists the files of the data set called name, relative to the
+// data root (MNIST-like sets also accept their names without .gz).
+func files(name string) []string {
+	var out []string
+	switch name {
+	case NameFrey:
+		out = []string{"frey/frey_rawface.mat"}
+	case NameMNIST, NameFashionMNIST:
+		for _, f := range mnistFiles {
+			out = append(out, name+"/"+f)
+		}
+	case NameCIFAR10:
+		for _, f := range cifar10Files {
+			out = append(out, cifarDir+"/"+f)
+		}
+	}
+	return out
+}
+
+// HowToGet is the one-line advice printed when the data set called name
+// is not under the data root.
+func HowToGet(name string) string {
+	return fmt.Sprintf("get it with `bism data fetch %s`, or point -data or $%s at a folder holding it", name, EnvDataDir)
+}
+
+// Missing reports whether the files of the data set called name are
+// under root (resolved with Dir). It returns nil when they all exist, and
+// otherwise an error naming the first missing file and how to get the
+// data set. It does not read or verify the files.
+func Missing(root, name string) error {
+	root = Dir(root)
+	fs := files(name)
+	if fs == nil {
+		if name == NameCheckerboard {
+			return nil
+		}
+		return fmt.Errorf("data: unknown data set %q", name)
+	}
+	for _, rel := range fs {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		if !exists(p) && !exists(trimGz(p)) {
+			return fmt.Errorf("data: %s data set not found: %s is missing; %s", name, p, HowToGet(name))
+		}
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bism-ml/bism/data"
+	"github.com/bism-ml/bism/internal/datatest"
 	"github.com/bism-ml/bism/tensor"
 )
 
@@ -16,9 +17,9 @@ import (
 // is not there.
 func loadMNISTOrSkip(t *testing.T) *data.Split {
 	t.Helper()
-	s, err := data.LoadMNIST("")
+	s, err := data.LoadMNIST(datatest.Root(t, data.NameMNIST))
 	if err != nil {
-		t.Skipf("MNIST not available: %v", err)
+		t.Fatal(err)
 	}
 	return s
 }

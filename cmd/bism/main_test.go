@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/bism-ml/bism/data"
+	"github.com/bism-ml/bism/internal/datatest"
 )
 
 // exists fails the test unless every path exists.
@@ -110,9 +111,7 @@ func TestCommandErrors(t *testing.T) {
 // TestDeepCommands trains a tiny ResNet EBM on MNIST for two iterations and
 // runs the deep sampling commands on it (grids, FID record, denoising).
 func TestDeepCommands(t *testing.T) {
-	if _, err := data.LoadMNIST(""); err != nil {
-		t.Skipf("MNIST not available: %v", err)
-	}
+	datatest.Root(t, data.NameMNIST)
 	out := filepath.Join(t.TempDir(), "run")
 	cfg := filepath.Join("..", "..", "configs", "mnist", "mdsm-cpu.yaml")
 	if err := cmdTrain([]string{"-config", cfg, "-out", out, "-quiet", "-set", "model.ch=2", "-set", "model.features=4",
@@ -156,9 +155,7 @@ func TestDeepCommands(t *testing.T) {
 // for two iterations and samples it with -marginal-sampler bilevel: grids
 // and the FID record get their own names, next to the joint sampler's.
 func TestBiLevelSamplerCommands(t *testing.T) {
-	if _, err := data.LoadMNIST(""); err != nil {
-		t.Skipf("MNIST not available: %v", err)
-	}
+	datatest.Root(t, data.NameMNIST)
 	out := filepath.Join(t.TempDir(), "run")
 	cfg := filepath.Join("..", "..", "configs", "mnist", "bimdsm-cpu.yaml")
 	if err := cmdTrain([]string{"-config", cfg, "-out", out, "-quiet", "-set", "model.ch=2", "-set", "model.features=4",
