@@ -1,19 +1,22 @@
 package config
 
 import (
-	"os"
+	"errors"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bism-ml/bism/configs"
 )
 
 func TestParseAndOverride(t *testing.T) {
 	src := []byte("seed: 7\nmethod:\n  name: bidsm\n  sigma: 0.3\ntrain:\n  iterations: 10\n")
-	cfg, err := Parse(src, []string{"train.iterations=25", "method.n=10", "seed=3"})
+	cfg, err := Parse(src, "c.yaml", []string{"train.iterations=25", "method.n=10", "seed=3", "train.lr=2e-4", "train.iterations=1e3"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Train.Iterations != 25 || cfg.Method.N != 10 || cfg.Seed != 3 || cfg.Method.Sigma != 0.3 {
+	if cfg.Train.Iterations != 1000 || cfg.Method.N != 10 || cfg.Seed != 3 || cfg.Method.Sigma != 0.3 || cfg.Train.LR != 2e-4 {
 		t.Fatalf("got %+v", cfg)
 	}
 	if cfg.Train.BatchSize != 100 || cfg.Train.Beta2 != 0.95 {
@@ -21,53 +24,151 @@ func TestParseAndOverride(t *testing.T) {
 	}
 }
 
+// TestErrorsNameTheProblem: every error names the key, and the override
+// or the file and line it came from, never YAML internals.
 func TestErrorsNameTheProblem(t *testing.T) {
 	cases := []struct {
 		src       string
 		overrides []string
-		want      string
+		want      []string
 	}{
-		{"train:\n  iteratons: 5\n", nil, "iteratons"},
-		{"seed: 1\n", []string{"train.bogus=1"}, "bogus"},
-		{"seed: 1\n", []string{"noequals"}, "key=value"},
-		{"seed: [1\n", nil, "invalid YAML"},
-		{"method:\n  name: foo\n", nil, "method.name"},
-		{"seed: 1\n", []string{"train.iterations=abc"}, "iterations"},
-		{"seed: 1\n", []string{"eval.sampler=gibbs"}, "eval.sampler"},
-		{"seed: 1\n", []string{"eval.sampler=bilevel"}, "deep_eblvm"}, // the default model is a GRBM
+		{"train:\n  iteratons: 5\n", nil, []string{"c.yaml:2:", "unknown key train.iteratons", "did you mean train.iterations"}},
+		{"seed: 1\n", []string{"train.bogus=1"}, []string{"-set train.bogus=1", "unknown key train.bogus", "keys of train"}},
+		{"seed: 1\n", []string{"noequals"}, []string{"-set noequals", "key=value"}},
+		{"seed: [1\n", nil, []string{"c.yaml", "not valid YAML"}},
+		{"method:\n  name: bissmm\n", nil, []string{"c.yaml:2:", "method.name", `did you mean "bissm"`}},
+		{"seed: 1\n", []string{"train.iterations=abc"}, []string{"-set train.iterations=abc: train.iterations wants an integer"}},
+		{"seed: 1\n", []string{"train.batch_size=1.5"}, []string{"-set train.batch_size=1.5", "wants an integer"}},
+		{"seed: 1\n", []string{"train.lr="}, []string{"-set train.lr=", "train.lr needs a value"}},
+		{"seed: 1\n", []string{"model.scalar_sigma="}, []string{"needs a value"}},
+		{"seed: 1\n", []string{"train.lr=.inf"}, []string{"train.lr wants a finite number"}},
+		{"seed: 1\n", []string{"train.inner_lr=.nan"}, []string{"train.inner_lr wants a finite number"}},
+		{"seed: 1\n", []string{"train.lr=nan"}, []string{"train.lr wants a finite number"}},
+		{"seed: 1\n", []string{"eval.grid=0"}, []string{"eval.grid", "at least 1"}},
+		{"seed: 1\n", []string{"train.batch_size=1000000000000"}, []string{"train.batch_size", "2^31"}},
+		{"seed: 1\n", []string{"model.hidden=1000000000"}, []string{"model.hidden", "2^31"}},
+		{"seed: 1\n", []string{"eval.grid=1000000"}, []string{"eval.grid", "2^31"}},
+		{"seed: 1\n", []string{"eval.sampler=gibbs"}, []string{"eval.sampler", "unknown value"}},
+		{"seed: 1\n", []string{"eval.sampler=bilevel"}, []string{"deep_eblvm"}}, // the default model is a GRBM
+		{"seed: 1\n", []string{"train=5"}, []string{"train is a section", "train.lr"}},
+		{"train: 5\n", nil, []string{"c.yaml:1:", "train is a section"}},
+		{"seed: 1\nseed: 2\n", nil, []string{"c.yaml:2:", "seed is set twice"}},
+		{"train:\n  lr: [1, 2]\n", nil, []string{"c.yaml:2:", "train.lr wants a single value"}},
+		{"method:\n  name: cd\nmodel:\n  kind: resnet_ebm\ndata:\n  name: mnist\n", nil, []string{"method.name", "cd does not train model resnet_ebm"}},
 	}
 	for _, c := range cases {
-		_, err := Parse([]byte(c.src), c.overrides)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%q %v: got %v, want mention of %q", c.src, c.overrides, err, c.want)
+		_, err := Parse([]byte(c.src), "c.yaml", c.overrides)
+		for _, w := range c.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%q %v: got %v, want mention of %q", c.src, c.overrides, err, w)
+			}
+		}
+		if err != nil && (strings.Contains(err.Error(), "!!") || strings.Contains(err.Error(), "Config")) {
+			t.Errorf("%q %v: error shows YAML or Go internals: %v", c.src, c.overrides, err)
 		}
 	}
 }
 
-// TestShippedConfigsLoad parses every YAML file under configs/.
+// TestUnsetKeys: a text key whose empty value means "not set" takes it,
+// restoring the default.
+func TestUnsetKeys(t *testing.T) {
+	cfg, err := Parse([]byte("train:\n  inner_schedule: constant\n"), "c.yaml", []string{"train.inner_schedule="})
+	if err != nil || cfg.Train.InnerSchedule != "" {
+		t.Fatalf("got %q, %v", cfg.Train.InnerSchedule, err)
+	}
+	for _, k := range Keys() {
+		if k.Doc == "" || k.Type == "" {
+			t.Errorf("key %s has no doc or type", k.Name)
+		}
+		if k.Unset != "" && k.Type != "text" && k.Values == nil {
+			t.Errorf("key %s: only text keys may be unset", k.Name)
+		}
+	}
+}
+
+// TestShippedConfigsLoad parses every YAML file under configs/, from the
+// file and by its built-in name.
 func TestShippedConfigsLoad(t *testing.T) {
 	files, _ := filepath.Glob("../configs/*/*.yaml")
 	more, _ := filepath.Glob("../configs/*.yaml")
 	files = append(files, more...)
-	if len(files) < 10 {
-		t.Fatalf("found only %d configs", len(files))
+	if len(files) < 10 || len(files) != len(configs.Names()) {
+		t.Fatalf("found %d configs, %d built in", len(files), len(configs.Names()))
 	}
 	for _, f := range files {
-		if _, err := Load(f, nil); err != nil {
+		a, err := Load(f, nil)
+		if err != nil {
 			t.Errorf("%v", err)
 		}
+		b, err := Load(configs.Trim(f), nil)
+		if err != nil || a != b {
+			t.Errorf("built-in %s: %v", configs.Trim(f), err)
+		}
 	}
-	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), nil); err == nil || !os.IsNotExist(unwrapAll(err)) {
+	_, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), nil)
+	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
+	}
+	if _, err := Load("checkerbord/bissm", nil); err == nil || !strings.Contains(err.Error(), "did you mean checkerboard/bissm") {
+		t.Errorf("misspelt built-in: %v", err)
 	}
 }
 
-func unwrapAll(err error) error {
-	for {
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return err
+// TestMarshalRoundTrip: a resolved config written to a run directory reads
+// back identical.
+func TestMarshalRoundTrip(t *testing.T) {
+	for _, name := range configs.Names() {
+		c, err := Load(name, nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-		err = u.Unwrap()
+		b, err := Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := Parse(b, "config.yaml", nil)
+		if err != nil || c != d {
+			t.Errorf("%s: %v\n%+v\n%+v", name, err, c, d)
+		}
+	}
+}
+
+func TestCheckResume(t *testing.T) {
+	base := Defaults()
+	cases := []struct {
+		name string
+		set  []string
+		want string // "" = allowed
+	}{
+		{"same", nil, ""},
+		{"longer, constant schedule", []string{"train.iterations=200000"}, ""},
+		{"evaluation", []string{"eval.ais_chains=10", "train.eval_every=5", "data.dir=/x"}, ""},
+		{"method", []string{"method.name=bidsm"}, "method.name: bissm -> bidsm"},
+		{"two keys", []string{"train.lr=0.01", "seed=5"}, "seed: 1234 -> 5"},
+		{"cosine length", []string{"train.schedule=cosine"}, "train.schedule: constant -> cosine"},
+	}
+	for _, c := range cases {
+		next := base
+		if err := Override(&next, c.set); err != nil {
+			t.Fatal(err)
+		}
+		err := CheckResume(base, next)
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: got %v, want %q", c.name, err, c.want)
+		}
+	}
+	cos := base
+	cos.Train.Schedule = Cosine
+	longer := cos
+	longer.Train.Iterations *= 2
+	if err := CheckResume(cos, longer); err == nil || !strings.Contains(err.Error(), "depends on train.iterations") {
+		t.Errorf("cosine schedule, longer run: %v", err)
+	}
+	warm := base
+	warm.Train.Warmup, warm.Train.Iterations = 500, 100
+	w2 := warm
+	w2.Train.Iterations = 1000
+	if err := CheckResume(warm, w2); err == nil {
+		t.Errorf("warm-up cut to the run's length: resume allowed")
 	}
 }

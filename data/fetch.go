@@ -9,13 +9,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"time"
 )
 
-// Public download locations, tried in order.
+// EnvSources names the environment variable that replaces the download
+// locations: comma-separated base URLs of folders laid out like the data
+// root (BASE/frey/frey_rawface.mat, BASE/mnist/..., BASE/cifar-10-binary.tar.gz),
+// tried in order. For private mirrors and machines without the internet.
+const EnvSources = "BISM_DATA_SOURCES"
+
+// Public download locations, tried in order: the originals, then mirrors.
 var (
 	freyURLs         = []string{"https://cs.nyu.edu/~roweis/data/"}
 	mnistURLs        = []string{"https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/", "http://yann.lecun.com/exdb/mnist/"}
@@ -43,19 +52,47 @@ func Fetch(ctx context.Context, dir, name string) error {
 
 func fetch(ctx context.Context, client *http.Client, root, name string) error {
 	if client == nil {
-		client = http.DefaultClient
+		client = defaultClient
 	}
 	switch name {
 	case NameFrey:
-		return fetchFiles(ctx, client, root, NameFrey, []string{"frey_rawface.mat"}, freyURLs)
+		return fetchFiles(ctx, client, root, NameFrey, []string{"frey_rawface.mat"}, sources(name, freyURLs))
 	case NameMNIST:
-		return fetchFiles(ctx, client, root, NameMNIST, mnistFiles[:], mnistURLs)
+		return fetchFiles(ctx, client, root, NameMNIST, mnistFiles[:], sources(name, mnistURLs))
 	case NameFashionMNIST:
-		return fetchFiles(ctx, client, root, NameFashionMNIST, mnistFiles[:], fashionMNISTURLs)
+		return fetchFiles(ctx, client, root, NameFashionMNIST, mnistFiles[:], sources(name, fashionMNISTURLs))
 	case NameCIFAR10:
 		return fetchCIFAR10(ctx, client, root)
 	}
 	return fmt.Errorf("data: no download location for data set %q", name)
+}
+
+// defaultClient gives up on a source that does not answer, so that a
+// machine without the network gets an error, not a hang.
+var defaultClient = &http.Client{Transport: &http.Transport{
+	Proxy:                 http.ProxyFromEnvironment,
+	DialContext:           (&net.Dialer{Timeout: 20 * time.Second}).DialContext,
+	TLSHandshakeTimeout:   20 * time.Second,
+	ResponseHeaderTimeout: 60 * time.Second,
+}}
+
+// sources returns the base URLs of the files of data set sub: those of
+// $BISM_DATA_SOURCES (each joined with sub), else the built-in list.
+func sources(sub string, builtIn []string) []string {
+	env := os.Getenv(EnvSources)
+	if env == "" {
+		return builtIn
+	}
+	var out []string
+	for _, b := range strings.Split(env, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			if sub != "" {
+				b = strings.TrimSuffix(b, "/") + "/" + sub
+			}
+			out = append(out, strings.TrimSuffix(b, "/")+"/")
+		}
+	}
+	return out
 }
 
 func exists(path string) bool {
@@ -135,7 +172,7 @@ func fetchCIFAR10(ctx context.Context, client *http.Client, root string) error {
 	tarball := filepath.Join(root, cifar10Tarball)
 	if err := checkMD5(tarball, MD5CIFAR10Tarball); err != nil {
 		var errs []error
-		for _, base := range cifar10URLs {
+		for _, base := range sources("", cifar10URLs) {
 			err := download(ctx, client, base+cifar10Tarball, tarball, func(tmp string) error {
 				return checkMD5(tmp, MD5CIFAR10Tarball)
 			})

@@ -180,7 +180,7 @@ func TestUnrolledGradientFiniteDifference(t *testing.T) {
 				run := func() StepResult {
 					q.Params().CopyFrom(phi0)
 					opt := newOpt()
-					if err := opt.LoadState(state); err != nil {
+					if err := opt.LoadState(state, q.Params()); err != nil {
 						t.Fatal(err)
 					}
 					b := &BiLevel{Model: m, Posterior: q, Outer: s.o, K: 0, N: 3, InnerOpt: opt}

@@ -3,6 +3,7 @@ package optim
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/bism-ml/bism/ad"
 	"github.com/bism-ml/bism/nn"
@@ -23,8 +24,10 @@ type Optimizer interface {
 	Unroll() Unrolled
 	// State returns the optimizer's tensors for checkpointing, by name.
 	State() map[string]*tensor.Tensor
-	// LoadState restores what State returned.
-	LoadState(map[string]*tensor.Tensor) error
+	// LoadState restores what State returned for the parameters p,
+	// checking it against them: a bad state (from a damaged or foreign
+	// checkpoint) is an error, never a panic later.
+	LoadState(s map[string]*tensor.Tensor, p *nn.Params) error
 }
 
 // Unrolled is a differentiable optimizer: each Step returns new parameter
@@ -115,26 +118,46 @@ func (a *Adam) State() map[string]*tensor.Tensor {
 	return s
 }
 
-// LoadState restores State's output.
-func (a *Adam) LoadState(s map[string]*tensor.Tensor) error {
+// LoadState restores State's output for the parameters p. The step count
+// must be a whole, non-negative scalar; once stepped, there must be one
+// pair of finite moments m.i, v.i (v non-negative) per parameter, of its
+// shape, and nothing else.
+func (a *Adam) LoadState(s map[string]*tensor.Tensor, p *nn.Params) error {
 	st, ok := s["step"]
 	if !ok {
 		return fmt.Errorf("optim.Adam: state has no step count")
 	}
-	a.t = int(st.Item())
-	a.m, a.v = nil, nil
-	for i := 0; ; i++ {
+	if st.Size() != 1 {
+		return fmt.Errorf("optim.Adam: step count has shape %v, want a scalar", st.Shape())
+	}
+	step := st.Flat(0)
+	if !(step >= 0 && step < 1<<53) || step != math.Trunc(step) {
+		return fmt.Errorf("optim.Adam: step count %v is not a whole non-negative number", step)
+	}
+	n := 0
+	if step > 0 {
+		n = p.Len()
+	}
+	if want := 1 + 2*n; len(s) != want {
+		return fmt.Errorf("optim.Adam: state has %d tensors; %d parameters after %v steps need %d (step, m.i, v.i)", len(s), p.Len(), step, want)
+	}
+	var ms, vs []*tensor.Tensor
+	for i := 0; i < n; i++ {
 		m, okm := s[fmt.Sprintf("m.%d", i)]
 		v, okv := s[fmt.Sprintf("v.%d", i)]
 		if !okm || !okv {
-			break
+			return fmt.Errorf("optim.Adam: state lacks the moments m.%d, v.%d of parameter %q", i, i, p.Names()[i])
 		}
-		a.m = append(a.m, m.Clone())
-		a.v = append(a.v, v.Clone())
+		want := p.Tensors()[i].Shape()
+		if !tensor.SameShape(m.Shape(), want) || !tensor.SameShape(v.Shape(), want) {
+			return fmt.Errorf("optim.Adam: moments of parameter %q have shapes %v and %v, want %v", p.Names()[i], m.Shape(), v.Shape(), want)
+		}
+		if m.HasNaNOrInf() || v.HasNaNOrInf() || slices.Min(v.Values()) < 0 {
+			return fmt.Errorf("optim.Adam: moments of parameter %q are not finite (or v is negative)", p.Names()[i])
+		}
+		ms, vs = append(ms, m.Clone()), append(vs, v.Clone())
 	}
-	if a.t > 0 && len(a.m) == 0 {
-		return fmt.Errorf("optim.Adam: state has step %d but no moments", a.t)
-	}
+	a.t, a.m, a.v = int(step), ms, vs
 	return nil
 }
 
@@ -201,8 +224,13 @@ func (s *SGD) Step(p *nn.Params, grads []*tensor.Tensor) {
 // State is empty: SGD keeps none.
 func (s *SGD) State() map[string]*tensor.Tensor { return map[string]*tensor.Tensor{} }
 
-// LoadState accepts any state.
-func (s *SGD) LoadState(map[string]*tensor.Tensor) error { return nil }
+// LoadState accepts only the empty state: SGD keeps none.
+func (s *SGD) LoadState(st map[string]*tensor.Tensor, _ *nn.Params) error {
+	if len(st) != 0 {
+		return fmt.Errorf("optim.SGD: state has %d tensors; SGD keeps none", len(st))
+	}
+	return nil
+}
 
 // Unroll returns differentiable SGD.
 func (s *SGD) Unroll() Unrolled { return unrolledSGD{s.lr} }

@@ -33,6 +33,10 @@ type Heatmap struct {
 	Smooth     bool        // interpolate bilinearly between cell centres
 	HideAxes   bool        // no ticks and tick labels, just the framed image
 	Colorbar   bool        // a colour scale with ticks on the right
+	// PointsX and PointsY, when set, are drawn over the map as small
+	// translucent dots of PointColor (default white): samples over a density.
+	PointsX, PointsY []float64
+	PointColor       color.Color
 }
 
 // Colour bar geometry, in pixels.
@@ -124,6 +128,13 @@ func (hm *Heatmap) Render(w, h int) *image.RGBA {
 		}
 	} else {
 		fill(img, p, nanRGBA)
+	}
+	if n := min(len(hm.PointsX), len(hm.PointsY)); n > 0 {
+		var col color.Color = color.White
+		if hm.PointColor != nil {
+			col = hm.PointColor
+		}
+		splatDots(img, f, hm.PointsX[:n], hm.PointsY[:n], 1.5, math.Max(0.15, math.Min(1, 25/math.Sqrt(float64(n)))), col)
 	}
 	f.drawDecorations(img)
 	if hm.Colorbar {
@@ -270,8 +281,12 @@ func splatDots(img *image.RGBA, f *frame, xs, ys []float64, r, alpha float64, co
 	src := [3]float64{float64(cr) / 0xffff, float64(cg) / 0xffff, float64(cb) / 0xffff}
 	w, h := p.Dx(), p.Dy()
 	buf := make([]float64, 3*w*h)
-	for k := range buf {
-		buf[k] = 1 // the white background
+	for py := 0; py < h; py++ { // start from what is drawn (white for a scatter plot)
+		for px := 0; px < w; px++ {
+			c := img.RGBAAt(p.Min.X+px, p.Min.Y+py)
+			o := 3 * (py*w + px)
+			buf[o], buf[o+1], buf[o+2] = float64(c.R)/255, float64(c.G)/255, float64(c.B)/255
+		}
 	}
 	for k := range xs {
 		cx, cy := f.sx.pix(xs[k])-float64(p.Min.X), f.sy.pix(ys[k])-float64(p.Min.Y)

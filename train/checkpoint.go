@@ -2,10 +2,12 @@ package train
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/bism-ml/bism/checkpoint"
 	"github.com/bism-ml/bism/nn"
@@ -13,34 +15,46 @@ import (
 	"github.com/bism-ml/bism/tensor"
 )
 
-// A checkpoint is one safetensors file. The GRBM's parameters sit at the top
-// level as float32 tensors W [D,H], b [D], c [H], log_sigma [D] (or [1]),
-// so other tools can read a trained model directly. Everything else has a
-// prefix: "posterior/" (q's parameters), "optim/theta/" and
-// "optim/<aux>/" (optimizer moments and step counts), "<aux>/" for other
-// method state (PCD chains, NCE's log-normaliser), and "data/order" (the
-// epoch's permutation). The metadata holds the iteration, the training time
-// and the random generator's state, so -resume continues exactly.
+// A checkpoint is one safetensors file (package checkpoint). θ's tensors
+// sit under Layout.ThetaPrefix: at the top level for the GRBM (W [D,H],
+// b [D], c [H], log_sigma [D] or [1], float32), so that any safetensors
+// reader loads a trained model directly, and under "model/" for the deep
+// models. Each method state has its prefix ("posterior/", "pcd/", "nce/",
+// "vnce/"), optimizer state sits under "optim/theta/" and
+// "optim/<state>/" (moments m.i, v.i and the step count), and "data/order"
+// holds the epoch's permutation. The metadata holds the format, the model,
+// method and data set, and where the run stands: iter, elapsed_s,
+// data_pos, the random generator's state (rng, base64) and the sums of the
+// interval since the last metrics record (interval_loss, interval_inner,
+// interval_steps), so that a resumed run continues exactly.
 
-// SaveCheckpoint writes the run's full state to path atomically.
-func (r *Run) SaveCheckpoint(path string) error {
+// Layout is how a run's checkpoints are written: the format tag, the
+// prefix of θ's tensors and metadata that must match on loading.
+type Layout struct {
+	Format      string            // "bism-grbm-v1" or "bism-deep-v1"
+	ThetaPrefix string            // "" or "model/"
+	Meta        map[string]string // e.g. model, method and data set names
+}
+
+// Save writes the run's full state to path atomically.
+func (r *Run) Save(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	ts := map[string]checkpoint.Tensor{}
-	putParams(ts, "", r.Model.Params())
+	putParams(ts, r.Layout.ThetaPrefix, r.Theta)
 	putOptim(ts, "optim/theta/", r.thetaOpt)
-	for name, a := range r.method.aux() {
-		putParams(ts, name+"/", a.params)
-		if a.opt != nil {
-			putOptim(ts, "optim/"+name+"/", a.opt)
+	for _, s := range r.Method.State() {
+		putParams(ts, s.Name+"/", s.Params)
+		if s.Opt != nil {
+			putOptim(ts, "optim/"+s.Name+"/", s.Opt)
 		}
 	}
-	meta := map[string]string{
-		"format": "bism-grbm-v1",
-		"method": r.Cfg.Method.Name,
-		"data":   r.Cfg.Data.Name,
+	meta := maps.Clone(r.Layout.Meta)
+	if meta == nil {
+		meta = map[string]string{}
 	}
+	meta["format"] = r.Layout.Format
 	if err := r.saveProgress(ts, meta); err != nil {
 		return err
 	}
@@ -48,6 +62,86 @@ func (r *Run) SaveCheckpoint(path string) error {
 		return fmt.Errorf("checkpoint: saving %s: %w", path, err)
 	}
 	return nil
+}
+
+// Restore reads the full state saved by Save into a run built from the
+// same config, so that training continues exactly. Every field is checked:
+// a checkpoint of another experiment, a damaged one or one with
+// non-finite parameters is an error naming the file and the cause.
+func (r *Run) Restore(path string) error {
+	ts, meta, err := r.open(path)
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error { return fmt.Errorf("checkpoint %s: %w", path, err) }
+	if err := getParams(ts, r.Layout.ThetaPrefix, r.Theta); err != nil {
+		return fail(err)
+	}
+	if err := getOptim(ts, "optim/theta/", r.thetaOpt, r.Theta); err != nil {
+		return fail(err)
+	}
+	for _, s := range r.Method.State() {
+		if err := getParams(ts, s.Name+"/", s.Params); err != nil {
+			return fail(err)
+		}
+		if s.Opt != nil {
+			if err := getOptim(ts, "optim/"+s.Name+"/", s.Opt, s.Params); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if rs, ok := r.Method.(Restorer); ok {
+		rs.Restored()
+	}
+	if err := r.restoreProgress(ts, meta, r.Data.Train.N); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// LoadParams reads only θ and the method's parameters (the posterior) from
+// a checkpoint, for evaluation and sampling, and returns its iteration.
+func (r *Run) LoadParams(path string) (iter int, err error) {
+	ts, meta, err := r.open(path)
+	if err != nil {
+		return 0, err
+	}
+	if err := getParams(ts, r.Layout.ThetaPrefix, r.Theta); err != nil {
+		return 0, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	for _, s := range r.Method.State() {
+		if err := getParams(ts, s.Name+"/", s.Params); err != nil {
+			return 0, fmt.Errorf("checkpoint %s: %w", path, err)
+		}
+	}
+	it, err := strconv.Atoi(meta["iter"])
+	if err != nil || it < 0 {
+		return 0, fmt.Errorf("checkpoint %s: bad iteration %q", path, meta["iter"])
+	}
+	return it, nil
+}
+
+// open loads a checkpoint and checks that it is one of this run's kind:
+// its format, and the model, method and data set where it records them.
+func (r *Run) open(path string) (map[string]checkpoint.Tensor, map[string]string, error) {
+	ts, meta, err := checkpoint.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if meta["format"] != r.Layout.Format {
+		return nil, nil, fmt.Errorf("%s is not a %s checkpoint (format %q)", path, r.Layout.Format, meta["format"])
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.Layout.Meta)) {
+		if got, ok := meta[k]; ok && got != r.Layout.Meta[k] {
+			return nil, nil, fmt.Errorf("%s holds a checkpoint of %s %q; the run's config has %s %q", path, k, got, k, r.Layout.Meta[k])
+		}
+	}
+	return ts, meta, nil
+}
+
+// readMeta reads a checkpoint's metadata.
+func readMeta(path string) (map[string]checkpoint.Tensor, map[string]string, error) {
+	return checkpoint.Load(path)
 }
 
 func putParams(ts map[string]checkpoint.Tensor, prefix string, p *nn.Params) {
@@ -67,93 +161,45 @@ func putOptim(ts map[string]checkpoint.Tensor, prefix string, o optim.Optimizer)
 	}
 }
 
-// loadCheckpoint restores a state saved by SaveCheckpoint into a run built
-// from the same config. Every mismatch is an error naming the tensor.
-func (r *Run) loadCheckpoint(path string) error {
-	ts, meta, err := checkpoint.Load(path)
-	if err != nil {
-		return fmt.Errorf("resume: %w", err)
-	}
-	if meta["format"] != "bism-grbm-v1" {
-		return fmt.Errorf("resume: %s is not a bism GRBM checkpoint (format %q)", path, meta["format"])
-	}
-	if err := getParams(ts, "", r.Model.Params(), path); err != nil {
-		return err
-	}
-	if err := getOptim(ts, "optim/theta/", r.thetaOpt, path); err != nil {
-		return err
-	}
-	for name, a := range r.method.aux() {
-		if err := getParams(ts, name+"/", a.params, path); err != nil {
-			return err
-		}
-		if a.opt != nil {
-			if err := getOptim(ts, "optim/"+name+"/", a.opt, path); err != nil {
-				return err
-			}
-		}
-	}
-	if a, ok := r.method.(interface{ afterRestore() }); ok {
-		a.afterRestore()
-	}
-	return r.restoreProgress(ts, meta, path, r.Split.Train.N)
-}
-
-// LoadModel reads only the model (and posterior) parameters, for evaluation and sampling.
-func (r *Run) LoadModel(path string) (iter int, err error) {
-	ts, meta, err := checkpoint.Load(path)
-	if err != nil {
-		return 0, err
-	}
-	if err := getParams(ts, "", r.Model.Params(), path); err != nil {
-		return 0, err
-	}
-	for name, a := range r.method.aux() {
-		if err := getParams(ts, name+"/", a.params, path); err != nil {
-			return 0, err
-		}
-	}
-	iter, _ = strconv.Atoi(meta["iter"])
-	return iter, nil
-}
-
-func getParams(ts map[string]checkpoint.Tensor, prefix string, p *nn.Params, path string) error {
+// getParams copies the tensors prefix+name into p, checking that each is
+// there, has the parameter's shape and is finite.
+func getParams(ts map[string]checkpoint.Tensor, prefix string, p *nn.Params) error {
 	for _, n := range p.Names() {
 		t, ok := ts[prefix+n]
 		if !ok {
-			return fmt.Errorf("checkpoint %s has no tensor %q (was it written by a different config?)", path, prefix+n)
+			return fmt.Errorf("no tensor %q (was it written for a different config?)", prefix+n)
 		}
 		dst := p.Get(n)
 		if !tensor.SameShape(t.Shape, dst.Shape()) {
-			return fmt.Errorf("checkpoint %s: tensor %q has shape %v, the model needs %v", path, prefix+n, t.Shape, dst.Shape())
+			return fmt.Errorf("tensor %q has shape %v, the model needs %v", prefix+n, t.Shape, dst.Shape())
 		}
 		src, err := toTensor(t)
 		if err != nil {
-			return fmt.Errorf("checkpoint %s: tensor %q: %v", path, prefix+n, err)
+			return fmt.Errorf("tensor %q: %v", prefix+n, err)
+		}
+		if src.HasNaNOrInf() {
+			return fmt.Errorf("tensor %q holds non-finite values", prefix+n)
 		}
 		dst.CopyFrom(src.As(dst.DType()))
 	}
 	return nil
 }
 
-func getOptim(ts map[string]checkpoint.Tensor, prefix string, o optim.Optimizer, path string) error {
+// getOptim restores the optimizer state under prefix for the parameters p.
+func getOptim(ts map[string]checkpoint.Tensor, prefix string, o optim.Optimizer, p *nn.Params) error {
 	st := map[string]*tensor.Tensor{}
-	var keys []string
-	for k := range ts {
-		if len(k) > len(prefix) && k[:len(prefix)] == prefix {
-			keys = append(keys, k)
+	for k, t := range ts {
+		if !strings.HasPrefix(k, prefix) {
+			continue
 		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		t, err := toTensor(ts[k])
+		x, err := toTensor(t)
 		if err != nil {
-			return fmt.Errorf("checkpoint %s: tensor %q: %v", path, k, err)
+			return fmt.Errorf("tensor %q: %v", k, err)
 		}
-		st[k[len(prefix):]] = t
+		st[k[len(prefix):]] = x
 	}
-	if err := o.LoadState(st); err != nil {
-		return fmt.Errorf("checkpoint %s: %s: %v", path, prefix, err)
+	if err := o.LoadState(st, p); err != nil {
+		return fmt.Errorf("optimizer state %q: %v", prefix, err)
 	}
 	return nil
 }
@@ -165,5 +211,5 @@ func toTensor(t checkpoint.Tensor) (*tensor.Tensor, error) {
 	case checkpoint.DTypeF64:
 		return tensor.FromFloat64(append([]float64(nil), t.F64...), t.Shape...), nil
 	}
-	return nil, fmt.Errorf("unexpected dtype %s", t.DType)
+	return nil, fmt.Errorf("dtype %s, want F32 or F64", t.DType)
 }

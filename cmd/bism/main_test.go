@@ -1,16 +1,71 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"flag"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/bism-ml/bism/data"
 	"github.com/bism-ml/bism/internal/datatest"
+	"github.com/bism-ml/bism/train"
 )
+
+// TestMain lets a test run this package's main in a child process
+// (BISM_TEST_MAIN=1), to check signals and exit statuses.
+func TestMain(m *testing.M) {
+	if os.Getenv("BISM_TEST_MAIN") == "1" {
+		os.Exit(run(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// bism runs a command line in this process and returns its exit status
+// and what it printed.
+func bism(t *testing.T, args ...string) (code int, out, errOut string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	oldOut, oldErr := stdout, stderr
+	stdout, stderr = &o, &e
+	defer func() { stdout, stderr = oldOut, oldErr }()
+	code = run(args)
+	return code, o.String(), e.String()
+}
+
+// ok runs a command line that must succeed and returns its output.
+func ok(t *testing.T, args ...string) string {
+	t.Helper()
+	code, out, errOut := bism(t, args...)
+	if code != 0 {
+		t.Fatalf("bism %s: exit %d\n%s", strings.Join(args, " "), code, errOut)
+	}
+	return out
+}
+
+// fails runs a command line that must fail with status code, printing
+// every want on stderr.
+func fails(t *testing.T, code int, want []string, args ...string) string {
+	t.Helper()
+	c, _, errOut := bism(t, args...)
+	if c != code {
+		t.Errorf("bism %s: exit %d, want %d\n%s", strings.Join(args, " "), c, code, errOut)
+	}
+	for _, w := range want {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("bism %s: %q does not say %q", strings.Join(args, " "), errOut, w)
+		}
+	}
+	return errOut
+}
 
 // exists fails the test unless every path exists.
 func exists(t *testing.T, paths ...string) {
@@ -22,154 +77,336 @@ func exists(t *testing.T, paths ...string) {
 	}
 }
 
-// capture runs cmd with the commands' stdout sent to a buffer and returns
-// what it printed; the test fails if cmd does.
-func capture(t *testing.T, cmd func() error) string {
+var quick = []string{"-config", "quickstart", "-quiet", "-set", "train.iterations=20", "-set", "train.eval_every=10"}
+
+func train20(t *testing.T, out string, more ...string) {
 	t.Helper()
-	var buf bytes.Buffer
-	old := stdout
-	stdout = &buf
-	defer func() { stdout = old }()
-	if err := cmd(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.String()
+	ok(t, append(append([]string{"train", "-out", out}, quick...), more...)...)
 }
 
-// TestCheckerboardCommands runs train, resume, eval (table and JSON) and keys
-// on a short quickstart run, as the README does; sample refuses 2-D data clearly.
+// TestCheckerboardCommands runs train (a built-in config by name), resume,
+// eval (table and JSON), sample and keys on a short quickstart run, as the
+// README does.
 func TestCheckerboardCommands(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "run")
-	cfg := filepath.Join("..", "..", "configs", "quickstart.yaml")
-	if err := cmdTrain([]string{"-config", cfg, "-out", out, "-quiet", "-set", "train.iterations=20", "-set", "train.eval_every=10"}); err != nil {
-		t.Fatal(err)
-	}
-	exists(t, filepath.Join(out, "config.yaml"), filepath.Join(out, "metrics.jsonl"), filepath.Join(out, "checkpoint.safetensors"))
-	if err := cmdTrain([]string{"-out", out, "-resume", "-quiet", "-set", "train.iterations=30"}); err != nil {
-		t.Fatal(err)
-	}
-	table := capture(t, func() error { return cmdEval([]string{"-run", out, "-quiet"}) })
-	if !strings.Contains(table, "eval_s") || !strings.Contains(table, "test_") {
-		t.Errorf("eval table lacks eval_s or test metrics:\n%s", table)
+	train20(t, out)
+	exists(t, filepath.Join(out, "config.yaml"), filepath.Join(out, "metrics.jsonl"), filepath.Join(out, "checkpoint.safetensors"),
+		filepath.Join(out, "run.json"), filepath.Join(out, "density.png"))
+	ok(t, "train", "-out", out, "-resume", "-quiet", "-set", "train.iterations=30")
+	table := ok(t, "eval", "-run", out, "-quiet")
+	if !strings.Contains(table, "eval_s") || !strings.Contains(table, "test_ll") {
+		t.Errorf("eval table lacks eval_s or test_ll:\n%s", table)
 	}
 	var res map[string]float64
-	if err := json.Unmarshal([]byte(capture(t, func() error { return cmdEval([]string{"-run", out, "-json"}) })), &res); err != nil {
+	if err := json.Unmarshal([]byte(ok(t, "eval", "-run", out, "-json")), &res); err != nil {
 		t.Fatalf("eval -json: %v", err)
 	}
 	if res["iter"] != 30 {
 		t.Errorf("eval -json after resume to 30 iterations: iter = %v", res["iter"])
 	}
-	if keys := capture(t, func() error { return cmdKeys(nil) }); !strings.Contains(keys, "train.warmup\n") {
-		t.Errorf("bism keys does not list train.warmup:\n%s", keys)
+	// A 2-D GRBM is sampled as points over its density.
+	ok(t, "sample", "-run", out, "-n", "16", "-steps", "5")
+	exists(t, filepath.Join(out, "samples.png"))
+	// run.json records each start and resume with the build and command.
+	var log struct {
+		Starts []train.Start `json:"starts"`
 	}
-	if err := cmdSample([]string{"-run", out, "-n", "16", "-steps", "5"}); err == nil || !strings.Contains(err.Error(), "not images") {
-		t.Fatalf("sampling 2-D data: got %v", err)
+	b, _ := os.ReadFile(filepath.Join(out, "run.json"))
+	if err := json.Unmarshal(b, &log); err != nil || len(log.Starts) != 2 || log.Starts[0].Event != "start" || log.Starts[1].Event != "resume" ||
+		log.Starts[1].Iter != 20 || log.Starts[0].Version == "" || log.Starts[0].Go == "" || log.Starts[0].Time == "" || len(log.Starts[0].Command) == 0 {
+		t.Errorf("run.json: %v\n%s", err, b)
 	}
 }
 
-// TestCommandErrors checks that bad input is an error naming the cause.
-func TestCommandErrors(t *testing.T) {
+// TestNewUserMet drives each thing a new user met in earlier versions and
+// shows what bism does now.
+func TestNewUserMet(t *testing.T) {
 	dir := t.TempDir()
-	cfg := filepath.Join("..", "..", "configs", "quickstart.yaml")
-	corrupt := filepath.Join(dir, "corrupt")
-	if err := os.MkdirAll(corrupt, 0o755); err != nil {
+
+	// Missing data says how to get it, with a command the CLI has.
+	t.Run("data", func(t *testing.T) {
+		empty := t.TempDir()
+		fails(t, 1, []string{"bism data fetch frey", "-data"}, "train", "-config", "frey/dsm", "-out", filepath.Join(dir, "frey"), "-data", empty, "-quiet")
+		out := ok(t, "data", "path", "-data", empty)
+		if !strings.Contains(out, "missing (bism data fetch mnist)") {
+			t.Errorf("data path: %s", out)
+		}
+	})
+
+	// A finished run is not overwritten silently; -force starts over and
+	// removes the old run's files first.
+	t.Run("overwrite", func(t *testing.T) {
+		out := filepath.Join(dir, "run")
+		train20(t, out, "-set", "train.checkpoint_every=10")
+		before, _ := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+		fails(t, 1, []string{"already holds a run", "-resume", "-force"}, append([]string{"train", "-out", out}, quick...)...)
+		after, _ := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+		if !bytes.Equal(before, after) {
+			t.Fatal("a refused training changed metrics.jsonl")
+		}
+		ok(t, "train", "-out", out, "-force", "-config", "quickstart", "-quiet", "-set", "train.iterations=5", "-set", "train.eval_every=5")
+		if _, err := os.Stat(filepath.Join(out, "checkpoints", "iter_00000010.safetensors")); err == nil {
+			t.Error("-force left the old run's snapshots")
+		}
+		// -force refuses a folder holding files bism did not write.
+		os.WriteFile(filepath.Join(out, "notes.txt"), []byte("mine"), 0o644)
+		fails(t, 1, []string{"notes.txt", "did not write"}, "train", "-out", out, "-force", "-config", "quickstart", "-quiet")
+		exists(t, filepath.Join(out, "notes.txt"), filepath.Join(out, "checkpoint.safetensors"))
+	})
+
+	// -resume refuses a config that makes another experiment, naming the
+	// keys, and leaves the run's files alone.
+	t.Run("resume", func(t *testing.T) {
+		out := filepath.Join(dir, "resume")
+		train20(t, out)
+		cfgBefore, _ := os.ReadFile(filepath.Join(out, "config.yaml"))
+		fails(t, 1, []string{"method.name: bissm -> dsm", "train.lr: 0.001 -> 0.01"}, "train", "-out", out, "-resume", "-quiet",
+			"-set", "method.name=dsm", "-set", "train.lr=0.01")
+		cfgAfter, _ := os.ReadFile(filepath.Join(out, "config.yaml"))
+		if !bytes.Equal(cfgBefore, cfgAfter) {
+			t.Fatal("a refused resume rewrote config.yaml")
+		}
+		fails(t, 1, []string{"no run to resume"}, "train", "-out", filepath.Join(dir, "nothing"), "-resume", "-quiet")
+		// -resume=auto starts a run that has no checkpoint, resumes one that has.
+		auto := filepath.Join(dir, "auto")
+		ok(t, append([]string{"train", "-out", auto, "-resume=auto"}, quick...)...)
+		ok(t, "train", "-out", auto, "-resume=auto", "-quiet", "-set", "train.iterations=30")
+		if recs, _ := train.ReadMetrics(filepath.Join(auto, "metrics.jsonl")); len(recs) != 3 {
+			t.Errorf("-resume=auto: %d records, want 3", len(recs))
+		}
+		// A torn last metrics line (a killed writer) and temporary files are
+		// cleaned up on resume.
+		f, _ := os.OpenFile(filepath.Join(auto, "metrics.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+		f.WriteString(`{"iter":31,"train_lo`)
+		f.Close()
+		os.WriteFile(filepath.Join(auto, ".checkpoint.safetensors.tmp99"), []byte("x"), 0o644)
+		ok(t, "train", "-out", auto, "-resume", "-quiet", "-set", "train.iterations=40")
+		if recs, err := train.ReadMetrics(filepath.Join(auto, "metrics.jsonl")); err != nil || len(recs) != 4 {
+			t.Errorf("resume after a torn line: %d records, %v", len(recs), err)
+		}
+		if m, _ := filepath.Glob(filepath.Join(auto, ".*tmp*")); len(m) > 0 {
+			t.Errorf("temporary files left: %v", m)
+		}
+		// A folder with a config but no checkpoint (killed before its first
+		// save) restarts without -force.
+		killed := filepath.Join(dir, "killed")
+		os.MkdirAll(killed, 0o755)
+		cfg, _ := os.ReadFile(filepath.Join(auto, "config.yaml"))
+		os.WriteFile(filepath.Join(killed, "config.yaml"), cfg, 0o644)
+		ok(t, append([]string{"train", "-out", killed}, quick...)...)
+	})
+
+	// A second training of the same directory is refused while one holds it.
+	t.Run("lock", func(t *testing.T) {
+		out := filepath.Join(dir, "locked")
+		l, err := train.Lock(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fails(t, 1, []string{"is being trained by process"}, append([]string{"train", "-out", out}, quick...)...)
+		l.Unlock()
+	})
+
+	// -set errors name the override and the key, never a line of a file.
+	t.Run("set", func(t *testing.T) {
+		out := filepath.Join(dir, "set")
+		for _, c := range []struct{ set, want string }{
+			{"train.iterations=abc", "-set train.iterations=abc: train.iterations wants an integer"},
+			{"train.lr=", "train.lr needs a value"},
+			{"train.batch_size=1.5", "train.batch_size wants an integer"},
+			{"train.lr=.inf", "train.lr wants a finite number"},
+			{"train.inner_lr=.nan", "train.inner_lr wants a finite number"},
+			{"eval.grid=0", "eval.grid: must be at least 1"},
+			{"train.batch_size=1000000000000", "2^31"},
+			{"model.hidden=1000000000", "2^31"},
+			{"eval.grid=1000000", "2^31"},
+			{"train.itterations=5", "did you mean train.iterations"},
+		} {
+			e := fails(t, 1, []string{c.want}, append(append([]string{"train", "-out", out}, quick...), "-set", c.set)...)
+			if strings.Contains(e, "line") || strings.Contains(e, "!!") || strings.Contains(e, "TrainConfig") {
+				t.Errorf("-set %s: %s", c.set, e)
+			}
+		}
+		if _, err := os.Stat(out); err == nil {
+			if _, err := os.Stat(filepath.Join(out, "metrics.jsonl")); err == nil {
+				t.Error("a refused config started training")
+			}
+		}
+	})
+
+	// version, help, suggestions, keys with types, defaults and meanings.
+	t.Run("cli", func(t *testing.T) {
+		if v := ok(t, "version"); !strings.HasPrefix(v, "bism ") || !strings.Contains(v, "go") {
+			t.Errorf("version: %s", v)
+		}
+		if h := ok(t, "help", "train"); !strings.Contains(h, "-resume") || !strings.Contains(h, "-force") {
+			t.Errorf("help train: %s", h)
+		}
+		fails(t, 2, []string{`did you mean "train"`}, "trian")
+		fails(t, 2, []string{"did you mean -steps"}, "sample", "-run", "x", "-stesp", "3")
+		fails(t, 2, []string{"-fid is gone", "bism eval"}, "sample", "-run", "x", "-fid")
+		keys := ok(t, "keys")
+		for _, line := range strings.Split(strings.TrimSpace(keys), "\n") {
+			if len(strings.Fields(line)) < 4 {
+				t.Errorf("bism keys line without type, default and meaning: %q", line)
+			}
+		}
+		if !strings.Contains(keys, "train.warmup") || !strings.Contains(keys, "(empty: joint)") {
+			t.Errorf("keys:\n%s", keys)
+		}
+		if c := ok(t, "configs"); !strings.Contains(c, "checkerboard/bissm") || !strings.Contains(c, "frey/bidsm") {
+			t.Errorf("configs: %s", c)
+		}
+		// Every flag's help is one short line.
+		for _, c := range commands {
+			if c.flags == nil {
+				continue
+			}
+			fs := newFlags(c.name)
+			c.flags(fs)
+			fs.VisitAll(func(f *flag.Flag) {
+				if len(f.Usage) > 110 || strings.Contains(f.Usage, "\n") {
+					t.Errorf("bism %s -%s: help of %d characters", c.name, f.Name, len(f.Usage))
+				}
+			})
+		}
+	})
+
+	// Flags that do not apply to the run's model are errors.
+	t.Run("flags", func(t *testing.T) {
+		out := filepath.Join(dir, "flags")
+		train20(t, out)
+		fails(t, 2, []string{"-n does not apply", "log-likelihood"}, "eval", "-run", out, "-n", "50")
+		fails(t, 2, []string{"-sampler does not apply"}, "sample", "-run", out, "-sampler", "bilevel")
+		fails(t, 2, []string{"GRBM run", "denois"}, "denoise", "-run", out, "-sigma", "0.5")
+		fails(t, 1, []string{"holds no run"}, "eval", "-run", filepath.Join(dir, "none"))
+	})
+}
+
+// TestCorruptRun: a corrupt checkpoint is a clear error, not a panic.
+func TestCorruptRun(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	train20(t, out)
+	os.WriteFile(filepath.Join(out, "checkpoint.safetensors"), []byte("not a checkpoint"), 0o644)
+	fails(t, 1, []string{"checkpoint.safetensors"}, "eval", "-run", out, "-quiet")
+	fails(t, 1, []string{"checkpoint.safetensors"}, "sample", "-run", out)
+	fails(t, 1, []string{"checkpoint.safetensors"}, "train", "-out", out, "-resume", "-quiet")
+}
+
+// TestInterrupt sends SIGINT to a training in a child process: it saves
+// a checkpoint, says how to resume and exits 130; resuming ends at the
+// same metrics as a run that was not interrupted.
+func TestInterrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains in a child process")
+	}
+	dir := t.TempDir()
+	args := []string{"train", "-config", "quickstart", "-set", "train.iterations=200000", "-set", "train.eval_every=50", "-out", filepath.Join(dir, "run")}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "BISM_TEST_MAIN=1")
+	pipe, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(cfg)
+	sc := bufio.NewScanner(pipe)
+	var log strings.Builder
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "record @ 100:") {
+			cmd.Process.Signal(syscall.SIGINT)
+			break
+		}
+	}
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("the training did not stop after SIGINT:\n%s", log.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(log.String(), "resume with: bism train -resume -out") {
+		t.Fatalf("exit %d:\n%s", code, log.String())
+	}
+	ck, err := os.ReadFile(filepath.Join(dir, "run", "checkpoint.safetensors"))
+	if err != nil || len(ck) == 0 {
+		t.Fatalf("no checkpoint after the interrupt: %v", err)
+	}
+}
+
+// TestDataFetch downloads Frey face through bism data fetch from a local
+// server standing in for the sources, and fails cleanly when the sources
+// cannot be reached or serve a wrong file.
+func TestDataFetch(t *testing.T) {
+	root := datatest.Root(t, data.NameFrey)
+	raw, err := os.ReadFile(filepath.Join(root, "frey", "frey_rawface.mat"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(corrupt, "config.yaml"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(corrupt, "checkpoint.safetensors"), []byte("not a checkpoint"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		name string
-		run  func([]string) error
-		args []string
-		want string
-	}{
-		{"train without -out", cmdTrain, []string{"-config", cfg}, "-out"},
-		{"train without -config", cmdTrain, []string{"-out", dir}, "-config"},
-		{"missing config file", cmdTrain, []string{"-config", filepath.Join(dir, "nope.yaml"), "-out", dir}, "nope.yaml"},
-		{"unknown key", cmdTrain, []string{"-config", cfg, "-out", dir, "-set", "train.itterations=5"}, "itterations"},
-		{"bad value", cmdTrain, []string{"-config", cfg, "-out", dir, "-set", "train.lr=-1"}, "train.lr"},
-		{"not a run directory", cmdEval, []string{"-run", filepath.Join(dir, "none")}, "run directory"},
-		{"corrupt checkpoint", cmdEval, []string{"-run", corrupt, "-quiet"}, "checkpoint.safetensors"},
-		{"sample from corrupt checkpoint", cmdSample, []string{"-run", corrupt}, "checkpoint.safetensors"},
-		{"marginal sampler on a GRBM run", cmdSample, []string{"-run", corrupt, "-marginal-sampler", "bilevel"}, "-marginal-sampler"},
-	} {
-		err := c.run(c.args)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: got %v, want an error naming %q", c.name, err, c.want)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/good/frey/frey_rawface.mat":
+			w.Write(raw)
+		case "/bad/frey/frey_rawface.mat":
+			w.Write(raw[:100])
+		default:
+			http.NotFound(w, r)
 		}
+	}))
+	defer srv.Close()
+	dst := t.TempDir()
+	t.Setenv(data.EnvSources, srv.URL+"/bad")
+	fails(t, 1, []string{"checksum"}, "data", "fetch", "frey", "-data", dst)
+	t.Setenv(data.EnvSources, "http://127.0.0.1:1")
+	fails(t, 1, []string{"frey", "127.0.0.1:1"}, "data", "fetch", "frey", "-data", dst)
+	t.Setenv(data.EnvSources, srv.URL+"/bad,"+srv.URL+"/good")
+	ok(t, "data", "fetch", "frey", "-data", dst)
+	if got, _ := os.ReadFile(filepath.Join(dst, "frey", "frey_rawface.mat")); !bytes.Equal(got, raw) {
+		t.Fatal("fetched file differs")
 	}
+	if p := ok(t, "data", "path", "-data", dst); !strings.Contains(p, "frey           present") {
+		t.Errorf("data path: %s", p)
+	}
+	fails(t, 2, []string{"no data set"}, "data", "fetch", "imagenet")
 }
 
 // TestDeepCommands trains a tiny ResNet EBM on MNIST for two iterations and
-// runs the deep sampling commands on it (grids, FID record, denoising).
+// runs the deep commands on it: samples, the evaluation record, denoising.
 func TestDeepCommands(t *testing.T) {
 	datatest.Root(t, data.NameMNIST)
 	out := filepath.Join(t.TempDir(), "run")
-	cfg := filepath.Join("..", "..", "configs", "mnist", "mdsm-cpu.yaml")
-	if err := cmdTrain([]string{"-config", cfg, "-out", out, "-quiet", "-set", "model.ch=2", "-set", "model.features=4",
-		"-set", "train.iterations=2", "-set", "train.checkpoint_every=1"}); err != nil {
-		t.Fatal(err)
-	}
+	ok(t, "train", "-config", "mnist/mdsm-cpu", "-out", out, "-quiet", "-set", "model.ch=2", "-set", "model.features=4",
+		"-set", "train.iterations=2", "-set", "train.checkpoint_every=1")
 	snap := filepath.Join(out, "checkpoints", "iter_00000001.safetensors")
 	exists(t, filepath.Join(out, "checkpoint.safetensors"), snap)
-	for _, args := range [][]string{
-		{"-n", "4", "-langevin-scale", "0.002", "-quiet"},
-		{"-n", "4", "-langevin-scale", "0.002", "-quiet", "-fid"},
-		{"-n", "4", "-langevin-scale", "0.002", "-quiet", "-fid", "-checkpoint", snap},
-		{"-n", "8", "-langevin-scale", "0.002", "-quiet", "-denoise", "0.5"},
-	} {
-		if err := cmdSample(append([]string{"-run", out}, args...)); err != nil {
-			t.Fatalf("sample %v: %v", args, err)
-		}
-	}
+	ok(t, "sample", "-run", out, "-n", "4", "-steps", "6", "-quiet")
+	ok(t, "eval", "-run", out, "-n", "4", "-steps", "6", "-quiet")
+	ok(t, "eval", "-run", out, "-n", "4", "-steps", "6", "-quiet", "-checkpoint", snap)
+	ok(t, "denoise", "-run", out, "-n", "8", "-steps", "6", "-quiet", "-sigma", "0.5")
 	exists(t, filepath.Join(out, "samples.png"), filepath.Join(out, "eval.json"), filepath.Join(out, "eval_iter_00000001.json"),
 		filepath.Join(out, "eval_samples.png"), filepath.Join(out, "eval_iter_00000001_samples.png"), filepath.Join(out, "denoise_s0.5.png"))
-	if err := cmdSample([]string{"-run", out, "-quiet", "-denoise", "-1"}); err == nil || !strings.Contains(err.Error(), "noise") {
-		t.Fatalf("negative -denoise: got %v", err)
-	}
+	fails(t, 2, []string{"-sigma"}, "denoise", "-run", out, "-quiet", "-sigma", "-1")
 	missing := filepath.Join(t.TempDir(), "inception.safetensors")
-	if err := cmdSample([]string{"-run", out, "-quiet", "-fid", "-inception", missing}); err == nil || !strings.Contains(err.Error(), "inception.safetensors") {
-		t.Fatalf("missing Inception weights: got %v", err)
-	}
-	if err := cmdSample([]string{"-run", out, "-quiet", "-inception", missing}); err == nil || !strings.Contains(err.Error(), "-fid") {
-		t.Fatalf("-inception without -fid: got %v", err)
-	}
-	// The bi-level sampler needs latents; the ResNet EBM has none.
-	if err := cmdSample([]string{"-run", out, "-quiet", "-n", "2", "-langevin-scale", "0.002", "-marginal-sampler", "bilevel"}); err == nil || !strings.Contains(err.Error(), "latents") {
-		t.Fatalf("-marginal-sampler bilevel on resnet_ebm: got %v", err)
-	}
-	if err := cmdSample([]string{"-run", out, "-quiet", "-denoise", "0.5", "-marginal-sampler", "bilevel"}); err == nil || !strings.Contains(err.Error(), "-denoise") {
-		t.Fatalf("-marginal-sampler with -denoise: got %v", err)
-	}
+	fails(t, 1, []string{"inception.safetensors"}, "eval", "-run", out, "-quiet", "-inception", missing)
+	fails(t, 2, []string{"-select does not apply"}, "eval", "-run", out, "-select")
+	// The bi-level sampler needs a posterior; the ResNet EBM has none.
+	fails(t, 1, []string{"posterior"}, "sample", "-run", out, "-quiet", "-n", "2", "-steps", "6", "-sampler", "bilevel")
 }
 
 // TestBiLevelSamplerCommands trains a tiny deep EBLVM with BiMDSM on MNIST
-// for two iterations and samples it with -marginal-sampler bilevel: grids
-// and the FID record get their own names, next to the joint sampler's.
+// for two iterations and samples it with -sampler bilevel: grids and the
+// evaluation record get their own names, next to the joint sampler's.
 func TestBiLevelSamplerCommands(t *testing.T) {
 	datatest.Root(t, data.NameMNIST)
 	out := filepath.Join(t.TempDir(), "run")
-	cfg := filepath.Join("..", "..", "configs", "mnist", "bimdsm-cpu.yaml")
-	if err := cmdTrain([]string{"-config", cfg, "-out", out, "-quiet", "-set", "model.ch=2", "-set", "model.features=4",
-		"-set", "model.posterior_ch=2", "-set", "model.hidden=2", "-set", "method.k=1", "-set", "train.iterations=2"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, args := range [][]string{
-		{"-n", "4", "-langevin-scale", "0.002", "-quiet", "-marginal-sampler", "bilevel"},
-		{"-n", "4", "-langevin-scale", "0.002", "-quiet", "-marginal-sampler", "bilevel", "-fid", "-probe-n", "20"},
-	} {
-		if err := cmdSample(append([]string{"-run", out}, args...)); err != nil {
-			t.Fatalf("sample %v: %v", args, err)
-		}
-	}
+	tiny := []string{"-config", "mnist/bimdsm-cpu", "-quiet", "-set", "model.ch=2", "-set", "model.features=4",
+		"-set", "model.posterior_ch=2", "-set", "model.hidden=2", "-set", "method.k=1", "-set", "train.iterations=2"}
+	ok(t, append([]string{"train", "-out", out}, tiny...)...)
+	ok(t, "sample", "-run", out, "-n", "4", "-steps", "6", "-quiet", "-sampler", "bilevel")
+	ok(t, "eval", "-run", out, "-n", "4", "-steps", "6", "-quiet", "-sampler", "bilevel", "-probe-n", "20")
 	exists(t, filepath.Join(out, "samples_bilevel.png"), filepath.Join(out, "samples_bilevel_via_q.png"),
 		filepath.Join(out, "eval_bilevel.json"), filepath.Join(out, "eval_bilevel_samples.png"))
 	b, err := os.ReadFile(filepath.Join(out, "eval_bilevel.json"))
@@ -186,33 +423,19 @@ func TestBiLevelSamplerCommands(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "eval.json")); err == nil {
 		t.Fatal("the bilevel evaluation wrote eval.json, the joint sampler's file")
 	}
-	if err := cmdSample([]string{"-run", out, "-quiet", "-n", "2", "-marginal-sampler", "gibbs"}); err == nil || !strings.Contains(err.Error(), "gibbs") {
-		t.Fatalf("unknown sampler: got %v", err)
-	}
+	fails(t, 1, []string{"gibbs"}, "sample", "-run", out, "-quiet", "-n", "2", "-sampler", "gibbs")
 
 	// A run whose config says eval.sampler: bilevel samples with it when
-	// no flag is given; the flag still wins, and -denoise (joint chains
+	// no flag is given; the flag still wins, and denoise (joint chains
 	// from test images) is not refused because of the config.
 	out2 := filepath.Join(t.TempDir(), "run2")
-	if err := cmdTrain([]string{"-config", cfg, "-out", out2, "-quiet", "-set", "model.ch=2", "-set", "model.features=4",
-		"-set", "model.posterior_ch=2", "-set", "model.hidden=2", "-set", "method.k=1", "-set", "train.iterations=2",
-		"-set", "eval.sampler=bilevel"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, args := range [][]string{
-		{"-n", "4", "-langevin-scale", "0.002", "-quiet", "-fid", "-probe-n", "20"},
-		{"-n", "2", "-langevin-scale", "0.002", "-quiet", "-denoise", "0.5"},
-	} {
-		if err := cmdSample(append([]string{"-run", out2}, args...)); err != nil {
-			t.Fatalf("sample %v: %v", args, err)
-		}
-	}
+	ok(t, append(append([]string{"train", "-out", out2}, tiny...), "-set", "eval.sampler=bilevel")...)
+	ok(t, "eval", "-run", out2, "-n", "4", "-steps", "6", "-quiet", "-probe-n", "20")
+	ok(t, "denoise", "-run", out2, "-n", "2", "-steps", "6", "-quiet", "-sigma", "0.5")
 	exists(t, filepath.Join(out2, "eval_bilevel.json"), filepath.Join(out2, "denoise_s0.5.png"))
 	if _, err := os.Stat(filepath.Join(out2, "eval.json")); err == nil {
 		t.Fatal("eval.sampler bilevel: the evaluation wrote eval.json, the joint sampler's file")
 	}
-	if err := cmdSample([]string{"-run", out2, "-n", "2", "-langevin-scale", "0.002", "-quiet", "-fid", "-probe-n", "20", "-marginal-sampler", "joint"}); err != nil {
-		t.Fatal(err)
-	}
+	ok(t, "eval", "-run", out2, "-n", "2", "-steps", "6", "-quiet", "-probe-n", "20", "-sampler", "joint")
 	exists(t, filepath.Join(out2, "eval.json"))
 }

@@ -141,3 +141,12 @@ func gemmRef[T float32 | float64](transA, transB bool, m, n, k int, alpha T, a [
 		}
 	}
 }
+
+// KernelName names the float32 GEMM in use: the micro-kernel (and so the
+// instruction set: "avx512-12x32", "avx2-6x16", "go-...") or "openblas".
+func KernelName() string {
+	if useOpenBLAS {
+		return "openblas"
+	}
+	return sgemmKernel.name
+}

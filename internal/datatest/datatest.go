@@ -24,8 +24,9 @@ func Root(tb testing.TB, names ...string) string {
 		if err := data.Missing(root, n); err != nil {
 			if os.Getenv(EnvRequire) != "" {
 				tb.Fatalf("%v ($%s is set)", err, EnvRequire)
+			} else {
+				tb.Skip(err)
 			}
-			tb.Skip(err)
 		}
 	}
 	return root

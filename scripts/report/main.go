@@ -17,7 +17,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/bism-ml/bism/config"
+	"github.com/bism-ml/bism/experiment"
 	"github.com/bism-ml/bism/plot"
 	"github.com/bism-ml/bism/train"
 )
@@ -170,19 +170,12 @@ func sortXY(xs, ys []float64) {
 }
 
 func densityPanel(runDir, label string) (plot.Panel, error) {
-	cfg, err := config.Load(filepath.Join(runDir, train.ConfigFile), nil)
+	e, _, err := experiment.Open(runDir, "", nil, experiment.Options{})
 	if err != nil {
-		return nil, err
-	}
-	r, err := train.New(cfg, runDir, train.Options{})
-	if err != nil {
-		return nil, err
-	}
-	if _, err := r.LoadModel(filepath.Join(runDir, train.CheckpointFile)); err != nil {
 		return nil, err
 	}
 	const n = 120
-	z, err := train.DensityGrid(r, n, -0.25, 1.25)
+	z, err := e.DensityGrid(n, -0.25, 1.25)
 	if err != nil {
 		return nil, err
 	}

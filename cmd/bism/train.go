@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+
+	"github.com/bism-ml/bism/config"
+	"github.com/bism-ml/bism/experiment"
+	"github.com/bism-ml/bism/train"
+)
+
+const trainAbout = `
+Trains the model a config describes and writes the run directory: config.yaml
+(the resolved config), run.json (who started it, when, with which build),
+metrics.jsonl (one record per train.eval_every iterations), checkpoint.safetensors,
+snapshots under checkpoints/ and PNG figures.
+
+A directory that already holds a run is never overwritten silently: -resume
+continues it (only train.iterations, train.eval_every, train.checkpoint_every,
+eval.* and data.dir may change), -force deletes what bism wrote there and starts
+over. A second training of the same directory is refused while one runs.
+Ctrl-C (or SIGTERM) saves a checkpoint at the next step and exits; -resume
+continues exactly where it stopped.`
+
+type trainArgs struct {
+	config, out, data  string
+	sets               setFlags
+	resume             resumeFlag
+	force, quiet, skip bool
+}
+
+func (a *trainArgs) declare(fs *flag.FlagSet) {
+	fs.StringVar(&a.config, "config", "", "config: a YAML file or a built-in name (bism configs lists them)")
+	fs.StringVar(&a.out, "out", "", "run directory")
+	fs.Var(&a.sets, "set", "override a config key, e.g. -set train.iterations=2000 (repeatable)")
+	fs.Var(&a.resume, "resume", "continue the run in -out from its checkpoint; =auto also starts one that has none")
+	fs.BoolVar(&a.force, "force", false, "delete the run already in -out and start over")
+	fs.BoolVar(&a.quiet, "quiet", false, "no progress output")
+	fs.StringVar(&a.data, "data", "", "data folder (default $BISM_DATA, else the user data folder)")
+	fs.BoolVar(&a.skip, "skip-memory-check", false, "train even when the run's estimated memory exceeds what is available")
+}
+
+func trainFlags(fs *flag.FlagSet) { new(trainArgs).declare(fs) }
+
+// resumeFlag is -resume (yes) or -resume=auto.
+type resumeFlag struct{ mode experiment.Resume }
+
+func (r *resumeFlag) IsBoolFlag() bool { return true }
+func (r *resumeFlag) String() string {
+	switch r.mode {
+	case experiment.ResumeYes:
+		return "true"
+	case experiment.ResumeAuto:
+		return "auto"
+	}
+	return "false"
+}
+func (r *resumeFlag) Set(v string) error {
+	switch v {
+	case "true", "yes", "1":
+		r.mode = experiment.ResumeYes
+	case "auto":
+		r.mode = experiment.ResumeAuto
+	case "false", "no", "0":
+		r.mode = experiment.ResumeNo
+	default:
+		return fmt.Errorf("want -resume or -resume=auto, got %q", v)
+	}
+	return nil
+}
+
+func cmdTrain(args []string) error {
+	var a trainArgs
+	fs := newFlags("train")
+	a.declare(fs)
+	if err := parse(fs, args, false); err != nil {
+		return err
+	}
+	if a.out == "" {
+		return usageError("-out is required (the run directory)")
+	}
+	if a.force && a.resume.mode != experiment.ResumeNo {
+		return usageError("-force starts over and -resume continues: give one")
+	}
+	var progress io.Writer = stderr
+	if a.quiet {
+		progress = nil
+	}
+	ctx, sig, stop := interruptible()
+	defer stop()
+	_, err := experiment.Train(ctx, experiment.TrainOptions{Config: a.config, Overrides: a.sets, Dir: a.out,
+		Resume: a.resume.mode, Force: a.force, DataDir: a.data, Command: os.Args, SkipMemoryCheck: a.skip, Progress: progress})
+	if errors.Is(err, train.ErrInterrupted) {
+		code := 130
+		if s := sig(); s == syscall.SIGTERM {
+			code = 143
+		}
+		return exitError{code, fmt.Errorf("%w\nresume with: bism train -resume -out %s", err, a.out)}
+	}
+	if err == nil && progress != nil {
+		fmt.Fprintf(progress, "done: evaluate with bism eval -run %s, sample with bism sample -run %s\n", a.out, a.out)
+	}
+	return err
+}
+
+// interruptible returns a context cancelled by the first SIGINT or SIGTERM
+// (the training saves and stops at the next step); a second signal exits
+// at once. sig reports the signal received.
+func interruptible() (ctx context.Context, sig func() os.Signal, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	var got os.Signal
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-ch:
+				if got != nil {
+					fmt.Fprintln(stderr, "bism: second signal, exiting without saving")
+					os.Exit(130)
+				}
+				got = s
+				fmt.Fprintln(stderr, "bism: stopping at the next step and saving a checkpoint (press Ctrl-C again to exit at once)")
+				cancel()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return ctx, func() os.Signal { return got }, func() { signal.Stop(ch); close(done); cancel() }
+}
+
+const benchAbout = `
+Times training iterations only (no evaluation, no files): -warmup untimed
+iterations, then -iterations timed ones, on the config's data and model.`
+
+type benchArgs struct {
+	config, data, profile string
+	iters, warmup         int
+	json                  bool
+	sets                  setFlags
+}
+
+func (a *benchArgs) declare(fs *flag.FlagSet) {
+	fs.StringVar(&a.config, "config", "", "config: a YAML file or a built-in name")
+	fs.IntVar(&a.iters, "iterations", 50, "timed training iterations")
+	fs.IntVar(&a.warmup, "warmup", 5, "untimed warm-up iterations")
+	fs.BoolVar(&a.json, "json", false, "print one JSON object")
+	fs.StringVar(&a.data, "data", "", "data folder")
+	fs.StringVar(&a.profile, "cpuprofile", "", "write a CPU profile of the timed iterations to this `file`")
+	fs.Var(&a.sets, "set", "override a config key (repeatable)")
+}
+
+func benchFlags(fs *flag.FlagSet) { new(benchArgs).declare(fs) }
+
+func cmdBench(args []string) error {
+	var a benchArgs
+	fs := newFlags("bench")
+	a.declare(fs)
+	if err := parse(fs, args, false); err != nil {
+		return err
+	}
+	if a.config == "" {
+		return usageError("-config is required")
+	}
+	if a.iters < 1 || a.warmup < 0 {
+		return usageError("-iterations must be positive and -warmup non-negative")
+	}
+	cfg, err := config.Load(a.config, a.sets)
+	if err != nil {
+		return err
+	}
+	if a.data != "" {
+		cfg.Data.Dir = a.data
+	}
+	cfg.Train.Iterations = a.warmup + a.iters
+	e, err := experiment.New(cfg, "", experiment.Options{})
+	if err != nil {
+		return err
+	}
+	if err := experiment.CheckMemory(e); err != nil {
+		return err
+	}
+	if a.profile != "" {
+		f, err := os.Create(a.profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := e.Run.Steps(a.warmup); err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+		a.warmup = 0
+	}
+	ms, err := e.Run.Bench(a.warmup, a.iters)
+	if err != nil {
+		return err
+	}
+	if a.json {
+		return json.NewEncoder(stdout).Encode(map[string]any{"ms_per_iter": ms, "iterations": a.iters,
+			"method": cfg.Method.Name, "data": cfg.Data.Name, "model": cfg.Model.Kind, "ch": cfg.Model.Ch})
+	}
+	fmt.Fprintf(stdout, "%s: %.3f ms per iteration (batch %d, %d iterations after %d warm-up)\n",
+		cfg.Describe(), ms, cfg.Train.BatchSize, a.iters, a.warmup)
+	return nil
+}

@@ -1,0 +1,119 @@
+package experiment
+
+import (
+	"math"
+
+	"github.com/bism-ml/bism/model"
+	"github.com/bism-ml/bism/nn"
+	"github.com/bism-ml/bism/objective"
+	"github.com/bism-ml/bism/optim"
+	"github.com/bism-ml/bism/tensor"
+	"github.com/bism-ml/bism/train"
+)
+
+// The learning methods as train.Methods: Algorithm 1, score matching on a
+// tractable marginal, and the GRBM baselines.
+
+var nan = math.NaN()
+
+// bilevel is Algorithm 1 (objective.BiLevel) with its posterior.
+type bilevel struct {
+	b *objective.BiLevel
+	q model.Posterior
+}
+
+func (s *bilevel) Step(v *tensor.Tensor, rng *tensor.RNG) (float64, float64, []*tensor.Tensor) {
+	r := s.b.Step(v, rng)
+	return r.Loss, r.InnerLoss, r.Grads
+}
+
+func (s *bilevel) State() []train.State {
+	return []train.State{{Name: "posterior", Params: s.q.Params(), Opt: s.b.InnerOpt}}
+}
+
+func (s *bilevel) SetInnerLR(lr float64) { s.b.InnerOpt.SetLR(lr) }
+
+// marginal is score matching on a model's tractable marginal.
+type marginal struct {
+	m model.FreeEnergyModel
+	o objective.Outer
+}
+
+func (s *marginal) Step(v *tensor.Tensor, rng *tensor.RNG) (float64, float64, []*tensor.Tensor) {
+	l, g := objective.MarginalStep(s.m, s.o, v, rng)
+	return l, nan, g
+}
+
+func (s *marginal) State() []train.State { return nil }
+func (s *marginal) SetInnerLR(float64)   {}
+
+// cd is contrastive divergence with K Gibbs steps.
+type cd struct {
+	cd objective.CD
+	m  *model.GRBM
+}
+
+func (s *cd) Step(v *tensor.Tensor, rng *tensor.RNG) (float64, float64, []*tensor.Tensor) {
+	l, g := s.cd.Step(s.m, v, rng)
+	return l, nan, g
+}
+func (s *cd) State() []train.State { return nil }
+func (s *cd) SetInnerLR(float64)   {}
+
+// pcd keeps the persistent chains in a parameter set so that they are
+// checkpointed with the rest of the run.
+type pcd struct {
+	pcd      *objective.PCD
+	m        *model.GRBM
+	state    *nn.Params
+	restored bool
+}
+
+func (s *pcd) Step(v *tensor.Tensor, rng *tensor.RNG) (float64, float64, []*tensor.Tensor) {
+	if s.restored {
+		s.pcd.SetChains(s.state.Get("chains"))
+		s.restored = false
+	}
+	l, g := s.pcd.Step(s.m, v, rng)
+	s.state.Get("chains").CopyFrom(s.pcd.Chains().As(tensor.Float32))
+	return l, nan, g
+}
+func (s *pcd) State() []train.State { return []train.State{{Name: "pcd", Params: s.state}} }
+func (s *pcd) SetInnerLR(float64)   {}
+func (s *pcd) Restored()            { s.restored = true }
+
+// nce also learns NCE's log-normaliser with its own Adam.
+type nce struct {
+	nce *objective.NCE
+	m   *model.GRBM
+	opt *optim.Adam
+}
+
+func (s *nce) Step(v *tensor.Tensor, rng *tensor.RNG) (float64, float64, []*tensor.Tensor) {
+	l, g, gz := s.nce.Step(s.m, v, rng)
+	s.opt.Step(s.nce.Params(), gz)
+	return l, nan, g
+}
+func (s *nce) State() []train.State {
+	return []train.State{{Name: "nce", Params: s.nce.Params(), Opt: s.opt}}
+}
+func (s *nce) SetInnerLR(lr float64) { s.opt.SetLR(lr) }
+
+// vnce learns a posterior (with VNCE's inner optimizer) and the
+// log-normaliser (with its own Adam).
+type vnce struct {
+	v   *objective.VNCE
+	m   *model.GRBM
+	q   *model.BernoulliPosterior
+	opt *optim.Adam
+}
+
+func (s *vnce) Step(x *tensor.Tensor, rng *tensor.RNG) (float64, float64, []*tensor.Tensor) {
+	r := s.v.Step(s.m, x, rng)
+	s.opt.Step(s.v.Params(), r.LogZGrads)
+	return r.Loss, -r.Bound, r.Grads
+}
+func (s *vnce) State() []train.State {
+	return []train.State{{Name: "posterior", Params: s.q.Params(), Opt: s.v.InnerOpt}, {Name: "vnce", Params: s.v.Params(), Opt: s.opt}}
+}
+func (s *vnce) SetInnerLR(lr float64) { s.opt.SetLR(lr); s.v.InnerOpt.SetLR(lr) }

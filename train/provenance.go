@@ -1,0 +1,46 @@
+package train
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bism-ml/bism/internal/buildinfo"
+)
+
+// Start is one entry of run.json: who started or resumed the run, when,
+// where and with what.
+type Start struct {
+	Event   string   `json:"event"` // "start" or "resume"
+	Time    string   `json:"time"`  // RFC 3339
+	Iter    int      `json:"iter"`  // the iteration it started from
+	Command []string `json:"command"`
+	Host    string   `json:"host,omitempty"`
+	buildinfo.Info
+}
+
+// RecordStart appends an entry for this process to dir/run.json.
+func RecordStart(dir, event string, iter int, command []string) error {
+	p := filepath.Join(dir, RunFile)
+	var log struct {
+		Starts []Start `json:"starts"`
+	}
+	b, err := os.ReadFile(p)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, &log); err != nil {
+			return fmt.Errorf("%s: %v", p, err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	host, _ := os.Hostname()
+	log.Starts = append(log.Starts, Start{Event: event, Time: time.Now().Format(time.RFC3339), Iter: iter,
+		Command: command, Host: host, Info: buildinfo.Get()})
+	_, err = WriteJSON(dir, RunFile, log)
+	return err
+}

@@ -1,0 +1,401 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bism-ml/bism/config"
+	"github.com/bism-ml/bism/data"
+	"github.com/bism-ml/bism/nn"
+	"github.com/bism-ml/bism/optim"
+	"github.com/bism-ml/bism/tensor"
+)
+
+// A Method is one learning method bound to a model: it turns a minibatch
+// into θ's gradient, updating whatever else it owns (a posterior and its
+// optimizer, persistent chains, a log-normaliser) on the way.
+type Method interface {
+	// Step returns the training loss, the inner loss (NaN for methods
+	// without one) and θ's gradient, in the order of θ's parameters.
+	Step(v *tensor.Tensor, rng *tensor.RNG) (loss, inner float64, grads []*tensor.Tensor)
+	// State lists the method's own parameters and optimizers, each under
+	// its checkpoint prefix.
+	State() []State
+	// SetInnerLR sets the learning rate of the method's own optimizers.
+	SetInnerLR(lr float64)
+}
+
+// State is a parameter set a method owns, with its optimizer (nil when
+// the parameters are not optimized, e.g. persistent chains).
+type State struct {
+	Name   string // checkpoint prefix: "posterior", "pcd", "nce", "vnce"
+	Params *nn.Params
+	Opt    optim.Optimizer
+}
+
+// Restorer is implemented by methods that must act after their state was
+// read from a checkpoint (PCD installs its restored chains).
+type Restorer interface{ Restored() }
+
+// Record is one line of metrics.jsonl.
+type Record map[string]any
+
+// ErrDiverged is returned (wrapped) when the loss, a gradient or a
+// parameter stops being finite.
+var ErrDiverged = errors.New("training diverged")
+
+// ErrInterrupted is returned (wrapped) when the context given to Train is
+// cancelled (Ctrl-C): the run saved its checkpoint at the step boundary.
+var ErrInterrupted = errors.New("training interrupted")
+
+// Run is a training run bound to its directory: θ, the method, θ's Adam,
+// and where the run stands. The run builder (package experiment) makes one
+// from a config; the loop itself knows nothing of models.
+type Run struct {
+	Config config.Config
+	Dir    string // "" for a run that writes nothing (benchmarks)
+	Data   *data.Split
+	Theta  *nn.Params
+	Method Method
+	Layout Layout
+
+	// Record adds the model's own entries to a metrics record (an
+	// evaluation, the posterior's accuracy); v is the last step's batch.
+	Record func(rec Record, v *tensor.Tensor) error
+	// SummaryKeys are the record entries shown on the progress line.
+	SummaryKeys []string
+	// SaveEveryRecord saves the checkpoint at every metrics record (and
+	// writes a record at every snapshot), for runs whose checkpoints are
+	// small; otherwise it is saved at snapshots and at the end only.
+	SaveEveryRecord bool
+	// Progress receives progress lines (nil: none).
+	Progress io.Writer
+
+	// FlatInput gives the method minibatches of shape [B, D] rather than
+	// [B, example shape...] (the GRBM sees vectors, the deep models images).
+	FlatInput bool
+
+	// Arena holds the storage of one training step's tensors, reused by
+	// the next step (tensor.Arena; created on the first step when nil).
+	// NoArena computes every step on the heap instead (a check of the
+	// arena).
+	Arena   *tensor.Arena
+	NoArena bool
+
+	thetaOpt *optim.Adam
+	progress
+}
+
+// New returns a run at iteration 0 of cfg that trains theta with method
+// on split's training set, writing to dir.
+func New(cfg config.Config, dir string, split *data.Split, theta *nn.Params, method Method, layout Layout) *Run {
+	t := cfg.Train
+	r := &Run{Config: cfg, Dir: dir, Data: split, Theta: theta, Method: method, Layout: layout,
+		thetaOpt: optim.NewAdam(t.LR, t.Beta1, t.Beta2), progress: progress{rng: tensor.NewRNG(cfg.Seed)}}
+	r.thetaLR, r.innerLR = lrSchedules(t)
+	return r
+}
+
+// ThetaOptimizer is θ's Adam.
+func (r *Run) ThetaOptimizer() optim.Optimizer { return r.thetaOpt }
+
+// nextBatch gathers the next minibatch, reshuffling at each epoch.
+func (r *Run) nextBatch(dst []float32) *tensor.Tensor {
+	set := r.Data.Train
+	b := r.Config.Train.BatchSize
+	idx := r.nextIndices(set.N, b)
+	shape := append([]int{b}, set.Shape...)
+	if r.FlatInput {
+		shape = []int{b, set.Dim()}
+	}
+	return tensor.FromFloat32(set.Batch(idx, dst), shape...)
+}
+
+// inStep runs one training step's computation f with step-scoped tensor
+// storage: the previous step's tensors are released first, so nothing f
+// returns may be kept past the next call (parameters and optimizer state
+// are updated in place or created under tensor.Persist).
+func (r *Run) inStep(f func()) {
+	if r.NoArena {
+		f()
+		return
+	}
+	if r.Arena == nil {
+		r.Arena = tensor.NewArena()
+	}
+	r.Arena.Step(f)
+}
+
+// stepStats is what one training step reports to the loop.
+type stepStats struct {
+	lr, loss, inner float64
+	v               *tensor.Tensor // the clean batch
+}
+
+// step applies the schedules, draws a minibatch, computes θ's gradient
+// with the method and steps θ's optimizer.
+func (r *Run) step(buf []float32) (stepStats, error) {
+	st := stepStats{lr: r.thetaLR(r.iter)}
+	r.thetaOpt.SetLR(st.lr)
+	r.Method.SetInnerLR(r.innerLR(r.iter))
+	st.v = r.nextBatch(buf)
+	var err error
+	r.inStep(func() {
+		var grads []*tensor.Tensor
+		st.loss, st.inner, grads = r.Method.Step(st.v, r.rng)
+		if err = r.checkFinite(st.loss, grads); err == nil {
+			r.thetaOpt.Step(r.Theta, grads)
+		}
+	})
+	if err != nil {
+		return st, r.Diverged(err)
+	}
+	r.iter++
+	return st, nil
+}
+
+// checkFinite refuses a step whose loss, θ-gradient or method parameters
+// (a posterior stepped during it) are not finite.
+func (r *Run) checkFinite(loss float64, grads []*tensor.Tensor) error {
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return fmt.Errorf("loss is %v", loss)
+	}
+	names := r.Theta.Names()
+	for i, g := range grads {
+		if g.HasNaNOrInf() {
+			return fmt.Errorf("the gradient of %s has non-finite values", names[i])
+		}
+	}
+	for _, s := range r.Method.State() {
+		if s.Opt == nil {
+			continue
+		}
+		for j, p := range s.Params.Tensors() {
+			if p.HasNaNOrInf() {
+				return fmt.Errorf("%s parameter %s is not finite", s.Name, s.Params.Names()[j])
+			}
+		}
+	}
+	return nil
+}
+
+// Diverged wraps err, the cause of a step after the current iteration
+// going non-finite, as ErrDiverged, naming the checkpoint that is left if
+// there is one.
+func (r *Run) Diverged(err error) error {
+	left := "no checkpoint was saved before it"
+	if r.Dir != "" {
+		p := filepath.Join(r.Dir, CheckpointFile)
+		if _, serr := os.Stat(p); serr == nil {
+			it := "?"
+			if _, meta, lerr := readMeta(p); lerr == nil {
+				it = meta["iter"]
+			}
+			left = fmt.Sprintf("the last good checkpoint is %s (iteration %s)", p, it)
+		}
+	} else {
+		left = "the run writes no files"
+	}
+	return fmt.Errorf("%w at iteration %d: %v; nothing was saved after it, %s", ErrDiverged, r.iter+1, err, left)
+}
+
+// Train runs until train.iterations. Every train.eval_every iterations
+// and at the end it appends a record to metrics.jsonl: iter, elapsed_s
+// (training time, evaluation excluded), lr, train_loss (and inner_loss
+// for methods with one) averaged over the interval, and what Record adds.
+// Every train.checkpoint_every iterations it saves checkpoint.safetensors
+// and a snapshot under checkpoints/ (with SaveEveryRecord, the checkpoint
+// at every record too). When ctx is cancelled it saves the checkpoint at
+// the next step boundary and returns ErrInterrupted.
+func (r *Run) Train(ctx context.Context) error {
+	if r.Dir == "" {
+		return fmt.Errorf("train: a run without a directory cannot train (use Bench)")
+	}
+	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	b, err := config.Marshal(r.Config)
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(filepath.Join(r.Dir, ConfigFile), b); err != nil {
+		return err
+	}
+	mpath := filepath.Join(r.Dir, MetricsFile)
+	if err := truncateMetrics(mpath, r.iter); err != nil {
+		return err
+	}
+	mf, err := os.OpenFile(mpath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	defer mf.Close()
+	metrics := newRecordWriter(mf)
+
+	t := r.Config.Train
+	buf := make([]float32, t.BatchSize*r.Data.Train.Dim())
+	lastPrint := time.Now()
+	startIter, startElapsed := r.iter, r.elapsed
+	segment := time.Now()
+	every := func(n int) bool { return n > 0 && r.iter%n == 0 }
+	for r.iter < t.Iterations {
+		if ctx.Err() != nil {
+			r.elapsed += time.Since(segment).Seconds()
+			return r.interrupt()
+		}
+		st, err := r.step(buf)
+		if err != nil {
+			return err
+		}
+		r.acc.add(st.loss, st.inner)
+		it := r.iter
+		end := it == t.Iterations
+		if r.Progress != nil && (time.Since(lastPrint) > 2*time.Second || end) {
+			el := r.elapsed + time.Since(segment).Seconds()
+			rate := float64(it-startIter) / math.Max(el-startElapsed, 1e-9)
+			inner := ""
+			if !math.IsNaN(r.acc.inner) {
+				inner = fmt.Sprintf("  inner %.5g", r.acc.inner/float64(r.acc.count))
+			}
+			fmt.Fprintf(r.Progress, "iter %d/%d  loss %.5g%s  %.2f it/s  ETA %s\n", it, t.Iterations,
+				r.acc.loss/float64(r.acc.count), inner, rate, eta(t.Iterations-it, rate))
+			lastPrint = time.Now()
+		}
+		logNow := end || every(t.EvalEvery)
+		snapNow := every(t.CheckpointEvery) || (end && !r.SaveEveryRecord)
+		saveNow := snapNow
+		if r.SaveEveryRecord {
+			logNow = logNow || snapNow
+			saveNow = logNow
+		}
+		if !logNow && !saveNow {
+			continue
+		}
+		r.elapsed += time.Since(segment).Seconds()
+		if logNow {
+			rec := Record{"iter": it, "elapsed_s": round(r.elapsed, 3), "lr": st.lr,
+				"train_loss": r.acc.loss / float64(r.acc.count)}
+			if !math.IsNaN(r.acc.inner) {
+				rec["inner_loss"] = r.acc.inner / float64(r.acc.count)
+			}
+			r.acc = accumulator{}
+			if r.Record != nil {
+				if err := r.Record(rec, st.v); err != nil {
+					return err
+				}
+			}
+			if err := metrics.write(rec); err != nil {
+				return fmt.Errorf("train: writing %s: %w", mpath, err)
+			}
+			if r.Progress != nil {
+				fmt.Fprintf(r.Progress, "record @ %d: %s\n", it, summary(rec, r.SummaryKeys))
+			}
+		}
+		if saveNow {
+			if err := r.Save(filepath.Join(r.Dir, CheckpointFile)); err != nil {
+				return err
+			}
+			if snapNow {
+				if err := r.Save(SnapshotPath(r.Dir, it)); err != nil {
+					return err
+				}
+			}
+		}
+		segment = time.Now()
+	}
+	return nil
+}
+
+// interrupt saves the checkpoint where the run stands and returns
+// ErrInterrupted.
+func (r *Run) interrupt() error {
+	p := filepath.Join(r.Dir, CheckpointFile)
+	if err := r.Save(p); err != nil {
+		return fmt.Errorf("%w at iteration %d, and saving the checkpoint failed: %v", ErrInterrupted, r.iter, err)
+	}
+	return fmt.Errorf("%w at iteration %d of %d; saved %s", ErrInterrupted, r.iter, r.Config.Train.Iterations, p)
+}
+
+// SnapshotPath is the snapshot of iteration it under dir/checkpoints.
+func SnapshotPath(dir string, it int) string {
+	return filepath.Join(dir, SnapshotDir, fmt.Sprintf("iter_%08d.safetensors", it))
+}
+
+// Bench times training iterations only (no evaluation, no files): warmup
+// untimed steps, then iters timed ones; it returns ms per iteration.
+func (r *Run) Bench(warmup, iters int) (float64, error) {
+	buf := make([]float32, r.Config.Train.BatchSize*r.Data.Train.Dim())
+	step := func() error { _, err := r.step(buf); return err }
+	for i := 0; i < warmup; i++ {
+		if err := step(); err != nil {
+			return 0, err
+		}
+	}
+	start := time.Now()
+	for i := 0; i < iters; i++ {
+		if err := step(); err != nil {
+			return 0, err
+		}
+	}
+	return float64(time.Since(start).Microseconds()) / 1000 / float64(iters), nil
+}
+
+// Steps runs n training steps without recording or saving anything (tests
+// and studies that need a partly trained model).
+func (r *Run) Steps(n int) error {
+	buf := make([]float32, r.Config.Train.BatchSize*r.Data.Train.Dim())
+	for i := 0; i < n; i++ {
+		if _, err := r.step(buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lrSchedules returns θ's learning rate and the inner (posterior) one as
+// functions of the iteration. θ's follows train.schedule after the warm-up.
+// The inner one is by default inner_lr/lr times θ's, so that q anneals with
+// θ; with train.inner_schedule it follows that schedule from inner_lr (or lr)
+// after the same warm-up, so that q's steps need not shrink while the energy
+// is still moving.
+func lrSchedules(t config.TrainConfig) (theta, inner func(it int) float64) {
+	warmed := func(name config.Schedule, base float64) func(it int) float64 {
+		s, _ := optim.ScheduleByName(string(name)) // config.Validate rejected unknown names
+		s = optim.WithWarmup(s, t.Warmup)
+		return func(it int) float64 { return s(base, it, t.Iterations) }
+	}
+	theta = warmed(t.Schedule, t.LR)
+	if t.InnerSchedule == "" {
+		ratio := t.InnerLRBase() / t.LR
+		return theta, func(it int) float64 { return theta(it) * ratio }
+	}
+	return theta, warmed(t.InnerSchedule, t.InnerLRBase())
+}
+
+func eta(left int, rate float64) string {
+	if rate <= 0 {
+		return "?"
+	}
+	return (time.Duration(float64(left)/rate) * time.Second).Round(time.Second).String()
+}
+
+func round(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
+}
+
+func summary(rec Record, keys []string) string {
+	s := ""
+	for _, k := range keys {
+		if v, ok := rec[k]; ok {
+			s += fmt.Sprintf("%s %.5g  ", k, v)
+		}
+	}
+	return s
+}
