@@ -55,12 +55,12 @@ type MethodConfig struct {
 
 // TrainConfig sets the optimisation.
 type TrainConfig struct {
-	Iterations int     `yaml:"iterations" json:"iterations" doc:"training iterations"`
-	BatchSize  int     `yaml:"batch_size" json:"batch_size" doc:"minibatch size"`
-	LR         float64 `yaml:"lr" json:"lr" doc:"θ's Adam learning rate"`
-	InnerLR    float64 `yaml:"inner_lr" json:"inner_lr" doc:"q's (and NCE's log-normaliser's) learning rate (0: lr)"`
-	Beta1      float64 `yaml:"beta1" json:"beta1" doc:"Adam β1"`
-	Beta2      float64 `yaml:"beta2" json:"beta2" doc:"Adam β2"`
+	Iterations int      `yaml:"iterations" json:"iterations" doc:"training iterations"`
+	BatchSize  int      `yaml:"batch_size" json:"batch_size" doc:"minibatch size"`
+	LR         float64  `yaml:"lr" json:"lr" doc:"θ's Adam learning rate"`
+	InnerLR    float64  `yaml:"inner_lr" json:"inner_lr" doc:"q's (and NCE's log-normaliser's) learning rate (0: lr)"`
+	Beta1      float64  `yaml:"beta1" json:"beta1" doc:"Adam β1"`
+	Beta2      float64  `yaml:"beta2" json:"beta2" doc:"Adam β2"`
 	Schedule   Schedule `yaml:"schedule" json:"schedule" doc:"θ's learning-rate schedule"`
 	// InnerSchedule gives the inner learning rate a schedule of its own from
 	// inner_lr (or lr) after the same warm-up; unset, it stays inner_lr/lr

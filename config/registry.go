@@ -41,7 +41,9 @@ var dataSets = []DataInfo{
 }
 
 // Info returns the data set's entry; ok is false for an unknown name.
-func (d DataSet) Info() (DataInfo, bool) { return lookup(dataSets, d, func(i DataInfo) DataSet { return i.Name }) }
+func (d DataSet) Info() (DataInfo, bool) {
+	return lookup(dataSets, d, func(i DataInfo) DataSet { return i.Name })
+}
 
 // Dim is the number of values in one example (0 for an unknown set).
 func (d DataSet) Dim() int {
@@ -87,7 +89,9 @@ var models = []ModelInfo{
 }
 
 // Info returns the model kind's entry; ok is false for an unknown name.
-func (m ModelKind) Info() (ModelInfo, bool) { return lookup(models, m, func(i ModelInfo) ModelKind { return i.Name }) }
+func (m ModelKind) Info() (ModelInfo, bool) {
+	return lookup(models, m, func(i ModelInfo) ModelKind { return i.Name })
+}
 
 // Deep reports whether the model is a deep image model.
 func (m ModelKind) Deep() bool { i, _ := m.Info(); return i.Deep }
@@ -143,7 +147,9 @@ var methods = []MethodInfo{
 }
 
 // Info returns the method's entry; ok is false for an unknown name.
-func (m Method) Info() (MethodInfo, bool) { return lookup(methods, m, func(i MethodInfo) Method { return i.Name }) }
+func (m Method) Info() (MethodInfo, bool) {
+	return lookup(methods, m, func(i MethodInfo) Method { return i.Name })
+}
 
 // Bilevel reports whether the method is bi-level score matching.
 func (m Method) Bilevel() bool { i, _ := m.Info(); return i.Bilevel }
@@ -255,7 +261,9 @@ func mapSlice[T, U any](in []T, f func(T) U) []U {
 	return out
 }
 
-func names[S ~string](list []S) []string { return mapSlice(list, func(s S) string { return string(s) }) }
+func names[S ~string](list []S) []string {
+	return mapSlice(list, func(s S) string { return string(s) })
+}
 
 // oneOf is " (want a, b or c)" with a "did you mean" when got is close to
 // one of them.

@@ -521,5 +521,3 @@ func (dk *deep) sampleScores(e *Experiment, o EvalOptions) (map[string]float64, 
 	}
 	return res, nil
 }
-
-

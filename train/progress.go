@@ -39,7 +39,6 @@ func (a *accumulator) add(loss, inner float64) {
 	a.count++
 }
 
-
 // Iter is the number of training iterations done.
 func (p *progress) Iter() int { return p.iter }
 
