@@ -28,9 +28,11 @@
 //
 // # Stopping gradients
 //
-// Detach returns a value's tensor as a constant. NoGrad(f) runs f without
-// recording anything (for evaluation and sampling); it is process-wide, so do
-// not record a graph on another goroutine meanwhile.
+// Detach returns a value's tensor as a constant. An operation records a node
+// only when one of its inputs requires gradients, so evaluation and sampling,
+// which compute on constants, record nothing; the package keeps no global
+// recording state, and computations on different goroutines are
+// independent.
 //
 // # Checking
 //

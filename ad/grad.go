@@ -43,7 +43,7 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 		if y.t.Size() != 1 {
 			panic(fmt.Sprintf("ad.Grad: output of shape %v is not a single element; pass a Cotangent", y.Shape()))
 		}
-		seed = Const(tensor.Ones(y.DType(), y.Shape()...))
+		seed = Const(tensor.OnesLike(y.t))
 	} else if !tensor.SameShape(seed.Shape(), y.Shape()) {
 		panic(fmt.Sprintf("ad.Grad: cotangent shape %v does not match output shape %v", seed.Shape(), y.Shape()))
 	}

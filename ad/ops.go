@@ -397,7 +397,7 @@ func AdamDirection(m, v *Value, eps float64) *Value {
 			return []*Value{Const(gm), Const(gv)}
 		}
 		sq := Sqrt(v)
-		r := Div(Const(tensor.Ones(v.DType(), v.Shape()...)), AddScalar(sq, eps))
+		r := Div(Const(tensor.OnesLike(v.t)), AddScalar(sq, eps))
 		res := make([]*Value, 2)
 		if need[0] {
 			res[0] = Mul(g, r)

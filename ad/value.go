@@ -2,7 +2,6 @@ package ad
 
 import (
 	"fmt"
-	"sync/atomic"
 
 	"github.com/bism-ml/bism/tensor"
 )
@@ -80,26 +79,11 @@ func (v *Value) String() string {
 	return fmt.Sprintf("Value(%s, grad=%v, %v)", v.Op(), v.requiresGrad, v.t)
 }
 
-// noGrad counts active NoGrad calls. It is process-wide (Go has no
-// goroutine-local state), so NoGrad must not be used while another goroutine
-// records a graph it wants to differentiate.
-var noGrad atomic.Int32
-
-// NoGrad runs f without recording: every value f computes is a constant.
-// Use it for evaluation and sampling, where no gradient is needed.
-func NoGrad(f func()) {
-	noGrad.Add(1)
-	defer noGrad.Add(-1)
-	f()
-}
-
 // record wraps an op's output, keeping the graph only when an input requires
-// gradients (and recording is on).
+// gradients. There is no global switch: evaluation and sampling compute on
+// constants (Const, Detach, nn.Params.Consts), so nothing is recorded.
 func record(op string, out *tensor.Tensor, vjp vjpFunc, inputs ...*Value) *Value {
 	v := &Value{t: out}
-	if noGrad.Load() > 0 {
-		return v
-	}
 	for _, in := range inputs {
 		if in.requiresGrad {
 			v.requiresGrad = true

@@ -128,8 +128,7 @@ func LogProbs(m model.FreeEnergyModel, x *tensor.Tensor, logZ float64) []float64
 	for lo := 0; lo < n; lo += chunkRows {
 		hi := min(lo+chunkRows, n)
 		xb := tensor.Slice(x, 0, lo, hi).As(dt)
-		var f *tensor.Tensor
-		ad.NoGrad(func() { f = m.FreeEnergy(theta, ad.Const(xb)).Tensor() })
+		f := m.FreeEnergy(theta, ad.Const(xb)).Tensor()
 		for i := 0; i < f.Size(); i++ {
 			out = append(out, -f.Flat(i)-logZ)
 		}

@@ -84,13 +84,11 @@ func (n *MNISTNet) apply(x *tensor.Tensor) (feat, logits *tensor.Tensor) {
 	x = x.As(tensor.Float32)
 	th := n.params.Consts()
 	var fs, ls []*tensor.Tensor
-	ad.NoGrad(func() {
-		for lo := 0; lo < x.Dim(0); lo += chunk {
-			hi := min(lo+chunk, x.Dim(0))
-			f, l := n.forward(th, ad.Const(tensor.Slice(x, 0, lo, hi)))
-			fs, ls = append(fs, f.Tensor()), append(ls, l.Tensor())
-		}
-	})
+	for lo := 0; lo < x.Dim(0); lo += chunk {
+		hi := min(lo+chunk, x.Dim(0))
+		f, l := n.forward(th, ad.Const(tensor.Slice(x, 0, lo, hi)))
+		fs, ls = append(fs, f.Tensor()), append(ls, l.Tensor())
+	}
 	if len(fs) == 1 {
 		return fs[0], ls[0]
 	}

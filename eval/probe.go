@@ -122,9 +122,7 @@ func LinearProbe(trainX *tensor.Tensor, trainY []int, testX *tensor.Tensor, test
 	pr.W, pr.B = params.Get("W"), params.Get("b")
 
 	res := ProbeResult{Probe: pr, Classes: classes}
-	ad.NoGrad(func() {
-		res.TrainLoss = probeLoss(params.Consts(), xs, trainY, classes, 0).Item()
-	})
+	res.TrainLoss = probeLoss(params.Consts(), xs, trainY, classes, 0).Item()
 	res.TrainAcc = accuracy(pr.predictStd(xs), trainY)
 	if xt != nil {
 		res.TestAcc = accuracy(pr.Predict(xt), testY)

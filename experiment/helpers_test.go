@@ -112,3 +112,13 @@ func sameState(t *testing.T, a, b *Experiment) {
 		sameValues(t, a.Posterior.Params(), b.Posterior.Params())
 	}
 }
+
+// readMetricsOf reads the metrics records of e's run.
+func readMetricsOf(t *testing.T, e *Experiment) []map[string]float64 {
+	t.Helper()
+	recs, err := train.ReadMetrics(filepath.Join(e.Dir, train.MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}

@@ -98,7 +98,7 @@ func (m *GRBM) checkShapes(op string, v, h *ad.Value) {
 // HiddenProb returns p(h=1|v) = sigmoid(c + Wᵀv) (or with v/σ), [B,H].
 func (m *GRBM) HiddenProb(v *tensor.Tensor) *tensor.Tensor {
 	var out *tensor.Tensor
-	ad.NoGrad(func() { out = tensor.Sigmoid(m.hiddenInput(m.params.Consts(), ad.Const(v)).Tensor()) })
+	out = tensor.Sigmoid(m.hiddenInput(m.params.Consts(), ad.Const(v)).Tensor())
 	return out
 }
 

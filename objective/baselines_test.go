@@ -326,11 +326,7 @@ func TestNCETrainingSanity(t *testing.T) {
 	opt, optC := optim.NewAdam(0.03, 0.9, 0.95), optim.NewAdam(0.03, 0.9, 0.95)
 	evalNoise := tensor.NewRNG(16).Normal(blF64, 0, 1, 4000, 2)
 	eval := func() float64 {
-		var l float64
-		ad.NoGrad(func() {
-			l = NCELoss(m, m.Params().Consts(), nce.Params().Consts().Get(LogZParamName), data, evalNoise, 1).Item()
-		})
-		return l
+		return NCELoss(m, m.Params().Consts(), nce.Params().Consts().Get(LogZParamName), data, evalNoise, 1).Item()
 	}
 	before := eval()
 	const batch = 200
@@ -540,12 +536,8 @@ func TestVNCEInnerStepsIncreaseBound(t *testing.T) {
 	x := tensor.NewRNG(32).Normal(blF64, 0, 1, 50, 2)
 	c := blCentreLogZ(m, x)
 	bound := func() float64 {
-		var v float64
-		ad.NoGrad(func() {
-			v = VNCEDataBound(m, q, m.Params().Consts(), q.Params().Consts(),
-				ad.Const(tensor.FromFloat64([]float64{c}, 1)), x, 200, 1, tensor.NewRNG(33)).Item()
-		})
-		return v
+		return VNCEDataBound(m, q, m.Params().Consts(), q.Params().Consts(),
+			ad.Const(tensor.FromFloat64([]float64{c}, 1)), x, 200, 1, tensor.NewRNG(33)).Item()
 	}
 	before := bound()
 	vn := NewVNCE(q, optim.NewAdam(0.05, 0.9, 0.95), blF64)

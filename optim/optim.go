@@ -66,13 +66,10 @@ func (a *Adam) init(p *nn.Params) {
 	if a.m != nil {
 		return
 	}
-	// The moments outlive the step that creates them (see tensor.Arena).
-	tensor.Persist(func() {
-		for _, t := range p.Tensors() {
-			a.m = append(a.m, tensor.ZerosLike(t))
-			a.v = append(a.v, tensor.ZerosLike(t))
-		}
-	})
+	for _, t := range p.Tensors() {
+		a.m = append(a.m, moment(t))
+		a.v = append(a.v, moment(t))
+	}
 }
 
 // Step applies one Adam update in place.
@@ -89,7 +86,11 @@ func (a *Adam) Step(p *nn.Params, grads []*tensor.Tensor) {
 			panic(fmt.Sprintf("optim.Adam.Step: gradient %v and moments %v for parameter %q of shape %v", g.Shape(), a.m[i].Shape(), p.Names()[i], x.Shape()))
 		}
 		if a.m[i].DType() != x.DType() { // restored from a file in another precision
-			tensor.Persist(func() { a.m[i], a.v[i] = a.m[i].As(x.DType()), a.v[i].As(x.DType()) })
+			for _, mv := range []**tensor.Tensor{&a.m[i], &a.v[i]} {
+				c := moment(x)
+				c.CopyFrom((*mv).As(x.DType()))
+				*mv = c
+			}
 		}
 		if x.DType() == tensor.Float32 {
 			adamUpdate(x.F32(), g.F32(), a.m[i].F32(), a.v[i].F32(), float32(a.beta1), float32(a.beta2), float32(a.eps), float32(step))
@@ -97,6 +98,16 @@ func (a *Adam) Step(p *nn.Params, grads []*tensor.Tensor) {
 			adamUpdate(x.F64(), g.F64(), a.m[i].F64(), a.v[i].F64(), a.beta1, a.beta2, a.eps, step)
 		}
 	}
+}
+
+// moment returns a zero moment for parameter t. Moments outlive the step
+// that creates them, so their storage is on the heap; they belong to t's
+// arena, so that what an unrolled step computes from them takes its
+// storage from the step's arena (see tensor.Arena).
+func moment(t *tensor.Tensor) *tensor.Tensor {
+	m := tensor.New(t.DType(), t.Shape()...)
+	m.SetArena(t.Arena())
+	return m
 }
 
 func adamUpdate[T tensor.Float](x, g, m, v []T, b1, b2, eps, step T) {
@@ -155,7 +166,10 @@ func (a *Adam) LoadState(s map[string]*tensor.Tensor, p *nn.Params) error {
 		if m.HasNaNOrInf() || v.HasNaNOrInf() || slices.Min(v.Values()) < 0 {
 			return fmt.Errorf("optim.Adam: moments of parameter %q are not finite (or v is negative)", p.Names()[i])
 		}
-		ms, vs = append(ms, m.Clone()), append(vs, v.Clone())
+		mc, vc := moment(p.Tensors()[i]), moment(p.Tensors()[i])
+		mc.CopyFrom(m.As(mc.DType()))
+		vc.CopyFrom(v.As(vc.DType()))
+		ms, vs = append(ms, mc), append(vs, vc)
 	}
 	a.t, a.m, a.v = int(step), ms, vs
 	return nil

@@ -121,13 +121,18 @@ func LangevinFrom(e EnergyFn, x *tensor.Tensor, cfg Config, rng *tensor.RNG) *te
 	s := cfg.StepSize
 	x = x.Clone()
 	// Each step's gradient graph and noise live in an arena reused by the
-	// next step (tensor.Arena); x is updated in place.
+	// next step (tensor.Arena): the chains and the noise belong to it while
+	// the sampler runs; x is updated in place.
 	arena := tensor.NewArena()
+	prev := rng.Arena()
+	rng.SetArena(arena)
+	defer rng.SetArena(prev)
+	xa := x.InArena(arena)
 	for i, temp := range temps {
 		var mean float64
 		arena.Step(func() {
 			var g *tensor.Tensor
-			g, mean = grad(e, x)
+			g, mean = grad(e, xa)
 			// x ← x - s²/2 ∇E + √T s ξ, in place on our own copy.
 			tensor.AxpyInPlace(x, -0.5*s*s, g)
 			if temp > 0 {
@@ -175,12 +180,10 @@ func PosteriorMean(q *model.CNNPosterior, v *tensor.Tensor, batch int) *tensor.T
 	}
 	phi := q.Params().Consts()
 	var parts []*tensor.Tensor
-	ad.NoGrad(func() {
-		for lo := 0; lo < n; lo += batch {
-			hi := min(lo+batch, n)
-			parts = append(parts, q.Mean(phi, ad.Const(tensor.Slice(v, 0, lo, hi))).Tensor())
-		}
-	})
+	for lo := 0; lo < n; lo += batch {
+		hi := min(lo+batch, n)
+		parts = append(parts, q.Mean(phi, ad.Const(tensor.Slice(v, 0, lo, hi))).Tensor())
+	}
 	if len(parts) == 1 {
 		return parts[0]
 	}

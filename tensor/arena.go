@@ -9,31 +9,37 @@ import (
 
 // An Arena recycles tensor storage across the iterations of a loop whose
 // allocations repeat, such as a training step: the same operations on the
-// same shapes, every iteration. While an arena is in use (UseArena), every
-// tensor this package creates takes its storage from the arena; Reset makes
-// all storage handed out since the previous Reset available again. After
-// the first iteration a step therefore allocates no new storage: each
-// request is served from a buffer of exactly that size freed by the previous
-// Reset. (Tensor headers and shape slices, tens of bytes, are still
-// allocated; the storage is what costs: page faults, zeroing and garbage
-// collection of megabytes per step.)
+// same shapes, every iteration. A computation owns its arena explicitly:
+// tensors belong to an arena (SetArena, InArena, RNG.SetArena), and an
+// operation's result belongs to the arena of its inputs. While the arena
+// runs a Step, the results' storage comes from it, and the next Step makes
+// all of it available again. After the first iteration a step therefore
+// allocates no new storage: each request is served from a buffer of
+// exactly that size freed at the previous Step. (Tensor headers and shape
+// slices, tens of bytes, are still allocated; the storage is what costs:
+// page faults, zeroing and garbage collection of megabytes per step.)
 //
-// The contract is the caller's: no tensor created while the arena is in use
-// may be read or written after the next Reset. Values that must outlive a
-// step (optimizer moments, persistent Markov chains) are created inside
-// Persist, or copied out with Keep; parameters are updated in place.
-// Arenas are safe for concurrent use, but the active arena is global to the
-// process: while one is in use, tensors created on any goroutine come from it.
+// Nothing is global: two computations with their own arenas (two trainings
+// in one process) never share storage, and tensors that belong to no arena
+// always live on the heap. Outside a Step, an arena's tensors take their
+// storage from the heap too.
+//
+// The contract is the caller's: no tensor whose storage came from the
+// arena may be read or written after the next Step begins. Values that
+// must outlive a step (optimizer moments, persistent Markov chains) are
+// created on the heap (New) or copied out with Keep; parameters are updated
+// in place.
 type Arena struct {
 	mu     sync.Mutex
 	p32    bufs[float32]
 	p64    bufs[float64]
 	held   int64 // bytes owned, handed out or free
 	misses int64 // requests that had to allocate
+	active atomic.Bool
 
-	// Poison fills released storage with NaN on Reset, so that a tensor
-	// used after its step shows up as NaN instead of silently reading
-	// another step's values. For tests.
+	// Poison fills released storage with NaN when a Step begins, so that a
+	// tensor used after its step shows up as NaN instead of silently
+	// reading another step's values. For tests.
 	Poison bool
 	// MinElems: tensors with fewer elements stay on the heap, where small
 	// allocations cost less than the arena's bookkeeping (NewArena: 1024).
@@ -52,45 +58,36 @@ func NewArena() *Arena {
 	return &Arena{p32: bufs[float32]{free: map[int][][]float32{}}, p64: bufs[float64]{free: map[int][][]float64{}}, MinElems: 1024}
 }
 
-var activeArena atomic.Pointer[Arena]
-
-// persistDepth counts nested Persist calls; while positive, New ignores the
-// active arena.
-var persistDepth atomic.Int32
-
-// UseArena makes a the source of storage for new tensors (nil: the heap)
-// and returns the previously active arena, so that callers can restore it.
-func UseArena(a *Arena) (prev *Arena) { return activeArena.Swap(a) }
-
-// ActiveArena returns the arena in use, or nil.
-func ActiveArena() *Arena { return activeArena.Load() }
-
-// Persist runs f with new tensors allocated on the heap even while an arena
-// is in use: for state created during a step that outlives it.
-func Persist(f func()) {
-	persistDepth.Add(1)
-	defer persistDepth.Add(-1)
-	f()
+// arenaOf returns the arena of the first of ts that belongs to one (nil if
+// none does): the arena of an operation's result.
+func arenaOf(ts ...*Tensor) *Arena {
+	for _, t := range ts {
+		if t != nil && t.arena != nil {
+			return t.arena
+		}
+	}
+	return nil
 }
 
-// Keep returns t itself when no arena is in use, and otherwise a heap copy
-// of t that stays valid after the arena's next Reset.
+// Keep returns t itself when it belongs to no arena, and otherwise a heap
+// copy of t that belongs to none and stays valid after the arena's next
+// Step.
 func Keep(t *Tensor) *Tensor {
-	if activeArena.Load() == nil {
+	if t.arena == nil {
 		return t
 	}
-	var c *Tensor
-	Persist(func() { c = t.Clone() })
+	c := New(t.dtype, t.shape...)
+	c.CopyFrom(t)
 	return c
 }
 
-// Step runs one iteration f of a loop under the arena: it releases the
-// previous iteration's storage, makes the arena active for f and restores
-// the previously active arena afterwards (also if f panics).
+// Step runs one iteration f of a loop: it releases the storage handed out
+// during the previous Step and serves the tensors of a created during f
+// from it. Steps of one arena must not overlap.
 func (a *Arena) Step(f func()) {
 	a.Reset()
-	prev := UseArena(a)
-	defer UseArena(prev)
+	a.active.Store(true)
+	defer a.active.Store(false)
 	f()
 }
 
@@ -158,12 +155,8 @@ func get[T Float](a *Arena, p *bufs[T], n int, zero bool) []T {
 	return b
 }
 
-// arenaForAlloc returns the arena new storage should come from, or nil.
-// Tiny tensors (scalars, biases) stay on the heap, where they are cheap.
-func arenaForAlloc(n int) *Arena {
-	a := activeArena.Load()
-	if a == nil || n < a.MinElems || persistDepth.Load() > 0 {
-		return nil
-	}
-	return a
+// serving reports whether a request for n elements is served from a (a
+// may be nil): a is in a Step and the tensor is not tiny.
+func (a *Arena) serving(n int) bool {
+	return a != nil && a.active.Load() && n >= a.MinElems
 }

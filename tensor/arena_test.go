@@ -2,34 +2,39 @@ package tensor
 
 import (
 	"math"
+	"sync"
 	"testing"
 )
 
+// TestArenaReusesStorage: during a Step, the results of operations on a
+// tensor of the arena take their storage from it, and the next Step
+// reuses that storage.
 func TestArenaReusesStorage(t *testing.T) {
 	a := NewArena()
 	a.MinElems = 1
-	prev := UseArena(a)
-	defer UseArena(prev)
+	src := Full(Float32, 2, 4, 5)
+	src.SetArena(a)
 	first := map[*float32]bool{}
 	for step := 0; step < 3; step++ {
-		a.Reset()
-		x := Full(Float32, 2, 4, 5)
-		y := Add(x, x)
-		z := Full(Float64, 1, 7)
-		zero := New(Float32, 4, 5)
-		for _, s := range []*Tensor{x, y, zero} {
-			if step == 0 {
-				first[&s.f32[0]] = true
-			} else if !first[&s.f32[0]] {
-				t.Fatalf("step %d: storage not reused", step)
+		a.Step(func() {
+			x := Scale(src, 1)
+			y := Add(x, x)
+			z := ZerosLike(Full(Float64, 1, 7).InArena(a))
+			zero := ZerosLike(src)
+			for _, s := range []*Tensor{x, y, zero} {
+				if step == 0 {
+					first[&s.f32[0]] = true
+				} else if !first[&s.f32[0]] {
+					t.Fatalf("step %d: storage not reused", step)
+				}
 			}
-		}
-		if y.At(3, 4) != 4 || z.At(6) != 1 {
-			t.Fatalf("step %d: wrong values %v %v", step, y.At(3, 4), z.At(6))
-		}
-		if zero.At(1, 1) != 0 {
-			t.Fatal("New from the arena is not zero")
-		}
+			if y.At(3, 4) != 4 || z.At(6) != 0 || z.Arena() != a {
+				t.Fatalf("step %d: wrong values %v %v", step, y.At(3, 4), z.At(6))
+			}
+			if zero.At(1, 1) != 0 {
+				t.Fatal("ZerosLike from the arena is not zero")
+			}
+		})
 	}
 	if a.Misses() != 4 { // x, y, z and the zero tensor, allocated in the first step only
 		t.Fatalf("%d misses, want 4", a.Misses())
@@ -37,41 +42,85 @@ func TestArenaReusesStorage(t *testing.T) {
 	if want := int64(3*4*20 + 8*7); a.HeldBytes() != want {
 		t.Fatalf("held %d bytes, want %d", a.HeldBytes(), want)
 	}
+	// Outside a Step, and for tensors of no arena, storage is the heap's.
+	if _ = Add(src, src); a.Misses() != 4 {
+		t.Fatal("an operation outside a Step used the arena")
+	}
+	a.Step(func() {
+		if _ = Add(Full(Float32, 1, 4, 5), Full(Float32, 1, 4, 5)); a.Misses() != 4 || len(a.p32.used) != 0 {
+			t.Fatal("an operation on tensors of no arena used the arena")
+		}
+	})
 }
 
-func TestArenaPersistKeepAndPoison(t *testing.T) {
+func TestArenaKeepAndPoison(t *testing.T) {
 	a := NewArena()
 	a.MinElems, a.Poison = 1, true
-	prev := UseArena(a)
-	defer UseArena(prev)
-	var kept, persisted, stale *Tensor
-	stale = Full(Float32, 3, 2, 2)
-	kept = Keep(stale)
-	Persist(func() { persisted = Full(Float32, 5, 2, 2) })
-	a.Reset()
-	if !math.IsNaN(stale.At(0, 0)) {
-		t.Fatal("released storage was not poisoned")
+	src := Full(Float32, 3, 2, 2).InArena(a)
+	var kept, stale *Tensor
+	a.Step(func() {
+		stale = Scale(src, 1)
+		kept = Keep(stale)
+	})
+	a.Step(func() {
+		if !math.IsNaN(stale.At(0, 0)) {
+			t.Fatal("released storage was not poisoned")
+		}
+		_ = Scale(src, 3) // takes the released buffer
+	})
+	if kept.At(1, 1) != 3 || kept.Arena() != nil {
+		t.Fatalf("Keep's storage was recycled: %v", kept.At(1, 1))
 	}
-	_ = Full(Float32, 9, 2, 2) // takes the released buffer
-	if kept.At(1, 1) != 3 || persisted.At(1, 1) != 5 {
-		t.Fatalf("Keep/Persist storage was recycled: %v %v", kept.At(1, 1), persisted.At(1, 1))
-	}
-	UseArena(nil)
 	if Keep(kept) != kept {
-		t.Fatal("Keep copies without an arena")
+		t.Fatal("Keep copies a tensor of no arena")
 	}
 }
 
 func TestArenaSmallTensorsStayOnHeap(t *testing.T) {
 	a := NewArena()
-	prev := UseArena(a)
-	defer UseArena(prev)
-	_ = New(Float32, 10)
-	if a.Misses() != 0 {
-		t.Fatal("a 10-element tensor came from the arena")
+	a.Step(func() {
+		_ = ZerosLike(New(Float32, 10).InArena(a))
+		if a.Misses() != 0 {
+			t.Fatal("a 10-element tensor came from the arena")
+		}
+		_ = ZerosLike(New(Float32, 2048).InArena(a))
+		if a.Misses() != 1 {
+			t.Fatal("a 2048-element tensor did not come from the arena")
+		}
+	})
+}
+
+// TestArenasAreIndependent runs two computations with arenas of their own
+// on two goroutines at once: neither sees the other's storage, and each
+// gets the values it would get alone.
+func TestArenasAreIndependent(t *testing.T) {
+	run := func(seed uint64) []float64 {
+		a := NewArena()
+		a.MinElems, a.Poison = 1, true
+		rng := NewRNG(seed)
+		rng.SetArena(a)
+		acc := New(Float64, 64, 64)
+		for step := 0; step < 50; step++ {
+			a.Step(func() {
+				x := rng.Normal(Float64, 0, 1, 64, 64)
+				AddInPlace(acc, Sigmoid(MatMul(x, x, false, true)))
+			})
+		}
+		return acc.Values()
 	}
-	_ = New(Float32, 2048)
-	if a.Misses() != 1 {
-		t.Fatal("a 2048-element tensor did not come from the arena")
+	want := [2][]float64{run(1), run(2)}
+	var got [2][]float64
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Add(1)
+		go func() { defer wg.Done(); got[i] = run(uint64(i + 1)) }()
+	}
+	wg.Wait()
+	for i := range got {
+		for j := range got[i] {
+			if got[i][j] != want[i][j] {
+				t.Fatalf("computation %d, element %d: %v concurrently, %v alone", i, j, got[i][j], want[i][j])
+			}
+		}
 	}
 }

@@ -84,7 +84,7 @@ func (g *convGeom) grain() int {
 func Conv2d(x, w *Tensor, stride, pad int) *Tensor {
 	sameDType("Conv2d", x, w)
 	g := convGeometry("Conv2d", x.shape, w.shape, stride, pad)
-	out := empty(x.dtype, g.outShape()...)
+	out := arenaOf(x, w).empty(x.dtype, g.outShape()...)
 	if x.dtype == Float32 {
 		conv2d(&g, x.f32, w.f32, out.f32)
 	} else {
@@ -106,7 +106,7 @@ func Conv2dInputGrad(g, w *Tensor, xShape []int, stride, pad int) *Tensor {
 		// k-1-pad: im2col copies instead of col2im's scattered sums.
 		return Conv2d(g, flipTranspose(w), 1, geo.kh-1-pad)
 	}
-	dx := New(g.dtype, xShape...)
+	dx := arenaOf(g, w).zeros(g.dtype, xShape...)
 	if g.dtype == Float32 {
 		conv2dInputGrad(&geo, g.f32, w.f32, dx.f32)
 	} else {
@@ -122,7 +122,7 @@ func Conv2dWeightGrad(x, g *Tensor, wShape []int, stride, pad int) *Tensor {
 	sameDType("Conv2dWeightGrad", x, g)
 	geo := convGeometry("Conv2dWeightGrad", x.shape, wShape, stride, pad)
 	checkConvOut("Conv2dWeightGrad", g, x.shape, wShape, &geo)
-	dw := New(x.dtype, wShape...)
+	dw := arenaOf(x, g).zeros(x.dtype, wShape...)
 	if x.dtype == Float32 {
 		conv2dWeightGrad(&geo, x.f32, g.f32, dw.f32)
 	} else {
@@ -134,7 +134,7 @@ func Conv2dWeightGrad(x, g *Tensor, wShape []int, stride, pad int) *Tensor {
 // flipTranspose returns w' [C,O,KH,KW] with w'[c,o,p,q] = w[o,c,KH-1-p,KW-1-q].
 func flipTranspose(w *Tensor) *Tensor {
 	o, c, kh, kw := w.shape[0], w.shape[1], w.shape[2], w.shape[3]
-	out := empty(w.dtype, c, o, kh, kw)
+	out := w.arena.empty(w.dtype, c, o, kh, kw)
 	for i := 0; i < o; i++ {
 		for j := 0; j < c; j++ {
 			src := ((i*c + j) * kh) * kw
@@ -752,7 +752,7 @@ func poolGeometry(op string, shape []int, k int) (planes, h, w int) {
 // k, no padding), giving [N,C,H/k,W/k]. H and W must be divisible by k.
 func AvgPool2d(x *Tensor, k int) *Tensor {
 	planes, h, w := poolGeometry("AvgPool2d", x.shape, k)
-	out := empty(x.dtype, x.shape[0], x.shape[1], h/k, w/k)
+	out := x.arena.empty(x.dtype, x.shape[0], x.shape[1], h/k, w/k)
 	grain := grainElems/(h*w+1) + 1
 	parallel.For(planes, grain, func(lo, hi int) {
 		if x.dtype == Float32 {
@@ -772,7 +772,7 @@ func AvgUnpool2d(g *Tensor, k int) *Tensor {
 		panic(fmt.Sprintf("tensor.AvgUnpool2d: shape %v is not [N,C,H,W] or kernel %d < 1", g.shape, k))
 	}
 	h, w := g.shape[2]*k, g.shape[3]*k
-	out := New(g.dtype, g.shape[0], g.shape[1], h, w)
+	out := g.arena.zeros(g.dtype, g.shape[0], g.shape[1], h, w)
 	grain := grainElems/(h*w+1) + 1
 	parallel.For(g.shape[0]*g.shape[1], grain, func(lo, hi int) {
 		if g.dtype == Float32 {

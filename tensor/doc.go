@@ -18,12 +18,15 @@
 // # Storage reuse
 //
 // A training step creates the same tensors, of the same shapes, every
-// iteration. Under an Arena (UseArena; Reset between steps) New takes its
-// storage from buffers the previous step released, so a loop in steady state
-// allocates no storage at all. Anything created during a step that must
-// outlive it is created inside Persist or copied with Keep; parameters are
-// updated in place. The trainers and the Langevin sampler do this; library
-// users who call operations directly get ordinary heap tensors.
+// iteration. A computation that owns an Arena makes its inputs belong to it
+// (SetArena, InArena, RNG.SetArena); every result of an operation belongs to
+// the arena of its inputs, and while the arena runs a Step the results take
+// their storage from buffers the previous step released, so a loop in
+// steady state allocates no storage at all. Anything created during a step
+// that must outlive it is created with New (the heap) or copied with Keep;
+// parameters are updated in place. There is no process-wide arena: two
+// computations with arenas of their own run side by side. Library users who
+// call operations directly get ordinary heap tensors.
 //
 // # Broadcasting
 //

@@ -43,7 +43,7 @@ func binary(op binOp, a, b *Tensor) *Tensor {
 		} else if a.Size() == 1 && !SameShape(a.shape, b.shape) {
 			shape, sa = b.shape, 0
 		}
-		out := empty(a.dtype, shape...)
+		out := arenaOf(a, b).empty(a.dtype, shape...)
 		n := out.Size()
 		if a.dtype == Float32 {
 			flatBinary(op, out.f32, a.f32, b.f32, n, sa, sb)
@@ -53,7 +53,7 @@ func binary(op binOp, a, b *Tensor) *Tensor {
 		return out
 	}
 	shape := BroadcastShapes(name, a.shape, b.shape)
-	out := empty(a.dtype, shape...)
+	out := arenaOf(a, b).empty(a.dtype, shape...)
 	l := newStridedLoop(shape, contiguousStrides(shape), broadcastStrides(name, a.shape, shape), broadcastStrides(name, b.shape, shape))
 	n, s := l.inner()
 	if a.dtype == Float32 {
@@ -177,7 +177,7 @@ func AddScalar(x *Tensor, c float64) *Tensor { return Affine(x, 1, c) }
 
 // Affine returns a*x + b elementwise.
 func Affine(x *Tensor, a, b float64) *Tensor {
-	out := empty(x.dtype, x.shape...)
+	out := x.arena.empty(x.dtype, x.shape...)
 	if x.dtype == Float32 {
 		affine(out.f32, x.f32, float32(a), float32(b))
 	} else {
@@ -232,7 +232,7 @@ func (f UnaryFunc) String() string { return unaryNames[f] }
 
 // Apply returns f(x) elementwise.
 func Apply(f UnaryFunc, x *Tensor) *Tensor {
-	out := empty(x.dtype, x.shape...)
+	out := x.arena.empty(x.dtype, x.shape...)
 	if x.dtype == Float32 {
 		applyUnary(f, out.f32, x.f32)
 	} else {
@@ -394,7 +394,7 @@ func Softplus(x *Tensor) *Tensor { return Apply(FSoftplus, x) }
 
 // LeakyReLU returns x where x > 0 and slope*x elsewhere.
 func LeakyReLU(x *Tensor, slope float64) *Tensor {
-	out := empty(x.dtype, x.shape...)
+	out := x.arena.empty(x.dtype, x.shape...)
 	if x.dtype == Float32 {
 		leaky(out.f32, x.f32, float32(slope))
 	} else {
@@ -486,7 +486,7 @@ func LinComb(a float64, x *Tensor, b float64, y *Tensor) *Tensor {
 	if !SameShape(x.shape, y.shape) {
 		panicShapes("LinComb", x.shape, y.shape)
 	}
-	out := empty(x.dtype, x.shape...)
+	out := arenaOf(x, y).empty(x.dtype, x.shape...)
 	if x.dtype == Float32 {
 		linComb(out.f32, float32(a), x.f32, float32(b), y.f32)
 	} else {
@@ -515,7 +515,7 @@ func AdamDirection(m, v *Tensor, eps float64) *Tensor {
 	if !SameShape(m.shape, v.shape) {
 		panicShapes("AdamDirection", m.shape, v.shape)
 	}
-	out := empty(m.dtype, m.shape...)
+	out := arenaOf(m, v).empty(m.dtype, m.shape...)
 	if m.dtype == Float32 {
 		adamDir(out.f32, m.f32, v.f32, float32(eps))
 	} else {
@@ -541,7 +541,8 @@ func adamDir[T Float](d, m, v []T, eps T) {
 // AdamDirectionGrad returns the gradients of sum(g * m/(sqrt(v)+eps)) with
 // respect to m and v in one pass: g r and -g m r² / (2 sqrt(v)), r = 1/(sqrt(v)+eps).
 func AdamDirectionGrad(g, m, v *Tensor, eps float64) (gm, gv *Tensor) {
-	gm, gv = empty(m.dtype, m.shape...), empty(m.dtype, m.shape...)
+	a := arenaOf(g, m, v)
+	gm, gv = a.empty(m.dtype, m.shape...), a.empty(m.dtype, m.shape...)
 	if m.dtype == Float32 {
 		adamDirGrad(gm.f32, gv.f32, g.f32, m.f32, v.f32, float32(eps))
 	} else {
@@ -587,7 +588,7 @@ func UnaryGrad(f UnaryFunc, g, x, out *Tensor) (*Tensor, bool) {
 	if !SameShape(g.shape, x.shape) {
 		return nil, false
 	}
-	d := empty(x.dtype, x.shape...)
+	d := arenaOf(g, x, out).empty(x.dtype, x.shape...)
 	if x.dtype == Float32 {
 		unaryGrad(f, d.f32, g.f32, x.f32, out.f32)
 	} else {

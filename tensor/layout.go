@@ -7,7 +7,7 @@ func BroadcastTo(x *Tensor, shape []int) *Tensor {
 	if SameShape(x.shape, shape) {
 		return x
 	}
-	out := empty(x.dtype, shape...)
+	out := x.arena.empty(x.dtype, shape...)
 	l := newStridedLoop(shape, contiguousStrides(shape), broadcastStrides("BroadcastTo", x.shape, shape))
 	n, s := l.inner()
 	if x.dtype == Float32 {
@@ -52,7 +52,7 @@ func Permute(x *Tensor, perm ...int) *Tensor {
 		shape[i] = x.shape[p]
 		strides[i] = xs[p]
 	}
-	out := empty(x.dtype, shape...)
+	out := x.arena.empty(x.dtype, shape...)
 	l := newStridedLoop(shape, contiguousStrides(shape), strides)
 	n, s := l.inner()
 	if x.dtype == Float32 {
@@ -94,7 +94,7 @@ func Slice(x *Tensor, axis, start, end int) *Tensor {
 	}
 	shape := cloneInts(x.shape)
 	shape[axis] = end - start
-	out := empty(x.dtype, shape...)
+	out := x.arena.empty(x.dtype, shape...)
 	copyBlock(out, x, axis, start, false)
 	return out
 }
@@ -108,7 +108,7 @@ func Pad(x *Tensor, axis, offset, size int) *Tensor {
 	}
 	shape := cloneInts(x.shape)
 	shape[axis] = size
-	out := New(x.dtype, shape...)
+	out := x.arena.zeros(x.dtype, shape...)
 	copyBlock(x, out, axis, offset, true)
 	return out
 }
@@ -157,7 +157,7 @@ func Concat(axis int, xs ...*Tensor) *Tensor {
 		}
 		shape[axis] += x.shape[axis]
 	}
-	out := empty(xs[0].dtype, shape...)
+	out := arenaOf(xs...).empty(xs[0].dtype, shape...)
 	off := 0
 	for _, x := range xs {
 		copyBlock(x, out, axis, off, true)

@@ -20,9 +20,9 @@ func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
 	batch := max(ba, bb)
 	var out *Tensor
 	if len(a.shape) == 3 || len(b.shape) == 3 {
-		out = empty(a.dtype, batch, m, n)
+		out = arenaOf(a, b).empty(a.dtype, batch, m, n)
 	} else {
-		out = empty(a.dtype, m, n)
+		out = arenaOf(a, b).empty(a.dtype, m, n)
 	}
 	lda, ldb := a.shape[len(a.shape)-1], b.shape[len(b.shape)-1]
 	sa, sb := m*ka, ka*n

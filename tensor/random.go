@@ -9,9 +9,17 @@ import (
 // needs randomness, never a package global, so runs reproduce exactly for a
 // seed (the stream is PCG, fixed by the Go standard library).
 type RNG struct {
-	src *rand.PCG
-	r   *rand.Rand
+	src   *rand.PCG
+	r     *rand.Rand
+	arena *Arena // where draws take their storage (SetArena)
 }
+
+// SetArena makes the tensors the generator draws belong to a (nil: none),
+// so that a training step's noise comes from the step's arena.
+func (g *RNG) SetArena(a *Arena) { g.arena = a }
+
+// Arena returns the arena the generator's draws belong to, or nil.
+func (g *RNG) Arena() *Arena { return g.arena }
 
 // NewRNG returns a generator seeded with seed.
 func NewRNG(seed uint64) *RNG {
@@ -33,7 +41,7 @@ func (g *RNG) Rand() *rand.Rand { return g.r }
 func (g *RNG) Split() *RNG { return NewRNG(g.r.Uint64()) }
 
 func (g *RNG) fill(dt DType, shape []int, f func() float64) *Tensor {
-	t := empty(dt, shape...)
+	t := g.arena.empty(dt, shape...)
 	if dt == Float32 {
 		for i := range t.f32 {
 			t.f32[i] = float32(f())
@@ -102,7 +110,7 @@ func (g *RNG) odds() float64 {
 
 // Bernoulli returns 1 with probability p[i] and 0 otherwise, elementwise.
 func (g *RNG) Bernoulli(p *Tensor) *Tensor {
-	t := New(p.dtype, p.shape...)
+	t := arenaOf(p).zeros(p.dtype, p.shape...)
 	if p.dtype == Float32 {
 		for i, pi := range p.f32 {
 			if g.r.Float64() < float64(pi) {

@@ -59,7 +59,7 @@ func Mean(x *Tensor, keepdims bool, axes ...int) *Tensor {
 
 func reduce(op string, x *Tensor, keepdims bool, axes []int, isMax bool) *Tensor {
 	kshape, _ := ReducedShape(op, x.shape, axes, true)
-	out := New(x.dtype, kshape...)
+	out := x.arena.zeros(x.dtype, kshape...)
 	if isMax {
 		out.Fill(math.Inf(-1))
 	}
@@ -139,7 +139,7 @@ func LogSumExp(x *Tensor, keepdims bool, axes ...int) *Tensor {
 // Max, splitting ties evenly.
 func MaxMask(x *Tensor, axes ...int) *Tensor {
 	m := Max(x, true, axes...)
-	mask := New(x.dtype, x.shape...)
+	mask := x.arena.zeros(x.dtype, x.shape...)
 	eq := Sub(x, m) // zero exactly where x attains the maximum
 	for i := 0; i < eq.Size(); i++ {
 		if eq.Flat(i) == 0 {

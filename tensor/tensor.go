@@ -40,26 +40,34 @@ type Tensor struct {
 	dtype DType
 	f32   []float32
 	f64   []float64
+	// arena is the Arena of the computation the tensor belongs to (nil:
+	// none). Operations give their results the arena of their inputs, and
+	// take the results' storage from it while it is in a Step.
+	arena *Arena
 }
 
-// New returns a zero tensor of the given dtype and shape. Its storage comes
-// from the active Arena, if any.
-func New(dt DType, shape ...int) *Tensor { return alloc(dt, shape, true) }
+// New returns a zero tensor of the given dtype and shape, on the heap.
+func New(dt DType, shape ...int) *Tensor { return (*Arena)(nil).zeros(dt, shape...) }
 
-// empty is New without the zeroing, for operations that overwrite every
+// zeros allocates a zero tensor whose storage comes from a while a is in a
+// Step (and the tensor is not tiny), else from the heap; the tensor
+// belongs to a either way. a may be nil.
+func (a *Arena) zeros(dt DType, shape ...int) *Tensor { return a.alloc(dt, shape, true) }
+
+// empty is zeros without the zeroing, for operations that overwrite every
 // element of their result.
-func empty(dt DType, shape ...int) *Tensor { return alloc(dt, shape, false) }
+func (a *Arena) empty(dt DType, shape ...int) *Tensor { return a.alloc(dt, shape, false) }
 
-func alloc(dt DType, shape []int, zero bool) *Tensor {
+func (a *Arena) alloc(dt DType, shape []int, zero bool) *Tensor {
 	n := checkShape("New", shape)
-	t := &Tensor{shape: cloneInts(shape), dtype: dt}
-	a := arenaForAlloc(n)
+	t := &Tensor{shape: cloneInts(shape), dtype: dt, arena: a}
+	from := a.serving(n)
 	switch {
-	case dt == Float32 && a != nil:
+	case dt == Float32 && from:
 		t.f32 = a.get32(n, zero)
 	case dt == Float32:
 		t.f32 = make([]float32, n)
-	case dt == Float64 && a != nil:
+	case dt == Float64 && from:
 		t.f64 = a.get64(n, zero)
 	case dt == Float64:
 		t.f64 = make([]float64, n)
@@ -72,8 +80,8 @@ func alloc(dt DType, shape []int, zero bool) *Tensor {
 // Zeros is New.
 func Zeros(dt DType, shape ...int) *Tensor { return New(dt, shape...) }
 
-// ZerosLike returns a zero tensor with x's dtype and shape.
-func ZerosLike(x *Tensor) *Tensor { return New(x.dtype, x.shape...) }
+// ZerosLike returns a zero tensor with x's dtype and shape, in x's arena.
+func ZerosLike(x *Tensor) *Tensor { return x.arena.zeros(x.dtype, x.shape...) }
 
 // Full returns a tensor of the given shape filled with v.
 func Full(dt DType, v float64, shape ...int) *Tensor {
@@ -84,6 +92,13 @@ func Full(dt DType, v float64, shape ...int) *Tensor {
 
 // Ones returns a tensor of ones.
 func Ones(dt DType, shape ...int) *Tensor { return Full(dt, 1, shape...) }
+
+// OnesLike returns a tensor of ones with x's dtype and shape, in x's arena.
+func OnesLike(x *Tensor) *Tensor {
+	t := x.arena.empty(x.dtype, x.shape...)
+	t.Fill(1)
+	return t
+}
 
 // Scalar returns a 0-d tensor holding v.
 func Scalar(dt DType, v float64) *Tensor { return Full(dt, v) }
@@ -234,9 +249,9 @@ func (t *Tensor) CopyFrom(src *Tensor) {
 	}
 }
 
-// Clone returns a deep copy.
+// Clone returns a deep copy (in t's arena).
 func (t *Tensor) Clone() *Tensor {
-	c := empty(t.dtype, t.shape...)
+	c := t.arena.empty(t.dtype, t.shape...)
 	c.CopyFrom(t)
 	return c
 }
@@ -246,7 +261,7 @@ func (t *Tensor) As(dt DType) *Tensor {
 	if t.dtype == dt {
 		return t
 	}
-	c := empty(dt, t.shape...)
+	c := t.arena.empty(dt, t.shape...)
 	if dt == Float64 {
 		for i, v := range t.f32 {
 			c.f64[i] = float64(v)
@@ -286,8 +301,23 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 	if n != t.Size() {
 		panic(fmt.Sprintf("tensor.Reshape: cannot reshape %v (%d elements) to %v", t.shape, t.Size(), shape))
 	}
-	return &Tensor{shape: shape, dtype: t.dtype, f32: t.f32, f64: t.f64}
+	return &Tensor{shape: shape, dtype: t.dtype, f32: t.f32, f64: t.f64, arena: t.arena}
 }
+
+// InArena returns a tensor sharing t's data (not copied) that belongs to
+// a: what is computed from it takes its storage from a during a's Step.
+// A training step wraps its minibatch with it.
+func (t *Tensor) InArena(a *Arena) *Tensor {
+	return &Tensor{shape: t.shape, dtype: t.dtype, f32: t.f32, f64: t.f64, arena: a}
+}
+
+// SetArena makes t belong to a (nil: to none) in place: for tensors a
+// computation owns for good, such as parameters, whose results should come
+// from the computation's arena.
+func (t *Tensor) SetArena(a *Arena) { t.arena = a }
+
+// Arena returns the arena t belongs to, or nil.
+func (t *Tensor) Arena() *Arena { return t.arena }
 
 // HasNaNOrInf reports whether any element is NaN or infinite.
 func (t *Tensor) HasNaNOrInf() bool {

@@ -90,6 +90,9 @@ type Run struct {
 
 	thetaOpt *optim.Adam
 	progress
+
+	attached     *tensor.Arena // the arena θ and the method's state belong to
+	attachedOnce bool
 }
 
 // New returns a run at iteration 0 of cfg that trains theta with method
@@ -118,18 +121,48 @@ func (r *Run) nextBatch(dst []float32) *tensor.Tensor {
 }
 
 // inStep runs one training step's computation f with step-scoped tensor
-// storage: the previous step's tensors are released first, so nothing f
-// returns may be kept past the next call (parameters and optimizer state
-// are updated in place or created under tensor.Persist).
+// storage: the run's parameters, its random stream and the minibatch
+// belong to its arena, so everything computed from them during f takes its
+// storage from it, released when the next step begins. Parameters and
+// optimizer state are updated in place or created on the heap.
 func (r *Run) inStep(f func()) {
 	if r.NoArena {
+		r.attach(nil)
 		f()
 		return
 	}
 	if r.Arena == nil {
 		r.Arena = tensor.NewArena()
 	}
+	r.attach(r.Arena)
 	r.Arena.Step(f)
+}
+
+// attach makes θ, the method's parameters, their optimizers' moments and
+// the random stream belong to a (once per arena; moments created later
+// take their parameter's arena).
+func (r *Run) attach(a *tensor.Arena) {
+	if r.attached == a && r.attachedOnce {
+		return
+	}
+	r.attached, r.attachedOnce = a, true
+	for _, t := range r.Theta.Tensors() {
+		t.SetArena(a)
+	}
+	for _, t := range r.thetaOpt.State() {
+		t.SetArena(a)
+	}
+	for _, s := range r.Method.State() {
+		for _, t := range s.Params.Tensors() {
+			t.SetArena(a)
+		}
+		if s.Opt != nil {
+			for _, t := range s.Opt.State() {
+				t.SetArena(a)
+			}
+		}
+	}
+	r.rng.SetArena(a)
 }
 
 // stepStats is what one training step reports to the loop.
@@ -148,7 +181,7 @@ func (r *Run) step(buf []float32) (stepStats, error) {
 	var err error
 	r.inStep(func() {
 		var grads []*tensor.Tensor
-		st.loss, st.inner, grads = r.Method.Step(st.v, r.rng)
+		st.loss, st.inner, grads = r.Method.Step(st.v.InArena(r.attached), r.rng)
 		if err = r.checkFinite(st.loss, grads); err == nil {
 			r.thetaOpt.Step(r.Theta, grads)
 		}
