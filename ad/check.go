@@ -27,8 +27,12 @@ type CheckResult struct {
 // gradgradcheck, to any order.
 //
 // f maps values shaped like inputs to an output of any shape; a non-scalar
-// output is contracted with a fixed random tensor. Order 1 checks Grad(f).
-// Order k checks the gradient of the scalar function
+// output is contracted with a fixed random tensor. Order 1 checks Grad(f),
+// both ways an operation can run its backward pass: the fused first-order
+// kernels (constants in, nothing recorded) and the recorded vector-Jacobian
+// products that CreateGraph uses, so that a wrong recorded VJP cannot hide
+// behind its own derivatives at higher orders. Order k checks the gradient
+// of the scalar function
 // x -> sum_i <grad_i f_{k-1}(x), r_i> built with CreateGraph, where r_i are
 // fixed random directions, so every backward rule is differentiated k-1
 // times. The relative error of a gradient is max|analytic - numeric| divided
@@ -55,13 +59,16 @@ func CheckGrad(f func(xs []*Value) *Value, inputs []*tensor.Tensor, opts CheckOp
 	var results []CheckResult
 	var failures []string
 	for order := 1; order <= opts.Order; order++ {
-		analytic := evalGrad(level, xs64)
+		fused, recorded := evalGrad(level, xs64, false), evalGrad(level, xs64, true)
 		for i := range xs64 {
 			numeric := numericGrad(level, xs64, i, opts.Eps)
-			e := relErr(analytic[i], numeric)
-			results = append(results, CheckResult{Order: order, Input: i, RelErr: e})
+			e, er := relErr(fused[i], numeric), relErr(recorded[i], numeric)
+			results = append(results, CheckResult{Order: order, Input: i, RelErr: math.Max(e, er)})
 			if !(e <= opts.Tol) {
 				failures = append(failures, fmt.Sprintf("order %d input %d: relative error %.3g > %.3g", order, i, e, opts.Tol))
+			}
+			if !(er <= opts.Tol) {
+				failures = append(failures, fmt.Sprintf("order %d input %d, recorded backward pass: relative error %.3g > %.3g", order, i, er, opts.Tol))
 			}
 		}
 		level = nextLevel(level, xs64, rng)
@@ -107,12 +114,19 @@ func nextLevel(level func([]*Value) *Value, xs []*tensor.Tensor, rng *tensor.RNG
 	}
 }
 
-func evalGrad(level func([]*Value) *Value, xs []*tensor.Tensor) []*tensor.Tensor {
+// evalGrad returns the gradient of level at xs, through the recorded
+// vector-Jacobian products when recorded (CreateGraph), else through the
+// fused first-order kernels.
+func evalGrad(level func([]*Value) *Value, xs []*tensor.Tensor, recorded bool) []*tensor.Tensor {
 	vs := make([]*Value, len(xs))
 	for i, x := range xs {
 		vs[i] = Var(x)
 	}
-	gs := Grad(level(vs), vs)
+	var opts []GradOption
+	if recorded {
+		opts = append(opts, CreateGraph())
+	}
+	gs := Grad(level(vs), vs, opts...)
 	out := make([]*tensor.Tensor, len(gs))
 	for i, g := range gs {
 		out[i] = g.t

@@ -327,12 +327,12 @@ func TestKIDBruteForce(t *testing.T) {
 
 func TestKIDSameVersusShifted(t *testing.T) {
 	rng := tensor.NewRNG(7)
-	const d = 8
+	const d, n = 8, 3000
 	mix := rng.Normal(tensor.Float64, 0, 0.5, d, d).F64()
-	a := fidCorrelated(rng, 1000, d, mix, 0)
-	b := fidCorrelated(rng, 1000, d, mix, 0)
-	c := fidCorrelated(rng, 1000, d, mix, 0.5)
-	opts := KIDOptions{Subsets: 20, SubsetSize: 300, Seed: 1}
+	a := fidCorrelated(rng, n, d, mix, 0)
+	b := fidCorrelated(rng, n, d, mix, 0)
+	c := fidCorrelated(rng, n, d, mix, 0.5)
+	opts := KIDOptions{Subsets: 50, SubsetSize: 300, Seed: 1}
 	same, err := KID(a, b, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -341,14 +341,18 @@ func TestKIDSameVersusShifted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("KID same %.5f ± %.5f, shifted %.5f ± %.5f", same.Mean, same.Std, shifted.Mean, shifted.Std)
-	if math.Abs(same.Mean) > 3*same.Std+1e-3 {
-		t.Fatalf("KID of one distribution %.5f ± %.5f", same.Mean, same.Std)
+	// The standard error of the mean over subsets: Std/√Subsets for
+	// independent subsets, and no smaller than the spread of the statistic
+	// of the whole pool of n, about Std·√(m/n), since the subsets share it.
+	se := func(r KIDResult) float64 {
+		return r.Std * math.Sqrt(1/float64(r.Subsets)+float64(r.SubsetSize)/n)
 	}
-	// The cubic kernel makes single subsets noisy; the spread is over
-	// subsets, not the error of the mean.
-	if !(shifted.Mean > 3*shifted.Std && shifted.Mean > 20*math.Abs(same.Mean)) {
-		t.Fatalf("KID of shifted sets %.5f ± %.5f (same-distribution %.5f)", shifted.Mean, shifted.Std, same.Mean)
+	t.Logf("KID same %.5f (standard error %.5f), shifted %.5f (standard error %.5f)", same.Mean, se(same), shifted.Mean, se(shifted))
+	if math.Abs(same.Mean) > 3*se(same) {
+		t.Fatalf("KID of one distribution %.5f, more than 3 standard errors (%.5f) from 0", same.Mean, se(same))
+	}
+	if !(shifted.Mean > 5*se(shifted)) {
+		t.Fatalf("KID of shifted sets %.5f, within 5 standard errors (%.5f) of 0", shifted.Mean, se(shifted))
 	}
 }
 

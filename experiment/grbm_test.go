@@ -187,3 +187,22 @@ func TestArenaMatchesHeap(t *testing.T) {
 		})
 	}
 }
+
+// TestLogNormaliserWaitsForFiniteStep: NCE and VNCE step their
+// log-normaliser only once the step is known to be finite, so a diverging
+// step leaves it as it was.
+func TestLogNormaliserWaitsForFiniteStep(t *testing.T) {
+	for _, m := range []config.Method{config.NCE, config.VNCE} {
+		e := build(t, quickConfig(m), "", nil)
+		if err := e.Run.Steps(2); err != nil {
+			t.Fatal(err)
+		}
+		logZ := e.Run.Method.State()[len(e.Run.Method.State())-1].Params
+		before := logZ.Clone()
+		e.Model.Params().Get("W").SetFlat(0, math.NaN())
+		if err := e.Run.Steps(1); !errors.Is(err, train.ErrDiverged) {
+			t.Fatalf("%s: %v", m, err)
+		}
+		sameValues(t, before, logZ)
+	}
+}

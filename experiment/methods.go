@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/bism-ml/bism/model"
@@ -82,17 +83,33 @@ func (s *pcd) State() []train.State { return []train.State{{Name: "pcd", Params:
 func (s *pcd) SetInnerLR(float64)   {}
 func (s *pcd) Restored()            { s.restored = true }
 
-// nce also learns NCE's log-normaliser with its own Adam.
+// nce also learns NCE's log-normaliser with its own Adam, stepped by
+// Commit once the step is known to be finite.
 type nce struct {
 	nce *objective.NCE
 	m   *model.GRBM
 	opt *optim.Adam
+	gz  []*tensor.Tensor
 }
 
 func (s *nce) Step(v *tensor.Tensor, rng *tensor.RNG) (float64, float64, []*tensor.Tensor) {
 	l, g, gz := s.nce.Step(s.m, v, rng)
-	s.opt.Step(s.nce.Params(), gz)
+	s.gz = gz
 	return l, nan, g
+}
+func (s *nce) Commit() error { return stepLogZ(s.opt, s.nce.Params(), &s.gz) }
+
+// stepLogZ steps a log-normaliser with its pending gradient, refusing a
+// non-finite one.
+func stepLogZ(opt *optim.Adam, p *nn.Params, gz *[]*tensor.Tensor) error {
+	for _, g := range *gz {
+		if g.HasNaNOrInf() {
+			return fmt.Errorf("the log-normaliser's gradient is not finite")
+		}
+	}
+	opt.Step(p, *gz)
+	*gz = nil
+	return nil
 }
 func (s *nce) State() []train.State {
 	return []train.State{{Name: "nce", Params: s.nce.Params(), Opt: s.opt}}
@@ -106,13 +123,15 @@ type vnce struct {
 	m   *model.GRBM
 	q   *model.BernoulliPosterior
 	opt *optim.Adam
+	gz  []*tensor.Tensor
 }
 
 func (s *vnce) Step(x *tensor.Tensor, rng *tensor.RNG) (float64, float64, []*tensor.Tensor) {
 	r := s.v.Step(s.m, x, rng)
-	s.opt.Step(s.v.Params(), r.LogZGrads)
+	s.gz = r.LogZGrads
 	return r.Loss, -r.Bound, r.Grads
 }
+func (s *vnce) Commit() error { return stepLogZ(s.opt, s.v.Params(), &s.gz) }
 func (s *vnce) State() []train.State {
 	return []train.State{{Name: "posterior", Params: s.q.Params(), Opt: s.v.InnerOpt}, {Name: "vnce", Params: s.v.Params(), Opt: s.opt}}
 }

@@ -39,6 +39,12 @@ type State struct {
 	Opt    optim.Optimizer
 }
 
+// Committer is implemented by methods that step state of their own from
+// the same minibatch (NCE's log-normaliser): Commit applies that update
+// once the loss and θ's gradient are known to be finite, and refuses
+// gradients of its own that are not.
+type Committer interface{ Commit() error }
+
 // Restorer is implemented by methods that must act after their state was
 // read from a checkpoint (PCD installs its restored chains).
 type Restorer interface{ Restored() }
@@ -182,9 +188,15 @@ func (r *Run) step(buf []float32) (stepStats, error) {
 	r.inStep(func() {
 		var grads []*tensor.Tensor
 		st.loss, st.inner, grads = r.Method.Step(st.v.InArena(r.attached), r.rng)
-		if err = r.checkFinite(st.loss, grads); err == nil {
-			r.thetaOpt.Step(r.Theta, grads)
+		if err = r.checkFinite(st.loss, grads); err != nil {
+			return
 		}
+		if c, ok := r.Method.(Committer); ok {
+			if err = c.Commit(); err != nil {
+				return
+			}
+		}
+		r.thetaOpt.Step(r.Theta, grads)
 	})
 	if err != nil {
 		return st, r.Diverged(err)
