@@ -2,7 +2,7 @@ package data
 
 import "math/rand/v2"
 
-// Sizes of the checkerboard split used in the paper (spec section 4).
+// Sizes of the checkerboard split used in the paper (Sec. 5.1).
 const (
 	CheckerboardTrain = 50000
 	CheckerboardVal   = 10000

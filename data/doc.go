@@ -7,7 +7,7 @@
 // CIFAR-10), with optional integer labels. [Set.Batch] gathers a minibatch
 // into a reusable buffer. A [Split] groups the Train, Val and Test parts.
 //
-// The data sets, as the paper uses them (spec section 4):
+// The data sets, as the paper uses them (Sec. 5.1 and 5.2):
 //
 //   - [CheckerboardSplit]: 2-D points uniform on two opposite quarters of
 //     the unit square, generated from a seed (60,000 train including the

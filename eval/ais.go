@@ -11,8 +11,8 @@ import (
 	"github.com/bism-ml/bism/tensor"
 )
 
-// AISOptions configures AIS. Zero values select the defaults of the spec
-// (section 6): 2000 chains, 2000 inverse temperatures.
+// AISOptions configures AIS. Zero values select the settings of
+// the paper's Frey face evaluation: 2000 chains, 2000 inverse temperatures.
 type AISOptions struct {
 	Chains int    // independent annealing chains (default 2000)
 	Betas  int    // inverse temperatures β = linspace(0, 1, Betas) (default 2000, at least 2)

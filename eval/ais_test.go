@@ -67,7 +67,7 @@ func TestAISDeterministicAcrossWorkers(t *testing.T) {
 	}
 }
 
-// BenchmarkAISFrey times the spec's full evaluation (2000 chains x 2000
+// BenchmarkAISFrey times the paper's full evaluation (2000 chains x 2000
 // betas) on a random Frey-face-sized GRBM (D = 560, H = 400). It takes
 // minutes: go test ./eval -run XXX -bench AISFrey -benchtime 1x
 func BenchmarkAISFrey(b *testing.B) {

@@ -26,7 +26,7 @@
 //
 // # Annealed importance sampling (large H)
 //
-// AIS follows section 6 of the spec. The base model has W = 0, c = 0 and the
+// AIS is the standard estimator of Salakhutdinov and Murray (2008) for RBMs. The base model has W = 0, c = 0 and the
 // same b and σ, so log Z0 = Σ_i log σ_i + D/2 log 2π + H log 2 (D log σ for
 // the scalar variant). The intermediate models scale W and c by
 // β_k = k/K, k = 0..K (K+1 = AISOptions.Betas):

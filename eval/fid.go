@@ -9,7 +9,7 @@ import (
 )
 
 // Sample-quality metrics on feature vectors (Table 2 of the paper reports
-// FID; spec section 6). They take features, not images: the feature network
+// FID, Sec. 5.2). They take features, not images: the feature network
 // (Inception-v3's pool3 layer in the paper's protocol) is the caller's.
 
 // Gaussian is a mean and a covariance fitted to D-dimensional features.

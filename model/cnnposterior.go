@@ -10,7 +10,7 @@ import (
 )
 
 // CNNPosteriorConfig sizes the Gaussian CNN posterior: the image shape, the
-// latent dimension H, the first convolution's channels Ch (64 in the spec;
+// latent dimension H, the first convolution's channels Ch (64 in the paper's network;
 // the next two have 2Ch and 4Ch, so a smaller Ch scales every layer as
 // MNISTResNet's width does) and the LeakyReLU slope (0 selects 0.2).
 type CNNPosteriorConfig struct {
@@ -19,8 +19,8 @@ type CNNPosteriorConfig struct {
 	Slope                     float64
 }
 
-// CNNPosterior is the variational posterior of the deep EBLVM (spec
-// section 1 "Gaussian CNN posterior"; the paper's "3-layer CNN"):
+// CNNPosterior is the variational posterior of the deep EBLVM (Sec. 5.2,
+// the paper's "3-layer CNN"):
 //
 //	conv3x3 s2 p1 (in→Ch) → LeakyReLU(0.2) → conv3x3 s2 p1 (Ch→2Ch) → LReLU
 //	→ conv3x3 s2 p1 (2Ch→4Ch) → LReLU → flatten → heads μ(v), log σ(v) ∈ R^H,

@@ -8,7 +8,7 @@ import (
 	"github.com/bism-ml/bism/tensor"
 )
 
-// Deep energy-based models on images (Sec. 5.2 of the paper, spec section 1
+// Deep energy-based models on images (Sec. 5.2 and App. B.2 of the paper
 // "Deep EBLVM"). The feature network g1 is the ResNet of MDSM (Li et al.,
 // 2019), which the reference code copies: a 3×3 stem convolution followed by
 // residual blocks
@@ -39,7 +39,7 @@ type ResNetConfig struct {
 // MNISTResNet is the 12-layer ResNet of the MNIST experiment (MDSM's
 // Res12) on 1×32×32 inputs (MNIST zero-padded by 2): stem 1→ch, then
 // ch→2ch down, 2ch, 2ch→4ch down, 4ch, 4ch→8ch down, 8ch, flattened to
-// 8ch·4·4. The spec's network is ch = 64 (flatten 8192); every channel
+// 8ch·4·4. The paper's network is ch = 64 (flatten 8192); every channel
 // count scales with ch, so ch = 16 is a CPU-sized model with the same
 // structure.
 func MNISTResNet(ch int) ResNetConfig {
@@ -53,7 +53,7 @@ func MNISTResNet(ch int) ResNetConfig {
 // CIFARResNet is the 18-layer ResNet of the CIFAR-10 experiment (MDSM's
 // Res18) on 3×32×32 inputs: stem 3→ch, then ch→2ch down, 2ch, 2ch,
 // 2ch→4ch down, 4ch, 4ch, 4ch→8ch down, 8ch, 8ch, flattened to 8ch·4·4.
-// The spec's network is ch = 128 (flatten 16384).
+// The paper's network is ch = 128 (flatten 16384).
 func CIFARResNet(ch int) ResNetConfig {
 	return ResNetConfig{InChannels: 3, Height: 32, Width: 32, Ch: ch, Blocks: []BlockSpec{
 		{2 * ch, true}, {2 * ch, false}, {2 * ch, false},

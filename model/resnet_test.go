@@ -36,7 +36,7 @@ func allFinite(t *testing.T, what string, x *tensor.Tensor) {
 }
 
 func TestResNetPresets(t *testing.T) {
-	// The spec's sizes, from the configuration alone.
+	// The paper's sizes, from the configuration alone.
 	if d := model.MNISTResNet(64).OutDim(); d != 8192 {
 		t.Fatalf("MNISTResNet(64).OutDim() = %d, want 8192", d)
 	}
@@ -111,7 +111,7 @@ func TestResNetPresets(t *testing.T) {
 			}
 		})
 	}
-	// The spec's posterior flattens 4096 features on 32×32 images.
+	// The paper's posterior flattens 4096 features on 32×32 images.
 	q := model.NewCNNPosterior(model.CNNPosteriorConfig{InChannels: 3, Height: 32, Width: 32, H: 50}, rng, tensor.Float32)
 	if q.FeatureDim() != 4096 {
 		t.Fatalf("posterior features %d, want 4096", q.FeatureDim())
@@ -218,7 +218,7 @@ func (g gaussModel) Energy(_ nn.Vals, v, h *ad.Value) *ad.Value {
 	return ad.Scale(ad.Add(quad, ad.Sum(ad.Square(v), false, 1, 2, 3)), 0.5)
 }
 
-// TestPosteriorFisherZeroWhenExact is the spec's check: for an energy whose
+// TestPosteriorFisherZeroWhenExact is the check of Eq. 11: for an energy whose
 // posterior q can represent exactly, D_F(q || p) of Eq. 11 vanishes (to
 // float64 rounding), and for a mean off by δ it is 1/2 Σ_j δ²/σ_j⁴ exactly.
 func TestPosteriorFisherZeroWhenExact(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 // layer with in input channels, out output channels and a k×k kernel:
 // weight [out,in,k,k] from kaiming_uniform(a=√5), which reduces to
 // U(±1/√fan_in) with fan_in = in·k·k, and bias [out] from U(±1/√fan_in).
-// The reference code keeps these defaults everywhere (spec section 1).
+// The authors' code keeps these defaults everywhere.
 func Conv2dInit(rng *tensor.RNG, dt tensor.DType, in, out, k int) (w, b *tensor.Tensor) {
 	bound := 1 / math.Sqrt(float64(in*k*k))
 	return Uniform(rng, dt, bound, out, in, k, k), Uniform(rng, dt, bound, out)

@@ -52,7 +52,7 @@ func benchSteps(b *testing.B, e EnergyFn, x *tensor.Tensor, rng *tensor.RNG) {
 
 // BenchmarkDeepEBLVMSamplers times one Langevin step of the deep EBLVM's
 // two marginal samplers at the CPU config's size (ch = 16, H = 50, F =
-// 1024, posterior ch = 16) on 100 chains: the spec's joint sampler, on
+// 1024, posterior ch = 16) on 100 chains: the paper's joint sampler, on
 // E(v,h) over rows [v, h], and the bi-level-score sampler on v alone with a
 // fresh h ~ q(h|v) per step (objective.BiEnergy, which also differentiates
 // log q through the posterior network).

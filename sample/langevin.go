@@ -1,5 +1,5 @@
 // Package sample draws images from trained energy-based models with the
-// annealed Langevin dynamics of the reference code (spec section 6, the
+// annealed Langevin dynamics of the reference code (App. B.2 of the paper, the
 // paper's Appendix B.2), both from the marginal of a fully visible EBM and
 // "via q" from a deep EBLVM: h fixed at the posterior mean of training
 // images, Langevin on v.
@@ -190,7 +190,7 @@ func PosteriorMean(q *model.CNNPosterior, v *tensor.Tensor, batch int) *tensor.T
 	return tensor.Concat(0, parts...)
 }
 
-// ViaPosterior samples a deep EBLVM "via q" (spec section 6): for training
+// ViaPosterior samples a deep EBLVM "via q" (Sec. 5.2, Fig. 4): for training
 // images v0 [B,C,H,W] it sets h = mean of q(h|v0), then runs Langevin on v
 // from fresh chains InitMean + InitStd·N(0, I) with h fixed,
 // E_h(v) = E(v, h; θ), θ constant. It returns the samples and the h used.
