@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Training speed of the GRBM experiments (ms per iteration, training only),
-# next to the PyTorch reference's figures of spec section 8.
+# next to the authors' PyTorch code's figures on a 2-core machine (docs/PERFORMANCE.md).
 #   scripts/bench.sh [REPEATS]   (the best of REPEATS runs is reported)
 set -euo pipefail
 cd "$(dirname "$0")/.."

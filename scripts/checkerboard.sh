@@ -29,8 +29,7 @@ run() {
   local out=runs/checkerboard/$name/seed$seed
   local sets=(-set seed=$seed -set train.iterations=$iters -set train.eval_every=$((iters / 10)))
   [ -n "$extra" ] && sets+=(-set "$extra")
-  rm -rf "$out"
-  runs/bism train -config configs/checkerboard/$cfg.yaml -out "$out" -quiet "${sets[@]}"
+  runs/bism train -config configs/checkerboard/$cfg.yaml -out "$out" -force -quiet "${sets[@]}"
   echo "done $out"
 }
 export -f run

@@ -19,8 +19,7 @@ run() {
   local out=runs/frey/$name
   local sets=(-set train.iterations=$iters -set train.eval_every=$every -set train.checkpoint_every=$every)
   [ -n "$extra" ] && sets+=(-set "$extra")
-  rm -rf "$out"
-  runs/bism train -config configs/frey/$cfg.yaml -out "$out" -quiet "${sets[@]}"
+  runs/bism train -config configs/frey/$cfg.yaml -out "$out" -force -quiet "${sets[@]}"
   runs/bism eval -run "$out" -select -json -set eval.ais_chains=$chains -set eval.ais_betas=$betas > "$out/eval.json"
   echo "done $out: $(cat "$out/eval.json")"
 }

@@ -1,4 +1,4 @@
-"""PyTorch reference timing for the MNIST deep models of spec section 1.
+"""PyTorch reference timing for the MNIST deep models of Sec. 5.2 (docs/DEEP.md).
 
 MDSM on the fully visible ResNet EBM, and BiMDSM (K inner steps of the
 Gaussian CNN posterior on the Fisher inner loss, N = 0) on the deep EBLVM,
@@ -8,7 +8,7 @@ architecture as bism's model/resnet.go and model/cnnposterior.go.
     /usr/bin/python3 scripts/torch_mnist_step.py [CH] [ITERS] [THREADS] [H] [POSTERIOR_CH] [ONLY]
 
 Defaults: CH 64, ITERS 3, THREADS 2, H 50 and POSTERIOR_CH 64 (configs/mnist/bimdsm.yaml);
-configs/mnist/*-cpu.yaml are CH 16 (CH 8 before session 5), H 50, POSTERIOR_CH 16. ONLY = langevin times
+configs/mnist/*-cpu.yaml are CH 16, H 50, POSTERIOR_CH 16. ONLY = langevin times
 just the Langevin step (10 x ITERS steps).
 
 Install libopenblas-dev next to python3-torch: with only the reference BLAS

@@ -2,7 +2,7 @@
 
 One sliced score matching step of E(v) = 1/2|v|^2 - sum softplus(v W + c)
 (loss plus parameter gradients, third order), batch 100, D = 560, H = 400,
-float32. Prints ms per step for the thread settings of spec section 8.
+float32. Prints ms per step for torch with 1 and 2 threads.
 
     /usr/bin/python3 scripts/torch_ssm_step.py [STEPS]   (Debian python3-torch)
 """
