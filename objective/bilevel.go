@@ -166,7 +166,7 @@ func (b *BiLevel) StepPerturbed(p Perturbed, rng *tensor.RNG) StepResult {
 		phi = u.Step(phiVars, g)
 	}
 	if b.N == 0 {
-		// Not under NoGrad: the Fisher form differentiates in h.
+		// On constants (nothing of θ is recorded); the Fisher form still differentiates in h.
 		innerAt0 = InnerLoss(energyK, b.Posterior, qParams.Consts(), x, weights, rng).Item()
 	}
 

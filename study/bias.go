@@ -274,7 +274,7 @@ func (cfg *BiasConfig) evaluate(phiStart *nn.Params, optState map[string]*tensor
 		phi = u.Step(phiVars, g)
 	}
 	if n == 0 {
-		// Not under NoGrad: the Fisher form differentiates in h.
+		// On constants (nothing of θ is recorded); the Fisher form still differentiates in h.
 		innerAt0 = objective.InnerLoss(energyK, q, qParams.Consts(), x, weights, nz.inner()).Item()
 	}
 

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"go/build"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/bism-ml/bism/"
+
+// TestREADMELayout checks the README's layout table against the code:
+// every package of the module is in it, and each imports only packages
+// listed above it (data flows one way).
+func TestREADMELayout(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| (`[^|]*) \\|")
+	name := regexp.MustCompile("`([a-z0-9/]+)`")
+	rank := map[string]int{}
+	for i, m := range row.FindAllStringSubmatch(string(b), -1) {
+		for _, n := range name.FindAllStringSubmatch(m[1], -1) {
+			rank[n[1]] = i
+		}
+	}
+	seen := 0
+	filepath.WalkDir(filepath.Join("..", ".."), func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(filepath.Join("..", ".."), p)
+		if strings.HasPrefix(rel, ".") && rel != "." || strings.HasPrefix(rel, "scripts") || strings.Contains(rel, "testdata") || strings.HasPrefix(rel, "docs") {
+			return filepath.SkipDir
+		}
+		pkg, err := build.ImportDir(p, 0)
+		if err != nil || pkg.Name == "" || rel == "." {
+			return nil
+		}
+		rel = filepath.ToSlash(rel)
+		if rel == "internal/datatest" || rel == "internal/blas/cblas" {
+			return nil // test helper; cgo binding used by internal/blas under a build tag
+		}
+		seen++
+		r, ok := rank[rel]
+		if !ok {
+			t.Errorf("package %s is not in the README's layout table", rel)
+			return nil
+		}
+		for _, imp := range pkg.Imports {
+			dep, ok := strings.CutPrefix(imp, module)
+			if !ok {
+				continue
+			}
+			if rd, ok := rank[dep]; ok && rd >= r && dep != rel {
+				if rd == r && sameRowAllowed(rel, dep) {
+					continue
+				}
+				t.Errorf("%s imports %s, which the README lists at or below it", rel, dep)
+			}
+		}
+		return nil
+	})
+	if seen < 15 {
+		t.Fatalf("found only %d packages", seen)
+	}
+}
+
+// sameRowAllowed lists the imports between packages that share a row.
+func sameRowAllowed(pkg, dep string) bool {
+	return (pkg == "internal/blas" && dep == "internal/parallel") || (pkg == "internal/buildinfo" && dep == "internal/blas") || (pkg == "optim" && dep == "nn") ||
+		(pkg == "config" && dep == "configs")
+}
