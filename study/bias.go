@@ -49,12 +49,13 @@ type BiasConfig struct {
 
 // BiasPoint is the gradient bias of Algorithm 1 for one (K, N).
 type BiasPoint struct {
-	K, N      int
-	Bias      float64 // ||g_{K,N} - g_ref||, over all of θ
-	RelBias   float64 // Bias / ||g_ref||
-	PhiDist   float64 // ||φ^0 - φ*||, φ^0 after K inner steps, over all of φ
-	Loss      float64 // outer loss J_Bi(θ, φ^N(θ))
-	InnerLoss float64 // inner loss at φ^0
+	K         int     `json:"k"`
+	N         int     `json:"n"`
+	Bias      float64 `json:"bias"`       // ||g_{K,N} - g_ref||, over all of θ
+	RelBias   float64 `json:"rel_bias"`   // Bias / ||g_ref||
+	PhiDist   float64 `json:"phi_dist"`   // ||φ^0 - φ*||, φ^0 after K inner steps, over all of φ
+	Loss      float64 `json:"loss"`       // outer loss J_Bi(θ, φ^N(θ))
+	InnerLoss float64 `json:"inner_loss"` // inner loss at φ^0
 }
 
 // powerIters is the number of power iterations that estimate the curvature

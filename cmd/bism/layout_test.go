@@ -74,3 +74,40 @@ func sameRowAllowed(pkg, dep string) bool {
 	return (pkg == "internal/blas" && dep == "internal/parallel") || (pkg == "internal/buildinfo" && dep == "internal/blas") || (pkg == "optim" && dep == "nn") ||
 		(pkg == "config" && dep == "configs")
 }
+
+// TestDocsSpeakToUsers: the docs and code say what bism is and does now:
+// no citations of documents outside the repository, no diary of sessions
+// or commits, and RESULTS.md stays a summary.
+func TestDocsSpeakToUsers(t *testing.T) {
+	root := filepath.Join("..", "..")
+	bad := regexp.MustCompile(`(?i)spec section|\bthe spec\b|\bsession \d+|\bcommit [0-9a-f]{7}`)
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		ext := filepath.Ext(p)
+		if d.IsDir() || (ext != ".go" && ext != ".md" && ext != ".yaml" && ext != ".sh" && ext != ".py") || strings.HasSuffix(p, "layout_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if m := bad.FindString(line); m != "" {
+				t.Errorf("%s:%d: %q", p, i+1, m)
+			}
+		}
+		return nil
+	})
+	b, err := os.ReadFile(filepath.Join(root, "docs", "RESULTS.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), "\n"); n > 300 {
+		t.Errorf("docs/RESULTS.md has %d lines; keep it to 300", n)
+	}
+}

@@ -1,9 +1,15 @@
-// Command report turns the runs made by scripts/checkerboard.sh,
-// scripts/frey.sh, scripts/fig1.sh and scripts/mnist.sh into the tables and figures of
-// docs/RESULTS.md. It only reads runs/ and writes docs/; numbers come from
-// the runs' metrics.jsonl and eval.json files.
+// Command report turns the GRBM runs of scripts/checkerboard.sh and
+// scripts/frey.sh, and the studies run on them, into the tables and
+// figures of docs/RESULTS.md. It only reads runs/ and writes docs/;
+// numbers come from the runs' metrics.jsonl and eval.json files and the
+// studies' JSON:
 //
+//	bism study fig1 -run runs/frey/bidsm-n5 -json > runs/fig1.json
+//	bism study gradsplit -run RUN -json > runs/gradsplit/NAME.json   # for each run to split
 //	go run ./scripts/report [-runs runs] [-out docs] [-template scripts/report/RESULTS.tmpl.md]
+//
+// The MNIST section of RESULTS.md is written by hand from the deep runs'
+// eval.json files (scripts/mnist.sh).
 package main
 
 import (
@@ -14,6 +20,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -41,8 +48,7 @@ var freyPaper = map[string][2]float64{
 func main() {
 	runs := flag.String("runs", "runs", "runs folder")
 	out := flag.String("out", "docs", "docs folder")
-	template := flag.String("template", "scripts/report/RESULTS.tmpl.md", "the prose of RESULTS.md, with {{checkerboard}}, {{frey}}, {{fig1}}, {{gradsplit}} and {{mnist}} where the tables go")
-	mnistDir := flag.String("mnist", "mnist", "the MNIST runs (scripts/mnist.sh's OUT), relative to -runs")
+	template := flag.String("template", "scripts/report/RESULTS.tmpl.md", "the prose of RESULTS.md, with {{checkerboard}}, {{frey}}, {{fig1}} and {{gradsplit}} where the tables go")
 	flag.Parse()
 	figs := filepath.Join(*out, "figures")
 	if err := os.MkdirAll(figs, 0o755); err != nil {
@@ -59,13 +65,8 @@ func main() {
 	}{
 		{"{{checkerboard}}", func(md *strings.Builder) error { return checkerboard(md, filepath.Join(*runs, "checkerboard"), figs) }},
 		{"{{frey}}", func(md *strings.Builder) error { return frey(md, filepath.Join(*runs, "frey")) }},
-		{"{{fig1}}", func(md *strings.Builder) error { return fig1(md, filepath.Join(*runs, "fig1"), figs) }},
-		{"{{mnist}}", func(md *strings.Builder) error { return mnist(md, filepath.Join(*runs, *mnistDir), figs) }},
-		{"{{gradsplit}}", func(md *strings.Builder) error {
-			b, err := os.ReadFile(filepath.Join(*runs, "gradsplit.md"))
-			md.Write(b)
-			return err
-		}},
+		{"{{fig1}}", func(md *strings.Builder) error { return fig1(md, filepath.Join(*runs, "fig1.json"), figs) }},
+		{"{{gradsplit}}", func(md *strings.Builder) error { return gradsplit(md, filepath.Join(*runs, "gradsplit")) }},
 	}
 	for _, sec := range sections {
 		var md strings.Builder
@@ -218,197 +219,87 @@ func frey(md *strings.Builder, dir string) error {
 	return nil
 }
 
-// fig1 reads runs/fig1/bias.json: a list of {"k","n","rel_bias","phi_dist"} points.
-func fig1(md *strings.Builder, dir, figs string) error {
-	b, err := os.ReadFile(filepath.Join(dir, "bias.json"))
+// fig1 reads the points of bism study fig1 -json: the relative bias by K
+// (rows) and N (columns), and ‖φ⁰ − φ*‖ by K.
+func fig1(md *strings.Builder, path, figs string) error {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	var pts []map[string]float64
+	var pts []struct {
+		K       int     `json:"k"`
+		N       int     `json:"n"`
+		RelBias float64 `json:"rel_bias"`
+		PhiDist float64 `json:"phi_dist"`
+	}
 	if err := json.Unmarshal(b, &pts); err != nil {
 		return err
 	}
-	byK := map[float64]*plot.Series{}
-	var ks []float64
-	fmt.Fprintf(md, "### Gradient bias (Fig. 1)\n\n| K | N | relative bias of the θ-gradient | ‖φ⁰ − φ*‖ |\n|---|---|---|---|\n")
+	var ks, ns []int
+	bias, dist := map[[2]int]float64{}, map[int]float64{}
+	byK := map[int]*plot.Series{}
 	for _, p := range pts {
-		fmt.Fprintf(md, "| %d | %d | %.4f | %.4f |\n", int(p["k"]), int(p["n"]), p["rel_bias"], p["phi_dist"])
-		s, ok := byK[p["k"]]
-		if !ok {
-			s = &plot.Series{Name: fmt.Sprintf("K = %d", int(p["k"])), Markers: true}
-			byK[p["k"]] = s
-			ks = append(ks, p["k"])
+		if _, ok := byK[p.K]; !ok {
+			ks = append(ks, p.K)
+			byK[p.K] = &plot.Series{Name: fmt.Sprintf("K = %d", p.K), Markers: true}
 		}
-		s.X, s.Y = append(s.X, p["n"]), append(s.Y, p["rel_bias"])
+		if !slices.Contains(ns, p.N) {
+			ns = append(ns, p.N)
+		}
+		bias[[2]int{p.K, p.N}], dist[p.K] = p.RelBias, p.PhiDist
+		s := byK[p.K]
+		s.X, s.Y = append(s.X, float64(p.N)), append(s.Y, p.RelBias)
 	}
-	sort.Float64s(ks)
+	sort.Ints(ks)
+	sort.Ints(ns)
+	fmt.Fprintf(md, "| K | ‖φ⁰ − φ*‖ |")
+	for _, n := range ns {
+		fmt.Fprintf(md, " N = %d |", n)
+	}
+	fmt.Fprintf(md, "\n|---|---|%s\n", strings.Repeat("---|", len(ns)))
 	var series []plot.Series
 	for _, k := range ks {
+		fmt.Fprintf(md, "| %d | %.4f |", k, dist[k])
+		for _, n := range ns {
+			fmt.Fprintf(md, " %.4f |", bias[[2]int{k, n}])
+		}
+		fmt.Fprintln(md)
 		series = append(series, *byK[k])
 	}
 	lp := &plot.LinePlot{Title: "Bias of the unrolled θ-gradient (GRBM, Frey face)", XLabel: "N (unrolled steps)", YLabel: "relative bias", Series: series, LogY: true}
 	if err := plot.SavePNG(filepath.Join(figs, "fig1_bias.png"), lp.Render(720, 460)); err != nil {
 		return err
 	}
-	fmt.Fprintf(md, "\n![gradient bias](figures/fig1_bias.png)\n\n")
+	fmt.Fprintf(md, "\n![gradient bias](figures/fig1_bias.png)\n")
 	return nil
 }
 
-// mnistOrder lists the runs tabulated when present: scripts/mnist.sh's two,
-// BiMDSM with another seed, and MDSM trained for BiMDSM's iteration count
-// with the config's seed and another (the equal-iteration comparison of
-// the ch = 8 configs: bism train -config configs/mnist/mdsm-cpu.yaml
-// -out DIR/mdsm-4000 -set model.ch=8 -set train.warmup=0 -set train.iterations=4000
-// [-set seed=2]).
-// The labels describe the ch = 8 configs these tables were made with; the
-// session-5 ch = 16 runs are described by hand in the template.
-// Only the first two have their figures copied.
-var mnistOrder = []struct {
-	dir, label string
-	figures    bool
-}{
-	{"bimdsm", "BiMDSM (deep EBLVM)", true}, {"bimdsm-seed2", "BiMDSM, seed 2", false},
-	{"bimdsm-k1", "BiMDSM, K = 1 (bimdsm-cpu-k1.yaml)", false}, // BIMDSM_CONFIG=bimdsm-cpu-k1 scripts/mnist.sh
-	{"mdsm", "MDSM (fully visible EBM)", true},
-	{"mdsm-4000", "MDSM, 4,000 iterations", false}, {"mdsm-4000-seed2", "MDSM, 4,000 iterations, seed 2", false},
-}
-
-// mnist tabulates the deep runs of scripts/mnist.sh (metrics.jsonl and the
-// eval.json of bism sample -fid) and copies their sample grids and the
-// posterior-accuracy plot into the figures folder.
-func mnist(md *strings.Builder, dir, figs string) error {
-	fmt.Fprintf(md, "| model | iterations | train time (s) | FID | KID | FID via q | KID via q | probe test acc. | test D_F(q‖p) | samples × Langevin steps |\n|---|---|---|---|---|---|---|---|---|---|\n")
-	var floor map[string]float64
-	found := 0
-	for _, m := range mnistOrder {
-		run := filepath.Join(dir, m.dir)
-		recs, err := train.ReadMetrics(filepath.Join(run, train.MetricsFile))
-		if err != nil || len(recs) == 0 {
-			continue
-		}
-		found++
-		last := recs[len(recs)-1]
-		ev, err := readEval(filepath.Join(run, "eval.json"))
-		switch {
-		case err == nil:
-			floor = ev
-		case os.IsNotExist(err):
-			ev = map[string]float64{}
-		default:
+// gradsplit tabulates the JSON of bism study gradsplit, one file per run.
+func gradsplit(md *strings.Builder, dir string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("no %s/*.json", dir)
+	}
+	sort.Strings(files)
+	fmt.Fprintf(md, "| run | iterations | N | rel. error through φ*(θ) | rel. error, φ fixed | cosine, φ fixed | rel. error, Algorithm 1 | cosine, Algorithm 1 | W only: rel. error | W only: cosine | posterior path recovered |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
 			return err
 		}
-		num := func(key, format string, scale float64) string {
-			v, ok := ev[key]
-			if !ok {
-				return "—"
-			}
-			return fmt.Sprintf(format, v*scale)
+		var raw map[string]any
+		if err := json.Unmarshal(b, &raw); err != nil {
+			return fmt.Errorf("%s: %v", f, err)
 		}
-		kid := func(key string) string { // mean ± spread over subsets
-			if _, ok := ev[key]; !ok {
-				return "—"
-			}
-			return num(key, "%.1f", 1) + " ± " + num(key+"_std", "%.1f", 1)
-		}
-		fmt.Fprintf(md, "| %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %s × %s |\n", m.label, int(last["iter"]), last["elapsed_s"],
-			num("fid_marginal", "%.1f", 1), kid("kid_marginal"), num("fid_via_q", "%.1f", 1), kid("kid_via_q"),
-			num("probe_test_acc", "%.1f%%", 100), num("test_posterior_fisher", "%.3g", 1),
-			num("fid_samples", "%.0f", 1), num("langevin_steps", "%.0f", 1))
-		if !m.figures {
-			continue
-		}
-		for _, f := range []string{"samples", "samples_via_q", "samples_s03", "samples_s03_via_q", "posterior", "loss", "denoise_s0.5", "denoise_s1"} {
-			if err := copyFile(filepath.Join(run, f+".png"), filepath.Join(figs, "mnist_cpu_"+m.dir+"_"+f+".png")); err != nil && !os.IsNotExist(err) {
-				return err
+		ev := map[string]float64{"posterior_path_recovered": math.NaN()}
+		for k, v := range raw {
+			if x, ok := v.(float64); ok {
+				ev[k] = x
 			}
 		}
+		fmt.Fprintf(md, "| %s | %d | %d | %.2g | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.2f |\n", strings.TrimSuffix(filepath.Base(f), ".json"),
+			int(ev["iter"]), int(ev["n"]), ev["total_rel_err"], ev["fixed_rel_err"], ev["fixed_cos"], ev["alg1_rel_err"], ev["alg1_cos"],
+			ev["alg1_rel_err_w"], ev["alg1_cos_w"], ev["posterior_path_recovered"])
 	}
-	if found == 0 {
-		return fmt.Errorf("no runs under %s", dir)
-	}
-
-	if floor != nil {
-		if v, ok := floor["fid_train_data"]; ok {
-			fmt.Fprintf(md, "| %.0f real training digits (floor) | | | %.1f | %.1f ± %.1f | | | | | |\n", floor["fid_samples"], v, floor["kid_train_data"], floor["kid_train_data_std"])
-		}
-	}
-	fmt.Fprintln(md)
-	return mnistSweep(md, dir, figs)
-}
-
-// mnistSweep tabulates and plots the checkpoint sweeps of
-// scripts/fid_sweep.sh (DIR/<run>/eval_iter_*.json): FID against training
-// iterations, one column per run swept.
-func mnistSweep(md *strings.Builder, dir, figs string) error {
-	byIter := map[int]map[string]map[string]float64{} // iteration -> run -> eval record
-	var runs []string
-	var series []plot.Series
-	var n, steps float64
-	for _, m := range mnistOrder {
-		// Glob sorts, and checkpoint names are zero-padded: iteration order.
-		files, _ := filepath.Glob(filepath.Join(dir, m.dir, "eval_iter_*.json"))
-		if len(files) == 0 {
-			continue
-		}
-		runs = append(runs, m.dir)
-		sr := plot.Series{Name: m.label}
-		for _, f := range files {
-			ev, err := readEval(f)
-			if err != nil {
-				return err
-			}
-			it := int(ev["iter"])
-			if byIter[it] == nil {
-				byIter[it] = map[string]map[string]float64{}
-			}
-			byIter[it][m.dir] = ev
-			n, steps = ev["fid_samples"], ev["langevin_steps"]
-			sr.X = append(sr.X, float64(it))
-			sr.Y = append(sr.Y, ev["fid_marginal"])
-		}
-		series = append(series, sr)
-	}
-	if len(runs) == 0 {
-		return nil
-	}
-	fmt.Fprintf(md, "FID of the marginal samples at each saved checkpoint (`scripts/fid_sweep.sh`; %.0f samples × %.0f Langevin steps each):\n\n| iteration |", n, steps)
-	for _, r := range runs {
-		fmt.Fprintf(md, " %s |", r)
-	}
-	fmt.Fprintf(md, "\n|---|%s\n", strings.Repeat("---|", len(runs)))
-	iters := make([]int, 0, len(byIter))
-	for it := range byIter {
-		iters = append(iters, it)
-	}
-	sort.Ints(iters)
-	for _, it := range iters {
-		fmt.Fprintf(md, "| %d |", it)
-		for _, r := range runs {
-			ev, ok := byIter[it][r]
-			viaQ, hasViaQ := ev["fid_via_q"]
-			switch {
-			case !ok:
-				fmt.Fprintf(md, " |")
-			case !hasViaQ:
-				fmt.Fprintf(md, " %.1f |", ev["fid_marginal"])
-			default:
-				fmt.Fprintf(md, " %.1f (via q %.1f) |", ev["fid_marginal"], viaQ)
-			}
-		}
-		fmt.Fprintln(md)
-	}
-	lp := &plot.LinePlot{Title: "MNIST, CPU scale: FID by checkpoint", XLabel: "iteration", YLabel: "FID (bism MNIST features)", Series: series}
-	if err := plot.SavePNG(filepath.Join(figs, "mnist_cpu_fid_sweep.png"), lp.Render(720, 460)); err != nil {
-		return err
-	}
-	fmt.Fprintf(md, "\n![FID by checkpoint](figures/mnist_cpu_fid_sweep.png)\n\n")
 	return nil
-}
-
-func copyFile(src, dst string) error {
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, b, 0o644)
 }
