@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -141,7 +142,7 @@ func (f field) set(c *Config, raw string, null bool) error {
 	}
 	switch f.kind {
 	case reflect.String:
-		if f.Values != nil && !contains(f.Values, raw) {
+		if f.Values != nil && !slices.Contains(f.Values, raw) {
 			return fmt.Errorf("%s: unknown value %q%s", f.Name, raw, oneOf(f.Values, raw))
 		}
 		dst.SetString(raw)
@@ -218,15 +219,6 @@ func yamlFloat(s string) string {
 		return "nan"
 	}
 	return s
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // value returns the key's value in c, formatted as in a config file.

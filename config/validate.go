@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/bism-ml/bism/objective"
@@ -51,7 +52,7 @@ func (c *Config) Validate() error {
 	if (m.Name == CD || m.Name == PCD) && m.K < 1 {
 		return bad("method.k", "CD and PCD need at least one Gibbs step, got %d", m.K)
 	}
-	if !contains(names(unrolls), string(m.Unroll)) {
+	if !slices.Contains(names(unrolls), string(m.Unroll)) {
 		return bad("method.unroll", "unknown unrolled optimizer %q%s", m.Unroll, oneOf(names(unrolls), string(m.Unroll)))
 	}
 	score, hasScore := m.Name.Score()
@@ -86,10 +87,10 @@ func (c *Config) Validate() error {
 	if !(t.Beta2 >= 0 && t.Beta2 < 1) {
 		return bad("train.beta2", "must lie in [0, 1), got %v", t.Beta2)
 	}
-	if !contains(names(schedules), string(t.Schedule)) {
+	if !slices.Contains(names(schedules), string(t.Schedule)) {
 		return bad("train.schedule", "unknown schedule %q%s", t.Schedule, oneOf(names(schedules), string(t.Schedule)))
 	}
-	if t.InnerSchedule != "" && !contains(names(schedules), string(t.InnerSchedule)) {
+	if t.InnerSchedule != "" && !slices.Contains(names(schedules), string(t.InnerSchedule)) {
 		return bad("train.inner_schedule", "unknown schedule %q%s, or leave it unset to follow train.schedule", t.InnerSchedule, oneOf(names(schedules), string(t.InnerSchedule)))
 	}
 	if t.Warmup < 0 {

@@ -20,8 +20,8 @@ func ExampleBiLevel_Step() {
 	q := model.NewBernoulliPosterior(d, h, rng, tensor.Float32)
 	b := &objective.BiLevel{
 		Model: grbm, Posterior: q,
-		Outer:    objective.Outer{Kind: objective.DSM, Sigma: 0.1},
-		K:        5, N: 5,
+		Outer: objective.Outer{Kind: objective.DSM, Sigma: 0.1},
+		K:     5, N: 5,
 		InnerOpt: optim.NewAdam(1e-2, 0.9, 0.95),
 	}
 	thetaOpt := optim.NewAdam(1e-2, 0.9, 0.95)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 
 	"github.com/bism-ml/bism/data"
 )
@@ -62,7 +63,7 @@ func cmdData(args []string) error {
 		names = fetchable
 	}
 	for _, n := range names {
-		if !contains(fetchable, n) {
+		if !slices.Contains(fetchable, n) {
 			return usageError("no data set %q to fetch (want %v or all)", n, fetchable)
 		}
 	}
@@ -80,13 +81,4 @@ func cmdData(args []string) error {
 		fmt.Fprintf(stderr, "%s: done, checksums verified\n", n)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -52,14 +52,20 @@ func (a *runArgs) open(sets []string) (*experiment.Experiment, int, error) {
 	return experiment.Open(a.run, a.checkpoint, sets, experiment.Options{})
 }
 
-// isDeep reads whether the run in dir is a deep model, for checking flags
-// before the run is built.
-func isDeep(dir string) (bool, error) {
-	if dir == "" {
-		return false, usageError("-run is required (a run directory written by bism train)")
+// parseRun parses the flags of a command that reads a run (declared by
+// declare into a.run and the rest) and reports whether the run is a deep
+// model, so that flags can be checked before the run is built.
+func parseRun(name string, args []string, a *runArgs, declare func(*flag.FlagSet)) (fs *flag.FlagSet, deep bool, err error) {
+	fs = newFlags(name)
+	declare(fs)
+	if err := parse(fs, args, false); err != nil {
+		return nil, false, err
 	}
-	cfg, err := experiment.ReadConfig(dir)
-	return cfg.Model.Kind.Deep(), err
+	if a.run == "" {
+		return nil, false, usageError("-run is required (a run directory written by bism train)")
+	}
+	cfg, err := experiment.ReadConfig(a.run)
+	return fs, cfg.Model.Kind.Deep(), err
 }
 
 const evalAbout = `
@@ -99,12 +105,7 @@ func evalFlags(fs *flag.FlagSet) { new(evalArgs).declare(fs) }
 
 func cmdEval(args []string) error {
 	var a evalArgs
-	fs := newFlags("eval")
-	a.declare(fs)
-	if err := parse(fs, args, false); err != nil {
-		return err
-	}
-	deep, err := isDeep(a.run)
+	fs, deep, err := parseRun("eval", args, &a.runArgs, a.declare)
 	if err != nil {
 		return err
 	}
@@ -225,12 +226,7 @@ func sampleFlags(fs *flag.FlagSet) { new(sampleArgs).declare(fs) }
 
 func cmdSample(args []string) error {
 	var a sampleArgs
-	fs := newFlags("sample")
-	a.declare(fs)
-	if err := parse(fs, args, false); err != nil {
-		return err
-	}
-	deep, err := isDeep(a.run)
+	fs, deep, err := parseRun("sample", args, &a.runArgs, a.declare)
 	if err != nil {
 		return err
 	}
@@ -282,9 +278,8 @@ func denoiseFlags(fs *flag.FlagSet) { new(denoiseArgs).declare(fs) }
 
 func cmdDenoise(args []string) error {
 	var a denoiseArgs
-	fs := newFlags("denoise")
-	a.declare(fs)
-	if err := parse(fs, args, false); err != nil {
+	_, deep, err := parseRun("denoise", args, &a.runArgs, a.declare)
+	if err != nil {
 		return err
 	}
 	if !(a.sigma > 0) {
@@ -292,10 +287,6 @@ func cmdDenoise(args []string) error {
 	}
 	if a.n < 1 || a.steps < 0 {
 		return usageError("-n must be positive and -steps non-negative")
-	}
-	deep, err := isDeep(a.run)
-	if err != nil {
-		return err
 	}
 	if !deep {
 		return usageError("%s is a GRBM run: denoising runs a deep model's Langevin chains", a.run)
