@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 
@@ -65,11 +66,18 @@ func Train(ctx context.Context, o TrainOptions) (*Experiment, error) {
 	if err != nil {
 		return nil, err
 	}
+	existed := dirExists(o.Dir)
 	lock, err := train.Lock(o.Dir)
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Unlock()
+	started := false
+	defer func() {
+		lock.Unlock()
+		if !started && !existed {
+			train.Unmake(o.Dir) // refused before it began: leave no trace
+		}
+	}()
 	train.RemoveTemp(o.Dir)
 
 	resume := false
@@ -111,6 +119,7 @@ func Train(ctx context.Context, o TrainOptions) (*Experiment, error) {
 			return nil, err
 		}
 	}
+	started = true
 	if err := train.RecordStart(o.Dir, event, e.Run.Iter(), o.Command); err != nil {
 		return nil, err
 	}
@@ -131,6 +140,11 @@ func Train(ctx context.Context, o TrainOptions) (*Experiment, error) {
 		}
 	}
 	return e, err
+}
+
+func dirExists(dir string) bool {
+	fi, err := os.Stat(dir)
+	return err == nil && fi.IsDir()
 }
 
 // trainConfig resolves the config a training starts from: the named config

@@ -61,3 +61,10 @@ func (l *DirLock) Unlock() {
 	l.f.Close()
 	l.f = nil
 }
+
+// Unmake removes the lock file of dir and dir itself if nothing else is in
+// it: what a training that was refused before it began leaves behind.
+func Unmake(dir string) {
+	os.Remove(filepath.Join(dir, LockFile))
+	os.Remove(dir) // only when empty
+}

@@ -228,9 +228,13 @@ func TestNewUserMet(t *testing.T) {
 			}
 		}
 		if _, err := os.Stat(out); err == nil {
-			if _, err := os.Stat(filepath.Join(out, "metrics.jsonl")); err == nil {
-				t.Error("a refused config started training")
-			}
+			t.Error("a refused config left a run directory")
+		}
+		// A run whose memory cannot fit is refused with the estimate.
+		fails(t, 1, []string{"the run needs about", "available", "-skip-memory-check"}, append(append([]string{"train", "-out", out}, quick...),
+			"-set", "train.batch_size=50000000")...)
+		if _, err := os.Stat(out); err == nil {
+			t.Error("a refused run left its directory")
 		}
 	})
 
