@@ -258,6 +258,28 @@ func eachGroup[T Float](g *convGeom, lo, hi int, f func(s, m, ld int, col, wide 
 	}
 }
 
+// forGroups runs f over every group of samples, in parallel. The groups are
+// fixed by the batch alone (sampleRanges, then groups of up to
+// samplesPerGEMM within each range), never by the number of workers, so
+// that each product, and so each result bit, is the same on any number of
+// cores.
+func forGroups[T Float](g *convGeom, f func(s, m, ld int, col, wide []T)) {
+	nb := g.samplesPerGEMM()
+	var groups [][2]int
+	for _, r := range sampleRanges(g.n, g.grain()) {
+		for s := r[0]; s < r[1]; s += nb {
+			groups = append(groups, [2]int{s, min(nb, r[1]-s)})
+		}
+	}
+	parallel.For(len(groups), max(1, g.grain()/nb), func(lo, hi int) {
+		col, wide, release := convScratch[T](g, min(nb, g.n))
+		defer release()
+		for _, gr := range groups[lo:hi] {
+			f(gr[0], gr[1], gr[1]*g.howo, col, wide)
+		}
+	})
+}
+
 // convScratch returns the scratch buffers of a worker that runs groups of
 // up to nb samples: a patch matrix [CKK, nb·HoWo] (none for a direct
 // convolution one sample at a time) and, when samples are grouped, a
@@ -297,17 +319,15 @@ func conv2d[T Float](g *convGeom, x, w, out []T) {
 		return
 	}
 	os := g.o * g.howo
-	parallel.For(g.n, g.grain(), func(lo, hi int) {
-		eachGroup(g, lo, hi, func(s, m, ld int, col, wide []T) {
-			b := groupPatches(g, x, col, s, m)
-			// out [O, m·HoWo] = W [O, CKK] @ col [CKK, m·HoWo]
-			if m == 1 {
-				gemm(false, false, g.o, ld, g.ckk, w, g.ckk, b, ld, 0, out[s*os:], ld)
-				return
-			}
-			gemm(false, false, g.o, ld, g.ckk, w, g.ckk, b, ld, 0, wide, ld)
-			fromColumns(wide, out[s*os:], m, g.o, g.howo, ld)
-		})
+	forGroups(g, func(s, m, ld int, col, wide []T) {
+		b := groupPatches(g, x, col, s, m)
+		// out [O, m·HoWo] = W [O, CKK] @ col [CKK, m·HoWo]
+		if m == 1 {
+			gemm(false, false, g.o, ld, g.ckk, w, g.ckk, b, ld, 0, out[s*os:], ld)
+			return
+		}
+		gemm(false, false, g.o, ld, g.ckk, w, g.ckk, b, ld, 0, wide, ld)
+		fromColumns(wide, out[s*os:], m, g.o, g.howo, ld)
 	})
 }
 
@@ -353,28 +373,26 @@ func conv2dPlaneGEMM[T Float](g *convGeom, x, w, out []T) {
 
 func conv2dInputGrad[T Float](g *convGeom, gr, w, dx []T) {
 	xs, os := g.c*g.hw, g.o*g.howo
-	parallel.For(g.n, g.grain(), func(lo, hi int) {
-		eachGroup(g, lo, hi, func(s, m, ld int, col, wide []T) {
-			gs := gr[s*os:]
-			if m > 1 {
-				toColumns(gs, wide, m, g.o, g.howo, ld)
-				gs = wide
+	forGroups(g, func(s, m, ld int, col, wide []T) {
+		gs := gr[s*os:]
+		if m > 1 {
+			toColumns(gs, wide, m, g.o, g.howo, ld)
+			gs = wide
+		}
+		c := col
+		if g.direct && m == 1 {
+			c = dx[s*xs : (s+1)*xs]
+		}
+		// col [CKK, m·HoWo] = W^T [CKK, O] @ g [O, m·HoWo]
+		gemm(true, false, g.ckk, ld, g.o, w, g.ckk, gs, ld, 0, c, ld)
+		switch {
+		case g.direct && m > 1:
+			fromColumns(col, dx[s*xs:], m, g.c, g.hw, ld)
+		case !g.direct:
+			for j := 0; j < m; j++ {
+				col2im(g, col[j*g.howo:], dx[(s+j)*xs:(s+j+1)*xs], ld)
 			}
-			c := col
-			if g.direct && m == 1 {
-				c = dx[s*xs : (s+1)*xs]
-			}
-			// col [CKK, m·HoWo] = W^T [CKK, O] @ g [O, m·HoWo]
-			gemm(true, false, g.ckk, ld, g.o, w, g.ckk, gs, ld, 0, c, ld)
-			switch {
-			case g.direct && m > 1:
-				fromColumns(col, dx[s*xs:], m, g.c, g.hw, ld)
-			case !g.direct:
-				for j := 0; j < m; j++ {
-					col2im(g, col[j*g.howo:], dx[(s+j)*xs:(s+j+1)*xs], ld)
-				}
-			}
-		})
+		}
 	})
 }
 
@@ -407,33 +425,54 @@ func conv2dWeightGradGEMM[T Float](g *convGeom, x, gr, dw []T) {
 	})
 }
 
-// reduceOverSamples runs body over disjoint sample ranges in parallel, each
-// accumulating into its own zeroed buffer (the first range into dw, which
-// is zero), then adds the buffers into dw in range order, so the result does
-// not depend on goroutine scheduling.
+// reduceChunks is the number of ranges a batch is split into for the
+// convolutions' parallel work. It is fixed, so that which samples share a
+// product and the order of the weight gradient's sum, and so every result
+// bit, do not depend on the number of cores; two keep a 2-core machine
+// busy.
+const reduceChunks = 2
+
+// sampleRanges splits [0, n) into at most reduceChunks ranges of at least
+// grain samples, the same for any number of workers.
+func sampleRanges(n, grain int) [][2]int {
+	chunks := max(1, min(reduceChunks, n/max(grain, 1)))
+	size := (n + chunks - 1) / chunks
+	var out [][2]int
+	for lo := 0; lo < n; lo += size {
+		out = append(out, [2]int{lo, min(lo+size, n)})
+	}
+	return out
+}
+
+// reduceOverSamples runs body over the sample ranges of sampleRanges in
+// parallel, each accumulating into its own zeroed buffer (the first range
+// into dw, which is zero), and adds the buffers into dw in range order: the
+// result depends on n and grain only, not on the workers or their
+// scheduling.
 func reduceOverSamples[T Float](n, grain int, dw []T, body func(lo, hi int, acc []T)) {
-	var mu sync.Mutex
-	partials := map[int]*[]T{} // pooled: a weight gradient can be megabytes
-	parallel.For(n, grain, func(lo, hi int) {
-		if lo == 0 {
-			body(lo, hi, dw)
-			return
-		}
-		buf := getBuf[T](len(dw))
-		clear(*buf)
-		body(lo, hi, *buf)
-		mu.Lock()
-		partials[lo] = buf
-		mu.Unlock()
-	})
-	for lo := 1; lo < n && len(partials) > 0; lo++ {
-		if p, ok := partials[lo]; ok {
-			for i, v := range *p {
-				dw[i] += v
+	ranges := sampleRanges(n, grain)
+	if len(ranges) == 1 {
+		body(0, n, dw)
+		return
+	}
+	partials := make([]*[]T, len(ranges)) // pooled: a weight gradient can be megabytes
+	parallel.For(len(ranges), 1, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			if c == 0 {
+				body(ranges[c][0], ranges[c][1], dw)
+				continue
 			}
-			putBuf(p)
-			delete(partials, lo)
+			buf := getBuf[T](len(dw))
+			clear(*buf)
+			body(ranges[c][0], ranges[c][1], *buf)
+			partials[c] = buf
 		}
+	})
+	for _, p := range partials[1:] {
+		for i, v := range *p {
+			dw[i] += v
+		}
+		putBuf(p)
 	}
 }
 

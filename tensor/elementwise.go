@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/bism-ml/bism/internal/parallel"
 )
 
 // ---- binary operations with numpy broadcasting ----
@@ -69,7 +68,7 @@ func flatBinary[T Float](op binOp, d, a, b []T, n, sa, sb int) {
 		binRow(op, d, a, b, n, sa, sb)
 		return
 	}
-	parallel.For(n, grainElems, func(lo, hi int) {
+	forBlocks(n, grainElems, func(lo, hi int) {
 		binRow(op, d[lo:], a[lo*sa:], b[lo*sb:], hi-lo, sa, sb)
 	})
 }
@@ -193,7 +192,7 @@ func affine[T Float](d, x []T, a, b T) {
 		}
 		return
 	}
-	parallel.For(len(x), grainElems, func(lo, hi int) {
+	forBlocks(len(x), grainElems, func(lo, hi int) {
 		dd, xx := d[lo:hi], x[lo:hi]
 		for i, v := range xx {
 			dd[i] = a*v + b
@@ -254,7 +253,7 @@ func applyUnary[T Float](f UnaryFunc, d, x []T) {
 				k(d32, x32)
 				return
 			}
-			parallel.For(len(x), grain, func(lo, hi int) { k(d32[lo:hi], x32[lo:hi]) })
+			forBlocks(len(x), grain, func(lo, hi int) { k(d32[lo:hi], x32[lo:hi]) })
 			return
 		}
 	}
@@ -267,7 +266,7 @@ func applyUnary[T Float](f UnaryFunc, d, x []T) {
 		unaryRow(f, d, x)
 		return
 	}
-	parallel.For(len(x), grain, func(lo, hi int) { unaryRow(f, d[lo:hi], x[lo:hi]) })
+	forBlocks(len(x), grain, func(lo, hi int) { unaryRow(f, d[lo:hi], x[lo:hi]) })
 }
 
 func unaryRow[T Float](f UnaryFunc, d, x []T) {
@@ -506,7 +505,7 @@ func linComb[T Float](d []T, a T, x []T, b T, y []T) {
 		body(0, len(d))
 		return
 	}
-	parallel.For(len(d), grainElems, body)
+	forBlocks(len(d), grainElems, body)
 }
 
 // AdamDirection returns m / (sqrt(v) + eps) elementwise, in one pass.
@@ -535,7 +534,7 @@ func adamDir[T Float](d, m, v []T, eps T) {
 		body(0, len(d))
 		return
 	}
-	parallel.For(len(d), grainElems/4, body)
+	forBlocks(len(d), grainElems/4, body)
 }
 
 // AdamDirectionGrad returns the gradients of sum(g * m/(sqrt(v)+eps)) with
@@ -570,7 +569,7 @@ func adamDirGrad[T Float](gm, gv, g, m, v []T, eps T) {
 		body(0, len(g))
 		return
 	}
-	parallel.For(len(g), grainElems/4, body)
+	forBlocks(len(g), grainElems/4, body)
 }
 
 // AddInPlace computes y += x (same shape and dtype), in place.
@@ -655,7 +654,7 @@ func unaryGrad[T Float](f UnaryFunc, d, g, x, y []T) {
 		body(0, len(d))
 		return
 	}
-	parallel.For(len(d), grainElems/2, body)
+	forBlocks(len(d), grainElems/2, body)
 }
 
 func sigmoidOf[T Float](x T) T {

@@ -118,6 +118,21 @@ func (l stridedLoop) runParallel(body func(offs []int)) {
 // grainElems is the number of elements below which a loop is not split over cores.
 const grainElems = 1 << 15
 
+// block is the alignment of the pieces forBlocks hands out: a multiple of
+// every vector kernel's width, so that each element is computed by the same
+// code (vector lanes or the scalar tail) however the loop is split.
+const block = 64
+
+// forBlocks is parallel.For over [0, n) with piece boundaries at multiples
+// of block: the vector kernels and their scalar tails then see the same
+// elements on any number of cores, and results do not depend on it (the
+// vector exp and log round differently from the scalar ones).
+func forBlocks(n, grain int, body func(lo, hi int)) {
+	parallel.For((n+block-1)/block, max(1, grain/block), func(lo, hi int) {
+		body(lo*block, min(hi*block, n))
+	})
+}
+
 // contiguousStrides returns row-major strides for shape.
 func contiguousStrides(shape []int) []int {
 	s := make([]int, len(shape))
