@@ -305,7 +305,8 @@ func TestInterrupt(t *testing.T) {
 		t.Skip("trains in a child process")
 	}
 	dir := t.TempDir()
-	args := []string{"train", "-config", "quickstart", "-set", "train.iterations=200000", "-set", "train.eval_every=50", "-out", filepath.Join(dir, "run")}
+	sets := []string{"-config", "quickstart", "-set", "train.iterations=4000", "-set", "train.eval_every=50"}
+	args := append([]string{"train", "-out", filepath.Join(dir, "run")}, sets...)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "BISM_TEST_MAIN=1")
 	pipe, _ := cmd.StderrPipe()
@@ -338,6 +339,22 @@ func TestInterrupt(t *testing.T) {
 	ck, err := os.ReadFile(filepath.Join(dir, "run", "checkpoint.safetensors"))
 	if err != nil || len(ck) == 0 {
 		t.Fatalf("no checkpoint after the interrupt: %v", err)
+	}
+	// Resumed, it ends where an uninterrupted run ends: the same records,
+	// the interval that the interrupt cut included.
+	ok(t, "train", "-out", filepath.Join(dir, "run"), "-resume", "-quiet")
+	ok(t, append([]string{"train", "-out", filepath.Join(dir, "straight"), "-quiet"}, sets...)...)
+	a, _ := train.ReadMetrics(filepath.Join(dir, "run", "metrics.jsonl"))
+	b, _ := train.ReadMetrics(filepath.Join(dir, "straight", "metrics.jsonl"))
+	if len(a) != len(b) || len(a) != 80 {
+		t.Fatalf("%d records after the resume, %d straight, want 80", len(a), len(b))
+	}
+	for i := range a {
+		for k, v := range b[i] {
+			if k != "elapsed_s" && a[i][k] != v {
+				t.Fatalf("record %d: %s = %v resumed, %v straight", i, k, a[i][k], v)
+			}
+		}
 	}
 }
 
