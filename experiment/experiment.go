@@ -86,7 +86,10 @@ func New(cfg config.Config, dir string, o Options) (*Experiment, error) {
 		return nil, err
 	}
 	e.Run = train.New(cfg, dir, split, e.Model.Params(), method, layout)
-	e.Run.FlatInput = !cfg.Model.Kind.Deep()
+	// A GRBM's checkpoint is small: it is saved at every metrics record
+	// (and a record is written at every snapshot). A deep model's is saved
+	// at snapshots and at the end.
+	e.Run.FlatInput, e.Run.SaveEveryRecord = !cfg.Model.Kind.Deep(), !cfg.Model.Kind.Deep()
 	e.Run.Record = func(rec train.Record, v *tensor.Tensor) error { return e.kind.record(e, rec, v) }
 	e.Run.Progress = o.Progress
 	return e, nil

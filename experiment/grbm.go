@@ -161,8 +161,9 @@ func setTensor(s *data.Set) *tensor.Tensor { return tensor.FromFloat32(s.X, s.N,
 const densityLo, densityHi = -0.25, 1.25
 
 // figures writes density.png (the learned density next to the data, Fig.
-// 2) for 2-D data with an exact normaliser, and the curves of
-// metrics.jsonl: ll.png (Fig. 3), loss.png, fisher.png.
+// 2) for 2-D data with an exact normaliser, samples.png (64 samples after
+// 1000 Gibbs sweeps) for images, and the curves of metrics.jsonl: ll.png
+// (Fig. 3), loss.png, fisher.png.
 func (g *grbm) figures(e *Experiment) ([]string, error) {
 	var files []string
 	if e.Data.Train.Dim() == 2 && e.Config.Eval.LL == config.LLExact {
@@ -171,6 +172,13 @@ func (g *grbm) figures(e *Experiment) ([]string, error) {
 			return files, err
 		}
 		files = append(files, p)
+	}
+	if len(e.Data.Train.Shape) == 3 {
+		s, err := g.sample(e, SampleOptions{N: 64, Steps: 1000, Seed: e.Config.Seed, Prefix: e.path("samples")})
+		if err != nil {
+			return files, err
+		}
+		files = append(files, s...)
 	}
 	name := e.Config.Method.Name
 	more, err := curves(e, []curve{

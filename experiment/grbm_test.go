@@ -206,3 +206,26 @@ func TestLogNormaliserWaitsForFiniteStep(t *testing.T) {
 		sameValues(t, before, logZ)
 	}
 }
+
+// TestFilesOfARun: a GRBM run saves its checkpoint at every metrics record
+// and writes snapshots only when asked.
+func TestFilesOfARun(t *testing.T) {
+	dir := t.TempDir()
+	e := build(t, quickConfig(config.DSM), dir, nil) // records at 20 and 40
+	record := e.Run.Record
+	var seen []string
+	e.Run.Record = func(rec train.Record, v *tensor.Tensor) error {
+		_, meta, err := checkpoint.Load(filepath.Join(dir, train.CheckpointFile))
+		if err == nil {
+			seen = append(seen, meta["iter"])
+		}
+		return record(rec, v)
+	}
+	trainMetrics(t, e)
+	if len(seen) != 1 || seen[0] != "20" {
+		t.Errorf("checkpoints found at the records: %v, want [20] (saved at the record of iteration 20)", seen)
+	}
+	if _, err := os.Stat(filepath.Join(dir, train.SnapshotDir)); err == nil {
+		t.Error("a run without train.checkpoint_every wrote snapshots")
+	}
+}

@@ -2,7 +2,9 @@
 # Checks that two bism binaries train to the same metrics: every checkerboard
 # config (200 iterations), Frey DSM and BiDSM (300) and the MNIST CPU-scale
 # configs (20), each straight through and resumed from its halfway snapshot.
-# metrics.jsonl must agree in every value except elapsed_s.
+# metrics.jsonl must agree in every value except elapsed_s, and the runs must
+# write the same files (run.json and the lock file, which only newer
+# binaries write, aside).
 #   scripts/samemetrics.sh BISM_BEFORE BISM_AFTER [OUT]
 # Each binary's runs go to OUT/before and OUT/after (default runs/samemetrics).
 set -euo pipefail
@@ -26,6 +28,7 @@ resume_halfway() { # BIN DIR ITERS: restart DIR from its halfway snapshot
   "$1" train -resume -out "$2" -quiet
 }
 strip() { sed -E 's/"elapsed_s":[0-9.eE+-]+,?//' "$1"; }
+files() { (cd "$1" && find . -type f ! -name run.json ! -name .lock | sort); }
 
 fail=0
 for c in "${cases[@]}"; do
@@ -40,7 +43,8 @@ for c in "${cases[@]}"; do
   done
   for run in "$name" "$name-resumed"; do
     if diff <(strip "$out/before/$run/metrics.jsonl") <(strip "$out/after/$run/metrics.jsonl") >/dev/null &&
-      diff <(strip "$out/before/$name/metrics.jsonl") <(strip "$out/after/$run/metrics.jsonl") >/dev/null; then
+      diff <(strip "$out/before/$name/metrics.jsonl") <(strip "$out/after/$run/metrics.jsonl") >/dev/null &&
+      diff <(files "$out/before/$run") <(files "$out/after/$run") >/dev/null; then
       echo "same  $run ($(wc -l <"$out/after/$run/metrics.jsonl") records)"
     else
       echo "DIFF  $run"; fail=1
