@@ -92,11 +92,7 @@ func (a *Adam) Step(p *nn.Params, grads []*tensor.Tensor) {
 				*mv = c
 			}
 		}
-		if x.DType() == tensor.Float32 {
-			adamUpdate(x.F32(), g.F32(), a.m[i].F32(), a.v[i].F32(), float32(a.beta1), float32(a.beta2), float32(a.eps), float32(step))
-		} else {
-			adamUpdate(x.F64(), g.F64(), a.m[i].F64(), a.v[i].F64(), a.beta1, a.beta2, a.eps, step)
-		}
+		tensor.AdamUpdateInPlace(x, g, a.m[i], a.v[i], a.beta1, a.beta2, a.eps, step)
 	}
 }
 
@@ -108,15 +104,6 @@ func moment(t *tensor.Tensor) *tensor.Tensor {
 	m := tensor.New(t.DType(), t.Shape()...)
 	m.SetArena(t.Arena())
 	return m
-}
-
-func adamUpdate[T tensor.Float](x, g, m, v []T, b1, b2, eps, step T) {
-	for j := range x {
-		gj := g[j]
-		m[j] = b1*m[j] + (1-b1)*gj
-		v[j] = b2*v[j] + (1-b2)*gj*gj
-		x[j] -= step * m[j] / (T(math.Sqrt(float64(v[j]))) + eps)
-	}
 }
 
 // State returns the step count and moments.
@@ -208,8 +195,8 @@ func (u *unrolledAdam) Step(p nn.Vals, grads []*ad.Value) nn.Vals {
 	for i, x := range xs {
 		g := grads[i]
 		u.m[i] = ad.LinComb(a.beta1, u.m[i], 1-a.beta1, g)
-		u.v[i] = ad.LinComb(a.beta2, u.v[i], 1-a.beta2, ad.Square(g))
-		out[i] = ad.LinComb(1, x, -step, ad.AdamDirection(u.m[i], u.v[i], a.eps))
+		u.v[i] = ad.AdamSecondMoment(u.v[i], g, a.beta2)
+		out[i] = ad.AdamApply(x, u.m[i], u.v[i], step, a.eps)
 	}
 	return nn.NewVals(p.Names(), out)
 }

@@ -185,18 +185,21 @@ func Affine(x *Tensor, a, b float64) *Tensor {
 }
 
 func affine[T Float](d, x []T, a, b T) {
-	if len(x) < 2*grainElems {
-		for i, v := range x {
-			d[i] = a*v + b
-		}
-		return
-	}
-	forBlocks(len(x), grainElems, func(lo, hi int) {
+	body := func(lo, hi int) {
 		dd, xx := d[lo:hi], x[lo:hi]
+		if d32, ok := any(dd).([]float32); ok {
+			k := vecAffine(d32, any(xx).([]float32), float32(a), float32(b))
+			dd, xx = dd[k:], xx[k:]
+		}
 		for i, v := range xx {
 			dd[i] = a*v + b
 		}
-	})
+	}
+	if len(x) < 2*grainElems {
+		body(0, len(x))
+		return
+	}
+	forBlocks(len(x), grainElems, body)
 }
 
 // ---- unary functions ----
@@ -496,6 +499,10 @@ func LinComb(a float64, x *Tensor, b float64, y *Tensor) *Tensor {
 func linComb[T Float](d []T, a T, x []T, b T, y []T) {
 	body := func(lo, hi int) {
 		dd, xx, yy := d[lo:hi], x[lo:hi], y[lo:hi]
+		if d32, ok := any(dd).([]float32); ok {
+			k := vecLinComb(d32, float32(a), any(xx).([]float32), float32(b), any(yy).([]float32))
+			dd, xx, yy = dd[k:], xx[k:], yy[k:]
+		}
 		for i := range dd {
 			dd[i] = a*xx[i] + b*yy[i]
 		}
@@ -505,70 +512,6 @@ func linComb[T Float](d []T, a T, x []T, b T, y []T) {
 		return
 	}
 	forBlocks(len(d), grainElems, body)
-}
-
-// AdamDirection returns m / (sqrt(v) + eps) elementwise, in one pass.
-func AdamDirection(m, v *Tensor, eps float64) *Tensor {
-	sameDType("AdamDirection", m, v)
-	if !SameShape(m.shape, v.shape) {
-		panicShapes("AdamDirection", m.shape, v.shape)
-	}
-	out := arenaOf(m, v).empty(m.dtype, m.shape...)
-	if m.dtype == Float32 {
-		adamDir(out.f32, m.f32, v.f32, float32(eps))
-	} else {
-		adamDir(out.f64, m.f64, v.f64, eps)
-	}
-	return out
-}
-
-func adamDir[T Float](d, m, v []T, eps T) {
-	body := func(lo, hi int) {
-		dd, mm, vv := d[lo:hi], m[lo:hi], v[lo:hi]
-		for i := range dd {
-			dd[i] = mm[i] / (T(math.Sqrt(float64(vv[i]))) + eps)
-		}
-	}
-	if len(d) < 2*grainElems {
-		body(0, len(d))
-		return
-	}
-	forBlocks(len(d), grainElems/4, body)
-}
-
-// AdamDirectionGrad returns the gradients of sum(g * m/(sqrt(v)+eps)) with
-// respect to m and v in one pass: g r and -g m r² / (2 sqrt(v)), r = 1/(sqrt(v)+eps).
-func AdamDirectionGrad(g, m, v *Tensor, eps float64) (gm, gv *Tensor) {
-	a := arenaOf(g, m, v)
-	gm, gv = a.empty(m.dtype, m.shape...), a.empty(m.dtype, m.shape...)
-	if m.dtype == Float32 {
-		adamDirGrad(gm.f32, gv.f32, g.f32, m.f32, v.f32, float32(eps))
-	} else {
-		adamDirGrad(gm.f64, gv.f64, g.f64, m.f64, v.f64, eps)
-	}
-	return gm, gv
-}
-
-func adamDirGrad[T Float](gm, gv, g, m, v []T, eps T) {
-	body := func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			s := T(math.Sqrt(float64(v[i])))
-			r := 1 / (s + eps)
-			gm[i] = g[i] * r
-			if s == 0 {
-				// v = 0 only where every gradient so far was 0, so m = 0 too:
-				// the direction is identically 0 there.
-				gv[i] = 0
-			} else {
-				gv[i] = -g[i] * m[i] * r * r / (2 * s)
-			}
-		}
-	}
-	if len(g) < 2*grainElems {
-		body(0, len(g))
-		return
-	}
-	forBlocks(len(g), grainElems/4, body)
 }
 
 // AddInPlace computes y += x (same shape and dtype), in place.

@@ -123,31 +123,42 @@ func abs(v float64) float64 {
 // positive-definite matrix (only x's lower triangle is read). A matrix that
 // is not positive definite panics.
 func Cholesky(x *Tensor) *Tensor {
+	l, ok := TryCholesky(x)
+	if !ok {
+		panic(fmt.Sprintf("tensor.Cholesky: matrix of shape %v is not positive definite", x.shape))
+	}
+	return l
+}
+
+// TryCholesky is Cholesky that reports a matrix that is not (numerically)
+// positive definite with ok = false instead of panicking. It is computed in
+// float64 and returned in x's dtype.
+func TryCholesky(x *Tensor) (l *Tensor, ok bool) {
 	if len(x.shape) != 2 || x.shape[0] != x.shape[1] {
 		panic(fmt.Sprintf("tensor.Cholesky: shape %v is not a square matrix", x.shape))
 	}
 	n := x.shape[0]
 	a := x.As(Float64).f64
-	l := make([]float64, n*n)
+	lf := make([]float64, n*n)
 	for j := 0; j < n; j++ {
 		s := a[j*n+j]
 		for k := 0; k < j; k++ {
-			s -= l[j*n+k] * l[j*n+k]
+			s -= lf[j*n+k] * lf[j*n+k]
 		}
 		if !(s > 0) {
-			panic(fmt.Sprintf("tensor.Cholesky: matrix of shape %v is not positive definite", x.shape))
+			return nil, false
 		}
 		d := math.Sqrt(s)
-		l[j*n+j] = d
+		lf[j*n+j] = d
 		for i := j + 1; i < n; i++ {
 			s := a[i*n+j]
 			for k := 0; k < j; k++ {
-				s -= l[i*n+k] * l[j*n+k]
+				s -= lf[i*n+k] * lf[j*n+k]
 			}
-			l[i*n+j] = s / d
+			lf[i*n+j] = s / d
 		}
 	}
-	return FromFloat64(l, n, n).As(x.dtype)
+	return FromFloat64(lf, n, n).As(x.dtype), true
 }
 
 // TrilMask returns the n x n lower-triangular mask with diag on the diagonal.

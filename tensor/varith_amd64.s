@@ -434,3 +434,292 @@ src:
 done:
 	VZEROUPPER
 	RET
+
+// func affine32(d, x *float32, a, b float32, n int)
+TEXT ·affine32(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSS a+16(FP), Z2
+	VBROADCASTSS b+20(FP), Z3
+	MOVQ n+24(FP), CX
+	SHRQ $4, CX
+	JZ   affdone
+affloop:
+	VMOVUPS (SI), Z0
+	VMULPS Z2, Z0, Z0
+	VADDPS Z3, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  affloop
+affdone:
+	VZEROUPPER
+	RET
+
+// func linComb32(d, x, y *float32, a, b float32, n int)
+TEXT ·linComb32(SB), NOSPLIT, $0-40
+	MOVQ d+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	VBROADCASTSS a+24(FP), Z2
+	VBROADCASTSS b+28(FP), Z3
+	MOVQ n+32(FP), CX
+	SHRQ $4, CX
+	JZ   lcdone
+lcloop:
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z1
+	VMULPS Z2, Z0, Z0
+	VMULPS Z3, Z1, Z1
+	VADDPS Z1, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  lcloop
+lcdone:
+	VZEROUPPER
+	RET
+
+// func adamDir32(d, m, v *float32, eps float32, n int)
+TEXT ·adamDir32(SB), NOSPLIT, $0-40
+	MOVQ d+0(FP), DI
+	MOVQ m+8(FP), SI
+	MOVQ v+16(FP), DX
+	VBROADCASTSS eps+24(FP), Z2
+	MOVQ n+32(FP), CX
+	SHRQ $4, CX
+	JZ   addone
+adloop:
+	VSQRTPS (DX), Z0
+	VADDPS Z2, Z0, Z0
+	VMOVUPS (SI), Z1
+	VDIVPS Z0, Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  adloop
+addone:
+	VZEROUPPER
+	RET
+
+// func adamDirGrad32(gm, gv, gr, m, v *float32, eps float32, n int)
+TEXT ·adamDirGrad32(SB), NOSPLIT, $0-56
+	MOVQ gm+0(FP), DI
+	MOVQ gv+8(FP), R8
+	MOVQ gr+16(FP), SI
+	MOVQ m+24(FP), DX
+	MOVQ v+32(FP), R9
+	VBROADCASTSS eps+40(FP), Z10
+	MOVQ n+48(FP), CX
+	MOVL $0x3f800000, AX // 1
+	VPBROADCASTD AX, Z11
+	MOVL $0xbf800000, AX // -1
+	VPBROADCASTD AX, Z12
+	VPXORD Z13, Z13, Z13
+	SHRQ $4, CX
+	JZ   adgdone
+adgloop:
+	VSQRTPS (R9), Z0     // s
+	VADDPS Z10, Z0, Z1   // s + eps
+	VDIVPS Z1, Z11, Z1   // r = 1 / (s + eps)
+	VMOVUPS (SI), Z2     // g
+	VMULPS Z1, Z2, Z3    // gm = g r
+	VMOVUPS Z3, (DI)
+	VMULPS Z12, Z2, Z4   // -g
+	VMULPS (DX), Z4, Z4  // -g m
+	VMULPS Z1, Z4, Z4    // -g m r
+	VMULPS Z1, Z4, Z4    // -g m r r
+	VADDPS Z0, Z0, Z5    // 2 s
+	VDIVPS Z5, Z4, Z4    // / (2 s)
+	VCMPPS $0, Z13, Z0, K1
+	VMOVAPS Z13, K1, Z4  // 0 where s = 0
+	VMOVUPS Z4, (R8)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, R9
+	ADDQ $64, DI
+	ADDQ $64, R8
+	DECQ CX
+	JNZ  adgloop
+adgdone:
+	VZEROUPPER
+	RET
+
+// func adamUpdate32(x, gr, m, v *float32, b1, c1, b2, c2, eps, step float32, n int)
+TEXT ·adamUpdate32(SB), NOSPLIT, $0-64
+	MOVQ x+0(FP), DI
+	MOVQ gr+8(FP), SI
+	MOVQ m+16(FP), DX
+	MOVQ v+24(FP), R8
+	VBROADCASTSS b1+32(FP), Z10
+	VBROADCASTSS c1+36(FP), Z11
+	VBROADCASTSS b2+40(FP), Z12
+	VBROADCASTSS c2+44(FP), Z13
+	VBROADCASTSS eps+48(FP), Z14
+	VBROADCASTSS step+52(FP), Z15
+	MOVQ n+56(FP), CX
+	SHRQ $4, CX
+	JZ   audone
+auloop:
+	VMOVUPS (SI), Z0     // g
+	VMULPS (DX), Z10, Z1 // b1 m
+	VMULPS Z0, Z11, Z2   // (1-b1) g
+	VADDPS Z2, Z1, Z1    // m
+	VMOVUPS Z1, (DX)
+	VMULPS (R8), Z12, Z3 // b2 v
+	VMULPS Z0, Z13, Z4   // (1-b2) g
+	VMULPS Z0, Z4, Z4    // (1-b2) g g
+	VADDPS Z4, Z3, Z3    // v
+	VMOVUPS Z3, (R8)
+	VSQRTPS Z3, Z3
+	VADDPS Z14, Z3, Z3   // sqrt(v) + eps
+	VMULPS Z1, Z15, Z1   // step m
+	VDIVPS Z3, Z1, Z1    // step m / (sqrt(v) + eps)
+	VMOVUPS (DI), Z5
+	VSUBPS Z1, Z5, Z5
+	VMOVUPS Z5, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, R8
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  auloop
+audone:
+	VZEROUPPER
+	RET
+// func adamSecondMoment32(d, v, gr *float32, b2, c2 float32, n int)
+// d = b2 v + c2 (g g)
+TEXT ·adamSecondMoment32(SB), NOSPLIT, $0-40
+	MOVQ d+0(FP), DI
+	MOVQ v+8(FP), SI
+	MOVQ gr+16(FP), DX
+	VBROADCASTSS b2+24(FP), Z2
+	VBROADCASTSS c2+28(FP), Z3
+	MOVQ n+32(FP), CX
+	SHRQ $4, CX
+	JZ   asmdone
+asmloop:
+	VMOVUPS (DX), Z1
+	VMULPS Z1, Z1, Z1    // g g
+	VMULPS Z3, Z1, Z1    // c2 (g g)
+	VMULPS (SI), Z2, Z0  // b2 v
+	VADDPS Z1, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  asmloop
+asmdone:
+	VZEROUPPER
+	RET
+
+// func adamSecondMomentGrad32(gv, gg, up, gr *float32, b2, c2 float32, n int)
+// gv = b2 G, gg = 2 (c2 G) g, G the upstream gradient
+TEXT ·adamSecondMomentGrad32(SB), NOSPLIT, $0-48
+	MOVQ gv+0(FP), DI
+	MOVQ gg+8(FP), R8
+	MOVQ up+16(FP), SI
+	MOVQ gr+24(FP), DX
+	VBROADCASTSS b2+32(FP), Z2
+	VBROADCASTSS c2+36(FP), Z3
+	MOVQ n+40(FP), CX
+	SHRQ $4, CX
+	JZ   asgdone
+asgloop:
+	VMOVUPS (SI), Z0     // G
+	VMULPS Z2, Z0, Z1    // b2 G
+	VMOVUPS Z1, (DI)
+	VMULPS Z3, Z0, Z0    // c2 G
+	VADDPS Z0, Z0, Z0    // 2 (c2 G)
+	VMULPS (DX), Z0, Z0  // 2 (c2 G) g
+	VMOVUPS Z0, (R8)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	ADDQ $64, R8
+	DECQ CX
+	JNZ  asgloop
+asgdone:
+	VZEROUPPER
+	RET
+
+// func adamApply32(d, x, m, v *float32, negStep, eps float32, n int)
+// d = x + negStep (m / (sqrt(v) + eps))
+TEXT ·adamApply32(SB), NOSPLIT, $0-48
+	MOVQ d+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ m+16(FP), DX
+	MOVQ v+24(FP), R8
+	VBROADCASTSS negStep+32(FP), Z2
+	VBROADCASTSS eps+36(FP), Z3
+	MOVQ n+40(FP), CX
+	SHRQ $4, CX
+	JZ   aapdone
+aaploop:
+	VSQRTPS (R8), Z0
+	VADDPS Z3, Z0, Z0    // sqrt(v) + eps
+	VMOVUPS (DX), Z1
+	VDIVPS Z0, Z1, Z1    // m / (sqrt(v) + eps)
+	VMULPS Z2, Z1, Z1    // negStep (...)
+	VADDPS (SI), Z1, Z1  // x + ...
+	VMOVUPS Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, R8
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  aaploop
+aapdone:
+	VZEROUPPER
+	RET
+
+// func adamApplyGrad32(gm, gv, up, m, v *float32, negStep, eps float32, n int)
+// with d = negStep G, s = sqrt(v), r = 1/(s+eps): gm = d r, gv = -d m r r / (2 s) (0 where s = 0)
+TEXT ·adamApplyGrad32(SB), NOSPLIT, $0-56
+	MOVQ gm+0(FP), DI
+	MOVQ gv+8(FP), R8
+	MOVQ up+16(FP), SI
+	MOVQ m+24(FP), DX
+	MOVQ v+32(FP), R9
+	VBROADCASTSS negStep+40(FP), Z9
+	VBROADCASTSS eps+44(FP), Z10
+	MOVQ n+48(FP), CX
+	MOVL $0x3f800000, AX // 1
+	VPBROADCASTD AX, Z11
+	MOVL $0xbf800000, AX // -1
+	VPBROADCASTD AX, Z12
+	VPXORD Z13, Z13, Z13
+	SHRQ $4, CX
+	JZ   aagdone
+aagloop:
+	VSQRTPS (R9), Z0     // s
+	VADDPS Z10, Z0, Z1   // s + eps
+	VDIVPS Z1, Z11, Z1   // r
+	VMULPS (SI), Z9, Z2  // d = negStep G
+	VMULPS Z1, Z2, Z3    // gm = d r
+	VMOVUPS Z3, (DI)
+	VMULPS Z12, Z2, Z4   // -d
+	VMULPS (DX), Z4, Z4  // -d m
+	VMULPS Z1, Z4, Z4
+	VMULPS Z1, Z4, Z4
+	VADDPS Z0, Z0, Z5    // 2 s
+	VDIVPS Z5, Z4, Z4
+	VCMPPS $0, Z13, Z0, K1
+	VMOVAPS Z13, K1, Z4
+	VMOVUPS Z4, (R8)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, R9
+	ADDQ $64, DI
+	ADDQ $64, R8
+	DECQ CX
+	JNZ  aagloop
+aagdone:
+	VZEROUPPER
+	RET

@@ -211,3 +211,114 @@ func vecFMAPlanes4(dst []float32, ptrs []uintptr, coefs []float32) bool {
 	fmaPlanes4(&dst[0], n, &ptrs[0], &coefs[0], m)
 	return true
 }
+
+// Fused kernels of the optimizer's steps (varith_amd64.s), over n rounded
+// down to a multiple of 16; bit for bit the scalar loops' results.
+
+//go:noescape
+func affine32(d, x *float32, a, b float32, n int)
+
+//go:noescape
+func linComb32(d, x, y *float32, a, b float32, n int)
+
+//go:noescape
+func adamDir32(d, m, v *float32, eps float32, n int)
+
+//go:noescape
+func adamDirGrad32(gm, gv, gr, m, v *float32, eps float32, n int)
+
+//go:noescape
+func adamUpdate32(x, gr, m, v *float32, b1, c1, b2, c2, eps, step float32, n int)
+
+// vecLen is the prefix of n elements the fused kernels take (0 without
+// them).
+func vecLen(n int) int {
+	if !hasVecMath {
+		return 0
+	}
+	return n &^ 15
+}
+
+func vecAffine(d, x []float32, a, b float32) int {
+	k := vecLen(len(d))
+	if k > 0 {
+		affine32(&d[0], &x[:k][0], a, b, k)
+	}
+	return k
+}
+
+func vecLinComb(d []float32, a float32, x []float32, b float32, y []float32) int {
+	k := vecLen(len(d))
+	if k > 0 {
+		linComb32(&d[0], &x[:k][0], &y[:k][0], a, b, k)
+	}
+	return k
+}
+
+func vecAdamDir(d, m, v []float32, eps float32) int {
+	k := vecLen(len(d))
+	if k > 0 {
+		adamDir32(&d[0], &m[:k][0], &v[:k][0], eps, k)
+	}
+	return k
+}
+
+func vecAdamDirGrad(gm, gv, g, m, v []float32, eps float32) int {
+	k := vecLen(len(gm))
+	if k > 0 {
+		adamDirGrad32(&gm[0], &gv[:k][0], &g[:k][0], &m[:k][0], &v[:k][0], eps, k)
+	}
+	return k
+}
+
+func vecAdamUpdate(x, g, m, v []float32, b1, b2, eps, step float32) int {
+	k := vecLen(len(x))
+	if k > 0 {
+		adamUpdate32(&x[0], &g[:k][0], &m[:k][0], &v[:k][0], b1, 1-b1, b2, 1-b2, eps, step, k)
+	}
+	return k
+}
+
+//go:noescape
+func adamSecondMoment32(d, v, gr *float32, b2, c2 float32, n int)
+
+//go:noescape
+func adamSecondMomentGrad32(gv, gg, up, gr *float32, b2, c2 float32, n int)
+
+//go:noescape
+func adamApply32(d, x, m, v *float32, negStep, eps float32, n int)
+
+//go:noescape
+func adamApplyGrad32(gm, gv, up, m, v *float32, negStep, eps float32, n int)
+
+func vecAdamSecondMoment(d, v, g []float32, b2, c2 float32) int {
+	k := vecLen(len(d))
+	if k > 0 {
+		adamSecondMoment32(&d[0], &v[:k][0], &g[:k][0], b2, c2, k)
+	}
+	return k
+}
+
+func vecAdamSecondMomentGrad(gv, gg, up, g []float32, b2, c2 float32) int {
+	k := vecLen(len(gv))
+	if k > 0 {
+		adamSecondMomentGrad32(&gv[0], &gg[:k][0], &up[:k][0], &g[:k][0], b2, c2, k)
+	}
+	return k
+}
+
+func vecAdamApply(d, x, m, v []float32, negStep, eps float32) int {
+	k := vecLen(len(d))
+	if k > 0 {
+		adamApply32(&d[0], &x[:k][0], &m[:k][0], &v[:k][0], negStep, eps, k)
+	}
+	return k
+}
+
+func vecAdamApplyGrad(gm, gv, up, m, v []float32, negStep, eps float32) int {
+	k := vecLen(len(gm))
+	if k > 0 {
+		adamApplyGrad32(&gm[0], &gv[:k][0], &up[:k][0], &m[:k][0], &v[:k][0], negStep, eps, k)
+	}
+	return k
+}

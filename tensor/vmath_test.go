@@ -204,3 +204,129 @@ func TestVecELU(t *testing.T) {
 		}
 	}
 }
+
+// TestFusedOptimizerKernelsBitExact checks that the vector kernels of the
+// optimizer's steps (affine, linear combination, Adam direction and its
+// gradient, Adam update) give bit for bit the scalar loops' results, on
+// random values, zeros (v = 0 takes the special branch of the direction's
+// gradient), tiny and huge values, for lengths around the 16-lane boundary.
+func TestFusedOptimizerKernelsBitExact(t *testing.T) {
+	if !hasVecMath {
+		t.Skip("no vector kernels on this CPU/build")
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	val := func(i int) float32 {
+		switch i % 7 {
+		case 0:
+			return 0
+		case 1:
+			return float32(r.NormFloat64() * 1e-20)
+		case 2:
+			return float32(r.NormFloat64() * 1e20)
+		default:
+			return float32(r.NormFloat64())
+		}
+	}
+	same := func(name string, n int, got, want []float32) {
+		t.Helper()
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s n=%d: element %d = %v, want %v", name, n, i, got[i], want[i])
+			}
+		}
+	}
+	for n := 0; n <= 70; n++ {
+		x, y, g := make([]float32, n), make([]float32, n), make([]float32, n)
+		m, v := make([]float32, n), make([]float32, n)
+		for i := range x {
+			x[i], y[i], g[i], m[i] = val(i), val(i+1), val(i+2), val(i+3)
+			v[i] = float32(math.Abs(float64(val(i + 4))))
+			if v[i] == 0 {
+				m[i] = 0
+			}
+		}
+		const a, b, eps = float32(0.3), float32(-1.7), float32(1e-8)
+
+		d, want := make([]float32, n), make([]float32, n)
+		k := vecAffine(d, x, a, b)
+		for i := range want {
+			want[i] = a*x[i] + b
+		}
+		same("affine", n, d[:k], want[:k])
+
+		k = vecLinComb(d, a, x, b, y)
+		for i := range want {
+			want[i] = a*x[i] + b*y[i]
+		}
+		same("linComb", n, d[:k], want[:k])
+
+		k = vecAdamDir(d, m, v, eps)
+		for i := range want {
+			want[i] = m[i] / (float32(math.Sqrt(float64(v[i]))) + eps)
+		}
+		same("adamDir", n, d[:k], want[:k])
+
+		gm, gv := make([]float32, n), make([]float32, n)
+		wm, wv := make([]float32, n), make([]float32, n)
+		k = vecAdamDirGrad(gm, gv, g, m, v, eps)
+		for i := 0; i < k; i++ {
+			s := float32(math.Sqrt(float64(v[i])))
+			r := 1 / (s + eps)
+			wm[i], wv[i] = g[i]*r, 0
+			if s != 0 {
+				wv[i] = -g[i] * m[i] * r * r / (2 * s)
+			}
+		}
+		same("adamDirGrad m", n, gm[:k], wm[:k])
+		same("adamDirGrad v", n, gv[:k], wv[:k])
+
+		const b1, b2, step = float32(0.9), float32(0.999), float32(1e-3)
+		const c2, negStep = 1 - b2, -step
+
+		k = vecAdamSecondMoment(d, v, g, b2, c2)
+		for i := range want {
+			want[i] = b2*v[i] + c2*(g[i]*g[i])
+		}
+		same("adamSecondMoment", n, d[:k], want[:k])
+
+		k = vecAdamSecondMomentGrad(gm, gv, y, g, b2, c2)
+		for i := range want {
+			wm[i], wv[i] = b2*y[i], 2*(c2*y[i])*g[i]
+		}
+		same("adamSecondMomentGrad v", n, gm[:k], wm[:k])
+		same("adamSecondMomentGrad g", n, gv[:k], wv[:k])
+
+		k = vecAdamApply(d, x, m, v, negStep, eps)
+		for i := range want {
+			want[i] = x[i] + negStep*(m[i]/(float32(math.Sqrt(float64(v[i])))+eps))
+		}
+		same("adamApply", n, d[:k], want[:k])
+
+		k = vecAdamApplyGrad(gm, gv, g, m, v, negStep, eps)
+		for i := range wm {
+			dd := negStep * g[i]
+			s := float32(math.Sqrt(float64(v[i])))
+			r := 1 / (s + eps)
+			wm[i], wv[i] = dd*r, 0
+			if s != 0 {
+				wv[i] = -dd * m[i] * r * r / (2 * s)
+			}
+		}
+		same("adamApplyGrad m", n, gm[:k], wm[:k])
+		same("adamApplyGrad v", n, gv[:k], wv[:k])
+		xs, ms, vs := append([]float32(nil), x...), append([]float32(nil), m...), append([]float32(nil), v...)
+		k = vecAdamUpdate(x, g, m, v, b1, b2, eps, step)
+		for j := 0; j < k; j++ {
+			gj := g[j]
+			ms[j] = b1*ms[j] + (1-b1)*gj
+			vs[j] = b2*vs[j] + (1-b2)*gj*gj
+			xs[j] -= step * ms[j] / (float32(math.Sqrt(float64(vs[j]))) + eps)
+		}
+		same("adamUpdate x", n, x, xs)
+		same("adamUpdate m", n, m, ms)
+		same("adamUpdate v", n, v, vs)
+		if k != n&^15 {
+			t.Fatalf("n=%d: kernels did %d elements, want %d", n, k, n&^15)
+		}
+	}
+}

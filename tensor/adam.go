@@ -1,0 +1,254 @@
+package tensor
+
+import "math"
+
+// The elementwise kernels of Adam (Kingma & Ba, 2015) as used by the
+// trainer and by the unrolled, differentiable inner steps of BiSM (paper
+// Sec. 3.2): each is one pass over its operands, vectorized for float32
+// with the same IEEE operations in the same order as its scalar loop, so
+// that results do not depend on which path computed an element.
+
+// AdamDirection returns m / (sqrt(v) + eps) elementwise, in one pass.
+func AdamDirection(m, v *Tensor, eps float64) *Tensor {
+	sameDType("AdamDirection", m, v)
+	if !SameShape(m.shape, v.shape) {
+		panicShapes("AdamDirection", m.shape, v.shape)
+	}
+	out := arenaOf(m, v).empty(m.dtype, m.shape...)
+	if m.dtype == Float32 {
+		adamDir(out.f32, m.f32, v.f32, float32(eps))
+	} else {
+		adamDir(out.f64, m.f64, v.f64, eps)
+	}
+	return out
+}
+
+func adamDir[T Float](d, m, v []T, eps T) {
+	body := func(lo, hi int) {
+		dd, mm, vv := d[lo:hi], m[lo:hi], v[lo:hi]
+		if d32, ok := any(dd).([]float32); ok {
+			k := vecAdamDir(d32, any(mm).([]float32), any(vv).([]float32), float32(eps))
+			dd, mm, vv = dd[k:], mm[k:], vv[k:]
+		}
+		for i := range dd {
+			dd[i] = mm[i] / (T(math.Sqrt(float64(vv[i]))) + eps)
+		}
+	}
+	if len(d) < 2*grainElems {
+		body(0, len(d))
+		return
+	}
+	forBlocks(len(d), grainElems/4, body)
+}
+
+// AdamDirectionGrad returns the gradients of sum(g * m/(sqrt(v)+eps)) with
+// respect to m and v in one pass: g r and -g m r² / (2 sqrt(v)), r = 1/(sqrt(v)+eps).
+func AdamDirectionGrad(g, m, v *Tensor, eps float64) (gm, gv *Tensor) {
+	a := arenaOf(g, m, v)
+	gm, gv = a.empty(m.dtype, m.shape...), a.empty(m.dtype, m.shape...)
+	if m.dtype == Float32 {
+		adamDirGrad(gm.f32, gv.f32, g.f32, m.f32, v.f32, float32(eps))
+	} else {
+		adamDirGrad(gm.f64, gv.f64, g.f64, m.f64, v.f64, eps)
+	}
+	return gm, gv
+}
+
+func adamDirGrad[T Float](gm, gv, g, m, v []T, eps T) {
+	body := func(lo, hi int) {
+		if gm32, ok := any(gm).([]float32); ok {
+			lo += vecAdamDirGrad(gm32[lo:hi], any(gv).([]float32)[lo:hi], any(g).([]float32)[lo:hi], any(m).([]float32)[lo:hi], any(v).([]float32)[lo:hi], float32(eps))
+		}
+		for i := lo; i < hi; i++ {
+			s := T(math.Sqrt(float64(v[i])))
+			r := 1 / (s + eps)
+			gm[i] = g[i] * r
+			if s == 0 {
+				// v = 0 only where every gradient so far was 0, so m = 0 too:
+				// the direction is identically 0 there.
+				gv[i] = 0
+			} else {
+				gv[i] = -g[i] * m[i] * r * r / (2 * s)
+			}
+		}
+	}
+	if len(g) < 2*grainElems {
+		body(0, len(g))
+		return
+	}
+	forBlocks(len(g), grainElems/4, body)
+}
+
+// AdamUpdateInPlace takes one Adam step on x in place from its gradient g,
+// updating the moments m and v (all of one shape and dtype):
+//
+//	m ← b1 m + (1-b1) g,  v ← b2 v + (1-b2) g²,  x ← x - step · m / (√v + eps).
+//
+// step is the learning rate with the bias corrections folded in.
+func AdamUpdateInPlace(x, g, m, v *Tensor, b1, b2, eps, step float64) {
+	for _, t := range [...]*Tensor{g, m, v} {
+		sameDType("AdamUpdateInPlace", x, t)
+		if !SameShape(x.shape, t.shape) {
+			panicShapes("AdamUpdateInPlace", x.shape, t.shape)
+		}
+	}
+	if x.dtype == Float32 {
+		adamUpdate(x.f32, g.f32, m.f32, v.f32, float32(b1), float32(b2), float32(eps), float32(step))
+	} else {
+		adamUpdate(x.f64, g.f64, m.f64, v.f64, b1, b2, eps, step)
+	}
+}
+
+func adamUpdate[T Float](x, g, m, v []T, b1, b2, eps, step T) {
+	body := func(lo, hi int) {
+		if x32, ok := any(x).([]float32); ok {
+			lo += vecAdamUpdate(x32[lo:hi], any(g).([]float32)[lo:hi], any(m).([]float32)[lo:hi], any(v).([]float32)[lo:hi], float32(b1), float32(b2), float32(eps), float32(step))
+		}
+		for j := lo; j < hi; j++ {
+			gj := g[j]
+			m[j] = b1*m[j] + (1-b1)*gj
+			v[j] = b2*v[j] + (1-b2)*gj*gj
+			x[j] -= step * m[j] / (T(math.Sqrt(float64(v[j]))) + eps)
+		}
+	}
+	if len(x) < 2*grainElems {
+		body(0, len(x))
+		return
+	}
+	forBlocks(len(x), grainElems/4, body)
+}
+
+// AdamSecondMoment returns Adam's second-moment update b2 v + (1-b2) g²
+// (same shapes and dtype), in one pass.
+func AdamSecondMoment(v, g *Tensor, b2 float64) *Tensor {
+	sameDType("AdamSecondMoment", v, g)
+	if !SameShape(v.shape, g.shape) {
+		panicShapes("AdamSecondMoment", v.shape, g.shape)
+	}
+	out := arenaOf(v, g).empty(v.dtype, v.shape...)
+	if v.dtype == Float32 {
+		adamSecondMoment(out.f32, v.f32, g.f32, float32(b2), float32(1-b2))
+	} else {
+		adamSecondMoment(out.f64, v.f64, g.f64, b2, 1-b2)
+	}
+	return out
+}
+
+// c2 = 1 - b2 is rounded from float64, as a LinComb coefficient would be.
+func adamSecondMoment[T Float](d, v, g []T, b2, c2 T) {
+	body := func(lo, hi int) {
+		if d32, ok := any(d).([]float32); ok {
+			lo += vecAdamSecondMoment(d32[lo:hi], any(v).([]float32)[lo:hi], any(g).([]float32)[lo:hi], float32(b2), float32(c2))
+		}
+		for i := lo; i < hi; i++ {
+			d[i] = b2*v[i] + c2*(g[i]*g[i])
+		}
+	}
+	if len(d) < 2*grainElems {
+		body(0, len(d))
+		return
+	}
+	forBlocks(len(d), grainElems, body)
+}
+
+// AdamSecondMomentGrad returns the gradients of sum(up * AdamSecondMoment(v, g, b2))
+// with respect to v and g in one pass: b2 up and 2 (1-b2) up g.
+func AdamSecondMomentGrad(up, g *Tensor, b2 float64) (gv, gg *Tensor) {
+	a := arenaOf(up, g)
+	gv, gg = a.empty(g.dtype, g.shape...), a.empty(g.dtype, g.shape...)
+	if g.dtype == Float32 {
+		adamSecondMomentGrad(gv.f32, gg.f32, up.f32, g.f32, float32(b2), float32(1-b2))
+	} else {
+		adamSecondMomentGrad(gv.f64, gg.f64, up.f64, g.f64, b2, 1-b2)
+	}
+	return gv, gg
+}
+
+func adamSecondMomentGrad[T Float](gv, gg, up, g []T, b2, c2 T) {
+	body := func(lo, hi int) {
+		if gv32, ok := any(gv).([]float32); ok {
+			lo += vecAdamSecondMomentGrad(gv32[lo:hi], any(gg).([]float32)[lo:hi], any(up).([]float32)[lo:hi], any(g).([]float32)[lo:hi], float32(b2), float32(c2))
+		}
+		for i := lo; i < hi; i++ {
+			gv[i] = b2 * up[i]
+			gg[i] = 2 * (c2 * up[i]) * g[i]
+		}
+	}
+	if len(g) < 2*grainElems {
+		body(0, len(g))
+		return
+	}
+	forBlocks(len(g), grainElems, body)
+}
+
+// AdamApply returns x - step m / (sqrt(v) + eps), Adam's parameter update
+// from updated moments (same shapes and dtype), in one pass.
+func AdamApply(x, m, v *Tensor, step, eps float64) *Tensor {
+	for _, t := range [...]*Tensor{m, v} {
+		sameDType("AdamApply", x, t)
+		if !SameShape(x.shape, t.shape) {
+			panicShapes("AdamApply", x.shape, t.shape)
+		}
+	}
+	out := arenaOf(x, m, v).empty(x.dtype, x.shape...)
+	if x.dtype == Float32 {
+		adamApply(out.f32, x.f32, m.f32, v.f32, float32(-step), float32(eps))
+	} else {
+		adamApply(out.f64, x.f64, m.f64, v.f64, -step, eps)
+	}
+	return out
+}
+
+func adamApply[T Float](d, x, m, v []T, negStep, eps T) {
+	body := func(lo, hi int) {
+		if d32, ok := any(d).([]float32); ok {
+			lo += vecAdamApply(d32[lo:hi], any(x).([]float32)[lo:hi], any(m).([]float32)[lo:hi], any(v).([]float32)[lo:hi], float32(negStep), float32(eps))
+		}
+		for i := lo; i < hi; i++ {
+			d[i] = x[i] + negStep*(m[i]/(T(math.Sqrt(float64(v[i])))+eps))
+		}
+	}
+	if len(d) < 2*grainElems {
+		body(0, len(d))
+		return
+	}
+	forBlocks(len(d), grainElems/4, body)
+}
+
+// AdamApplyGrad returns the gradients of sum(up * AdamApply(x, m, v, step, eps))
+// with respect to m and v in one pass (the gradient for x is up itself):
+// with r = 1/(sqrt(v)+eps), -step up r and step up m r² / (2 sqrt(v)).
+func AdamApplyGrad(up, m, v *Tensor, step, eps float64) (gm, gv *Tensor) {
+	a := arenaOf(up, m, v)
+	gm, gv = a.empty(m.dtype, m.shape...), a.empty(m.dtype, m.shape...)
+	if m.dtype == Float32 {
+		adamApplyGrad(gm.f32, gv.f32, up.f32, m.f32, v.f32, float32(-step), float32(eps))
+	} else {
+		adamApplyGrad(gm.f64, gv.f64, up.f64, m.f64, v.f64, -step, eps)
+	}
+	return gm, gv
+}
+
+func adamApplyGrad[T Float](gm, gv, up, m, v []T, negStep, eps T) {
+	body := func(lo, hi int) {
+		if gm32, ok := any(gm).([]float32); ok {
+			lo += vecAdamApplyGrad(gm32[lo:hi], any(gv).([]float32)[lo:hi], any(up).([]float32)[lo:hi], any(m).([]float32)[lo:hi], any(v).([]float32)[lo:hi], float32(negStep), float32(eps))
+		}
+		for i := lo; i < hi; i++ {
+			d := negStep * up[i]
+			s := T(math.Sqrt(float64(v[i])))
+			r := 1 / (s + eps)
+			gm[i] = d * r
+			if s == 0 {
+				gv[i] = 0 // v = 0 only where m = 0: see adamDirGrad
+			} else {
+				gv[i] = -d * m[i] * r * r / (2 * s)
+			}
+		}
+	}
+	if len(gm) < 2*grainElems {
+		body(0, len(gm))
+		return
+	}
+	forBlocks(len(gm), grainElems/4, body)
+}
