@@ -48,8 +48,10 @@ const aisBlock = 64
 // W' = W (default) or W/σ (scalar-σ variant, where σ²W' = σW). The quadratic
 // parts cancel in the weights. log Ẑ = log mean_n exp(w_n) + log Z0.
 //
-// All chains advance together as one [Chains, D] matrix in the model's dtype;
-// log weights accumulate in float64.
+// The chains are followed through a(v) alone (see hiddenSpace), which gives
+// the same transitions with fewer operations; all chains advance together
+// as one [Chains, H] matrix in the model's dtype; log weights accumulate in
+// float64.
 func AIS(m *model.GRBM, opts AISOptions) (AISResult, error) {
 	if opts.Chains == 0 {
 		opts.Chains = 2000
@@ -97,36 +99,42 @@ func logMeanExp(w []float64) (lm, se float64) {
 type gemmFunc[T tensor.Float] func(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)
 
 func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []float64 {
-	n, d, h := opts.Chains, g.d, g.h
+	n, h := opts.Chains, g.h
 	nb := (n + aisBlock - 1) / aisBlock
 	seeds := tensor.NewRNG(opts.Seed).Rand()
 	rngs := make([]*rand.Rand, nb)
-	scratch := make([][]float64, nb) // exp(-β_{k-1}|a|) for one row
+	type rowScratch struct {
+		rnd []uint32  // random bits for one row's h
+		p   []float64 // the scalar path's working row
+	}
+	scratch := make([]rowScratch, nb)
 	for i := range rngs {
 		rngs[i] = rand.New(rand.NewPCG(seeds.Uint64(), seeds.Uint64()))
-		scratch[i] = make([]float64, h)
+		scratch[i] = rowScratch{rnd: make([]uint32, h), p: make([]float64, h)}
 	}
 
-	// wp = W' [D,H]; ws = σ² ⊙ W' (row i scaled by σ_i²), for E[v|h].
-	wp, ws := make([]T, d*h), make([]T, d*h)
-	for i := 0; i < d; i++ {
-		s2 := g.sigma[i] * g.sigma[i]
-		for j := 0; j < h; j++ {
-			wp[i*h+j] = T(g.w[i*h+j])
-			ws[i*h+j] = T(s2 * g.w[i*h+j])
-		}
+	// Each chain's row of x is [u | β h]: r standard normals and the last
+	// hidden sample scaled by its inverse temperature; bmat = [F; M], so
+	// that a = c' + x bmat in one product.
+	cp, m, f, r := hiddenSpace(g)
+	ld := r + h
+	bmat := make([]T, ld*h)
+	for i, v := range f {
+		bmat[i] = T(v)
 	}
-	v := make([]T, n*d)   // chain states
-	a := make([]T, n*h)   // a(v) = c + W'ᵀv
-	hid := make([]T, n*h) // sampled h
+	for i, v := range m {
+		bmat[r*h+i] = T(v)
+	}
+	x := make([]T, n*ld)
+	a := make([]T, n*h)
 	logw := make([]float64, n)
 
-	// fillVisible sets rows [lo,hi) of v to b + σ ⊙ z, z ~ N(0, I).
-	fillVisible := func(r *rand.Rand, lo, hi int) {
+	// fillNoise draws the noise part of rows [lo,hi) of x.
+	fillNoise := func(rg *rand.Rand, lo, hi int) {
 		for row := lo; row < hi; row++ {
-			vr := v[row*d : (row+1)*d]
-			for i := range vr {
-				vr[i] = T(g.b[i] + g.sigma[i]*r.NormFloat64())
+			u := x[row*ld : row*ld+r]
+			for i := range u {
+				u[i] = T(rg.NormFloat64())
 			}
 		}
 	}
@@ -137,7 +145,7 @@ func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []
 			}
 		})
 	}
-	blocks(func(blk, lo, hi int) { fillVisible(rngs[blk], lo, hi) })
+	blocks(func(blk, lo, hi int) { fillNoise(rngs[blk], lo, hi) })
 
 	k := opts.Betas - 1 // transitions
 	beta := func(i int) float64 { return float64(i) / float64(k) }
@@ -145,71 +153,126 @@ func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []
 		bp, bc := beta(step-1), beta(step)
 		db := bc - bp
 		last := step == k
-		// a = c + v W'
+		// a = c' + u F + β_{k-1} h M  (the β h part is 0 at the first step)
 		for row := 0; row < n; row++ {
 			ar := a[row*h : (row+1)*h]
 			for j := range ar {
-				ar[j] = T(g.c[j])
+				ar[j] = T(cp[j])
 			}
 		}
-		gemm(false, false, n, h, d, 1, v, d, wp, h, 1, a, h)
+		gemm(false, false, n, h, ld, 1, x, ld, bmat, h, 1, a, h)
+		hval := T(bc)
 		blocks(func(blk, lo, hi int) {
-			r := rngs[blk]
-			var bits uint64
-			nbits := 0
-			e := scratch[blk]
+			rg := rngs[blk]
+			sc := &scratch[blk]
 			for row := lo; row < hi; row++ {
-				ar := a[row*h : (row+1)*h]
-				// Three passes over the row, each with a short dependency
-				// chain per element, so that the CPU overlaps many elements;
-				// fused, the long chain per element serialised the loop.
-				// (1) e = exp(-β_{k-1}|a|).
-				for j, aj := range ar {
-					e[j] = expNeg(-bp * math.Abs(float64(aj)))
-				}
-				// (2) the weight increments; e becomes exp(-β_k|a|).
-				acc := 0.0
-				for j, aj := range ar {
-					inc, e2 := softplusStep(float64(aj), e[j], bp, db)
-					acc += inc
-					e[j] = e2
-				}
-				logw[row] += acc
-				if last {
-					continue
-				}
-				// (3) h_j ~ Bernoulli(sigmoid(β_k a_j)) from 32 random bits,
-				// without data-dependent branches: sigmoid(β_k a) = 1/(1+e2)
-				// for a >= 0 and 1 - 1/(1+e2) otherwise.
-				hr := hid[row*h : (row+1)*h]
-				for j, aj := range ar {
-					if nbits == 0 {
-						bits, nbits = r.Uint64(), 2
+				if !last {
+					// 32 random bits per h_j, for h_j ~ Bernoulli(p_j).
+					for j := 0; j < h; j += 2 {
+						b := rg.Uint64()
+						sc.rnd[j] = uint32(b)
+						if j+1 < h {
+							sc.rnd[j+1] = uint32(b >> 32)
+						}
 					}
-					u := float64(uint32(bits)) * 0x1p-32
-					bits >>= 32
-					nbits--
-					p := 0.5 + math.Copysign(1/(1+e[j])-0.5, float64(aj))
-					hbit := 0
-					if u < p {
-						hbit = 1
-					}
-					hr[j] = T(hbit)
 				}
+				logw[row] += aisRow(a[row*h:(row+1)*h], sc.rnd, x[row*ld+r:(row+1)*ld], hval, sc.p, bp, db)
 			}
 			if !last {
-				fillVisible(r, lo, hi)
+				fillNoise(rg, lo, hi)
 			}
 		})
-		if !last {
-			// v = b + σ z + β_k σ² ⊙ (W' h)
-			gemm(false, true, n, d, h, T(bc), hid, h, ws, h, 1, v, d)
-		}
 		if opts.Progress != nil {
 			opts.Progress(step, k)
 		}
 	}
 	return logw
+}
+
+// hiddenSpace returns what AIS needs to follow the chains through
+// a = c + W'ᵀv alone, the only function of v that the weights and the
+// Gibbs step v -> h read. With v = b + σ ⊙ z + β σ² ⊙ (W'h), z ~ N(0, I):
+//
+//	a = c' + W'ᵀ(σ ⊙ z) + β M h,   c' = c + W'ᵀb,   M = W'ᵀ diag(σ²) W',
+//
+// and W'ᵀ(σ ⊙ z) ~ N(0, M) is drawn as Fᵀu, u ~ N(0, I_r), for any F with
+// FᵀF = M: the Cholesky factor's transpose (r = H) when H < D and M is
+// positive definite, else F = diag(σ) W' (r = D). A transition then costs
+// one [N, r+H] x [r+H, H] product instead of two [N, D] x [D, H] ones, and
+// r normals per chain instead of D. F is [r, H] and M [H, H], row-major.
+func hiddenSpace(g *grbmParams) (cp, m, f []float64, r int) {
+	d, h := g.d, g.h
+	cp = append([]float64(nil), g.c...)
+	for i := 0; i < d; i++ {
+		for j := 0; j < h; j++ {
+			cp[j] += g.w[i*h+j] * g.b[i]
+		}
+	}
+	s := make([]float64, d*h) // diag(σ) W'
+	for i := 0; i < d; i++ {
+		for j := 0; j < h; j++ {
+			s[i*h+j] = g.sigma[i] * g.w[i*h+j]
+		}
+	}
+	m = make([]float64, h*h)
+	blas.Dgemm(true, false, h, h, d, 1, s, h, s, h, 0, m, h)
+	if h < d {
+		if l, ok := tensor.TryCholesky(tensor.FromFloat64(m, h, h)); ok {
+			lv := l.Values()
+			f = make([]float64, h*h)
+			for i := 0; i < h; i++ {
+				for j := 0; j <= i; j++ {
+					f[j*h+i] = lv[i*h+j] // F = Lᵀ
+				}
+			}
+			return cp, m, f, h
+		}
+	}
+	return cp, m, s, d
+}
+
+// aisRow returns the weight increment of one chain, Σ_j softplus(β_c a_j) -
+// softplus(β_p a_j) with β_c = β_p + db, and draws its next hidden state:
+// hout_j = hval where rnd_j 2^-32 < sigmoid(β_c a_j), else 0. p is scratch
+// of a's length. Float32 rows take the vector kernel where it applies (the
+// same series as softplusStep, in float64 with fused multiply-adds); a row
+// is always computed the same way, so results do not depend on how chains
+// are split over cores.
+func aisRow[T tensor.Float](a []T, rnd []uint32, hout []T, hval T, p []float64, bp, db float64) float64 {
+	j0, acc := 0, 0.0
+	if a32, ok := any(a).([]float32); ok {
+		j0, acc = aisRowVec(a32, rnd, any(hout).([]float32), float32(hval), bp, db)
+	}
+	var tail float64
+	// Two passes, each with a short dependency chain per element, so that
+	// the CPU overlaps many elements: (1) p = exp(-β_p|a|); (2) the
+	// increments, and p becomes sigmoid(β_c a) = 1/(1+e2) for a >= 0 and
+	// 1 - 1/(1+e2) otherwise, e2 = exp(-β_c|a|).
+	for j := j0; j < len(a); j++ {
+		p[j] = expNeg(-bp * math.Abs(float64(a[j])))
+	}
+	for j := j0; j < len(a); j++ {
+		aj := float64(a[j])
+		inc, e2 := softplusStep(aj, p[j], bp, db)
+		tail += inc
+		pj := 0.5 + math.Copysign(1/(1+e2)-0.5, aj)
+		var hv T
+		if float64(rnd[j])*0x1p-32 < pj {
+			hv = hval
+		}
+		hout[j] = hv
+	}
+	return acc + tail
+}
+
+// aisK holds the constants of aisRow64: the Taylor coefficients of exp
+// from 1/12! to 1/2!, log2(e), ln 2 split in two, then those of the
+// expm1 and log1p series of softplusStep.
+var aisK = [24]float64{
+	1.0 / 479001600, 1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880, 1.0 / 40320, 1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 1.0 / 2,
+	1.4426950408889634, 6.93147180369123816490e-01, 1.90821492927058770002e-10,
+	1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720,
+	1.0 / 3, -1.0 / 4, 1.0 / 5, -1.0 / 6, -1.0 / 2,
 }
 
 // softplusIncrement returns softplus(β_c x) - softplus(β_p x), β_c = β_p + db
