@@ -3,10 +3,10 @@ package eval
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"github.com/bism-ml/bism/internal/blas"
 	"github.com/bism-ml/bism/internal/parallel"
+	"github.com/bism-ml/bism/internal/randn"
 	"github.com/bism-ml/bism/model"
 	"github.com/bism-ml/bism/tensor"
 )
@@ -102,14 +102,14 @@ func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []
 	n, h := opts.Chains, g.h
 	nb := (n + aisBlock - 1) / aisBlock
 	seeds := tensor.NewRNG(opts.Seed).Rand()
-	rngs := make([]*rand.Rand, nb)
+	rngs := make([]*randn.PCG, nb)
 	type rowScratch struct {
 		rnd []uint32  // random bits for one row's h
 		p   []float64 // the scalar path's working row
 	}
 	scratch := make([]rowScratch, nb)
 	for i := range rngs {
-		rngs[i] = rand.New(rand.NewPCG(seeds.Uint64(), seeds.Uint64()))
+		rngs[i] = randn.NewPCG(seeds.Uint64(), seeds.Uint64())
 		scratch[i] = rowScratch{rnd: make([]uint32, h), p: make([]float64, h)}
 	}
 
@@ -130,11 +130,15 @@ func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []
 	logw := make([]float64, n)
 
 	// fillNoise draws the noise part of rows [lo,hi) of x.
-	fillNoise := func(rg *rand.Rand, lo, hi int) {
+	fillNoise := func(rg *randn.PCG, lo, hi int) {
 		for row := lo; row < hi; row++ {
 			u := x[row*ld : row*ld+r]
+			if u32, ok := any(u).([]float32); ok {
+				randn.Fill32(rg, u32)
+				continue
+			}
 			for i := range u {
-				u[i] = T(rg.NormFloat64())
+				u[i] = T(randn.Float64(rg))
 			}
 		}
 	}
