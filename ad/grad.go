@@ -96,6 +96,21 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 	visit(y)
 
 	table[y.slot].grad = seed
+	// Scratch for the backward pass, allocated once per call: the constant
+	// copies of values that a first-order pass hands to the backward rules
+	// (by slot), and the rules' input and need lists (the rules only read
+	// them while they run).
+	var consts []Value
+	if !cfg.createGraph {
+		consts = make([]Value, len(table))
+	}
+	detach := func(v *Value) *Value {
+		c := &consts[v.slot]
+		c.t = v.t
+		return c
+	}
+	var inBuf []*Value
+	var needBuf []bool
 	for i := len(order) - 1; i >= 0; i-- {
 		v := order[i]
 		g := table[v.slot].grad
@@ -103,7 +118,11 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 			continue
 		}
 		n := v.node
-		need := make([]bool, len(n.inputs))
+		if cap(needBuf) < len(n.inputs) {
+			needBuf = make([]bool, len(n.inputs))
+			inBuf = make([]*Value, len(n.inputs))
+		}
+		need := needBuf[:len(n.inputs)]
 		any := false
 		for j, in := range n.inputs {
 			need[j] = in.gen == gen && table[in.slot].relevant
@@ -115,11 +134,15 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 		in, out := n.inputs, v
 		if !cfg.createGraph {
 			// Constants in, constants out: the backward pass records nothing.
-			in = make([]*Value, len(n.inputs))
+			in = inBuf[:len(n.inputs)]
 			for j, x := range n.inputs {
-				in[j] = Detach(x)
+				if x.gen == gen {
+					in[j] = detach(x)
+				} else {
+					in[j] = Detach(x)
+				}
 			}
-			out = Detach(v)
+			out = detach(v)
 		}
 		gs := n.vjp(g, in, out, need)
 		for j, gj := range gs {

@@ -83,13 +83,23 @@ func (v *Value) String() string {
 // gradients. There is no global switch: evaluation and sampling compute on
 // constants (Const, Detach, nn.Params.Consts), so nothing is recorded.
 func record(op string, out *tensor.Tensor, vjp vjpFunc, inputs ...*Value) *Value {
-	v := &Value{t: out}
 	for _, in := range inputs {
 		if in.requiresGrad {
-			v.requiresGrad = true
-			v.node = &node{op: op, inputs: inputs, vjp: vjp}
-			break
+			// The value, its node and (for up to three) its inputs in one
+			// allocation.
+			vn := &struct {
+				Value
+				node
+				ins [3]*Value
+			}{Value: Value{t: out, requiresGrad: true}, node: node{op: op, vjp: vjp}}
+			if len(inputs) <= len(vn.ins) {
+				vn.node.inputs = vn.ins[:copy(vn.ins[:], inputs):len(inputs)]
+			} else {
+				vn.node.inputs = append([]*Value(nil), inputs...)
+			}
+			vn.Value.node = &vn.node
+			return &vn.Value
 		}
 	}
-	return v
+	return &Value{t: out}
 }

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -67,18 +68,25 @@ func TestAISDeterministicAcrossWorkers(t *testing.T) {
 	}
 }
 
-// BenchmarkAISFrey times the paper's full evaluation (2000 chains x 2000
-// betas) on a random Frey-face-sized GRBM (D = 560, H = 400). It takes
-// minutes: go test ./eval -run XXX -bench AISFrey -benchtime 1x
+// BenchmarkAISFrey times AIS with 2000 chains on a random Frey-face-sized
+// GRBM (D = 560, H = 400) at 200 temperatures and at the paper's 2000
+// (which takes tens of seconds):
+//
+//	go test ./eval -run XXX -bench 'AISFrey/betas=2000$' -benchtime 1x
 func BenchmarkAISFrey(b *testing.B) {
 	m := model.NewGRBM(560, 400, false, tensor.NewRNG(1), tensor.Float32)
-	for i := 0; i < b.N; i++ {
-		start := time.Now()
-		r, err := AIS(m, AISOptions{Seed: uint64(i)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("2000x2000 AIS: log Z %.3f ± %.3f in %v", r.LogZ, r.StdErr, time.Since(start))
+	for _, betas := range []int{200, 2000} {
+		b.Run(fmt.Sprintf("betas=%d", betas), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				r, err := AIS(m, AISOptions{Betas: betas, Seed: uint64(i)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Logf("2000x%d AIS: log Z %.3f ± %.3f in %v", betas, r.LogZ, r.StdErr, time.Since(start))
+			}
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/run")
+		})
 	}
 }
 

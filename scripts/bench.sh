@@ -1,33 +1,113 @@
 #!/usr/bin/env bash
-# Training speed of the GRBM experiments (ms per iteration, training only),
-# next to the authors' PyTorch code's figures on a 2-core machine (docs/PERFORMANCE.md).
-#   scripts/bench.sh [REPEATS]   (the best of REPEATS runs is reported)
+# Training speed of the GRBM experiments against the PyTorch baseline
+# (scripts/torch_grbm_step.py, the authors' algorithm) on this machine, in
+# the same minutes (docs/PERFORMANCE.md).
+#
+#   scripts/bench.sh [ROUNDS] [SCALE]
+#
+# Each round times every workload four ways, one after the other: bism on 1
+# core (GOMAXPROCS=1), bism on 2, PyTorch with 1 thread, PyTorch with 2.
+# The table gives the median and range over ROUNDS (default 3) of ms per
+# training iteration, the baseline's faster thread setting, and the ratios
+# baseline / bism and bism 1 core / 2 cores. SCALE (default 1) multiplies
+# the iteration counts: `scripts/bench.sh 1 0.05` is a smoke test.
+# The baseline needs python3 with torch (Debian: python3-torch and
+# libopenblas-dev); without it those columns read "-". Debian's OpenBLAS
+# 0.3.21 does not recognise recent CPUs and falls back to SSE3 kernels, so
+# unless OPENBLAS_CORETYPE is set, the script sets it to SkylakeX on
+# AVX-512 machines and Haswell on AVX2 ones: the baseline gets its fastest
+# BLAS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-reps=${1:-3}
+rounds=${1:-3}
+scale=${2:-1}
+py=${BISM_BENCH_PYTHON:-/usr/bin/python3}
 mkdir -p runs
 go build -o runs/bism ./cmd/bism
-echo "| run | bism ms/iter | reference ms/iter | speed-up |"
-echo "|---|---|---|---|"
-while read -r label cfg iters ref sets; do
-  best=""
-  for _ in $(seq "$reps"); do
-    args=(-config "$cfg" -iterations "$iters" -json)
-    for s in $sets; do args+=(-set "$s"); done
-    ms=$(runs/bism bench "${args[@]}" | sed -E 's/.*"ms_per_iter":([0-9.eE+-]+).*/\1/')
-    if [ -z "$best" ] || awk -v a="$ms" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$ms; fi
+
+torch=no
+if "$py" -c 'import torch' 2>/dev/null; then torch=yes; fi
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  if grep -q -w avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
+  elif grep -q -w avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
+fi
+echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores," \
+  "$(grep -m1 -o -w -E 'avx512f' /proc/cpuinfo || grep -m1 -o -w 'avx2' /proc/cpuinfo || echo 'no AVX2')"
+echo "bism: $(git describe --always --dirty 2>/dev/null || echo unknown), $(go version | cut -d' ' -f3-)"
+if [ $torch = yes ]; then
+  # Debian's torch calls whichever libblas.so.3 the alternatives system selects.
+  blas=$(readlink -f /usr/lib/*-linux-gnu/libblas.so.3 2>/dev/null | head -1)
+  echo "torch: $("$py" -c 'import torch; print(torch.__version__)'), BLAS ${blas:-unknown}, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-}"
+else
+  echo "torch: not found ($py); baseline columns skipped"
+fi
+echo "rounds: $rounds, iteration scale: $scale"
+echo
+
+its() { awk -v n="$1" -v s="$scale" 'BEGIN{k=int(n*s); if(k<2)k=2; print k}'; }
+# stats "v1 v2 ...": median [min-max]
+stats() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{a[NR]=$1} END{m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3g [%.3g-%.3g]", m, a[1], a[NR]}'; }
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{a[NR]=$1} END{print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
+
+workloads=(
+  "checkerboard-bissm checkerboard/bissm 400"
+  "checkerboard-bidsm checkerboard/bidsm 400"
+  "checkerboard-dsm checkerboard/dsm 2000"
+  "checkerboard-ssm checkerboard/ssm 2000"
+  "checkerboard-cd1 checkerboard/cd1 2000"
+  "checkerboard-cd5 checkerboard/cd5 2000"
+  "frey-bidsm frey/bidsm 20"
+  "frey-bissm frey/bissm 20"
+  "frey-dsm frey/dsm 100"
+  "frey-ssm frey/ssm 100"
+  "frey-cd1 frey/cd1 100"
+  "ais-2000x200 - 200"
+)
+declare -A b1 b2 t1 t2
+for r in $(seq "$rounds"); do
+  for w in "${workloads[@]}"; do
+    read -r name cfg n <<<"$w"
+    n=$(its "$n")
+    for p in 1 2; do
+      if [ "$cfg" = - ]; then # AIS, 2000 chains x n temperatures, seconds
+        ms=$(GOMAXPROCS=$p go test ./eval -run XXX -bench "AISFrey/betas=200\$" -benchtime 1x |
+          sed -n -E 's/.* ([0-9.]+) s\/run.*/\1/p')
+      else
+        ms=$(GOMAXPROCS=$p runs/bism bench -config "$cfg" -iterations "$n" -warmup 3 -json |
+          sed -E 's/.*"ms_per_iter":([0-9.eE+-]+).*/\1/')
+      fi
+      if [ $p = 1 ]; then b1[$name]+=" $ms"; else b2[$name]+=" $ms"; fi
+    done
+    if [ $torch = yes ]; then
+      for th in 1 2; do
+        if [ "$cfg" = - ]; then
+          ms=$("$py" scripts/torch_ais.py 2000 200 "$th" | sed -E 's/.*: ([0-9.]+) s.*/\1/')
+        else
+          ms=$("$py" scripts/torch_grbm_step.py "$name" "$n" "$th" | sed -E 's/.*: ([0-9.]+) ms.*/\1/')
+        fi
+        if [ $th = 1 ]; then t1[$name]+=" $ms"; else t2[$name]+=" $ms"; fi
+      done
+    fi
   done
-  printf "| %s | %.3f | %s | %.1fx |\n" "$label" "$best" "$ref" "$(awk -v r="$ref" -v b="$best" 'BEGIN{print r/b}')"
-done <<'EOF2'
-checkerboard-BiSSM(K=5,N=5) configs/checkerboard/bissm.yaml 2000 16.8
-checkerboard-BiDSM(K=5,N=5) configs/checkerboard/bidsm.yaml 2000 16.0
-checkerboard-DSM configs/checkerboard/dsm.yaml 5000 0.71
-checkerboard-SSM configs/checkerboard/ssm.yaml 5000 0.94
-checkerboard-CD-1 configs/checkerboard/cd1.yaml 5000 0.77
-checkerboard-CD-5 configs/checkerboard/cd5.yaml 5000 1.14
-Frey-BiDSM(K=5,N=5) configs/frey/bidsm.yaml 30 289
-Frey-BiSSM(K=5,N=5) configs/frey/bissm.yaml 30 302
-Frey-DSM configs/frey/dsm.yaml 200 8.3
-Frey-SSM configs/frey/ssm.yaml 200 13.9
-Frey-CD-1 configs/frey/cd1.yaml 200 10.2
-EOF2
+  echo "round $r of $rounds done" >&2
+done
+
+echo "| workload | bism 1 core | bism 2 cores | 2 cores / 1 | PyTorch 1 thread | PyTorch 2 threads | PyTorch best / bism best |"
+echo "|---|---|---|---|---|---|---|"
+for w in "${workloads[@]}"; do
+  read -r name _ _ <<<"$w"
+  m1=$(median "${b1[$name]}"); m2=$(median "${b2[$name]}")
+  best=$(awk -v a="$m1" -v b="$m2" 'BEGIN{print (a<b)?a:b}')
+  scal=$(awk -v a="$m1" -v b="$m2" 'BEGIN{printf "%.2fx", a/b}')
+  if [ $torch = yes ]; then
+    r1=$(median "${t1[$name]}"); r2=$(median "${t2[$name]}")
+    ref=$(awk -v a="$r1" -v b="$r2" 'BEGIN{print (a<b)?a:b}')
+    printf "| %s | %s | %s | %s | %s | %s | %.1fx |\n" "$name" "$(stats "${b1[$name]}")" "$(stats "${b2[$name]}")" \
+      "$scal" "$(stats "${t1[$name]}")" "$(stats "${t2[$name]}")" "$(awk -v r="$ref" -v b="$best" 'BEGIN{print r/b}')"
+  else
+    printf "| %s | %s | %s | %s | - | - | - |\n" "$name" "$(stats "${b1[$name]}")" "$(stats "${b2[$name]}")" "$scal"
+  fi
+done
+echo
+echo "ms per training iteration (AIS: seconds per run, 2000 chains x 200 temperatures, Frey-size GRBM), median [range] over $rounds rounds."

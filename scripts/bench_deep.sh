@@ -8,13 +8,25 @@
 # bism's Langevin step again to bracket the machine's drift. Needs Debian's
 # python3-torch for the PyTorch half (skipped without it). About 7 minutes
 # before the ch 16 rows were added (not timed as a whole since).
-#   scripts/bench_deep.sh
+#   scripts/bench_deep.sh [smoke]
+# "smoke" runs each command once at the smallest size (ch 8, one iteration):
+# a check that the script and its PyTorch half still run, not a timing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+py=${BISM_BENCH_PYTHON:-/usr/bin/python3}
 mkdir -p runs
 go build -o runs/bism ./cmd/bism
 date -u
-git rev-parse --short HEAD
+git rev-parse --short HEAD 2>/dev/null || true
+if [ "${1:-}" = smoke ]; then
+  go test ./sample -run xxx -bench 'LangevinMNIST/ch8$' -benchtime 1x | grep ms/step
+  runs/bism bench -config configs/mnist/mdsm-cpu.yaml -iterations 1 -warmup 0 -set model.ch=8
+  runs/bism bench -config configs/mnist/bimdsm-cpu.yaml -iterations 1 -warmup 0 -set model.ch=8
+  if "$py" -c 'import torch' 2>/dev/null; then
+    "$py" scripts/torch_mnist_step.py 8 1 1 50 8
+  fi
+  exit 0
+fi
 langevin() {
   go test ./sample -run xxx -bench "LangevinMNIST/ch$1\$" -benchtime "$2" | grep ms/step
 }
@@ -29,13 +41,13 @@ runs/bism bench -config configs/mnist/bimdsm-cpu.yaml -iterations 10 -warmup 2
 runs/bism bench -config configs/mnist/mdsm-cpu.yaml -iterations 30 -warmup 2 -set model.ch=8
 runs/bism bench -config configs/mnist/bimdsm-cpu.yaml -iterations 10 -warmup 2 -set model.ch=8
 go test ./eval -run xxx -bench 'InceptionV3Features|TraceSqrtProduct2048' -benchtime 3x | grep -E 'images/s|ns/op'
-if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+if "$py" -c 'import torch' 2>/dev/null; then
   echo "== PyTorch"
-  /usr/bin/python3 scripts/torch_mnist_step.py 64 2 2 50 64
-  /usr/bin/python3 scripts/torch_mnist_step.py 16 10 2 50 16
-  /usr/bin/python3 scripts/torch_mnist_step.py 8 10 2 50 16
-  /usr/bin/python3 scripts/torch_mnist_step.py 16 2 2 50 16 langevin
-  /usr/bin/python3 scripts/inception/fixture.py bench 25
+  "$py" scripts/torch_mnist_step.py 64 2 2 50 64
+  "$py" scripts/torch_mnist_step.py 16 10 2 50 16
+  "$py" scripts/torch_mnist_step.py 8 10 2 50 16
+  "$py" scripts/torch_mnist_step.py 16 2 2 50 16 langevin
+  "$py" scripts/inception/fixture.py bench 25
   echo "== bism again"
   langevin 64 6x
   langevin 16 20x

@@ -43,14 +43,22 @@ type Arena struct {
 	Poison bool
 	// MinElems: tensors with fewer elements stay on the heap, where small
 	// allocations cost less than the arena's bookkeeping (NewArena: 1024).
+	// Smaller tensors are cut one after another from a slab that each Step
+	// reuses from its start.
 	MinElems int
 }
 
-// bufs is one element type's storage: free buffers by length, and those
-// handed out since the last Reset.
+// bufs is one element type's storage: free buffers by length, those
+// handed out since the last Reset, and the slab that small tensors are cut
+// from.
 type bufs[T Float] struct {
 	free map[int][][]T
 	used [][]T
+
+	slab []T   // small tensors are slab[0:off] in order of request
+	off  int   // elements of slab handed out since the last Reset
+	old  [][]T // slabs outgrown since the last Reset
+	want int   // elements handed out from slabs since the last Reset
 }
 
 // NewArena returns an empty arena.
@@ -95,11 +103,13 @@ func (a *Arena) Step(f func()) {
 func (a *Arena) Reset() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	release(&a.p32, a.Poison)
-	release(&a.p64, a.Poison)
+	a.held -= release(&a.p32, a.Poison) * 4
+	a.held -= release(&a.p64, a.Poison) * 8
 }
 
-func release[T Float](p *bufs[T], poison bool) {
+// release makes p's storage available again and returns the number of
+// elements of the outgrown slabs it drops.
+func release[T Float](p *bufs[T], poison bool) (dropped int64) {
 	nan := T(math.NaN())
 	for _, b := range p.used {
 		if poison {
@@ -111,6 +121,20 @@ func release[T Float](p *bufs[T], poison bool) {
 	}
 	clear(p.used)
 	p.used = p.used[:0]
+	if poison {
+		for _, b := range append(p.old, p.slab[:p.off]) {
+			for i := range b {
+				b[i] = nan
+			}
+		}
+	}
+	for _, b := range p.old {
+		dropped += int64(len(b))
+	}
+	clear(p.old)
+	p.old = p.old[:0]
+	p.off, p.want = 0, 0
+	return dropped
 }
 
 // HeldBytes is the storage the arena owns, in bytes.
@@ -130,9 +154,46 @@ func (a *Arena) Misses() int64 {
 
 // get32 returns a buffer of n float32s; zeroed when zero is set, otherwise
 // with arbitrary contents (the caller overwrites every element).
-func (a *Arena) get32(n int, zero bool) []float32 { return get(a, &a.p32, n, zero) }
+func (a *Arena) get32(n int, zero bool) []float32 {
+	if n < a.MinElems {
+		return cut(a, &a.p32, n, zero)
+	}
+	return get(a, &a.p32, n, zero)
+}
 
-func (a *Arena) get64(n int, zero bool) []float64 { return get(a, &a.p64, n, zero) }
+func (a *Arena) get64(n int, zero bool) []float64 {
+	if n < a.MinElems {
+		return cut(a, &a.p64, n, zero)
+	}
+	return get(a, &a.p64, n, zero)
+}
+
+// cut returns the next n elements of the slab (capacity n, so that an
+// append cannot reach a neighbour). A slab too small for a step is kept
+// until the next Reset and replaced by one that holds what the step has
+// asked for so far, twice over: in steady state one slab serves a whole
+// step.
+func cut[T Float](a *Arena, p *bufs[T], n int, zero bool) []T {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if p.off+n > len(p.slab) {
+		if p.slab != nil {
+			p.old = append(p.old, p.slab)
+		}
+		size := max(2*(p.want+n), 1<<14)
+		p.slab, p.off = make([]T, size), 0
+		var z T
+		a.held += int64(unsafe.Sizeof(z)) * int64(size)
+		a.misses++
+	}
+	b := p.slab[p.off : p.off+n : p.off+n]
+	p.off += n
+	p.want += n
+	if zero {
+		clear(b)
+	}
+	return b
+}
 
 func get[T Float](a *Arena, p *bufs[T], n int, zero bool) []T {
 	a.mu.Lock()
@@ -155,8 +216,8 @@ func get[T Float](a *Arena, p *bufs[T], n int, zero bool) []T {
 	return b
 }
 
-// serving reports whether a request for n elements is served from a (a
-// may be nil): a is in a Step and the tensor is not tiny.
-func (a *Arena) serving(n int) bool {
-	return a != nil && a.active.Load() && n >= a.MinElems
+// serving reports whether a request is served from a (a may be nil): a is
+// in a Step.
+func (a *Arena) serving() bool {
+	return a != nil && a.active.Load()
 }

@@ -76,18 +76,56 @@ func TestArenaKeepAndPoison(t *testing.T) {
 	}
 }
 
-func TestArenaSmallTensorsStayOnHeap(t *testing.T) {
+// TestArenaSmallTensorsShareASlab checks that tensors below MinElems are
+// cut from one slab without overlapping, that a step which outgrows the
+// slab gets a large enough one for the next identical step, and that large
+// tensors get buffers of their own.
+func TestArenaSmallTensorsShareASlab(t *testing.T) {
 	a := NewArena()
-	a.Step(func() {
-		_ = ZerosLike(New(Float32, 10).InArena(a))
-		if a.Misses() != 0 {
-			t.Fatal("a 10-element tensor came from the arena")
+	step := func(sizes []int) []*Tensor {
+		var ts []*Tensor
+		a.Step(func() {
+			for i, n := range sizes {
+				x := ZerosLike(New(Float32, n).InArena(a))
+				x.Fill(float64(i + 1))
+				ts = append(ts, x)
+			}
+		})
+		for i, x := range ts {
+			for _, v := range x.F32() {
+				if v != float32(i+1) {
+					t.Fatalf("tensor %d of %d elements was overwritten by another: %v", i, x.Size(), v)
+				}
+			}
 		}
-		_ = ZerosLike(New(Float32, 2048).InArena(a))
-		if a.Misses() != 1 {
-			t.Fatal("a 2048-element tensor did not come from the arena")
-		}
-	})
+		return ts
+	}
+	small := []int{10, 20, 1, 1000}
+	step(small)
+	if a.Misses() != 1 {
+		t.Fatalf("small tensors took %d slabs, want 1", a.Misses())
+	}
+	step(small)
+	if a.Misses() != 1 {
+		t.Fatal("an identical step allocated again")
+	}
+	step([]int{2048})
+	if a.Misses() != 2 {
+		t.Fatal("a 2048-element tensor did not get a buffer of its own")
+	}
+	many := make([]int, 100)
+	for i := range many {
+		many[i] = 1000
+	}
+	step(many)
+	m := a.Misses()
+	step(many)
+	if a.Misses() != m {
+		t.Fatalf("after a step that outgrew the slab, the same step allocated %d times more", a.Misses()-m)
+	}
+	if h := a.HeldBytes(); h > 4*100*1000*4+3*2048*4 {
+		t.Fatalf("arena holds %d bytes for steps of 400 kB", h)
+	}
 }
 
 // TestArenasAreIndependent runs two computations with arenas of their own

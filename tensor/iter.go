@@ -115,8 +115,11 @@ func (l stridedLoop) runParallel(body func(offs []int)) {
 	parallel.For(l.rows(), grain, func(lo, hi int) { l.run(lo, hi, body) })
 }
 
-// grainElems is the number of elements below which a loop is not split over cores.
-const grainElems = 1 << 15
+// grainElems is the number of elements below which a loop of cheap
+// elementwise arithmetic is not split over cores (transcendental functions
+// split from grainElems/8): BenchmarkGrain measures where splitting pays.
+// A variable only so that the benchmark can force splits.
+var grainElems = 1 << 15
 
 // block is the alignment of the pieces forBlocks hands out: a multiple of
 // every vector kernel's width, so that each element is computed by the same

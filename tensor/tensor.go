@@ -37,6 +37,7 @@ type Float interface{ ~float32 | ~float64 }
 // "InPlace" or taking a destination), which optimizers use on parameters.
 type Tensor struct {
 	shape []int
+	dims  [4]int // shape's storage for up to 4 dimensions: one allocation per tensor
 	dtype DType
 	f32   []float32
 	f64   []float64
@@ -60,8 +61,8 @@ func (a *Arena) empty(dt DType, shape ...int) *Tensor { return a.alloc(dt, shape
 
 func (a *Arena) alloc(dt DType, shape []int, zero bool) *Tensor {
 	n := checkShape("New", shape)
-	t := &Tensor{shape: cloneInts(shape), dtype: dt, arena: a}
-	from := a.serving(n)
+	t := header(shape, dt, a)
+	from := a.serving()
 	switch {
 	case dt == Float32 && from:
 		t.f32 = a.get32(n, zero)
@@ -109,7 +110,9 @@ func FromFloat32(data []float32, shape ...int) *Tensor {
 	if n != len(data) {
 		panic(fmt.Sprintf("tensor.FromFloat32: %d values do not fit shape %v (%d elements)", len(data), shape, n))
 	}
-	return &Tensor{shape: cloneInts(shape), dtype: Float32, f32: data}
+	t := header(shape, Float32, nil)
+	t.f32 = data
+	return t
 }
 
 // FromFloat64 wraps data (not copied) as a tensor of the given shape.
@@ -118,7 +121,9 @@ func FromFloat64(data []float64, shape ...int) *Tensor {
 	if n != len(data) {
 		panic(fmt.Sprintf("tensor.FromFloat64: %d values do not fit shape %v (%d elements)", len(data), shape, n))
 	}
-	return &Tensor{shape: cloneInts(shape), dtype: Float64, f64: data}
+	t := header(shape, Float64, nil)
+	t.f64 = data
+	return t
 }
 
 // FromValues converts float64 values to a tensor of dtype dt.
@@ -276,7 +281,8 @@ func (t *Tensor) As(dt DType) *Tensor {
 
 // Reshape returns a tensor sharing t's data with a new shape. One dimension may be -1.
 func (t *Tensor) Reshape(shape ...int) *Tensor {
-	shape = cloneInts(shape)
+	var buf [4]int
+	shape = append(buf[:0], shape...) // a copy to fill in the -1
 	infer, n := -1, 1
 	for i, d := range shape {
 		if d == -1 {
@@ -301,7 +307,21 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 	if n != t.Size() {
 		panic(fmt.Sprintf("tensor.Reshape: cannot reshape %v (%d elements) to %v", t.shape, t.Size(), shape))
 	}
-	return &Tensor{shape: shape, dtype: t.dtype, f32: t.f32, f64: t.f64, arena: t.arena}
+	r := header(shape, t.dtype, t.arena)
+	r.f32, r.f64 = t.f32, t.f64
+	return r
+}
+
+// header returns a tensor without storage, of a copy of shape.
+func header(shape []int, dt DType, a *Arena) *Tensor {
+	t := &Tensor{dtype: dt, arena: a}
+	if len(shape) <= len(t.dims) {
+		t.shape = t.dims[:len(shape):len(shape)]
+		copy(t.shape, shape)
+	} else {
+		t.shape = cloneInts(shape)
+	}
+	return t
 }
 
 // InArena returns a tensor sharing t's data (not copied) that belongs to

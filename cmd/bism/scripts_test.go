@@ -1,0 +1,48 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/bism-ml/bism/internal/datatest"
+)
+
+// TestBenchScripts runs scripts/bench.sh and scripts/bench_deep.sh at their
+// smallest sizes, so that they cannot rot: every workload must produce a
+// row (bench.sh) and every command must succeed. The PyTorch halves run
+// when BISM_BENCH_PYTHON names a python with torch (.ci/run does so when
+// one is installed); otherwise they are skipped as the scripts document.
+func TestBenchScripts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds bism and runs every benchmark once (-short)")
+	}
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	datatest.Root(t, "frey")
+	datatest.Root(t, "mnist")
+	py := os.Getenv("BISM_BENCH_PYTHON")
+	if py == "" {
+		py = "/nonexistent/python3"
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("bash", args...)
+		cmd.Dir = "../.."
+		cmd.Env = append(os.Environ(), "BISM_BENCH_PYTHON="+py)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	out := run("scripts/bench.sh", "1", "0.001")
+	for _, w := range []string{"checkerboard-bissm", "checkerboard-cd5", "frey-bidsm", "frey-cd1"} {
+		if !strings.Contains(out, "| "+w+" | ") {
+			t.Errorf("bench.sh printed no row for %s:\n%s", w, out)
+		}
+	}
+	run("scripts/bench_deep.sh", "smoke")
+}
