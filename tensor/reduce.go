@@ -105,6 +105,10 @@ func reduceRow[T Float](d, x []T, n, sd, sx int, isMax bool) {
 		d[0] = acc
 		return
 	}
+	if !isMax && sd == 1 && sx == 1 {
+		binRow(opAdd, d, d, x, n, 1, 1) // the same additions, vectorized
+		return
+	}
 	for i := 0; i < n; i++ {
 		v := x[i*sx]
 		if isMax {

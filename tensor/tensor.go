@@ -341,9 +341,17 @@ func (t *Tensor) Arena() *Arena { return t.arena }
 
 // HasNaNOrInf reports whether any element is NaN or infinite.
 func (t *Tensor) HasNaNOrInf() bool {
-	for i, n := 0, t.Size(); i < n; i++ {
-		v := t.Flat(i)
-		if math.IsNaN(v) || math.IsInf(v, 0) {
+	// NaN and ±Inf are the values whose exponent bits are all ones.
+	if t.dtype == Float32 {
+		for _, v := range t.f32 {
+			if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
+				return true
+			}
+		}
+		return false
+	}
+	for _, v := range t.f64 {
+		if math.Float64bits(v)&0x7ff0000000000000 == 0x7ff0000000000000 {
 			return true
 		}
 	}
