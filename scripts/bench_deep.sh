@@ -14,6 +14,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=${BISM_BENCH_PYTHON:-/usr/bin/python3}
+# As in bench.sh: Debian's OpenBLAS 0.3.21 falls back to SSE3 kernels on CPUs it
+# does not know; give PyTorch its fastest ones unless the caller chose.
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  if grep -q -w avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
+  elif grep -q -w avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
+fi
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-}"
 mkdir -p runs
 go build -o runs/bism ./cmd/bism
 date -u
