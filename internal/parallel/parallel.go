@@ -1,12 +1,16 @@
 // Package parallel splits loops over the machine's cores.
 //
-// bism's kernels are small enough that goroutine start-up matters, so work is
-// only split when each chunk is at least a caller-chosen grain.
+// bism's kernels are small enough that starting goroutines matters, so work
+// is only split when each chunk is at least a caller-chosen grain, and the
+// chunks go to a pool of workers that wait for work by spinning for some
+// microseconds before they sleep: a loop that follows another closely (the
+// usual case in a training step) finds them awake.
 package parallel
 
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Workers is the number of goroutines a loop is split into at most. It
@@ -16,6 +20,7 @@ var Workers = runtime.GOMAXPROCS(0)
 // For calls body(lo, hi) over disjoint ranges covering [0, n). It runs
 // serially when n < 2*grain or when only one worker is available; otherwise
 // it splits [0, n) into at most Workers contiguous chunks of at least grain.
+// The caller runs the first chunk.
 func For(n, grain int, body func(lo, hi int)) {
 	if grain < 1 {
 		grain = 1
@@ -31,22 +36,117 @@ func For(n, grain int, body func(lo, hi int)) {
 		return
 	}
 	chunk := (n + w - 1) / w
+	if !pool.busy.CompareAndSwap(false, true) {
+		// A loop inside a loop, or two computations at once: goroutines.
+		spawn(n, chunk, body)
+		return
+	}
+	defer pool.busy.Store(false)
+	ws := pool.get(w - 1)
+	k := 0
+	for lo := chunk; lo < n; lo += chunk {
+		ws[k].give(task{body, lo, min(lo+chunk, n)})
+		k++
+	}
+	body(0, min(chunk, n))
+	for _, x := range ws[:k] {
+		x.wait()
+	}
+}
+
+func spawn(n, chunk int, body func(lo, hi int)) {
 	var wg sync.WaitGroup
 	for lo := chunk; lo < n; lo += chunk {
-		hi := lo + chunk
-		if hi > n {
-			hi = n
-		}
 		wg.Add(1)
 		go func(lo, hi int) {
 			defer wg.Done()
 			body(lo, hi)
-		}(lo, hi)
+		}(lo, min(lo+chunk, n))
 	}
-	hi := chunk
-	if hi > n {
-		hi = n
-	}
-	body(0, hi)
+	body(0, min(chunk, n))
 	wg.Wait()
+}
+
+// spins is how many times a waiting worker (or caller) polls before it
+// sleeps (or yields): some tens of microseconds.
+const spins = 1 << 15
+
+type task struct {
+	body   func(lo, hi int)
+	lo, hi int
+}
+
+// A worker runs one task at a time, handed over through state.
+type worker struct {
+	state    atomic.Int32
+	t        task
+	sleeping atomic.Bool
+	wake     chan struct{} // buffered: a wake-up is never lost
+}
+
+const (
+	idle int32 = iota
+	given
+	finished
+)
+
+var pool workerPool
+
+type workerPool struct {
+	busy    atomic.Bool // held by the For that uses the workers
+	workers []*worker
+}
+
+// get returns n workers, starting those that do not exist yet. Only the
+// holder of busy calls it.
+func (p *workerPool) get(n int) []*worker {
+	for len(p.workers) < n {
+		w := &worker{wake: make(chan struct{}, 1)}
+		p.workers = append(p.workers, w)
+		go w.loop()
+	}
+	return p.workers[:n]
+}
+
+func (w *worker) give(t task) {
+	w.t = t
+	w.state.Store(given)
+	if w.sleeping.Load() {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// wait waits for the worker's task to finish.
+func (w *worker) wait() {
+	for i := 0; w.state.Load() != finished; i++ {
+		if i >= spins {
+			runtime.Gosched()
+		}
+	}
+	w.state.Store(idle)
+}
+
+func (w *worker) loop() {
+	for {
+		for i := 0; w.state.Load() != given; i++ {
+			if i < spins {
+				continue
+			}
+			// Sleep; give sees sleeping or we see given (atomics are
+			// sequentially consistent), so the hand-over is not missed.
+			w.sleeping.Store(true)
+			if w.state.Load() != given {
+				<-w.wake
+			}
+			w.sleeping.Store(false)
+			i = 0
+		}
+		t := w.t
+		w.t = task{}
+		t.body(t.lo, t.hi)
+		w.state.Store(finished)
+	}
 }
