@@ -1,6 +1,6 @@
 // Package eval evaluates trained models: exact and annealed-importance-
-// sampling log-likelihoods of the GRBM, the "Fisher" metric of the paper's
-// tables, and the gradient-bias study of Fig. 1 (Theorem 2).
+// sampling log-likelihoods of the GRBM and the "Fisher" metric of the
+// paper's tables (the studies of trained runs are in package study).
 //
 // # GRBM partition function, exactly (small H)
 //
@@ -45,13 +45,18 @@
 // log Ẑ = log mean_n exp(w_n) + log Z0 with the delta-method standard error
 // std_n(exp(w_n - max w)) / mean_n(exp(w_n - max w)) / √n.
 //
-// All chains advance together: per step one [n,D]x[D,H] and one [n,H]x[H,D]
-// matrix product (internal/blas, accumulating into preloaded biases and
-// noise) and one parallel sweep over the chains that adds the weight
-// increments, draws h and refills v with b + σ⊙z. The sweep is split over
-// blocks of 64 chains, each with its own random stream, so results depend on
-// the seed only, not on the number of workers. Each increment needs one
-// exponential: with e1 = exp(-β_{k-1}|a|) and t = (β_k - β_{k-1})|a|,
+// The chains are followed through a = c + W'ᵀv alone, the only function of
+// v that the weights and the Gibbs step v -> h read: v = b + σ⊙z + β σ²⊙(W'h)
+// gives a = c + W'ᵀb + W'ᵀ(σ⊙z) + β Mh with M = W'ᵀdiag(σ²)W', and the noise
+// W'ᵀ(σ⊙z) ~ N(0, M) is drawn as Lᵀu from r = min(H, D) standard normals
+// (L the Cholesky factor of M when H < D). Per step all chains take one
+// [n, r+H] x [r+H, H] matrix product (internal/blas) and one parallel sweep
+// that adds the weight increments and draws h (an AVX-512 kernel where
+// available) and the next noise (ziggurat normals, internal/randn). The
+// sweep is split over blocks of 64 chains, each with its own random stream,
+// so results depend on the seed only, not on the number of workers. Each
+// increment needs one exponential: with e1 = exp(-β_{k-1}|a|) and
+// t = (β_k - β_{k-1})|a|,
 //
 //	softplus(β_k a) - softplus(β_{k-1} a) = (β_k - β_{k-1}) max(a,0) + log1p(e1 expm1(-t)/(1+e1)),
 //
@@ -70,19 +75,4 @@
 // an unbiased estimate of the SM objective 1/2|s|² + tr(∇_v s), which is the
 // Fisher divergence to the data distribution minus a constant of the data
 // (hence the negative numbers of Table 1).
-//
-// # Gradient bias (Theorem 2, Fig. 1)
-//
-// GradientBias fixes a minibatch and all noise (perturbation, inner-loss
-// noise, reused at every inner step, and outer-loss noise), so that Ĝ(θ,φ)
-// and Ĵ_Bi(θ,φ) are deterministic, as in Theorem 2. For each K and N it runs
-// Algorithm 1 (the same computation as objective.BiLevel.Step) from the same
-// φ and a copy of the optimizer state and reports
-//
-//	||g_{K,N} - g_ref|| / ||g_ref||,   g_{K,N} = ∂Ĵ_Bi(θ, φ^N(θ))/∂θ,
-//	||φ^0 - φ*||,
-//
-// where φ* is φ after KStar kept inner steps and g_ref ≈ ∂Ĵ_Bi(θ, φ*(θ))/∂θ
-// (the implicit gradient) comes from NRef unrolled gradient-descent steps
-// from φ*, step 1/λ_max(∂²Ĝ/∂φ²) by power iteration unless RefLR is given.
 package eval

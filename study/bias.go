@@ -13,8 +13,7 @@ import (
 	"github.com/bism-ml/bism/tensor"
 )
 
-// BiasConfig configures GradientBias, the numerical check of Theorem 2
-// (Fig. 1 of the paper).
+// BiasConfig configures GradientBias, the frozen-noise gradient study.
 type BiasConfig struct {
 	Model     model.EBLVM
 	Posterior model.Posterior
@@ -62,8 +61,13 @@ type BiasPoint struct {
 // setting the reference's step.
 const powerIters = 30
 
-// GradientBias measures the bias of Algorithm 1's θ-gradient on a fixed
-// minibatch, as in Fig. 1 of the paper. All noise is fixed: the same
+// GradientBias measures Algorithm 1's θ-gradient against a reference with
+// all of q's sampling noise frozen. This is not the paper's Fig. 1 (see
+// Fig1Bias, which averages q's noise and takes the exact N -> ∞ limit): with
+// the noise frozen the inner loss's minimiser is set by the noise, and the
+// reference unrolls a different map. It answers a narrower question, how
+// Algorithm 1's gradient varies with K and N when every draw is the same.
+// All noise is fixed: the same
 // perturbation of the batch, the same inner-loss noise at every inner step
 // (so the minibatch inner loss Ĝ(θ,φ) is one deterministic function of φ, as
 // Theorem 2 assumes) and the same outer-loss noise in every evaluation (so

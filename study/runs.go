@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"time"
 
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/stat"
@@ -35,38 +36,57 @@ func grbmOf(e *experiment.Experiment, study string) (*model.GRBM, *model.Bernoul
 
 // Fig1Options control Fig1.
 type Fig1Options struct {
-	KStar, NRef int // see BiasConfig
-	Progress    io.Writer
+	Ks, Ns         []int // the grid (defaults: K in {0, 1, 2, 5, 10, 20}, N = 0..20)
+	Draws, Repeats int   // M and R of Fig1Config (defaults 10 and 5)
+	Batch          int   // which minibatch of the training set (consecutive rows)
+	Progress       io.Writer
 }
 
-// Fig1 runs the gradient-bias study (GradientBias) on a bi-level GRBM run
-// opened with its full state (the inner optimizer's moments), on the first
-// minibatch of its training set, for K in {0, 1, 5, 10, 20} and N in {0, 1,
-// 2, 5, 10, 20}.
-func Fig1(e *experiment.Experiment, o Fig1Options) ([]BiasPoint, error) {
+// Fig1 runs the gradient-bias study of Fig. 1 (Fig1Bias) on a bi-level GRBM
+// run opened with its full state (the inner optimizer's moments), on one
+// minibatch of its training set.
+func Fig1(e *experiment.Experiment, o Fig1Options) (Fig1Result, error) {
 	g, q, err := grbmOf(e, "fig1")
 	if err != nil {
-		return nil, err
+		return Fig1Result{}, err
 	}
 	inner := e.InnerOptimizer()
 	if inner == nil || q == nil {
-		return nil, fmt.Errorf("fig1 needs a bi-level run; method %s has no inner optimizer", e.Config.Method.Name)
+		return Fig1Result{}, fmt.Errorf("fig1 needs a bi-level run; method %s has no inner optimizer", e.Config.Method.Name)
 	}
 	outer, _ := e.Outer()
 	cfg := e.Config
-	set := e.Data.Train
-	batch := tensor.FromFloat32(append([]float32(nil), set.X[:cfg.Train.BatchSize*set.Dim()]...), cfg.Train.BatchSize, set.Dim())
-	bc := BiasConfig{
+	set, bs := e.Data.Train, cfg.Train.BatchSize
+	if o.Batch < 0 || (o.Batch+1)*bs > set.N {
+		return Fig1Result{}, fmt.Errorf("fig1: minibatch %d of %d rows is beyond the %d training rows", o.Batch, bs, set.N)
+	}
+	rows := set.X[o.Batch*bs*set.Dim() : (o.Batch+1)*bs*set.Dim()]
+	batch := tensor.FromFloat32(append([]float32(nil), rows...), bs, set.Dim())
+	if len(o.Ks) == 0 {
+		o.Ks = []int{0, 1, 2, 5, 10, 20}
+	}
+	if len(o.Ns) == 0 {
+		for n := 0; n <= 20; n++ {
+			o.Ns = append(o.Ns, n)
+		}
+	}
+	fc := Fig1Config{
 		Model: g, Posterior: q, Outer: outer, Batch: batch,
 		InnerOpt:    inner,
 		NewInnerOpt: func() optim.Optimizer { return optim.NewAdam(cfg.Train.LR, cfg.Train.Beta1, cfg.Train.Beta2) },
-		Ks:          []int{0, 1, 5, 10, 20}, Ns: []int{0, 1, 2, 5, 10, 20},
-		KStar: o.KStar, NRef: o.NRef, Seed: cfg.Seed,
+		Ks:          o.Ks, Ns: o.Ns, Draws: o.Draws, Repeats: o.Repeats, Seed: cfg.Seed + uint64(o.Batch),
 	}
 	if o.Progress != nil {
-		bc.Progress = func(done, total int) { fmt.Fprintf(o.Progress, "fig1: %d/%d\n", done, total) }
+		start := time.Now()
+		fc.Progress = func(done, total int) {
+			el := time.Since(start)
+			left := time.Duration(float64(el) * float64(total-done) / float64(done))
+			fmt.Fprintf(o.Progress, "fig1: %d/%d (repeat, K) pairs in %s, about %s left\n", done, total, el.Round(time.Second), left.Round(time.Second))
+		}
 	}
-	return GradientBias(bc)
+	res, err := Fig1Bias(fc)
+	res.Run, res.Iter, res.Batch = e.Dir, e.Run.Iter(), o.Batch
+	return res, err
 }
 
 // SplitRow is GradSplit's summary of one run, averaged over minibatches.

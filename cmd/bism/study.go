@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 
 	"github.com/bism-ml/bism/experiment"
 	"github.com/bism-ml/bism/study"
@@ -13,11 +15,12 @@ import (
 const studyAbout = `
 Research studies of trained runs:
 
-  fig1 -run RUN [-json] [-kstar 1000] [-nref 100]
-      the gradient bias of Algorithm 1 on a bi-level GRBM run (Theorem 2,
-      Fig. 1): for K and N on a grid, |g_KN - g_ref| and |φ^0 - φ*| on the
-      first minibatch, g_ref from N_ref gradient-descent steps from φ* (K*
-      kept steps).
+  fig1 -run RUN [-json] [-k 0,1,2,5,10,20] [-n 0-20] [-draws 10] [-repeats 5] [-batch 0]
+      the bias of Algorithm 1's gradient on a bi-level GRBM run (Theorem 2,
+      Fig. 1): on one minibatch, for K real Adam steps and N unrolled steps
+      (gradient descent at 1/λ_max and Adam), |E g_KN - g*| with g* the
+      N -> ∞ limit and q's noise averaged (M draws in the inner loss, R
+      repeats), and the distance of φ^0 to the inner loss's minimisers.
   gradsplit -run RUN [-json] [-draws 200] [-batches 5]
       the θ-gradient of a GRBM run taken apart: the marginal score-matching
       gradient, the bi-level one through the exact posterior (equal to it by
@@ -75,27 +78,73 @@ func openStudy(name string, args []string, full bool, declare func(fs *flag.Flag
 func studyFig1(args []string) error {
 	var asJSON bool
 	var o study.Fig1Options
+	var ks, ns string
 	e, err := openStudy("fig1", args, true, func(fs *flag.FlagSet) {
-		fs.BoolVar(&asJSON, "json", false, "print the points as JSON")
-		fs.IntVar(&o.KStar, "kstar", 1000, "kept inner steps approximating φ*")
-		fs.IntVar(&o.NRef, "nref", 100, "unrolled steps of the reference gradient")
+		fs.BoolVar(&asJSON, "json", false, "print one JSON object")
+		fs.StringVar(&ks, "k", "0,1,2,5,10,20", "real inner steps K: a list (and a-b ranges)")
+		fs.StringVar(&ns, "n", "0-20", "unrolled steps N: a list (and a-b ranges)")
+		fs.IntVar(&o.Draws, "draws", 10, "draws M of q's noise averaged in the inner loss")
+		fs.IntVar(&o.Repeats, "repeats", 5, "independent sets of draws R (the Monte-Carlo error)")
+		fs.IntVar(&o.Batch, "batch", 0, "minibatch of the training set (consecutive rows)")
 	})
 	if err != nil {
 		return err
 	}
+	if o.Ks, err = intList(ks); err != nil {
+		return usageError("-k: %v", err)
+	}
+	if o.Ns, err = intList(ns); err != nil {
+		return usageError("-n: %v", err)
+	}
+	if o.Draws < 1 || o.Repeats < 1 {
+		return usageError("-draws and -repeats must be positive")
+	}
 	o.Progress = stderr
-	pts, err := study.Fig1(e, o)
+	r, err := study.Fig1(e, o)
 	if err != nil {
 		return err
 	}
 	if asJSON {
-		return json.NewEncoder(stdout).Encode(pts)
+		return json.NewEncoder(stdout).Encode(r)
 	}
-	fmt.Fprintf(stdout, "%4s %4s %12s %12s %12s\n", "K", "N", "bias", "rel. bias", "|φ0 - φ*|")
-	for _, p := range pts {
-		fmt.Fprintf(stdout, "%4d %4d %12.5g %12.5g %12.5g\n", p.K, p.N, p.Bias, p.RelBias, p.PhiDist)
+	fmt.Fprintf(stdout, "%s at iteration %d, minibatch %d; M = %d draws, R = %d repeats; α = 1/λ_max = %.4g; g* by %s\n",
+		e.Dir, r.Iter, r.Batch, r.MDraws, r.Repeats, r.Alpha, r.Reference)
+	fmt.Fprintf(stdout, "|g*| = %.4g, |g* - g_SM|/|g_SM| = %.3g; exact posterior's distance to the minimisers %.4g\n", r.GStarNorm, r.GStarVsMarginal, r.DistanceClosedForm)
+	for ki, k := range r.K {
+		fmt.Fprintf(stdout, "K = %d: |φ⁰ - φ̂*| = %.4g", k, r.Distance[ki])
+		if r.DistanceExact != nil {
+			fmt.Fprintf(stdout, " (noise-averaged minimisers: %.4g)", r.DistanceExact[ki])
+		}
+		fmt.Fprintln(stdout)
+		fmt.Fprintf(stdout, "  %4s %22s %22s\n", "N", "bias, GD unroll", "bias, Adam unroll")
+		for ni, n := range r.N {
+			fmt.Fprintf(stdout, "  %4d %12.4g ± %-8.2g %12.4g ± %-8.2g\n", n, r.BiasGD[ki][ni], r.BiasGDStderr[ki][ni], r.BiasAdam[ki][ni], r.BiasAdamStderr[ki][ni])
+		}
 	}
 	return nil
+}
+
+// intList parses "0,1,5-8" as [0 1 5 6 7 8].
+func intList(s string) ([]int, error) {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil || a < 0 {
+			return nil, fmt.Errorf("%q is not a non-negative integer or range", part)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return nil, fmt.Errorf("%q is not a range a-b with a <= b", part)
+			}
+		}
+		for i := a; i <= b; i++ {
+			out = append(out, i)
+		}
+	}
+	return out, nil
 }
 
 func studyGradSplit(args []string) error {

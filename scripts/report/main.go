@@ -26,6 +26,7 @@ import (
 
 	"github.com/bism-ml/bism/experiment"
 	"github.com/bism-ml/bism/plot"
+	"github.com/bism-ml/bism/study"
 	"github.com/bism-ml/bism/train"
 )
 
@@ -219,58 +220,76 @@ func frey(md *strings.Builder, dir string) error {
 	return nil
 }
 
-// fig1 reads the points of bism study fig1 -json: the relative bias by K
-// (rows) and N (columns), and ‖φ⁰ − φ*‖ by K.
+// fig1 reads bism study fig1 -json: the distance of φ⁰ to the minimisers
+// by K, and the absolute bias with gradient-descent and Adam unrolling by K
+// and N, as a table (a few N) and two figures (every N).
 func fig1(md *strings.Builder, path, figs string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	var pts []struct {
-		K       int     `json:"k"`
-		N       int     `json:"n"`
-		RelBias float64 `json:"rel_bias"`
-		PhiDist float64 `json:"phi_dist"`
-	}
-	if err := json.Unmarshal(b, &pts); err != nil {
+	var r study.Fig1Result
+	if err := json.Unmarshal(b, &r); err != nil {
 		return err
 	}
-	var ks, ns []int
-	bias, dist := map[[2]int]float64{}, map[int]float64{}
-	byK := map[int]*plot.Series{}
-	for _, p := range pts {
-		if _, ok := byK[p.K]; !ok {
-			ks = append(ks, p.K)
-			byK[p.K] = &plot.Series{Name: fmt.Sprintf("K = %d", p.K), Markers: true}
+	if len(r.K) == 0 || len(r.BiasGD) != len(r.K) {
+		return fmt.Errorf("%s: not the output of bism study fig1 -json", path)
+	}
+	fmt.Fprintf(md, "Run %s at iteration %d, minibatch %d; M = %d draws of q's noise in the inner loss, R = %d repeats; α = 1/λ_max = %.4g; g* by %s. ",
+		filepath.Base(r.Run), r.Iter, r.Batch, r.MDraws, r.Repeats, r.Alpha, r.Reference)
+	fmt.Fprintf(md, "‖g*‖ = %.4g; ‖g* − g_SM‖/‖g_SM‖ = %.3g; the exact posterior (A = W, a = c) lies %.4g from the noise-averaged minimisers.\n\n",
+		r.GStarNorm, r.GStarVsMarginal, r.DistanceClosedForm)
+	show := []int{}
+	for ni, n := range r.N {
+		if slices.Contains([]int{0, 1, 2, 5, 10, 20}, n) {
+			show = append(show, ni)
 		}
-		if !slices.Contains(ns, p.N) {
-			ns = append(ns, p.N)
+	}
+	fmt.Fprintf(md, "| K | ‖φ⁰ − φ̂*‖ | to noise-averaged | unroll |")
+	for _, ni := range show {
+		fmt.Fprintf(md, " N = %d |", r.N[ni])
+	}
+	fmt.Fprintf(md, "\n|---|---|---|---|%s\n", strings.Repeat("---|", len(show)))
+	for ki, k := range r.K {
+		exact := "-"
+		if r.DistanceExact != nil {
+			exact = fmt.Sprintf("%.3f", r.DistanceExact[ki])
 		}
-		bias[[2]int{p.K, p.N}], dist[p.K] = p.RelBias, p.PhiDist
-		s := byK[p.K]
-		s.X, s.Y = append(s.X, float64(p.N)), append(s.Y, p.RelBias)
-	}
-	sort.Ints(ks)
-	sort.Ints(ns)
-	fmt.Fprintf(md, "| K | ‖φ⁰ − φ*‖ |")
-	for _, n := range ns {
-		fmt.Fprintf(md, " N = %d |", n)
-	}
-	fmt.Fprintf(md, "\n|---|---|%s\n", strings.Repeat("---|", len(ns)))
-	var series []plot.Series
-	for _, k := range ks {
-		fmt.Fprintf(md, "| %d | %.4f |", k, dist[k])
-		for _, n := range ns {
-			fmt.Fprintf(md, " %.4f |", bias[[2]int{k, n}])
+		for v, name := range []string{"GD", "Adam"} {
+			bias, se := r.BiasGD, r.BiasGDStderr
+			if v == 1 {
+				bias, se = r.BiasAdam, r.BiasAdamStderr
+			}
+			if v == 0 {
+				fmt.Fprintf(md, "| %d | %.3f | %s | %s |", k, r.Distance[ki], exact, name)
+			} else {
+				fmt.Fprintf(md, "| | | | %s |", name)
+			}
+			for _, ni := range show {
+				fmt.Fprintf(md, " %.3g ± %.2g |", bias[ki][ni], se[ki][ni])
+			}
+			fmt.Fprintln(md)
 		}
-		fmt.Fprintln(md)
-		series = append(series, *byK[k])
 	}
-	lp := &plot.LinePlot{Title: "Bias of the unrolled θ-gradient (GRBM, Frey face)", XLabel: "N (unrolled steps)", YLabel: "relative bias", Series: series, LogY: true}
-	if err := plot.SavePNG(filepath.Join(figs, "fig1_bias.png"), lp.Render(720, 460)); err != nil {
-		return err
+	for v, name := range []string{"bias", "bias_adam"} {
+		bias, label := r.BiasGD, "gradient-descent unrolling (step 1/λ_max)"
+		if v == 1 {
+			bias, label = r.BiasAdam, "Adam unrolling (Algorithm 1)"
+		}
+		var series []plot.Series
+		for ki, k := range r.K {
+			s := plot.Series{Name: fmt.Sprintf("K = %d", k), Markers: true}
+			for ni, n := range r.N {
+				s.X, s.Y = append(s.X, float64(n)), append(s.Y, bias[ki][ni])
+			}
+			series = append(series, s)
+		}
+		lp := &plot.LinePlot{Title: "Bias of the θ-gradient, " + label, XLabel: "N (unrolled steps)", YLabel: "‖E g(K,N) − g*‖", Series: series, LogY: true}
+		if err := plot.SavePNG(filepath.Join(figs, "fig1_"+name+".png"), lp.Render(720, 460)); err != nil {
+			return err
+		}
+		fmt.Fprintf(md, "\n![%s](figures/fig1_%s.png)\n", label, name)
 	}
-	fmt.Fprintf(md, "\n![gradient bias](figures/fig1_bias.png)\n")
 	return nil
 }
 
