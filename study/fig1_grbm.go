@@ -207,7 +207,12 @@ func (gl *grbmLimit) logitsStar(pr *fig1Problem) (lstar, curv []float64) {
 // projection on {x̃ φ_j = L*_M}.
 func (gl *grbmLimit) project(phi *nn.Params, pr *fig1Problem) *nn.Params {
 	lstar, _ := gl.logitsStar(pr)
-	r := gl.residual(phi, lstar)
+	return gl.projectOnto(phi, lstar)
+}
+
+// projectOnto returns the orthogonal projection of phi on {x̃ φ_j = target_j}.
+func (gl *grbmLimit) projectOnto(phi *nn.Params, target []float64) *nn.Params {
+	r := gl.residual(phi, target)
 	gl.solveK(r) // y_j = K⁻¹ r_j
 	out := phi.Clone()
 	a, c := out.Get("A").Values(), out.Get("a").Values()

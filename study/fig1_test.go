@@ -121,6 +121,43 @@ func hessianEigen(t *testing.T, cfg *Fig1Config, pr *fig1Problem, phi *nn.Params
 	return eig.Values(nil)
 }
 
+// TestNoiseAveragedMinimiser checks the minimiser set of the noise-averaged
+// inner loss: at the projection of φ on {x̃ φ_j = l*(u_j)} the φ-gradient of
+// the inner loss averaged over many draws of q's noise is zero within its
+// Monte-Carlo error, while at φ itself it is not.
+func TestNoiseAveragedMinimiser(t *testing.T) {
+	cfg := fig1GRBM()
+	p := cfg.Outer.Perturb(cfg.Batch, tensor.NewRNG(1))
+	gl := newGRBMLimit(&cfg, p)
+	const draws = 4000
+	pr := &fig1Problem{cfg: &cfg, p: p, x: ad.Const(p.X)}
+	for i := 0; i < draws; i++ {
+		pr.innerSeeds = append(pr.innerSeeds, uint64(1000+i))
+	}
+	th := cfg.Model.Params().Consts()
+	grad := func(phi *nn.Params) []*tensor.Tensor {
+		v := phi.Vars()
+		return ad.Tensors(ad.Grad(pr.inner(th, v), v.List()))
+	}
+	phi0 := cfg.Posterior.Params().Clone()
+	exact := gl.projectOnto(phi0, gl.lExact)
+	g0, ge := norm(grad(phi0), nil), norm(grad(exact), nil)
+	// The Monte-Carlo error of the mean gradient, from the spread of one-draw gradients.
+	one := &fig1Problem{cfg: &cfg, p: p, x: ad.Const(p.X)}
+	var gs [][]*tensor.Tensor
+	for i := 0; i < 50; i++ {
+		one.innerSeeds = []uint64{uint64(9000 + i)}
+		v := exact.Vars()
+		gs = append(gs, ad.Tensors(ad.Grad(one.inner(th, v), v.List())))
+	}
+	_, se := meanNorm(gs)
+	mcErr := se * math.Sqrt(50) / math.Sqrt(draws)
+	t.Logf("|∇φ G| averaged over %d draws: %.3e at φ⁰, %.3e at the noise-averaged minimiser (Monte-Carlo error %.3e)", draws, g0, ge, mcErr)
+	if ge > 3*mcErr || g0 < 10*mcErr {
+		t.Errorf("gradient %.3e at the minimiser, %.3e at φ⁰, Monte-Carlo error %.3e", ge, g0, mcErr)
+	}
+}
+
 // TestFig1GDBiasRate checks Theorem 2 on the linear-Gaussian model, where
 // the limit is found by a long unroll: with gradient-descent unrolling at
 // α = 1/λ_max the bias falls geometrically in N at the rate of the inner
