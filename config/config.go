@@ -39,18 +39,24 @@ type ModelConfig struct {
 
 // MethodConfig selects the learning method and its settings.
 type MethodConfig struct {
-	Name           Method  `yaml:"name" json:"name" doc:"learning method"`
-	K              int     `yaml:"k" json:"k" doc:"inner steps kept per iteration (BiSM, VNCE) or Gibbs steps (CD, PCD)"`
-	N              int     `yaml:"n" json:"n" doc:"BiSM: unrolled differentiable inner steps"`
-	Unroll         Unroll  `yaml:"unroll" json:"unroll" doc:"BiSM: optimizer of the unrolled steps"`
-	Sigma          float64 `yaml:"sigma" json:"sigma" doc:"DSM: noise level σ"`
-	SigmaBegin     float64 `yaml:"sigma_begin" json:"sigma_begin" doc:"MDSM: smallest noise level"`
-	SigmaEnd       float64 `yaml:"sigma_end" json:"sigma_end" doc:"MDSM: largest noise level"`
-	Sigma0         float64 `yaml:"sigma0" json:"sigma0" doc:"MDSM: the target's fixed noise level σ0"`
-	Geometric      bool    `yaml:"geometric" json:"geometric" doc:"MDSM: space the noise levels geometrically"`
-	GaussianSlices bool    `yaml:"gaussian_slices" json:"gaussian_slices" doc:"SSM: Gaussian instead of Rademacher projections"`
-	Chains         int     `yaml:"chains" json:"chains" doc:"PCD: persistent chains"`
-	Particles      int     `yaml:"particles" json:"particles" doc:"VNCE: importance particles"`
+	Name           Method   `yaml:"name" json:"name" doc:"learning method"`
+	K              int      `yaml:"k" json:"k" doc:"inner steps kept per iteration (BiSM, VNCE) or Gibbs steps (CD, PCD)"`
+	N              int      `yaml:"n" json:"n" doc:"BiSM: unrolled differentiable inner steps"`
+	Unroll         Unroll   `yaml:"unroll" json:"unroll" doc:"BiSM: optimizer of the unrolled steps" unset:"none (method.gradient implicit)"`
+	Gradient       Gradient `yaml:"gradient" json:"gradient" doc:"BiSM: θ's gradient through φ*(θ), by unrolling n steps or by the implicit function theorem"`
+	Solver         Solver   `yaml:"solver" json:"solver" doc:"BiSM implicit: linear solver of the Hessian system"`
+	SolverIters    int      `yaml:"solver_iters" json:"solver_iters" doc:"BiSM implicit: the solver's iteration limit"`
+	SolverTol      float64  `yaml:"solver_tol" json:"solver_tol" doc:"BiSM implicit: the solver's relative tolerance"`
+	Draws          int      `yaml:"draws" json:"draws" doc:"BiSM implicit: draws of q's noise averaged in the inner loss's Hessian"`
+	Damping        float64  `yaml:"damping" json:"damping" doc:"BiSM implicit: λ added to the Hessian (minres needs none; cg needs λ > 0)"`
+	Sigma          float64  `yaml:"sigma" json:"sigma" doc:"DSM: noise level σ"`
+	SigmaBegin     float64  `yaml:"sigma_begin" json:"sigma_begin" doc:"MDSM: smallest noise level"`
+	SigmaEnd       float64  `yaml:"sigma_end" json:"sigma_end" doc:"MDSM: largest noise level"`
+	Sigma0         float64  `yaml:"sigma0" json:"sigma0" doc:"MDSM: the target's fixed noise level σ0"`
+	Geometric      bool     `yaml:"geometric" json:"geometric" doc:"MDSM: space the noise levels geometrically"`
+	GaussianSlices bool     `yaml:"gaussian_slices" json:"gaussian_slices" doc:"SSM: Gaussian instead of Rademacher projections"`
+	Chains         int      `yaml:"chains" json:"chains" doc:"PCD: persistent chains"`
+	Particles      int      `yaml:"particles" json:"particles" doc:"VNCE: importance particles"`
 }
 
 // TrainConfig sets the optimisation.
@@ -86,10 +92,11 @@ type EvalConfig struct {
 // betas (0.9, 0.95), a constant schedule, the checkerboard GRBM with BiSSM.
 func Defaults() Config {
 	return Config{
-		Seed:   1234,
-		Data:   DataConfig{Name: Checkerboard},
-		Model:  ModelConfig{Kind: GRBM, Hidden: 4},
-		Method: MethodConfig{Name: BiSSM, K: 5, N: 5, Unroll: UnrollAdam, Sigma: 0.05, Sigma0: 0.1, Chains: 100, Particles: 5},
+		Seed:  1234,
+		Data:  DataConfig{Name: Checkerboard},
+		Model: ModelConfig{Kind: GRBM, Hidden: 4},
+		Method: MethodConfig{Name: BiSSM, K: 5, N: 5, Unroll: UnrollAdam, Gradient: GradientUnroll,
+			Solver: SolverMINRES, SolverIters: 100, SolverTol: 1e-3, Draws: 1, Sigma: 0.05, Sigma0: 0.1, Chains: 100, Particles: 5},
 		Train: TrainConfig{Iterations: 100000, BatchSize: 100, LR: 1e-3, Beta1: 0.9, Beta2: 0.95,
 			Schedule: Constant, EvalEvery: 1000},
 		Eval: EvalConfig{LL: LLExact, AISChains: 2000, AISBetas: 2000, LLDuringTraining: true, Fisher: true, Grid: 200},

@@ -172,3 +172,62 @@ func TestCheckResume(t *testing.T) {
 		t.Errorf("warm-up cut to the run's length: resume allowed")
 	}
 }
+
+// TestImplicitGradientKeys: with method.gradient implicit, n and unroll
+// left unset become 0 and empty; set, they are errors; the solver keys
+// are checked; the resolved config reads back the same.
+func TestImplicitGradientKeys(t *testing.T) {
+	base := "seed: 1\nmethod:\n  name: bidsm\n  gradient: implicit\n"
+	cfg, err := Parse([]byte(base), "c.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Method.N != 0 || cfg.Method.Unroll != "" || cfg.Method.Solver != SolverMINRES {
+		t.Fatalf("got %+v", cfg.Method)
+	}
+	out, err := Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse(out, "run.yaml", nil)
+	if err != nil {
+		t.Fatalf("the resolved config does not read back: %v\n%s", err, out)
+	}
+	if err := CheckResume(cfg, back); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse([]byte("method:\n  name: bidsm\n"), "c.yaml", []string{"method.gradient=implicit", "method.n=0", "method.unroll="}); err != nil {
+		t.Fatalf("an unrolled config switched to implicit with n=0 and no unroll: %v", err)
+	}
+	cases := []struct {
+		src       string
+		overrides []string
+		want      string
+	}{
+		{base + "  n: 5\n", nil, "method.n: the implicit gradient unrolls no steps"},
+		{base, []string{"method.n=3"}, "method.n: the implicit gradient unrolls no steps"},
+		{base + "  unroll: sgd\n", nil, "method.unroll: the implicit gradient unrolls no steps"},
+		{"method:\n  name: bidsm\n", []string{"method.gradient=implicit"}, "method.n"}, // Defaults' n stays 5 only when the file sets it; here it does not
+		{base, []string{"method.solver=lu"}, `method.solver: unknown value "lu"`},
+		{base, []string{"method.solver=cg"}, "method.damping: cg needs a positive damping"},
+		{base, []string{"method.solver_iters=0"}, "method.solver_iters"},
+		{base, []string{"method.solver_tol=1"}, "method.solver_tol"},
+		{base, []string{"method.draws=0"}, "method.draws"},
+		{base, []string{"method.damping=-1"}, "method.damping"},
+		{"method:\n  name: dsm\n  gradient: implicit\n", nil, "dsm has no inner problem"},
+		{"method:\n  name: bidsm\n  gradient: newton\n", nil, `method.gradient: unknown value "newton"`},
+	}
+	for _, c := range cases {
+		_, err := Parse([]byte(c.src), "c.yaml", c.overrides)
+		if c.want == "method.n" {
+			// Switching a config without n to implicit is fine.
+			if err != nil {
+				t.Errorf("%q %v: %v", c.src, c.overrides, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q %v: got %v, want %q", c.src, c.overrides, err, c.want)
+		}
+	}
+}

@@ -56,6 +56,16 @@ func Parse(src []byte, origin string, overrides []string) (Config, error) {
 	if err := Override(&c, overrides); err != nil {
 		return c, err
 	}
+	if c.Method.Gradient == GradientImplicit {
+		// n and unroll describe the unroll; unless set, the implicit
+		// gradient leaves them empty (Validate rejects them when set).
+		if !isSet(src, overrides, "method", "n") {
+			c.Method.N = 0
+		}
+		if !isSet(src, overrides, "method", "unroll") {
+			c.Method.Unroll = ""
+		}
+	}
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("%s: %w", origin, err)
 	}
@@ -146,4 +156,25 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// isSet reports whether section.key is set in the YAML source or by an
+// override (the source has already been decoded without error).
+func isSet(src []byte, overrides []string, section, key string) bool {
+	for _, o := range overrides {
+		if k, _, _ := strings.Cut(o, "="); strings.TrimSpace(k) == section+"."+key {
+			return true
+		}
+	}
+	var doc map[string]yaml.Node
+	var sec map[string]yaml.Node
+	if yaml.Unmarshal(src, &doc) != nil {
+		return false
+	}
+	n, ok := doc[section]
+	if !ok || n.Decode(&sec) != nil {
+		return false
+	}
+	_, ok = sec[key]
+	return ok
 }

@@ -188,6 +188,30 @@ const (
 
 var unrolls = []Unroll{UnrollAdam, UnrollSGD}
 
+// Gradient names how BiSM differentiates through the posterior φ*(θ).
+type Gradient string
+
+// The gradients: through n unrolled inner steps (Algorithm 1) or by the
+// implicit function theorem at the posterior after the k kept steps.
+const (
+	GradientUnroll   Gradient = "unroll"
+	GradientImplicit Gradient = "implicit"
+)
+
+var gradients = []Gradient{GradientUnroll, GradientImplicit}
+
+// Solver names the implicit gradient's linear solver (objective.Solver).
+type Solver string
+
+// The solvers: minimum residuals (a least-squares solution on a singular
+// Hessian, no damping) or conjugate gradients (positive damping).
+const (
+	SolverMINRES Solver = "minres"
+	SolverCG     Solver = "cg"
+)
+
+var solvers = []Solver{SolverMINRES, SolverCG}
+
 // LL names a log-likelihood estimator (eval.ll).
 type LL string
 
@@ -236,6 +260,8 @@ func Names() map[string][]string {
 		"model.kind":           names(mapSlice(models, func(i ModelInfo) ModelKind { return i.Name })),
 		"method.name":          names(mapSlice(methods, func(i MethodInfo) Method { return i.Name })),
 		"method.unroll":        names(unrolls),
+		"method.gradient":      names(gradients),
+		"method.solver":        names(solvers),
 		"train.schedule":       names(schedules),
 		"train.inner_schedule": names(schedules),
 		"eval.ll":              names(lls),

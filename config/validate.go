@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -52,8 +53,8 @@ func (c *Config) Validate() error {
 	if (m.Name == CD || m.Name == PCD) && m.K < 1 {
 		return bad("method.k", "CD and PCD need at least one Gibbs step, got %d", m.K)
 	}
-	if !slices.Contains(names(unrolls), string(m.Unroll)) {
-		return bad("method.unroll", "unknown unrolled optimizer %q%s", m.Unroll, oneOf(names(unrolls), string(m.Unroll)))
+	if err := m.validateGradient(bad); err != nil {
+		return err
 	}
 	score, hasScore := m.Name.Score()
 	if hasScore && score == objective.DSM && !(m.Sigma > 0) {
@@ -216,4 +217,48 @@ func (c Config) Describe() string {
 	}
 	fmt.Fprintf(&b, "), %d iterations", c.Train.Iterations)
 	return b.String()
+}
+
+// validateGradient checks how BiSM differentiates through φ*(θ): the
+// unrolled optimizer, or the implicit gradient's solver settings (with
+// which n and unroll have no meaning and must be 0 and empty).
+func (m MethodConfig) validateGradient(bad func(string, string, ...any) error) error {
+	switch m.Gradient {
+	case GradientUnroll:
+		if !slices.Contains(names(unrolls), string(m.Unroll)) {
+			return bad("method.unroll", "unknown unrolled optimizer %q%s", m.Unroll, oneOf(names(unrolls), string(m.Unroll)))
+		}
+		return nil
+	case GradientImplicit:
+	default:
+		return bad("method.gradient", "unknown gradient %q%s", m.Gradient, oneOf(names(gradients), string(m.Gradient)))
+	}
+	if !m.Name.Bilevel() {
+		return bad("method.gradient", "%s is a bi-level score matching option; %s has no inner problem", GradientImplicit, m.Name)
+	}
+	if m.N != 0 {
+		return bad("method.n", "the implicit gradient unrolls no steps; remove method.n (or set it to 0), got %d", m.N)
+	}
+	if m.Unroll != "" {
+		return bad("method.unroll", "the implicit gradient unrolls no steps; remove method.unroll, got %q", m.Unroll)
+	}
+	if !slices.Contains(names(solvers), string(m.Solver)) {
+		return bad("method.solver", "unknown solver %q%s", m.Solver, oneOf(names(solvers), string(m.Solver)))
+	}
+	if m.SolverIters < 1 {
+		return bad("method.solver_iters", "must be at least 1, got %d", m.SolverIters)
+	}
+	if !(m.SolverTol > 0 && m.SolverTol < 1) {
+		return bad("method.solver_tol", "must be in (0, 1), got %v", m.SolverTol)
+	}
+	if m.Draws < 1 {
+		return bad("method.draws", "must be at least 1, got %d", m.Draws)
+	}
+	if !(m.Damping >= 0) || math.IsInf(m.Damping, 0) {
+		return bad("method.damping", "must be finite and non-negative, got %v", m.Damping)
+	}
+	if m.Solver == SolverCG && m.Damping == 0 {
+		return bad("method.damping", "cg needs a positive damping: the inner Hessian is singular when D + 1 > batch size (or use solver minres, which needs none)")
+	}
+	return nil
 }

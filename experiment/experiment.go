@@ -90,7 +90,12 @@ func New(cfg config.Config, dir string, o Options) (*Experiment, error) {
 	// (and a record is written at every snapshot). A deep model's is saved
 	// at snapshots and at the end.
 	e.Run.FlatInput, e.Run.SaveEveryRecord = !cfg.Model.Kind.Deep(), !cfg.Model.Kind.Deep()
-	e.Run.Record = func(rec train.Record, v *tensor.Tensor) error { return e.kind.record(e, rec, v) }
+	e.Run.Record = func(rec train.Record, v *tensor.Tensor) error {
+		if b, ok := e.Run.Method.(*bilevel); ok {
+			b.record(rec)
+		}
+		return e.kind.record(e, rec, v)
+	}
 	e.Run.Progress = o.Progress
 	return e, nil
 }
@@ -156,13 +161,18 @@ func outer(m config.MethodConfig) (o objective.Outer, ok bool) {
 }
 
 // newBiLevel is Algorithm 1 for model m and posterior q with the config's
-// K, N, unrolled optimizer and inner Adam.
+// K, N, unrolled optimizer (or implicit gradient) and inner Adam.
 func newBiLevel(cfg config.Config, m model.EBLVM, q model.Posterior) *bilevel {
 	o, _ := outer(cfg.Method)
 	t := cfg.Train
 	qopt := optim.NewAdam(t.InnerLRBase(), t.Beta1, t.Beta2)
 	b := &objective.BiLevel{Model: m, Posterior: q, Outer: o, K: cfg.Method.K, N: cfg.Method.N, InnerOpt: qopt}
-	if cfg.Method.Unroll == config.UnrollSGD {
+	m0 := cfg.Method
+	switch {
+	case m0.Gradient == config.GradientImplicit:
+		b.Implicit = &objective.Implicit{Draws: m0.Draws, Solver: objective.Solver(m0.Solver),
+			Iters: m0.SolverIters, Tol: m0.SolverTol, Damping: m0.Damping}
+	case m0.Unroll == config.UnrollSGD:
 		b.Unroll = func() optim.Unrolled { return optim.NewSGD(qopt.LR()).Unroll() }
 	}
 	return &bilevel{b: b, q: q}

@@ -21,11 +21,34 @@ var nan = math.NaN()
 type bilevel struct {
 	b *objective.BiLevel
 	q model.Posterior
+
+	// The implicit gradient's solves since the last metrics record.
+	solves                     int
+	iters, residual, innerGrad float64
 }
 
 func (s *bilevel) Step(v *tensor.Tensor, rng *tensor.RNG) (float64, float64, []*tensor.Tensor) {
 	r := s.b.Step(v, rng)
+	if r.Implicit != nil {
+		s.solves++
+		s.iters += float64(r.Implicit.Iters)
+		s.residual += r.Implicit.Residual
+		s.innerGrad += r.Implicit.InnerGradNorm
+	}
 	return r.Loss, r.InnerLoss, r.Grads
+}
+
+// record adds the implicit solves' means since the last record: solver
+// iterations, relative residual ||b - Hw|| / ||b|| and ||∇_φ Ĝ_M|| at φ⁰.
+func (s *bilevel) record(rec train.Record) {
+	if s.solves == 0 {
+		return
+	}
+	n := float64(s.solves)
+	rec["solver_iters"] = s.iters / n
+	rec["solver_residual"] = s.residual / n
+	rec["inner_grad_norm"] = s.innerGrad / n
+	s.solves, s.iters, s.residual, s.innerGrad = 0, 0, 0, 0
 }
 
 func (s *bilevel) State() []train.State {

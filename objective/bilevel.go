@@ -98,6 +98,9 @@ type BiLevel struct {
 	N         int                   // unrolled differentiable steps, discarded
 	InnerOpt  optim.Optimizer       // φ's optimizer; unrolled steps continue from its state
 	Unroll    func() optim.Unrolled // optional override of InnerOpt.Unroll (e.g. SGD unrolling)
+	// Implicit, when set, replaces the N unrolled steps by the implicit
+	// gradient at φ⁰ (N and Unroll are not used).
+	Implicit *Implicit
 }
 
 // StepResult reports one application of Algorithm 1.
@@ -105,6 +108,7 @@ type StepResult struct {
 	Loss      float64          // outer loss J_Bi(θ, φ^N(θ))
 	InnerLoss float64          // inner loss after the K real steps (at φ^0)
 	Grads     []*tensor.Tensor // ∂J_Bi(θ, φ^N(θ))/∂θ in the order of Model.Params()
+	Implicit  *ImplicitInfo    // the implicit solve's report (nil when unrolling)
 }
 
 // Step runs lines 3-11 of Algorithm 1 on one minibatch v: K updates of φ on
@@ -134,6 +138,11 @@ func (b *BiLevel) StepPerturbed(p Perturbed, rng *tensor.RNG) StepResult {
 		phi := qParams.Vars()
 		loss := InnerLoss(energyK, b.Posterior, phi, x, weights, rng)
 		b.InnerOpt.Step(qParams, ad.Tensors(ad.Grad(loss, phi.List())))
+	}
+
+	if b.Implicit != nil {
+		loss, inner, grads, info := b.implicitGrad(p, x, weights, rng)
+		return StepResult{Loss: loss, InnerLoss: inner, Grads: grads, Implicit: &info}
 	}
 
 	// (2) φ^0 detached from θ; (3) N unrolled steps keeping the graph to θ.

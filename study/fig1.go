@@ -35,6 +35,10 @@ type Fig1Config struct {
 	NRef int
 	Seed uint64
 
+	// Implicit, if set, also measures the implicit gradient at φ⁰_K
+	// (objective.ImplicitGradient on the same Ĝ_M and Ĵ) against g*.
+	Implicit *objective.Implicit
+
 	// Progress, if set, is called after each (repeat, K).
 	Progress func(done, total int)
 }
@@ -63,6 +67,11 @@ type Fig1Result struct {
 	BiasGDStderr   [][]float64 `json:"bias_gd_stderr"`
 	BiasAdamStderr [][]float64 `json:"bias_adam_stderr"`
 	BiasMCStderr   float64     `json:"bias_mc_stderr"` // the largest of the standard errors
+	// BiasImplicit is ||E[g_K^implicit] - g*|| by K with its standard error,
+	// and ImplicitIters the solver's mean iterations (with Implicit only).
+	BiasImplicit       []float64 `json:"bias_implicit,omitempty"`
+	BiasImplicitStderr []float64 `json:"bias_implicit_stderr,omitempty"`
+	ImplicitIters      float64   `json:"implicit_iters,omitempty"`
 	// GStarNorm is ||g*||; GStarVsMarginal is ||g* - g_SM|| / ||g_SM||, the
 	// gap between the N -> ∞ gradient and the marginal score-matching one
 	// (Theorem 1 makes it 0 when q's family holds the true posterior and the
@@ -191,6 +200,7 @@ func Fig1Bias(cfg Fig1Config) (Fig1Result, error) {
 		res.DistanceExact = make([]float64, nK)
 	}
 	var gStars [][]*tensor.Tensor
+	implicitDiffs := make([][][]*tensor.Tensor, nK) // [K][repeat]
 	total, done := cfg.Repeats*nK, 0
 	nMax := 0
 	for _, n := range cfg.Ns {
@@ -214,6 +224,11 @@ func Fig1Bias(cfg Fig1Config) (Fig1Result, error) {
 				res.Distance[ki] += paramDist(phi0, phiStar) / float64(cfg.Repeats)
 			}
 			gStars = append(gStars, gStar)
+			if cfg.Implicit != nil {
+				_, _, g, info := objective.ImplicitGradient(pr.outer, pr.inner, thParams, phi0, *cfg.Implicit)
+				implicitDiffs[ki] = append(implicitDiffs[ki], sub(g, gStar))
+				res.ImplicitIters += float64(info.Iters) / float64(total)
+			}
 			for v, variant := range []string{"gd", "adam"} {
 				var u optim.Unrolled
 				if variant == "gd" {
@@ -247,6 +262,13 @@ func Fig1Bias(cfg Fig1Config) (Fig1Result, error) {
 				(*dst)[ki][ni], (*se)[ki][ni] = b, s
 				res.BiasMCStderr = math.Max(res.BiasMCStderr, s)
 			}
+		}
+	}
+
+	if cfg.Implicit != nil {
+		res.BiasImplicit, res.BiasImplicitStderr = make([]float64, nK), make([]float64, nK)
+		for ki := range cfg.Ks {
+			res.BiasImplicit[ki], res.BiasImplicitStderr[ki] = meanNorm(implicitDiffs[ki])
 		}
 	}
 

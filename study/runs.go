@@ -36,9 +36,10 @@ func grbmOf(e *experiment.Experiment, study string) (*model.GRBM, *model.Bernoul
 
 // Fig1Options control Fig1.
 type Fig1Options struct {
-	Ks, Ns         []int // the grid (defaults: K in {0, 1, 2, 5, 10, 20}, N = 0..20)
-	Draws, Repeats int   // M and R of Fig1Config (defaults 10 and 5)
-	Batch          int   // which minibatch of the training set (consecutive rows)
+	Ks, Ns         []int               // the grid (defaults: K in {0, 1, 2, 5, 10, 20}, N = 0..20)
+	Draws, Repeats int                 // M and R of Fig1Config (defaults 10 and 5)
+	Batch          int                 // which minibatch of the training set (consecutive rows)
+	Implicit       *objective.Implicit // also the implicit gradient's bias (Fig1Config.Implicit)
 	Progress       io.Writer
 }
 
@@ -72,9 +73,12 @@ func Fig1(e *experiment.Experiment, o Fig1Options) (Fig1Result, error) {
 	}
 	fc := Fig1Config{
 		Model: g, Posterior: q, Outer: outer, Batch: batch,
-		InnerOpt:    inner,
-		NewInnerOpt: func() optim.Optimizer { return optim.NewAdam(cfg.Train.LR, cfg.Train.Beta1, cfg.Train.Beta2) },
-		Ks:          o.Ks, Ns: o.Ns, Draws: o.Draws, Repeats: o.Repeats, Seed: cfg.Seed + uint64(o.Batch),
+		InnerOpt: inner,
+		NewInnerOpt: func() optim.Optimizer {
+			return optim.NewAdam(cfg.Train.InnerLRBase(), cfg.Train.Beta1, cfg.Train.Beta2)
+		},
+		Ks: o.Ks, Ns: o.Ns, Draws: o.Draws, Repeats: o.Repeats, Seed: cfg.Seed + uint64(o.Batch),
+		Implicit: o.Implicit,
 	}
 	if o.Progress != nil {
 		start := time.Now()
@@ -91,7 +95,8 @@ func Fig1(e *experiment.Experiment, o Fig1Options) (Fig1Result, error) {
 
 // SplitRow is GradSplit's summary of one run, averaged over minibatches.
 type SplitRow struct {
-	Iter, N int
+	Iter, N  int
+	Gradient string // "unroll" (N steps) or "implicit"
 	// TotalRelErr: |g_total - g_marg| / |g_marg| (Theorem 1 says 0).
 	TotalRelErr float64
 	// FixedRelErr, FixedCos: the gradient with φ*(θ) held fixed against
@@ -109,10 +114,20 @@ type SplitRow struct {
 	PosteriorPathRecovered float64
 }
 
+// SplitOptions control GradSplit.
+type SplitOptions struct {
+	Draws, Batches int // draws of q's noise per gradient; minibatches averaged
+	// N >= 0 replaces the run's gradient by N unrolled steps; Implicit, if
+	// set, by the implicit gradient. Otherwise the run's own is used.
+	N        int
+	Implicit *objective.Implicit
+}
+
 // GradSplit takes apart the θ-gradient of a trained GRBM run
 // (GradientSplit) on batches consecutive minibatches of its training set,
 // averaging q's noise over draws per gradient.
-func GradSplit(e *experiment.Experiment, draws, batches int) (SplitRow, error) {
+func GradSplit(e *experiment.Experiment, o SplitOptions) (SplitRow, error) {
+	draws, batches := o.Draws, o.Batches
 	g, q, err := grbmOf(e, "gradsplit")
 	if err != nil {
 		return SplitRow{}, err
@@ -131,12 +146,26 @@ func GradSplit(e *experiment.Experiment, draws, batches int) (SplitRow, error) {
 			wi = j
 		}
 	}
-	row := SplitRow{Iter: e.Run.Iter(), N: e.Config.Method.N}
+	n, implicit := e.Config.Method.N, e.BiLevel()
+	var im *objective.Implicit
+	if implicit != nil {
+		im = implicit.Implicit
+	}
+	if o.N >= 0 {
+		n, im = o.N, nil
+	}
+	if o.Implicit != nil {
+		n, im = 0, o.Implicit
+	}
+	row := SplitRow{Iter: e.Run.Iter(), N: n, Gradient: "unroll"}
+	if im != nil {
+		row.Gradient = "implicit"
+	}
 	var recovered float64
 	for i := 0; i < batches; i++ {
 		rows := set.X[i*bs*set.Dim() : (i+1)*bs*set.Dim()]
 		batch := tensor.FromFloat32(append([]float32(nil), rows...), bs, set.Dim())
-		sc := SplitConfig{Model: g, Outer: outer, Batch: batch, Draws: draws, Seed: uint64(100 + i), N: e.Config.Method.N}
+		sc := SplitConfig{Model: g, Outer: outer, Batch: batch, Draws: draws, Seed: uint64(100 + i), N: n, Implicit: im}
 		if e.Config.Method.Name.Bilevel() {
 			sc.Posterior, sc.InnerOpt = q, e.InnerOptimizer()
 		}

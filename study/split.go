@@ -21,10 +21,12 @@ type SplitConfig struct {
 	Seed  uint64
 
 	// Optional: Algorithm 1's gradient at a trained posterior (K = 0, N
-	// unrolled steps continuing from InnerOpt's state; nothing is modified).
+	// unrolled steps continuing from InnerOpt's state, or the implicit
+	// gradient; nothing is modified).
 	Posterior *model.BernoulliPosterior
 	InnerOpt  optim.Optimizer
 	N         int
+	Implicit  *objective.Implicit // the implicit gradient instead of N unrolled steps
 }
 
 // Split is the θ-gradient of bi-level score matching on a GRBM taken apart
@@ -116,7 +118,7 @@ func GradientSplit(cfg SplitConfig) (*Split, error) {
 		return ad.Tensors(ad.Grad(cfg.Outer.Loss(objective.BiEnergy(m, q, th, phi, rng), p), th.List()))
 	})
 	if cfg.Posterior != nil && cfg.InnerOpt != nil {
-		b := &objective.BiLevel{Model: m, Posterior: cfg.Posterior, Outer: cfg.Outer, K: 0, N: cfg.N, InnerOpt: cfg.InnerOpt}
+		b := &objective.BiLevel{Model: m, Posterior: cfg.Posterior, Outer: cfg.Outer, K: 0, N: cfg.N, InnerOpt: cfg.InnerOpt, Implicit: cfg.Implicit}
 		s.Alg1, s.Alg1Spread = avgSpread(func(rng *tensor.RNG) []*tensor.Tensor { return b.StepPerturbed(p, rng).Grads })
 	}
 	return s, nil

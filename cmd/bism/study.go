@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -8,25 +9,29 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bism-ml/bism/config"
 	"github.com/bism-ml/bism/experiment"
+	"github.com/bism-ml/bism/objective"
 	"github.com/bism-ml/bism/study"
 )
 
 const studyAbout = `
 Research studies of trained runs:
 
-  fig1 -run RUN [-json] [-k 0,1,2,5,10,20] [-n 0-20] [-draws 10] [-repeats 5] [-batch 0]
+  fig1 -run RUN [-json] [-k 0,1,2,5,10,20] [-n 0-20] [-draws 10] [-repeats 5] [-batch 0] [-implicit]
       the bias of Algorithm 1's gradient on a bi-level GRBM run (Theorem 2,
       Fig. 1): on one minibatch, for K real Adam steps and N unrolled steps
       (gradient descent at 1/λ_max and Adam), |E g_KN - g*| with g* the
       N -> ∞ limit and q's noise averaged (M draws in the inner loss, R
       repeats), and the distance of φ^0 to the inner loss's minimisers.
-  gradsplit -run RUN [-json] [-draws 200] [-batches 5]
+  gradsplit -run RUN [-json] [-draws 200] [-batches 5] [-gradient unroll -n N |
+            -gradient implicit [-m M] [-solver-iters I] [-solver-tol T]]
       the θ-gradient of a GRBM run taken apart: the marginal score-matching
       gradient, the bi-level one through the exact posterior (equal to it by
       Theorem 1), the same with the posterior held fixed, and Algorithm 1's at
       the trained posterior; posterior_path_recovered is the share of the
-      path through φ*(θ) the run's method recovers.
+      path through φ*(θ) the run's method recovers (1 all, 0 none). The run's
+      own gradient by default; -gradient takes apart another one.
   scorevar -run RUN [-checkpoint FILE]
       a deep run's score at the data: the variance of the bi-level score over
       h, an importance-sampled check of its bias, and free energies.
@@ -79,6 +84,7 @@ func studyFig1(args []string) error {
 	var asJSON bool
 	var o study.Fig1Options
 	var ks, ns string
+	var implicit bool
 	e, err := openStudy("fig1", args, true, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print one JSON object")
 		fs.StringVar(&ks, "k", "0,1,2,5,10,20", "real inner steps K: a list (and a-b ranges)")
@@ -86,6 +92,7 @@ func studyFig1(args []string) error {
 		fs.IntVar(&o.Draws, "draws", 10, "draws M of q's noise averaged in the inner loss")
 		fs.IntVar(&o.Repeats, "repeats", 5, "independent sets of draws R (the Monte-Carlo error)")
 		fs.IntVar(&o.Batch, "batch", 0, "minibatch of the training set (consecutive rows)")
+		fs.BoolVar(&implicit, "implicit", false, "also measure the implicit gradient's bias (the run's method.solver* settings)")
 	})
 	if err != nil {
 		return err
@@ -100,6 +107,10 @@ func studyFig1(args []string) error {
 		return usageError("-draws and -repeats must be positive")
 	}
 	o.Progress = stderr
+	if implicit {
+		mc := e.Config.Method
+		o.Implicit = &objective.Implicit{Draws: o.Draws, Solver: objective.Solver(mc.Solver), Iters: mc.SolverIters, Tol: mc.SolverTol, Damping: mc.Damping}
+	}
 	r, err := study.Fig1(e, o)
 	if err != nil {
 		return err
@@ -114,6 +125,9 @@ func studyFig1(args []string) error {
 		fmt.Fprintf(stdout, "K = %d: |φ⁰ - φ̂*| = %.4g", k, r.Distance[ki])
 		if r.DistanceExact != nil {
 			fmt.Fprintf(stdout, " (noise-averaged minimisers: %.4g)", r.DistanceExact[ki])
+		}
+		if r.BiasImplicit != nil {
+			fmt.Fprintf(stdout, "; implicit gradient's bias %.4g ± %.2g", r.BiasImplicit[ki], r.BiasImplicitStderr[ki])
 		}
 		fmt.Fprintln(stdout)
 		fmt.Fprintf(stdout, "  %4s %22s %22s\n", "N", "bias, GD unroll", "bias, Adam unroll")
@@ -150,10 +164,18 @@ func intList(s string) ([]int, error) {
 func studyGradSplit(args []string) error {
 	var asJSON bool
 	var draws, batches int
+	var gradient string
+	o := study.SplitOptions{N: -1}
+	im := objective.Implicit{}
 	e, err := openStudy("gradsplit", args, true, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print one JSON object")
 		fs.IntVar(&draws, "draws", 200, "draws of q's noise averaged per gradient")
 		fs.IntVar(&batches, "batches", 5, "minibatches (consecutive training rows) averaged")
+		fs.StringVar(&gradient, "gradient", "", "the bi-level gradient to take apart: unroll or implicit (default: the run's own)")
+		fs.IntVar(&o.N, "n", -1, "with -gradient unroll: unrolled steps (default: the run's method.n)")
+		fs.IntVar(&im.Draws, "m", 0, "with -gradient implicit: draws in the inner loss's Hessian (default: the run's method.draws)")
+		fs.IntVar(&im.Iters, "solver-iters", 0, "with -gradient implicit: iteration limit (default: the run's method.solver_iters)")
+		fs.Float64Var(&im.Tol, "solver-tol", 0, "with -gradient implicit: relative tolerance (default: the run's method.solver_tol)")
 	})
 	if err != nil {
 		return err
@@ -161,12 +183,36 @@ func studyGradSplit(args []string) error {
 	if draws < 1 || batches < 1 {
 		return usageError("-draws and -batches must be positive")
 	}
-	r, err := study.GradSplit(e, draws, batches)
+	o.Draws, o.Batches = draws, batches
+	mc := e.Config.Method
+	switch gradient {
+	case "":
+		if o.N >= 0 && mc.Gradient == config.GradientImplicit {
+			return usageError("-n needs -gradient unroll: the run's gradient is implicit")
+		}
+	case string(config.GradientUnroll):
+		if o.N < 0 {
+			o.N = mc.N
+		}
+	case string(config.GradientImplicit):
+		if o.N >= 0 {
+			return usageError("-n is for -gradient unroll")
+		}
+		im.Solver = objective.Solver(mc.Solver)
+		im.Damping = mc.Damping
+		im.Draws = cmp.Or(im.Draws, mc.Draws)
+		im.Iters = cmp.Or(im.Iters, mc.SolverIters)
+		im.Tol = cmp.Or(im.Tol, mc.SolverTol)
+		o.Implicit = &im
+	default:
+		return usageError("-gradient is unroll or implicit, got %q", gradient)
+	}
+	r, err := study.GradSplit(e, o)
 	if err != nil {
 		return err
 	}
 	if asJSON {
-		m := map[string]any{"run": e.Dir, "iter": r.Iter, "n": r.N, "total_rel_err": r.TotalRelErr,
+		m := map[string]any{"run": e.Dir, "iter": r.Iter, "n": r.N, "gradient": r.Gradient, "total_rel_err": r.TotalRelErr,
 			"fixed_rel_err": r.FixedRelErr, "fixed_cos": r.FixedCos}
 		if !math.IsNaN(r.PosteriorPathRecovered) {
 			m["alg1_rel_err"], m["alg1_cos"], m["alg1_rel_err_w"], m["alg1_cos_w"], m["alg1_spread_w"] = r.Alg1RelErr, r.Alg1Cos, r.Alg1RelErrW, r.Alg1CosW, r.Alg1SpreadW
@@ -174,7 +220,11 @@ func studyGradSplit(args []string) error {
 		}
 		return json.NewEncoder(stdout).Encode(m)
 	}
-	fmt.Fprintf(stdout, "%s at iteration %d (N = %d), relative to the marginal score-matching gradient:\n", e.Dir, r.Iter, r.N)
+	how := fmt.Sprintf("N = %d", r.N)
+	if r.Gradient == "implicit" {
+		how = "implicit gradient"
+	}
+	fmt.Fprintf(stdout, "%s at iteration %d (%s), relative to the marginal score-matching gradient:\n", e.Dir, r.Iter, how)
 	fmt.Fprintf(stdout, "  through the exact posterior φ*(θ) (Theorem 1): rel. error %.2g\n", r.TotalRelErr)
 	fmt.Fprintf(stdout, "  φ* held fixed:                                  rel. error %.3f, cosine %.3f\n", r.FixedRelErr, r.FixedCos)
 	if !math.IsNaN(r.PosteriorPathRecovered) {

@@ -1,0 +1,187 @@
+package objective
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/bism-ml/bism/ad"
+	"github.com/bism-ml/bism/model"
+	"github.com/bism-ml/bism/nn"
+	"github.com/bism-ml/bism/optim"
+	"github.com/bism-ml/bism/tensor"
+)
+
+// Solver names the linear solver of the implicit gradient.
+type Solver string
+
+const (
+	// SolverMINRES solves the Hessian system by minimum residuals: no
+	// damping needed on a singular Hessian (a least-squares solution).
+	SolverMINRES Solver = "minres"
+	// SolverCG solves it by conjugate gradients, which needs a positive
+	// definite system: a positive damping.
+	SolverCG Solver = "cg"
+)
+
+// Implicit configures the implicit bi-level gradient: instead of
+// unrolling N inner steps, Algorithm 1 differentiates through φ*(θ) by
+// the implicit function theorem at φ⁰ (after the K kept steps):
+//
+//	dφ*/dθ = -[∇²_φφ Ĝ]⁻¹ ∇²_φθ Ĝ,
+//	∇_θ J_Bi = ∂Ĵ/∂θ - ∇_θ ⟨∇_φ Ĝ(θ, φ⁰), w⟩,   [∇²_φφ Ĝ + λI] w = ∂Ĵ/∂φ,
+//
+// with w held constant in the last gradient. Ĝ = Ĝ_M is the inner loss
+// averaged over M draws of q's noise, fixed for the solve, so the Hessian
+// is one symmetric operator, applied by Hessian-vector products.
+//
+// The Hessian is singular when Ĝ is flat along some changes of φ for every
+// θ (on a GRBM: changes of A that leave the batch's logits vA + a as they
+// are, whenever D + 1 > B). Those directions carry no θ-gradient: ∇_φ Ĝ
+// is orthogonal to them for every θ, so ∇²_θφ Ĝ annihilates them, and
+// the part of w there does not matter. MINRES returns a least-squares
+// solution with that part bounded, so no damping is needed (λ = 0);
+// CG needs λ > 0.
+type Implicit struct {
+	Draws   int     // M, draws of q's noise in Ĝ_M (at least 1)
+	Solver  Solver  // minres (default) or cg
+	Iters   int     // iteration limit of the solver
+	Tol     float64 // the solver's relative tolerance
+	Damping float64 // λ ≥ 0 added to the Hessian
+}
+
+// ImplicitInfo reports one implicit solve.
+type ImplicitInfo struct {
+	optim.SolveInfo
+	InnerGradNorm float64 // ||∇_φ Ĝ_M(θ, φ⁰)||: how far φ⁰ is from stationary
+}
+
+// InnerLossMean is InnerLoss averaged over draws independent draws of q's
+// noise: the noise-averaged Ĝ_M of Theorem 2's setting, a deterministic
+// function of (θ, φ) once its draws are made.
+func InnerLossMean(energy func(h *ad.Value) *ad.Value, q model.Posterior, phi nn.Vals, v *ad.Value, weights *tensor.Tensor, draws int, rng *tensor.RNG) *ad.Value {
+	if draws < 1 {
+		panic(fmt.Sprintf("objective.InnerLossMean: draws %d < 1", draws))
+	}
+	g := InnerLoss(energy, q, phi, v, weights, rng)
+	for i := 1; i < draws; i++ {
+		g = ad.Add(g, InnerLoss(energy, q, phi, v, weights, rng))
+	}
+	return ad.Scale(g, 1/float64(draws))
+}
+
+// implicitGrad is ImplicitGradient for Algorithm 1's losses on one
+// minibatch: Ĵ with one draw of h, then Ĝ_M, both from rng.
+func (b *BiLevel) implicitGrad(p Perturbed, x *ad.Value, weights *tensor.Tensor, rng *tensor.RNG) (loss, inner float64, grads []*tensor.Tensor, info ImplicitInfo) {
+	outer := func(theta, phi nn.Vals) *ad.Value {
+		return b.Outer.Loss(BiEnergy(b.Model, b.Posterior, theta, phi, rng), p)
+	}
+	innerLoss := func(theta, phi nn.Vals) *ad.Value {
+		return InnerLossMean(model.EnergyGivenV(b.Model, theta, x), b.Posterior, phi, x, weights, b.Implicit.Draws, rng)
+	}
+	return ImplicitGradient(outer, innerLoss, b.Model.Params(), b.Posterior.Params(), *b.Implicit)
+}
+
+// ImplicitGradient returns the θ-gradient of outer(θ, φ*(θ)) by the
+// implicit function theorem at φ = phi's current value, taken as the
+// minimiser φ*(θ) of inner (see Implicit), with the values of outer and
+// inner there and the solve's report. outer and inner are each called once
+// (in that order); inner must be a deterministic function of (θ, φ) over
+// the solve, which holds because its graph is built once.
+func ImplicitGradient(outer, inner func(theta, phi nn.Vals) *ad.Value, thetaParams, phiParams *nn.Params, im Implicit) (outerVal, innerVal float64, grads []*tensor.Tensor, info ImplicitInfo) {
+	theta, phi := thetaParams.Vars(), phiParams.Vars()
+	nth := len(theta.List())
+
+	j := outer(theta, phi)
+	g := ad.Grad(j, append(theta.List(), phi.List()...))
+	dJdTheta, dJdPhi := g[:nth], g[nth:]
+
+	G := inner(theta, phi)
+	gradG := ad.Grad(G, phi.List(), ad.CreateGraph())
+
+	rhs := flatten(ad.Tensors(dJdPhi))
+	info.InnerGradNorm = math.Sqrt(sqNorm(flatten(ad.Tensors(gradG))))
+	// ⟨∇_φ Ĝ, u⟩ for a constant u laid out like φ.
+	pair := func(u []float64) *ad.Value {
+		var s *ad.Value
+		off := 0
+		for _, gi := range gradG {
+			t := tensor.ZerosLike(gi.Tensor())
+			n := t.Size()
+			fill(t, u[off:off+n])
+			off += n
+			d := ad.Dot(gi, ad.Const(t))
+			if s == nil {
+				s = d
+			} else {
+				s = ad.Add(s, d)
+			}
+		}
+		return s
+	}
+	hvp := func(u, out []float64) {
+		flattenInto(out, ad.Tensors(ad.Grad(pair(u), phi.List())))
+		if im.Damping != 0 {
+			for i := range out {
+				out[i] += im.Damping * u[i]
+			}
+		}
+	}
+	var w []float64
+	switch im.Solver {
+	case SolverCG:
+		w, info.SolveInfo = optim.CG(hvp, rhs, im.Tol, im.Iters)
+	default:
+		w, info.SolveInfo = optim.MINRES(hvp, rhs, im.Tol, im.Iters)
+	}
+	mixed := ad.Tensors(ad.Grad(pair(w), theta.List()))
+	grads = make([]*tensor.Tensor, nth)
+	for i, d := range ad.Tensors(dJdTheta) {
+		grads[i] = tensor.Sub(d, mixed[i])
+	}
+	return j.Item(), G.Item(), grads, info
+}
+
+func flatten(ts []*tensor.Tensor) []float64 {
+	n := 0
+	for _, t := range ts {
+		n += t.Size()
+	}
+	out := make([]float64, n)
+	flattenInto(out, ts)
+	return out
+}
+
+func flattenInto(dst []float64, ts []*tensor.Tensor) {
+	off := 0
+	for _, t := range ts {
+		switch t.DType() {
+		case tensor.Float32:
+			for i, v := range t.F32() {
+				dst[off+i] = float64(v)
+			}
+		default:
+			copy(dst[off:], t.F64())
+		}
+		off += t.Size()
+	}
+}
+
+func fill(t *tensor.Tensor, src []float64) {
+	switch t.DType() {
+	case tensor.Float32:
+		d := t.F32()
+		for i := range d {
+			d[i] = float32(src[i])
+		}
+	default:
+		copy(t.F64(), src)
+	}
+}
+
+func sqNorm(a []float64) float64 {
+	var s float64
+	for _, v := range a {
+		s += v * v
+	}
+	return s
+}
