@@ -96,7 +96,7 @@ func Defaults() Config {
 		Data:  DataConfig{Name: Checkerboard},
 		Model: ModelConfig{Kind: GRBM, Hidden: 4},
 		Method: MethodConfig{Name: BiSSM, K: 5, N: 5, Unroll: UnrollAdam, Gradient: GradientUnroll,
-			Solver: SolverMINRES, SolverIters: 100, SolverTol: 1e-3, Draws: 1, Sigma: 0.05, Sigma0: 0.1, Chains: 100, Particles: 5},
+			Solver: SolverMINRES, SolverIters: 10, SolverTol: 1e-3, Draws: 10, Sigma: 0.05, Sigma0: 0.1, Chains: 100, Particles: 5},
 		Train: TrainConfig{Iterations: 100000, BatchSize: 100, LR: 1e-3, Beta1: 0.9, Beta2: 0.95,
 			Schedule: Constant, EvalEvery: 1000},
 		Eval: EvalConfig{LL: LLExact, AISChains: 2000, AISBetas: 2000, LLDuringTraining: true, Fisher: true, Grid: 200},

@@ -40,6 +40,18 @@
 // score-matching gradient (Theorem 1); its bias falls as N grows
 // (Theorem 2).
 //
+// # The implicit gradient
+//
+// N → ∞ gradient-descent steps from a minimiser differentiate φ*(θ) itself:
+// dφ*/dθ = -[∇²_φφ G]⁺ ∇²_φθ G by the implicit function theorem. With
+// [BiLevel.Implicit] set, Algorithm 1 replaces the unroll by this gradient
+// at φ⁰ ([ImplicitGradient]): [∇²_φφ Ĝ_M] w = ∂Ĵ/∂φ is solved by MINRES on
+// Hessian-vector products of the inner loss averaged over M fixed draws of
+// q's noise ([InnerLossMean]), and θ's gradient is ∂Ĵ/∂θ - ∇_θ⟨∇_φ Ĝ_M, w⟩.
+// The Hessian is singular when the batch cannot pin every parameter of q
+// (a GRBM's D + 1 > B); the null directions carry no θ-gradient, so a
+// least-squares w serves and no damping is needed.
+//
 // # Baselines
 //
 // [MarginalStep] runs SM, SSM, DSM or MDSM on a model with a free energy.

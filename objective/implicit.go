@@ -100,24 +100,7 @@ func ImplicitGradient(outer, inner func(theta, phi nn.Vals) *ad.Value, thetaPara
 
 	rhs := flatten(ad.Tensors(dJdPhi))
 	info.InnerGradNorm = math.Sqrt(sqNorm(flatten(ad.Tensors(gradG))))
-	// ⟨∇_φ Ĝ, u⟩ for a constant u laid out like φ.
-	pair := func(u []float64) *ad.Value {
-		var s *ad.Value
-		off := 0
-		for _, gi := range gradG {
-			t := tensor.ZerosLike(gi.Tensor())
-			n := t.Size()
-			fill(t, u[off:off+n])
-			off += n
-			d := ad.Dot(gi, ad.Const(t))
-			if s == nil {
-				s = d
-			} else {
-				s = ad.Add(s, d)
-			}
-		}
-		return s
-	}
+	pair := func(u []float64) *ad.Value { return pairing(gradG, u) }
 	hvp := func(u, out []float64) {
 		flattenInto(out, ad.Tensors(ad.Grad(pair(u), phi.List())))
 		if im.Damping != 0 {
@@ -139,6 +122,27 @@ func ImplicitGradient(outer, inner func(theta, phi nn.Vals) *ad.Value, thetaPara
 		grads[i] = tensor.Sub(d, mixed[i])
 	}
 	return j.Item(), G.Item(), grads, info
+}
+
+// pairing returns ⟨g, u⟩ summed over parameters, for a constant u laid out
+// like g's values flattened in order: differentiated, a Hessian-vector
+// product (in φ) or a mixed one (in θ).
+func pairing(g []*ad.Value, u []float64) *ad.Value {
+	var s *ad.Value
+	off := 0
+	for _, gi := range g {
+		t := tensor.ZerosLike(gi.Tensor())
+		n := t.Size()
+		fill(t, u[off:off+n])
+		off += n
+		d := ad.Dot(gi, ad.Const(t))
+		if s == nil {
+			s = d
+		} else {
+			s = ad.Add(s, d)
+		}
+	}
+	return s
 }
 
 func flatten(ts []*tensor.Tensor) []float64 {

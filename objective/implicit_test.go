@@ -136,17 +136,7 @@ func TestImplicitGRBMUnrollLimit(t *testing.T) {
 			hess := func(u []float64) []float64 {
 				phi := q.Params().Vars()
 				g := ad.Grad(gHat(m.Params().Consts(), phi), phi.List(), ad.CreateGraph())
-				us := unflattenLike(u, q.Params().Tensors())
-				var s *ad.Value
-				for i := range g {
-					d := ad.Dot(g[i], ad.Const(us[i]))
-					if s == nil {
-						s = d
-					} else {
-						s = ad.Add(s, d)
-					}
-				}
-				return flatten(ad.Tensors(ad.Grad(s, phi.List())))
+				return flatten(ad.Tensors(ad.Grad(pairing(g, u), phi.List())))
 			}
 			u := make([]float64, q.Params().Count())
 			for i := range u {
@@ -274,17 +264,7 @@ func TestImplicitGRBMUnrollLimit(t *testing.T) {
 				if v := math.Sqrt(sqNorm(hn) / sqNorm(nul)); v > 1e-12*lmax {
 					t.Fatalf("not a null direction: |H n| / |n| = %g", v)
 				}
-				us := unflattenLike(nul, q.Params().Tensors())
-				var s *ad.Value
-				for i := range g {
-					d := ad.Dot(g[i], ad.Const(us[i]))
-					if s == nil {
-						s = d
-					} else {
-						s = ad.Add(s, d)
-					}
-				}
-				mixed := ad.Tensors(ad.Grad(s, theta.List()))
+				mixed := ad.Tensors(ad.Grad(pairing(g, nul), theta.List()))
 				if v := math.Sqrt(sqNorm(flatten(mixed))) / math.Sqrt(sqNorm(flatten(r.Grads))); v > 1e-12 {
 					t.Errorf("the mixed term does not annihilate a null direction: %g", v)
 				}

@@ -16,6 +16,7 @@ methods=(
   "bidsm-n0:bidsm:method.n=0"
   "bidsm-n5:bidsm:"
   "bidsm-n10:bidsm:method.n=10"
+  "bidsm-implicit:bidsm-implicit:"
   "ssm:ssm:"
   "dsm:dsm:"
   "cd1:cd1:"

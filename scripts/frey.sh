@@ -25,5 +25,5 @@ run() {
 }
 export -f run
 export iters every chains betas
-printf '%s\n' "dsm dsm" "bidsm-n0 bidsm method.n=0" "bidsm-n1 bidsm method.n=1" "bidsm-n5 bidsm" "bidsm-n10 bidsm method.n=10" |
+printf '%s\n' "dsm dsm" "bidsm-n0 bidsm method.n=0" "bidsm-n1 bidsm method.n=1" "bidsm-n5 bidsm" "bidsm-n10 bidsm method.n=10" "bidsm-implicit bidsm-implicit" |
   xargs -P "$jobs" -L 1 bash -c 'run "$0" "$1" "${2:-}"'

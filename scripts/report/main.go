@@ -33,11 +33,12 @@ import (
 // Paper-facing names and display order of the checkerboard methods.
 var cbOrder = []struct{ dir, label string }{
 	{"bissm", "BiSSM (K=5, N=5)"}, {"bidsm-n0", "BiDSM (N=0)"}, {"bidsm-n5", "BiDSM (N=5)"}, {"bidsm-n10", "BiDSM (N=10)"},
-	{"ssm", "SSM"}, {"dsm", "DSM"}, {"cd1", "CD-1"}, {"cd5", "CD-5"}, {"pcd", "PCD-1"}, {"nce", "NCE"}, {"vnce", "VNCE"},
+	{"bidsm-implicit", "BiDSM (implicit)"}, {"ssm", "SSM"}, {"dsm", "DSM"}, {"cd1", "CD-1"}, {"cd5", "CD-5"}, {"pcd", "PCD-1"}, {"nce", "NCE"}, {"vnce", "VNCE"},
 }
 
 var freyOrder = []struct{ dir, label string }{
 	{"dsm", "DSM"}, {"bidsm-n0", "BiDSM (N=0)"}, {"bidsm-n1", "BiDSM (N=1)"}, {"bidsm-n5", "BiDSM (N=5)"}, {"bidsm-n10", "BiDSM (N=10)"},
+	{"bidsm-implicit", "BiDSM (implicit)"},
 }
 
 // Published Table 1 (test LL / Fisher).
@@ -213,8 +214,11 @@ func frey(md *strings.Builder, dir string) error {
 		if len(recs) > 0 {
 			iters, secs = int(recs[len(recs)-1]["iter"]), recs[len(recs)-1]["elapsed_s"]
 		}
-		p := freyPaper[m.dir]
-		fmt.Fprintf(md, "| %s | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f |\n", m.label, iters, int(ev["iter"]), ev["test_ll"], ev["log_z_stderr"], ev["test_fisher"], p[0], p[1], secs)
+		paper := "— | —" // the paper has no implicit gradient
+		if p, ok := freyPaper[m.dir]; ok {
+			paper = fmt.Sprintf("%.2f | %.2f", p[0], p[1])
+		}
+		fmt.Fprintf(md, "| %s | %d | %d | %.2f | %.2f | %.2f | %s | %.0f |\n", m.label, iters, int(ev["iter"]), ev["test_ll"], ev["log_z_stderr"], ev["test_fisher"], paper, secs)
 	}
 	fmt.Fprintln(md)
 	return nil
@@ -222,7 +226,8 @@ func frey(md *strings.Builder, dir string) error {
 
 // fig1 reads bism study fig1 -json: the distance of φ⁰ to the minimisers
 // by K, and the absolute bias with gradient-descent and Adam unrolling by K
-// and N, as a table (a few N) and two figures (every N).
+// and N (and the implicit gradient's by K, when measured), as a table (a few
+// N) and two figures (every N).
 func fig1(md *strings.Builder, path, figs string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -245,11 +250,11 @@ func fig1(md *strings.Builder, path, figs string) error {
 			show = append(show, ni)
 		}
 	}
-	fmt.Fprintf(md, "| K | ‖φ⁰ − φ̂*‖ | to noise-averaged | unroll |")
+	fmt.Fprintf(md, "| K | ‖φ⁰ − φ̂*‖ | to noise-averaged | implicit gradient | unroll |")
 	for _, ni := range show {
 		fmt.Fprintf(md, " N = %d |", r.N[ni])
 	}
-	fmt.Fprintf(md, "\n|---|---|---|---|%s\n", strings.Repeat("---|", len(show)))
+	fmt.Fprintf(md, "\n|---|---|---|---|---|%s\n", strings.Repeat("---|", len(show)))
 	for ki, k := range r.K {
 		exact := "-"
 		if r.DistanceExact != nil {
@@ -261,9 +266,13 @@ func fig1(md *strings.Builder, path, figs string) error {
 				bias, se = r.BiasAdam, r.BiasAdamStderr
 			}
 			if v == 0 {
-				fmt.Fprintf(md, "| %d | %.3f | %s | %s |", k, r.Distance[ki], exact, name)
+				implicit := "-"
+				if r.BiasImplicit != nil {
+					implicit = fmt.Sprintf("%.3g ± %.2g", r.BiasImplicit[ki], r.BiasImplicitStderr[ki])
+				}
+				fmt.Fprintf(md, "| %d | %.3f | %s | %s | %s |", k, r.Distance[ki], exact, implicit, name)
 			} else {
-				fmt.Fprintf(md, "| | | | %s |", name)
+				fmt.Fprintf(md, "| | | | | %s |", name)
 			}
 			for _, ni := range show {
 				fmt.Fprintf(md, " %.3g ± %.2g |", bias[ki][ni], se[ki][ni])
