@@ -204,9 +204,11 @@ func TestImplicitGRBMUnrollLimit(t *testing.T) {
 
 			// Damping: MINRES at λ = 0 is the limit of damped solves. A decade
 			// of damping far below the curvature changes the gradient by less
-			// than 1e-4 relative, and the change shrinks with λ.
+			// than 1e-4 relative, and the change shrinks with λ (down to a
+			// floor near 1e-6 in the singular case, where a damped solve
+			// divides ∂Ĵ/∂φ's null-space part by λ).
 			prevD := math.Inf(1)
-			for _, rel := range []float64{1e-6, 1e-7, 1e-8} {
+			for _, rel := range []float64{1e-6, 1e-7} {
 				dm := *im
 				dm.Damping = rel * lmax
 				bd := &BiLevel{Model: m, Posterior: q, Outer: o, InnerOpt: optim.NewAdam(1e-3, 0.9, 0.95), Implicit: &dm}
