@@ -460,3 +460,27 @@ func TestBiLevelSamplerCommands(t *testing.T) {
 	ok(t, "eval", "-run", out2, "-n", "2", "-steps", "6", "-quiet", "-probe-n", "20", "-sampler", "joint")
 	exists(t, filepath.Join(out2, "eval.json"))
 }
+
+// TestSweepCommand: a shipped sweep file, shortened by -set, trains its
+// cells and writes the summary; -status and -summarize need only the
+// folder, a rerun skips finished cells, and mistakes are named.
+func TestSweepCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sw")
+	f := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(f, []byte("base: checkerboard/bidsm\nvariants:\n  n0: {method.n: 0}\n  dsm: {config: checkerboard/dsm}\nseeds: [1, 2]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, "sweep", "-file", f, "-out", dir, "-j", "2", "-set", "train.iterations=20", "-set", "train.eval_every=10")
+	exists(t, filepath.Join(dir, "n0,seed1", "checkpoint.safetensors"), filepath.Join(dir, "dsm,seed2", "metrics.jsonl"),
+		filepath.Join(dir, "summary.csv"), filepath.Join(dir, "summary.md"), filepath.Join(dir, "curves.png"))
+	if out := ok(t, "sweep", "-status", dir); !strings.Contains(out, "4 cells: 4 finished, 0 partial, 0 pending") {
+		t.Fatalf("status:\n%s", out)
+	}
+	if _, _, e := bism(t, "sweep", "-out", dir); !strings.Contains(e, "4 of 4 cells already finished") {
+		t.Fatalf("rerun:\n%s", e)
+	}
+	ok(t, "sweep", "-summarize", dir)
+	fails(t, 2, []string{"-out is required"}, "sweep", "-file", f)
+	fails(t, 1, []string{"holds no sweep"}, "sweep", "-status", t.TempDir())
+	fails(t, 1, []string{"train.itrations"}, "sweep", "-file", f, "-out", t.TempDir(), "-set", "train.itrations=5")
+}

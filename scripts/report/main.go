@@ -1,5 +1,6 @@
-// Command report turns the GRBM runs of scripts/checkerboard.sh and
-// scripts/frey.sh, and the studies run on them, into the tables and
+// Command report turns the GRBM runs of the checkerboard sweep
+// (configs/sweeps/checkerboard.yaml, cells runs/checkerboard/NAME,seedS)
+// and scripts/frey.sh, and the studies run on them, into the tables and
 // figures of docs/RESULTS.md. It only reads runs/ and writes docs/;
 // numbers come from the runs' metrics.jsonl and eval.json files and the
 // studies' JSON:
@@ -106,7 +107,7 @@ func checkerboard(md *strings.Builder, dir, figs string) error {
 	var curves []plot.Series
 	var panels []plot.Panel
 	for _, m := range cbOrder {
-		seeds, _ := filepath.Glob(filepath.Join(dir, m.dir, "seed*"))
+		seeds, _ := filepath.Glob(filepath.Join(dir, m.dir+",seed*"))
 		sort.Strings(seeds)
 		var ll, fisher, secs []float64
 		var iters int

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/bism-ml/bism/internal/atomicfile"
+	"github.com/bism-ml/bism/sweep"
+	"github.com/bism-ml/bism/train"
+)
+
+const sweepAbout = `
+Runs a grid of experiments described by a sweep file (configs/sweeps/ has
+examples): a base config, named variants, a grid of config keys and seeds.
+Each cell is a run directory under -out named after its variant, grid values
+and seed (e.g. n0,lr=0.001,seed1), trained as 'bism train -resume=auto' would:
+finished cells are skipped, unfinished ones resumed, so the same command
+continues an interrupted sweep. -j cells train at once; results do not depend
+on it. -set applies to every cell (e.g. a short smoke sweep with
+-set train.iterations=200).
+
+At the end (and with -summarize DIR alone) it writes DIR/summary.csv (one row
+per cell), DIR/summary.md (mean ± sd over seeds per cell of each final metric)
+and DIR/curves.png. -status DIR lists each cell's state. The sweep file and
+-set overrides are kept in DIR/sweep.json, so -status, -summarize and a rerun
+need only DIR.`
+
+type sweepArgs struct {
+	file, out, data, status, summarize string
+	jobs                               int
+	sets                               setFlags
+}
+
+func (a *sweepArgs) declare(fs *flag.FlagSet) {
+	fs.StringVar(&a.file, "file", "", "sweep file (YAML; configs/sweeps/ has examples)")
+	fs.StringVar(&a.out, "out", "", "the sweep's folder: one run directory per cell")
+	fs.IntVar(&a.jobs, "j", 1, "cells trained at once")
+	fs.Var(&a.sets, "set", "override a config key in every cell (repeatable)")
+	fs.StringVar(&a.data, "data", "", "data folder (default $BISM_DATA, else the user data folder)")
+	fs.StringVar(&a.status, "status", "", "print the state of each cell of the sweep in this folder")
+	fs.StringVar(&a.summarize, "summarize", "", "write the summary of the sweep in this folder")
+}
+
+func sweepFlags(fs *flag.FlagSet) { new(sweepArgs).declare(fs) }
+
+// sweepRecord is DIR/sweep.json: what a later -status, -summarize or rerun
+// needs to rebuild the cells.
+type sweepRecord struct {
+	File   string   `json:"file"`
+	Source string   `json:"source"`
+	Set    []string `json:"set"`
+}
+
+func cmdSweep(args []string) error {
+	var a sweepArgs
+	fs := newFlags("sweep")
+	a.declare(fs)
+	if err := parse(fs, args, false); err != nil {
+		return err
+	}
+	switch {
+	case a.status != "":
+		cells, err := recordedCells(a.status)
+		if err != nil {
+			return err
+		}
+		counts := map[sweep.State]int{}
+		for _, c := range cells {
+			st, it, err := sweep.CellState(a.status, c)
+			if err != nil {
+				return err
+			}
+			counts[st]++
+			fmt.Fprintf(stdout, "%-9s %8d  %s\n", st, it, c.Name)
+		}
+		fmt.Fprintf(stdout, "%d cells: %d finished, %d partial, %d pending\n", len(cells), counts[sweep.Finished], counts[sweep.Partial], counts[sweep.Pending])
+		return nil
+	case a.summarize != "":
+		cells, err := recordedCells(a.summarize)
+		if err != nil {
+			return err
+		}
+		return summarize(a.summarize, cells)
+	}
+	if a.out == "" {
+		return usageError("-out is required (the sweep's folder), or -status DIR / -summarize DIR")
+	}
+	if a.jobs < 1 {
+		return usageError("-j must be at least 1")
+	}
+	rec := sweepRecord{File: a.file, Set: a.sets}
+	if a.file == "" {
+		prev, err := readRecord(a.out)
+		if err != nil {
+			return usageError("-file is required (the sweep file), unless -out holds a sweep to continue: %v", err)
+		}
+		rec = prev
+		if len(a.sets) > 0 {
+			rec.Set = a.sets
+		}
+	} else {
+		b, err := os.ReadFile(a.file)
+		if err != nil {
+			return err
+		}
+		rec.Source = string(b)
+	}
+	cells, err := cellsOf(rec)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(a.out, 0o755); err != nil {
+		return err
+	}
+	if err := writeRecord(a.out, rec); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "bism sweep: %d cells in %s, %d at a time\n", len(cells), a.out, a.jobs)
+	ctx, sig, stop := interruptible()
+	defer stop()
+	runErr := sweep.Run(ctx, a.out, cells, sweep.Options{Jobs: a.jobs, DataDir: a.data, Progress: stderr, Command: os.Args})
+	if errors.Is(runErr, train.ErrInterrupted) || ctx.Err() != nil {
+		code := 130
+		if s := sig(); s == syscall.SIGTERM {
+			code = 143
+		}
+		return exitError{code, fmt.Errorf("interrupted; the same command continues the sweep: bism sweep -out %s", a.out)}
+	}
+	if err := summarize(a.out, cells); err != nil {
+		return errors.Join(runErr, err)
+	}
+	return runErr
+}
+
+func summarize(dir string, cells []sweep.Cell) error {
+	files, err := sweep.Summarize(dir, cells)
+	for _, f := range files {
+		fmt.Fprintf(stderr, "wrote %s\n", f)
+	}
+	return err
+}
+
+func cellsOf(rec sweepRecord) ([]sweep.Cell, error) {
+	f, err := sweep.Parse([]byte(rec.Source), rec.File)
+	if err != nil {
+		return nil, err
+	}
+	return f.Cells(rec.Set)
+}
+
+const sweepRecordFile = "sweep.json"
+
+func readRecord(dir string) (sweepRecord, error) {
+	var rec sweepRecord
+	b, err := os.ReadFile(filepath.Join(dir, sweepRecordFile))
+	if err != nil {
+		return rec, fmt.Errorf("%s holds no sweep (no %s)", dir, sweepRecordFile)
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return rec, fmt.Errorf("%s: %v", filepath.Join(dir, sweepRecordFile), err)
+	}
+	return rec, nil
+}
+
+func writeRecord(dir string, rec sweepRecord) error {
+	b, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(filepath.Join(dir, sweepRecordFile), func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	})
+}
+
+func recordedCells(dir string) ([]sweep.Cell, error) {
+	rec, err := readRecord(dir)
+	if err != nil {
+		return nil, err
+	}
+	return cellsOf(rec)
+}

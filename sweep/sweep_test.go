@@ -1,0 +1,174 @@
+package sweep
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/bism-ml/bism/train"
+)
+
+const small = `
+base: checkerboard/bidsm
+variants:
+  n0: {method.n: 0}
+  ssm: {config: checkerboard/ssm}
+grid:
+  train.lr: [0.001, 0.0003]
+seeds: [1, 2]
+set:
+  train.iterations: 40
+  train.eval_every: 20
+`
+
+func TestCells(t *testing.T) {
+	f, err := Parse([]byte(small), "s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells, err := f.Cells([]string{"train.batch_size=50"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range cells {
+		names = append(names, c.Name)
+	}
+	want := []string{"n0,lr=0.001,seed1", "n0,lr=0.001,seed2", "n0,lr=0.0003,seed1", "n0,lr=0.0003,seed2",
+		"ssm,lr=0.001,seed1", "ssm,lr=0.001,seed2", "ssm,lr=0.0003,seed1", "ssm,lr=0.0003,seed2"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("cells %v, want %v", names, want)
+	}
+	cfg, err := cells[2].Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Method.N != 0 || cfg.Train.LR != 0.0003 || cfg.Seed != 1 || cfg.Train.Iterations != 40 || cfg.Train.BatchSize != 50 {
+		t.Fatalf("cell %s resolved to %+v %+v seed %d", cells[2].Name, cfg.Method, cfg.Train, cfg.Seed)
+	}
+	if cfg, _ := cells[4].Resolve(); cfg.Method.Name != "ssm" {
+		t.Fatalf("variant config not used: %s", cfg.Method.Name)
+	}
+	if cells[0].Group != "n0,lr=0.001" || cells[1].Group != cells[0].Group {
+		t.Fatalf("groups %q %q", cells[0].Group, cells[1].Group)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := []struct{ src, want string }{
+		{"base: checkerboard/bidsm\n", "seeds is required"},
+		{"seeds: [1]\n", "base is required"},
+		{"base: x\nseeds: [1]\nbogus: 1\n", "s.yaml:3: unknown key bogus"},
+		{"base: x\nseeds: [1, 1]\n", "seed 1 is listed twice"},
+		{"base: x\nseeds: [a]\n", `"a" is not a non-negative integer`},
+		{"base: x\nseeds: [1]\ngrid:\n  train.lr: []\n", "grid.train.lr wants a non-empty list"},
+		{"base: x\nseeds: [1]\nvariants:\n  a/b: {method.n: 1}\n", `variant name "a/b"`},
+		{"base: [\n", "not valid YAML"},
+	}
+	for _, c := range cases {
+		_, err := Parse([]byte(c.src), "s.yaml")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: got %v, want %q", c.src, err, c.want)
+		}
+	}
+	// A bad key fails when the cells are made, before anything runs.
+	f, err := Parse([]byte("base: checkerboard/bidsm\nseeds: [1]\ngrid:\n  train.lrr: [1]\n"), "s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Cells(nil); err == nil || !strings.Contains(err.Error(), "train.lrr") {
+		t.Fatalf("got %v, want an error naming train.lrr", err)
+	}
+}
+
+// TestRun: a sweep trains every cell; run again, it skips them; a cell
+// stopped halfway is resumed and ends where an uninterrupted one does; one
+// worker or two give the same metrics; the summary lists every cell.
+func TestRun(t *testing.T) {
+	f, err := Parse([]byte(small), "s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells, err := f.Cells(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells = cells[:3] // two seeds of one group, one of another
+	a, b := t.TempDir(), t.TempDir()
+	if err := Run(context.Background(), a, cells, Options{Jobs: 1}); err != nil {
+		t.Fatal(err)
+	}
+	// b: the first cell stopped at iteration 20, then the whole sweep with two workers.
+	half := cells[0]
+	half.Overrides = append(slices.Clip(half.Overrides), "train.iterations=20")
+	if err := Run(context.Background(), b, []Cell{half}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if st, it, _ := CellState(b, cells[0]); st != Partial || it != 20 {
+		t.Fatalf("stopped cell: %s at %d, want partial at 20", st, it)
+	}
+	var log bytes.Buffer
+	if err := Run(context.Background(), b, cells, Options{Jobs: 2, Progress: &log}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cells {
+		ma, err := os.ReadFile(filepath.Join(a, c.Name, train.MetricsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mb, err := os.ReadFile(filepath.Join(b, c.Name, train.MetricsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameRecords(t, ma, mb) {
+			t.Errorf("%s: metrics differ between -j 1 and a resumed -j 2 sweep:\n%s\n%s", c.Name, ma, mb)
+		}
+	}
+	log.Reset()
+	if err := Run(context.Background(), b, cells, Options{Progress: &log}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "3 of 3 cells already finished") || strings.Contains(log.String(), "start") {
+		t.Fatalf("a finished sweep ran again:\n%s", log.String())
+	}
+
+	files, err := Summarize(b, cells)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 3 {
+		t.Fatalf("wrote %v", files)
+	}
+	csv, _ := os.ReadFile(filepath.Join(b, SummaryCSV))
+	md, _ := os.ReadFile(filepath.Join(b, SummaryMD))
+	if n := strings.Count(string(csv), "\n"); n != 4 {
+		t.Fatalf("summary.csv has %d lines, want a header and 3 rows:\n%s", n, csv)
+	}
+	if !strings.Contains(string(md), "| n0,lr=0.001 | 2 | 40 |") || !strings.Contains(string(md), "| n0,lr=0.0003 | 1 | 40 |") || !strings.Contains(string(md), " ± ") {
+		t.Fatalf("summary.md:\n%s", md)
+	}
+}
+
+// sameRecords compares metrics files record by record, all but elapsed_s.
+func sameRecords(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	la, lb := strings.Split(strings.TrimSpace(string(a)), "\n"), strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(la) != len(lb) {
+		return false
+	}
+	strip := func(s string) string {
+		i := strings.Index(s, `"elapsed_s":`)
+		j := strings.Index(s[i:], ",")
+		return s[:i] + s[i+j+1:]
+	}
+	for i := range la {
+		if strip(la[i]) != strip(lb[i]) {
+			return false
+		}
+	}
+	return true
+}
