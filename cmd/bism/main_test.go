@@ -484,3 +484,44 @@ func TestSweepCommand(t *testing.T) {
 	fails(t, 1, []string{"holds no sweep"}, "sweep", "-status", t.TempDir())
 	fails(t, 1, []string{"train.itrations"}, "sweep", "-file", f, "-out", t.TempDir(), "-set", "train.itrations=5")
 }
+
+// TestSweepSlurmSubmit: -slurm writes an array script (one task per cell,
+// each running -cell I) and a summary script, and submits the second after
+// the first with afterany; a stand-in sbatch records what it was given.
+// (scripts/slurm_e2e.sh runs a sweep through a real Slurm.)
+func TestSweepSlurmSubmit(t *testing.T) {
+	bin := t.TempDir()
+	calls := filepath.Join(bin, "calls")
+	fake := "#!/bin/sh\necho \"$@\" >> " + calls + "\nn=$(wc -l < " + calls + ")\necho $((41 + n))\n"
+	if err := os.WriteFile(filepath.Join(bin, "sbatch"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	dir := filepath.Join(t.TempDir(), "sw")
+	f := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(f, []byte("base: checkerboard/bidsm\ngrid:\n  method.n: [0, 5]\nseeds: [1, 2, 3]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, "sweep", "-file", f, "-out", dir, "-slurm", "-slurm-args", "--partition=cpu --time=1:00:00")
+	got, _ := os.ReadFile(calls)
+	lines := strings.Split(strings.TrimSpace(string(got)), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "--partition=cpu --time=1:00:00") || !strings.HasSuffix(lines[0], "cells.sh") ||
+		!strings.Contains(lines[1], "--dependency=afterany:42") || !strings.HasSuffix(lines[1], "summary.sh") {
+		t.Fatalf("sbatch calls:\n%s", got)
+	}
+	script, _ := os.ReadFile(filepath.Join(dir, "slurm", "cells.sh"))
+	for _, want := range []string{"#SBATCH --array=0-5", "#SBATCH --requeue", `sweep -out `, `-cell "$SLURM_ARRAY_TASK_ID"`} {
+		if !strings.Contains(string(script), want) {
+			t.Errorf("cells.sh lacks %q:\n%s", want, script)
+		}
+	}
+	if out := ok(t, "sweep", "-status", dir); !strings.Contains(out, "6 cells: 0 finished, 0 partial, 6 pending") || !strings.Contains(out, "array job 42, summary in job 43") {
+		t.Fatalf("status:\n%s", out)
+	}
+	// What an array task runs: one cell.
+	ok(t, "sweep", "-out", dir, "-cell", "3", "-set", "train.iterations=10")
+	if out := ok(t, "sweep", "-status", dir); !strings.Contains(out, "6 cells: 0 finished, 1 partial") {
+		t.Fatalf("after -cell 3:\n%s", out)
+	}
+	fails(t, 2, []string{"-cell 6: the sweep has 6 cells"}, "sweep", "-out", dir, "-cell", "6")
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/bism-ml/bism/internal/atomicfile"
@@ -29,12 +30,20 @@ At the end (and with -summarize DIR alone) it writes DIR/summary.csv (one row
 per cell), DIR/summary.md (mean ± sd over seeds per cell of each final metric)
 and DIR/curves.png. -status DIR lists each cell's state. The sweep file and
 -set overrides are kept in DIR/sweep.json, so -status, -summarize and a rerun
-need only DIR.`
+need only DIR.
+
+-slurm submits the cells to Slurm instead: DIR/slurm/cells.sh is an sbatch
+array script, one task per cell running 'bism sweep -out DIR -cell I' (a
+requeued task resumes from its checkpoint), and DIR/slurm/summary.sh runs
+after the array has ended (--dependency=afterany) and writes the summary.
+-slurm-args adds sbatch options (partition, time, CPUs) to both.`
 
 type sweepArgs struct {
 	file, out, data, status, summarize string
-	jobs                               int
+	jobs, cell                         int
 	sets                               setFlags
+	slurm                              bool
+	slurmArgs                          string
 }
 
 func (a *sweepArgs) declare(fs *flag.FlagSet) {
@@ -45,6 +54,9 @@ func (a *sweepArgs) declare(fs *flag.FlagSet) {
 	fs.StringVar(&a.data, "data", "", "data folder (default $BISM_DATA, else the user data folder)")
 	fs.StringVar(&a.status, "status", "", "print the state of each cell of the sweep in this folder")
 	fs.StringVar(&a.summarize, "summarize", "", "write the summary of the sweep in this folder")
+	fs.BoolVar(&a.slurm, "slurm", false, "submit the cells to Slurm as a job array (sbatch), and the summary as a job that runs after it")
+	fs.StringVar(&a.slurmArgs, "slurm-args", "", "extra sbatch options for every job, e.g. \"--partition=cpu --time=2:00:00 --cpus-per-task=2\"")
+	fs.IntVar(&a.cell, "cell", -1, "train only the cell of this index (what each array task of -slurm runs)")
 }
 
 func sweepFlags(fs *flag.FlagSet) { new(sweepArgs).declare(fs) }
@@ -80,6 +92,10 @@ func cmdSweep(args []string) error {
 			fmt.Fprintf(stdout, "%-9s %8d  %s\n", st, it, c.Name)
 		}
 		fmt.Fprintf(stdout, "%d cells: %d finished, %d partial, %d pending\n", len(cells), counts[sweep.Finished], counts[sweep.Partial], counts[sweep.Pending])
+		if jobs := slurmJobs(a.status); jobs != "" {
+			arr, sum, _ := strings.Cut(jobs, " ")
+			fmt.Fprintf(stdout, "Slurm: cells in array job %s, summary in job %s (squeue -j %s,%s; sacct -j %s)\n", arr, sum, arr, sum, arr)
+		}
 		return nil
 	case a.summarize != "":
 		cells, err := recordedCells(a.summarize)
@@ -118,8 +134,19 @@ func cmdSweep(args []string) error {
 	if err := os.MkdirAll(a.out, 0o755); err != nil {
 		return err
 	}
-	if err := writeRecord(a.out, rec); err != nil {
-		return err
+	if a.cell < 0 { // array tasks read the record, never write it
+		if err := writeRecord(a.out, rec); err != nil {
+			return err
+		}
+	}
+	if a.slurm {
+		return submitSlurm(a, cells)
+	}
+	if a.cell >= 0 {
+		if a.cell >= len(cells) {
+			return usageError("-cell %d: the sweep has %d cells (0 to %d)", a.cell, len(cells), len(cells)-1)
+		}
+		cells = cells[a.cell : a.cell+1]
 	}
 	fmt.Fprintf(stderr, "bism sweep: %d cells in %s, %d at a time\n", len(cells), a.out, a.jobs)
 	ctx, sig, stop := interruptible()
@@ -131,6 +158,9 @@ func cmdSweep(args []string) error {
 			code = 143
 		}
 		return exitError{code, fmt.Errorf("interrupted; the same command continues the sweep: bism sweep -out %s", a.out)}
+	}
+	if a.cell >= 0 {
+		return runErr // the summary is the dependent job's
 	}
 	if err := summarize(a.out, cells); err != nil {
 		return errors.Join(runErr, err)
