@@ -223,3 +223,13 @@ func yamlFloat(s string) string {
 
 // value returns the key's value in c, formatted as in a config file.
 func (f field) value(c Config) string { return formatValue(reflect.ValueOf(c).FieldByIndex(f.index)) }
+
+// Values returns every key of c with its value as text (a sweep file's
+// computed values read them).
+func Values(c Config) (map[string]string, error) {
+	out := make(map[string]string, len(fields))
+	for _, f := range fields {
+		out[f.Name] = f.value(c)
+	}
+	return out, nil
+}

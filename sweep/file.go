@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -24,14 +25,18 @@ import (
 //	seeds: [1, 2, 3]
 //	set:                            # optional: overrides of every cell
 //	  train.eval_every: 10000
+//	eval: [-select]                 # optional: `bism eval -json` flags, run after training
 //
-// The cells are variants × grid × seeds, each a run directory.
+// The cells are variants × grid × seeds, each a run directory. A value of
+// set, a variant or the grid may be computed from the cell's other keys:
+// {train.iterations/10} is its train.iterations divided by 10.
 type File struct {
 	Base     string
 	Variants []Variant // in the file's order
 	Grid     []Axis    // in the file's order
 	Seeds    []uint64
 	Set      []string // key=value
+	Eval     []string // flags of the evaluation step (nil: none)
 }
 
 // Variant is a named set of overrides; Config, when set, replaces the base.
@@ -54,6 +59,7 @@ type Cell struct {
 	Config    string   // config name or file
 	Overrides []string // key=value, seed included
 	Seed      uint64
+	Eval      []string // flags of the evaluation step (nil: none)
 }
 
 // Load reads and checks a sweep file.
@@ -150,6 +156,17 @@ func Parse(src []byte, origin string) (File, error) {
 				}
 				f.Seeds = append(f.Seeds, s)
 			}
+		case "eval":
+			if v.Kind != yaml.SequenceNode {
+				return f, bad(v, "eval wants a list of bism eval flags, e.g. [-select]")
+			}
+			f.Eval = []string{}
+			for _, x := range v.Content {
+				if x.Kind != yaml.ScalarNode {
+					return f, bad(x, "eval: flags must be single values")
+				}
+				f.Eval = append(f.Eval, x.Value)
+			}
 		case "set":
 			pairs, err := scalarMap(v)
 			if err != nil {
@@ -159,7 +176,7 @@ func Parse(src []byte, origin string) (File, error) {
 				f.Set = append(f.Set, p[0]+"="+p[1])
 			}
 		default:
-			return f, bad(k, "unknown key %s (a sweep file has base, variants, grid, seeds and set)", k.Value)
+			return f, bad(k, "unknown key %s (a sweep file has base, variants, grid, seeds, set and eval)", k.Value)
 		}
 	}
 	if len(f.Seeds) == 0 {
@@ -234,7 +251,7 @@ func (f File) Cells(extra []string) ([]Cell, error) {
 			}
 			group := strings.Join(parts, ",")
 			for _, seed := range f.Seeds {
-				c := Cell{Group: group, Config: f.Base, Seed: seed}
+				c := Cell{Group: group, Config: f.Base, Seed: seed, Eval: f.Eval}
 				if vr.Config != "" {
 					c.Config = vr.Config
 				}
@@ -248,6 +265,9 @@ func (f File) Cells(extra []string) ([]Cell, error) {
 				c.Overrides = append(c.Overrides, combo...)
 				c.Overrides = append(c.Overrides, "seed="+strconv.FormatUint(seed, 10))
 				c.Overrides = append(c.Overrides, extra...)
+				if err := c.derive(); err != nil {
+					return nil, fmt.Errorf("sweep: cell %s: %w", c.Name, err)
+				}
 				if _, err := c.Resolve(); err != nil {
 					return nil, fmt.Errorf("sweep: cell %s: %w", c.Name, err)
 				}
@@ -269,4 +289,55 @@ func shortKV(kv string) string {
 		k = k[i+1:]
 	}
 	return k + "=" + strings.NewReplacer("/", "-", " ", "_", ",", "_").Replace(v)
+}
+
+var derivedRE = regexp.MustCompile(`^\{([a-z0-9_.]+)\s*([*/])\s*([0-9.]+)\}$`)
+
+// derive computes the values written {key/n} or {key*n} from the cell's
+// config without them (integer keys round down).
+func (c *Cell) derive() error {
+	var plain []string
+	derived := map[int][]string{}
+	for i, o := range c.Overrides {
+		k, v, _ := strings.Cut(o, "=")
+		if m := derivedRE.FindStringSubmatch(strings.TrimSpace(v)); m != nil {
+			derived[i] = []string{k, m[1], m[2], m[3]}
+			continue
+		}
+		if strings.ContainsAny(v, "{}") {
+			return fmt.Errorf("%s: a computed value is written {key/n} or {key*n}", o)
+		}
+		plain = append(plain, o)
+	}
+	if len(derived) == 0 {
+		return nil
+	}
+	base, err := config.Load(c.Config, plain)
+	if err != nil {
+		return err
+	}
+	values, err := config.Values(base)
+	if err != nil {
+		return err
+	}
+	for i, d := range derived {
+		src, ok := values[d[1]]
+		if !ok {
+			return fmt.Errorf("%s: %s is not a key", c.Overrides[i], d[1])
+		}
+		x, err1 := strconv.ParseFloat(src, 64)
+		n, err2 := strconv.ParseFloat(d[3], 64)
+		if err1 != nil || err2 != nil || (d[2] == "/" && n == 0) {
+			return fmt.Errorf("%s: %s = %q is not a number to compute with", c.Overrides[i], d[1], src)
+		}
+		r := x * n
+		if d[2] == "/" {
+			r = x / n
+		}
+		c.Overrides[i] = d[0] + "=" + strconv.FormatFloat(r, 'g', -1, 64)
+		if _, err := config.Load(c.Config, []string{c.Overrides[i]}); err != nil && strings.Contains(err.Error(), "integer") {
+			c.Overrides[i] = d[0] + "=" + strconv.FormatInt(int64(math.Floor(r)), 10)
+		}
+	}
+	return nil
 }

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/bism-ml/bism/experiment"
+	"github.com/bism-ml/bism/internal/atomicfile"
 	"github.com/bism-ml/bism/train"
 )
 
@@ -18,15 +21,26 @@ type State string
 
 const (
 	Pending  State = "pending"  // no run yet
-	Partial  State = "partial"  // a run with a checkpoint short of its last iteration
-	Finished State = "finished" // trained to its last iteration
+	Partial  State = "partial"  // a run with a checkpoint short of its last iteration, or not evaluated yet
+	Failed   State = "failed"   // its last attempt failed (the error is in FailedFile)
+	Finished State = "finished" // trained to its last iteration (and evaluated, with an evaluation step)
+)
+
+// Files a sweep writes in a cell's run directory.
+const (
+	EvalFile   = "eval.json"    // the evaluation step's output
+	FailedFile = "sweep.failed" // why the cell's last attempt failed
 )
 
 // CellState reads the state of a cell's run under dir, with the iteration
 // of its last metrics record.
 func CellState(dir string, c Cell) (State, int, error) {
 	d := filepath.Join(dir, c.Name)
+	failed := fileExists(filepath.Join(d, FailedFile))
 	if !train.HasCheckpoint(d) {
+		if failed {
+			return Failed, 0, nil
+		}
 		return Pending, 0, nil
 	}
 	cfg, err := c.Resolve()
@@ -38,25 +52,39 @@ func CellState(dir string, c Cell) (State, int, error) {
 		return Partial, 0, nil
 	}
 	it := int(recs[len(recs)-1]["iter"])
-	if it >= cfg.Train.Iterations {
+	switch {
+	case it >= cfg.Train.Iterations && (c.Eval == nil || fileExists(filepath.Join(d, EvalFile))):
 		return Finished, it, nil
+	case failed:
+		return Failed, it, nil
 	}
 	return Partial, it, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // Options control Run.
 type Options struct {
 	Jobs     int       // cells trained at once (default 1)
+	Retries  int       // further attempts of a failed cell (each resumes from its checkpoint)
 	DataDir  string    // data root (data.dir), when set
 	Progress io.Writer // one line per cell started and ended, with an ETA
 	Command  []string  // recorded in each run's run.json
+	// Eval runs a cell's evaluation step (`bism eval -run DIR -json
+	// FLAGS...`) and returns its JSON; required when the cells have one.
+	Eval func(ctx context.Context, runDir string, flags []string) ([]byte, error)
 }
 
 // Run trains the cells under dir, Jobs at a time: finished cells are
 // skipped, partial ones resumed from their checkpoints, pending ones
 // started. Each run is the same as `bism train -config C -set ... -out
-// DIR/NAME -resume=auto`, so its results do not depend on Jobs. A failed
-// cell does not stop the others; Run returns the cells' errors joined.
+// DIR/NAME -resume=auto` (then the evaluation step, when the sweep has
+// one), so its results do not depend on Jobs. A failed cell is tried
+// Retries more times, each resuming from its checkpoint, and does not stop
+// the others; Run returns the failed cells' errors joined.
 // When ctx is cancelled the running cells save their checkpoints and Run
 // returns.
 func Run(ctx context.Context, dir string, cells []Cell, o Options) error {
@@ -98,10 +126,15 @@ func Run(ctx context.Context, dir string, cells []Cell, o Options) error {
 			for c := range queue {
 				say("sweep: start %s", c.Name)
 				t0 := time.Now()
-				_, err := experiment.Train(ctx, experiment.TrainOptions{
-					Config: c.Config, Overrides: c.Overrides, Dir: filepath.Join(dir, c.Name),
-					Resume: experiment.ResumeAuto, DataDir: o.DataDir, Command: o.Command,
-				})
+				var err error
+				for attempt := 0; attempt <= o.Retries; attempt++ {
+					if attempt > 0 {
+						say("sweep: %s failed (%v); attempt %d of %d", c.Name, err, attempt+1, o.Retries+1)
+					}
+					if err = runCell(ctx, dir, c, o); err == nil || ctx.Err() != nil {
+						break
+					}
+				}
 				mu.Lock()
 				done++
 				if err != nil {
@@ -130,4 +163,54 @@ func Run(ctx context.Context, dir string, cells []Cell, o Options) error {
 		return err
 	}
 	return ctx.Err()
+}
+
+// runCell trains one cell to its end (resuming its checkpoint) and runs its
+// evaluation step; a failure is recorded in the cell's FailedFile, which a
+// success removes.
+func runCell(ctx context.Context, dir string, c Cell, o Options) error {
+	d := filepath.Join(dir, c.Name)
+	st, _, err := CellState(dir, c)
+	if err != nil {
+		return err
+	}
+	if st != Finished {
+		err = trainAndEval(ctx, d, c, o)
+	}
+	failed := filepath.Join(d, FailedFile)
+	if err != nil && ctx.Err() == nil {
+		if os.MkdirAll(d, 0o755) == nil {
+			os.WriteFile(failed, []byte(err.Error()+"\n"), 0o644)
+		}
+		return err
+	}
+	os.Remove(failed)
+	return err
+}
+
+func trainAndEval(ctx context.Context, d string, c Cell, o Options) error {
+	_, err := experiment.Train(ctx, experiment.TrainOptions{
+		Config: c.Config, Overrides: c.Overrides, Dir: d,
+		Resume: experiment.ResumeAuto, DataDir: o.DataDir, Command: o.Command,
+	})
+	if err != nil || c.Eval == nil {
+		return err
+	}
+	if o.Eval == nil {
+		return fmt.Errorf("the sweep has an evaluation step and no evaluator was given")
+	}
+	out, err := o.Eval(ctx, d, c.Eval)
+	if err != nil {
+		return fmt.Errorf("evaluation: %w", err)
+	}
+	return atomicfile.Write(filepath.Join(d, EvalFile), func(w io.Writer) error {
+		_, err := w.Write(out)
+		return err
+	})
+}
+
+// FailedReason returns why a failed cell's last attempt failed.
+func FailedReason(dir string, c Cell) string {
+	b, _ := os.ReadFile(filepath.Join(dir, c.Name, FailedFile))
+	return strings.TrimSpace(string(b))
 }

@@ -2,9 +2,12 @@ package sweep
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -28,7 +31,8 @@ const (
 var curveMetrics = []string{"test_ll", "val_loss", "train_loss"}
 
 // Summarize reads the cells' metrics under dir and writes summary.csv (one
-// row per cell: its group, seed, state and final record), summary.md (per
+// row per cell: its group, seed, state, final record and the numbers of its
+// evaluation step as eval.KEY), summary.md (per
 // group, the mean ± sd over seeds of each final metric) and curves.png
 // (per group, the mean curve of test_ll, else val_loss, else train_loss).
 // Cells without metrics are listed as pending. It returns the files
@@ -38,6 +42,7 @@ func Summarize(dir string, cells []Cell) ([]string, error) {
 		c     Cell
 		state State
 		recs  []map[string]float64
+		final map[string]float64 // the last record and the evaluation's numbers (eval.KEY)
 	}
 	var rows []row
 	keys := map[string]bool{}
@@ -47,12 +52,25 @@ func Summarize(dir string, cells []Cell) ([]string, error) {
 			return nil, err
 		}
 		recs, _ := train.ReadMetrics(filepath.Join(dir, c.Name, train.MetricsFile))
+		final := map[string]float64{}
 		if len(recs) > 0 {
-			for k := range recs[len(recs)-1] {
-				keys[k] = true
+			maps.Copy(final, recs[len(recs)-1])
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, c.Name, EvalFile)); err == nil {
+			var ev map[string]any
+			if err := json.Unmarshal(b, &ev); err != nil {
+				return nil, fmt.Errorf("%s: %v", filepath.Join(dir, c.Name, EvalFile), err)
+			}
+			for k, v := range ev {
+				if x, ok := v.(float64); ok {
+					final["eval."+k] = x
+				}
 			}
 		}
-		rows = append(rows, row{c, st, recs})
+		for k := range final {
+			keys[k] = true
+		}
+		rows = append(rows, row{c, st, recs, final})
 	}
 	metrics := make([]string, 0, len(keys))
 	for k := range keys {
@@ -68,13 +86,11 @@ func Summarize(dir string, cells []Cell) ([]string, error) {
 	w.Write(append([]string{"cell", "group", "seed", "state", "iter"}, metrics...))
 	for _, r := range rows {
 		rec := []string{r.c.Name, r.c.Group, strconv.FormatUint(r.c.Seed, 10), string(r.state), ""}
-		var last map[string]float64
-		if len(r.recs) > 0 {
-			last = r.recs[len(r.recs)-1]
-			rec[4] = strconv.Itoa(int(last["iter"]))
+		if it, ok := r.final["iter"]; ok {
+			rec[4] = strconv.Itoa(int(it))
 		}
 		for _, m := range metrics {
-			v, ok := last[m]
+			v, ok := r.final[m]
 			if ok {
 				rec = append(rec, strconv.FormatFloat(v, 'g', -1, 64))
 			} else {
@@ -105,7 +121,7 @@ func Summarize(dir string, cells []Cell) ([]string, error) {
 		var fin []map[string]float64
 		for _, r := range byGroup[g] {
 			if r.state == Finished && len(r.recs) > 0 {
-				fin = append(fin, r.recs[len(r.recs)-1])
+				fin = append(fin, r.final)
 			}
 		}
 		name := g

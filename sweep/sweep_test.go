@@ -58,6 +58,31 @@ func TestCells(t *testing.T) {
 	}
 }
 
+// TestDerived: {key/n} computes a value from the cell's own config.
+func TestDerived(t *testing.T) {
+	f, err := Parse([]byte("base: checkerboard/bidsm\ngrid:\n  train.iterations: [1000, 3000]\nseeds: [1]\nset:\n  train.eval_every: '{train.iterations/10}'\n  train.inner_lr: '{train.lr*2}'\n"), "s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells, err := f.Cells(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int{100, 300} {
+		cfg, err := cells[i].Resolve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Train.EvalEvery != want || cfg.Train.InnerLR != 2*cfg.Train.LR {
+			t.Errorf("%s: eval_every %d inner_lr %v, want %d and %v", cells[i].Name, cfg.Train.EvalEvery, cfg.Train.InnerLR, want, 2*cfg.Train.LR)
+		}
+	}
+	f.Set = append(f.Set, "train.warmup={train.nokey/2}")
+	if _, err := f.Cells(nil); err == nil || !strings.Contains(err.Error(), "train.nokey is not a key") {
+		t.Fatalf("got %v", err)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	cases := []struct{ src, want string }{
 		{"base: checkerboard/bidsm\n", "seeds is required"},
@@ -171,4 +196,24 @@ func sameRecords(t *testing.T, a, b []byte) bool {
 		}
 	}
 	return true
+}
+
+// TestShippedSweeps: every sweep file under configs/sweeps parses and
+// expands into cells whose configs resolve.
+func TestShippedSweeps(t *testing.T) {
+	files, _ := filepath.Glob("../configs/sweeps/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no sweep files found")
+	}
+	for _, p := range files {
+		f, err := Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cells, err := f.Cells(nil)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		t.Logf("%s: %d cells", filepath.Base(p), len(cells))
+	}
 }

@@ -467,12 +467,16 @@ func TestBiLevelSamplerCommands(t *testing.T) {
 func TestSweepCommand(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "sw")
 	f := filepath.Join(t.TempDir(), "s.yaml")
-	if err := os.WriteFile(f, []byte("base: checkerboard/bidsm\nvariants:\n  n0: {method.n: 0}\n  dsm: {config: checkerboard/dsm}\nseeds: [1, 2]\n"), 0o644); err != nil {
+	if err := os.WriteFile(f, []byte("base: checkerboard/bidsm\nvariants:\n  n0: {method.n: 0}\n  dsm: {config: checkerboard/dsm}\nseeds: [1, 2]\neval: []\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ok(t, "sweep", "-file", f, "-out", dir, "-j", "2", "-set", "train.iterations=20", "-set", "train.eval_every=10")
+	t.Setenv("BISM_TEST_MAIN", "1") // the evaluation step runs this binary's main
+	ok(t, "sweep", "-file", f, "-out", dir, "-j", "2", "-set", "train.iterations=20", "-set", "train.eval_every={train.iterations/2}")
 	exists(t, filepath.Join(dir, "n0,seed1", "checkpoint.safetensors"), filepath.Join(dir, "dsm,seed2", "metrics.jsonl"),
-		filepath.Join(dir, "summary.csv"), filepath.Join(dir, "summary.md"), filepath.Join(dir, "curves.png"))
+		filepath.Join(dir, "dsm,seed2", "eval.json"), filepath.Join(dir, "summary.csv"), filepath.Join(dir, "summary.md"), filepath.Join(dir, "curves.png"))
+	if csv, _ := os.ReadFile(filepath.Join(dir, "summary.csv")); !strings.Contains(string(csv), "eval.test_ll") {
+		t.Fatalf("summary.csv lacks the evaluation's numbers:\n%s", csv)
+	}
 	if out := ok(t, "sweep", "-status", dir); !strings.Contains(out, "4 cells: 4 finished, 0 partial, 0 pending") {
 		t.Fatalf("status:\n%s", out)
 	}
@@ -483,6 +487,17 @@ func TestSweepCommand(t *testing.T) {
 	fails(t, 2, []string{"-out is required"}, "sweep", "-file", f)
 	fails(t, 1, []string{"holds no sweep"}, "sweep", "-status", t.TempDir())
 	fails(t, 1, []string{"train.itrations"}, "sweep", "-file", f, "-out", t.TempDir(), "-set", "train.itrations=5")
+
+	// A cell that fails (its data set is not in the data folder) is tried
+	// again, reported by -status, and does not stop the others.
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("variants:\n  cb: {config: checkerboard/dsm}\n  frey: {config: frey/dsm}\nseeds: [1]\nset:\n  train.iterations: 10\n"), 0o644)
+	dir2 := filepath.Join(t.TempDir(), "sw2")
+	fails(t, 1, []string{"frey,seed1:", "attempt 2 of 2"}, "sweep", "-file", bad, "-out", dir2, "-data", t.TempDir())
+	if out := ok(t, "sweep", "-status", dir2); !strings.Contains(out, "1 finished, 0 partial, 0 pending, 1 failed") || !strings.Contains(out, "frey") {
+		t.Fatalf("status:\n%s", out)
+	}
+	exists(t, filepath.Join(dir2, "summary.md"))
 }
 
 // TestSweepSlurmSubmit: -slurm writes an array script (one task per cell,

@@ -120,3 +120,20 @@ func shellQuote(s string) string {
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// cancelSlurm cancels the Slurm jobs recorded for the sweep in dir.
+func cancelSlurm(dir string) error {
+	jobs := slurmJobs(dir)
+	if jobs == "" {
+		return fmt.Errorf("%s holds no Slurm sweep (no %s)", dir, filepath.Join(slurmDir, "jobs"))
+	}
+	ids := strings.Fields(jobs)
+	cmd := exec.Command("scancel", ids...)
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("scancel %s: %v: %s", strings.Join(ids, " "), err, strings.TrimSpace(e.String()))
+	}
+	fmt.Fprintf(stderr, "bism sweep: cancelled Slurm jobs %s; the same sweep resumes with bism sweep -out %s [-slurm]\n", strings.Join(ids, ", "), dir)
+	return nil
+}

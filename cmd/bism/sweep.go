@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -26,9 +29,15 @@ continues an interrupted sweep. -j cells train at once; results do not depend
 on it. -set applies to every cell (e.g. a short smoke sweep with
 -set train.iterations=200).
 
+A sweep file may add an evaluation step (eval: [-select], the flags of 'bism
+eval -json'), run after each cell's training into its eval.json. A cell is
+finished when it has trained to train.iterations and, with an evaluation step,
+written eval.json; a failed cell is tried again -retries times, resuming from
+its checkpoint, and -status shows why it failed.
+
 At the end (and with -summarize DIR alone) it writes DIR/summary.csv (one row
-per cell), DIR/summary.md (mean ± sd over seeds per cell of each final metric)
-and DIR/curves.png. -status DIR lists each cell's state. The sweep file and
+per cell, with the evaluation's numbers as eval.KEY), DIR/summary.md (mean ±
+sd over seeds per cell of each final metric) and DIR/curves.png. -status DIR lists each cell's state. The sweep file and
 -set overrides are kept in DIR/sweep.json, so -status, -summarize and a rerun
 need only DIR.
 
@@ -36,11 +45,13 @@ need only DIR.
 array script, one task per cell running 'bism sweep -out DIR -cell I' (a
 requeued task resumes from its checkpoint), and DIR/slurm/summary.sh runs
 after the array has ended (--dependency=afterany) and writes the summary.
--slurm-args adds sbatch options (partition, time, CPUs) to both.`
+-slurm-args adds sbatch options (partition, time, CPUs) to both; -cancel DIR
+cancels them (scancel).`
 
 type sweepArgs struct {
 	file, out, data, status, summarize string
-	jobs, cell                         int
+	jobs, cell, retries                int
+	cancel                             string
 	sets                               setFlags
 	slurm                              bool
 	slurmArgs                          string
@@ -57,6 +68,8 @@ func (a *sweepArgs) declare(fs *flag.FlagSet) {
 	fs.BoolVar(&a.slurm, "slurm", false, "submit the cells to Slurm as a job array (sbatch), and the summary as a job that runs after it")
 	fs.StringVar(&a.slurmArgs, "slurm-args", "", "extra sbatch options for every job, e.g. \"--partition=cpu --time=2:00:00 --cpus-per-task=2\"")
 	fs.IntVar(&a.cell, "cell", -1, "train only the cell of this index (what each array task of -slurm runs)")
+	fs.IntVar(&a.retries, "retries", 1, "further attempts of a failed cell, each resuming from its checkpoint")
+	fs.StringVar(&a.cancel, "cancel", "", "cancel the Slurm jobs of the sweep in this folder (scancel)")
 }
 
 func sweepFlags(fs *flag.FlagSet) { new(sweepArgs).declare(fs) }
@@ -90,13 +103,22 @@ func cmdSweep(args []string) error {
 			}
 			counts[st]++
 			fmt.Fprintf(stdout, "%-9s %8d  %s\n", st, it, c.Name)
+			if st == sweep.Failed {
+				fmt.Fprintf(stdout, "%18s%s\n", "", sweep.FailedReason(a.status, c))
+			}
 		}
-		fmt.Fprintf(stdout, "%d cells: %d finished, %d partial, %d pending\n", len(cells), counts[sweep.Finished], counts[sweep.Partial], counts[sweep.Pending])
+		fmt.Fprintf(stdout, "%d cells: %d finished, %d partial, %d pending", len(cells), counts[sweep.Finished], counts[sweep.Partial], counts[sweep.Pending])
+		if counts[sweep.Failed] > 0 {
+			fmt.Fprintf(stdout, ", %d failed", counts[sweep.Failed])
+		}
+		fmt.Fprintln(stdout)
 		if jobs := slurmJobs(a.status); jobs != "" {
 			arr, sum, _ := strings.Cut(jobs, " ")
 			fmt.Fprintf(stdout, "Slurm: cells in array job %s, summary in job %s (squeue -j %s,%s; sacct -j %s)\n", arr, sum, arr, sum, arr)
 		}
 		return nil
+	case a.cancel != "":
+		return cancelSlurm(a.cancel)
 	case a.summarize != "":
 		cells, err := recordedCells(a.summarize)
 		if err != nil {
@@ -107,8 +129,8 @@ func cmdSweep(args []string) error {
 	if a.out == "" {
 		return usageError("-out is required (the sweep's folder), or -status DIR / -summarize DIR")
 	}
-	if a.jobs < 1 {
-		return usageError("-j must be at least 1")
+	if a.jobs < 1 || a.retries < 0 {
+		return usageError("-j must be at least 1 and -retries non-negative")
 	}
 	rec := sweepRecord{File: a.file, Set: a.sets}
 	if a.file == "" {
@@ -151,7 +173,8 @@ func cmdSweep(args []string) error {
 	fmt.Fprintf(stderr, "bism sweep: %d cells in %s, %d at a time\n", len(cells), a.out, a.jobs)
 	ctx, sig, stop := interruptible()
 	defer stop()
-	runErr := sweep.Run(ctx, a.out, cells, sweep.Options{Jobs: a.jobs, DataDir: a.data, Progress: stderr, Command: os.Args})
+	runErr := sweep.Run(ctx, a.out, cells, sweep.Options{Jobs: a.jobs, Retries: a.retries, DataDir: a.data,
+		Progress: stderr, Command: os.Args, Eval: evalStep(a.data)})
 	if errors.Is(runErr, train.ErrInterrupted) || ctx.Err() != nil {
 		code := 130
 		if s := sig(); s == syscall.SIGTERM {
@@ -215,4 +238,26 @@ func recordedCells(dir string) ([]sweep.Cell, error) {
 		return nil, err
 	}
 	return cellsOf(rec)
+}
+
+// evalStep runs a cell's evaluation step as `bism eval -run DIR -json
+// FLAGS...` in a process of its own (its output is the cell's eval.json).
+func evalStep(data string) func(ctx context.Context, dir string, flags []string) ([]byte, error) {
+	return func(ctx context.Context, dir string, flags []string) ([]byte, error) {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		args := append([]string{"eval", "-run", dir, "-json", "-quiet"}, flags...)
+		if data != "" {
+			args = append(args, "-data", data)
+		}
+		cmd := exec.CommandContext(ctx, exe, args...)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("bism %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(e.String()))
+		}
+		return o.Bytes(), nil
+	}
 }

@@ -1,11 +1,12 @@
 // Command report turns the GRBM runs of the checkerboard sweep
 // (configs/sweeps/checkerboard.yaml, cells runs/checkerboard/NAME,seedS)
-// and scripts/frey.sh, and the studies run on them, into the tables and
+// and the Frey face sweep (configs/sweeps/frey.yaml, runs/frey/NAME,seed1234),
+// and the studies run on them, into the tables and
 // figures of docs/RESULTS.md. It only reads runs/ and writes docs/;
 // numbers come from the runs' metrics.jsonl and eval.json files and the
 // studies' JSON:
 //
-//	bism study fig1 -run runs/frey/bidsm-n5 -json > runs/fig1.json
+//	bism study fig1 -run "runs/frey/bidsm-n5,seed1234" -implicit -json > runs/fig1.json
 //	bism study gradsplit -run RUN -json > runs/gradsplit/NAME.json   # for each run to split
 //	go run ./scripts/report [-runs runs] [-out docs] [-template scripts/report/RESULTS.tmpl.md]
 //
@@ -203,13 +204,14 @@ func readEval(path string) (map[string]float64, error) {
 func frey(md *strings.Builder, dir string) error {
 	fmt.Fprintf(md, "### Frey face (Table 1)\n\n| method | iterations | selected snapshot | test LL (AIS) | ± AIS s.e. | test Fisher | paper LL | paper Fisher | train time (s) |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, m := range freyOrder {
-		ev, err := readEval(filepath.Join(dir, m.dir, "eval.json"))
+		cell := filepath.Join(dir, m.dir+",seed1234") // the sweep's cell
+		ev, err := readEval(filepath.Join(cell, "eval.json"))
 		if os.IsNotExist(err) {
 			continue
 		} else if err != nil {
 			return err
 		}
-		recs, _ := train.ReadMetrics(filepath.Join(dir, m.dir, train.MetricsFile))
+		recs, _ := train.ReadMetrics(filepath.Join(cell, train.MetricsFile))
 		var iters int
 		var secs float64
 		if len(recs) > 0 {
