@@ -43,8 +43,8 @@ type MethodConfig struct {
 	K              int      `yaml:"k" json:"k" doc:"inner steps kept per iteration (BiSM, VNCE) or Gibbs steps (CD, PCD)"`
 	N              int      `yaml:"n" json:"n" doc:"BiSM: unrolled differentiable inner steps"`
 	Unroll         Unroll   `yaml:"unroll" json:"unroll" doc:"BiSM: optimizer of the unrolled steps" unset:"none (method.gradient implicit)"`
-	Gradient       Gradient `yaml:"gradient" json:"gradient" doc:"BiSM: θ's gradient through φ*(θ), by unrolling n steps or by the implicit function theorem"`
-	Solver         Solver   `yaml:"solver" json:"solver" doc:"BiSM implicit: linear solver of the Hessian system"`
+	Gradient       Gradient `yaml:"gradient" json:"gradient" doc:"BiSM: θ's gradient through φ*(θ), by unrolling n steps or by the implicit function theorem" unset:"unroll"`
+	Solver         Solver   `yaml:"solver" json:"solver" doc:"BiSM implicit: linear solver of the Hessian system" unset:"minres"`
 	SolverIters    int      `yaml:"solver_iters" json:"solver_iters" doc:"BiSM implicit: the solver's iteration limit"`
 	SolverTol      float64  `yaml:"solver_tol" json:"solver_tol" doc:"BiSM implicit: the solver's relative tolerance"`
 	Draws          int      `yaml:"draws" json:"draws" doc:"BiSM implicit: draws of q's noise averaged in the inner loss's Hessian"`

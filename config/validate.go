@@ -224,7 +224,7 @@ func (c Config) Describe() string {
 // which n and unroll have no meaning and must be 0 and empty).
 func (m MethodConfig) validateGradient(bad func(string, string, ...any) error) error {
 	switch m.Gradient {
-	case GradientUnroll:
+	case GradientUnroll, "": // unset: the unroll, as before the key existed
 		if !slices.Contains(names(unrolls), string(m.Unroll)) {
 			return bad("method.unroll", "unknown unrolled optimizer %q%s", m.Unroll, oneOf(names(unrolls), string(m.Unroll)))
 		}
@@ -242,7 +242,7 @@ func (m MethodConfig) validateGradient(bad func(string, string, ...any) error) e
 	if m.Unroll != "" {
 		return bad("method.unroll", "the implicit gradient unrolls no steps; remove method.unroll, got %q", m.Unroll)
 	}
-	if !slices.Contains(names(solvers), string(m.Solver)) {
+	if m.Solver != "" && !slices.Contains(names(solvers), string(m.Solver)) {
 		return bad("method.solver", "unknown solver %q%s", m.Solver, oneOf(names(solvers), string(m.Solver)))
 	}
 	if m.SolverIters < 1 {

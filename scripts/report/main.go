@@ -283,8 +283,24 @@ func fig1(md *strings.Builder, path, figs string) error {
 			fmt.Fprintln(md)
 		}
 	}
+	dist := &plot.LinePlot{Title: "Distance of phi0 to the inner loss's minimisers", XLabel: "K (inner Adam steps)", YLabel: "|phi0 - phi*|"}
+	near, far := plot.Series{Name: "to G_M's minimiser reached by descent", Markers: true}, plot.Series{Name: "to the noise-averaged minimisers", Markers: true}
+	for ki, k := range r.K {
+		near.X, near.Y = append(near.X, float64(k)), append(near.Y, r.Distance[ki])
+		if r.DistanceExact != nil {
+			far.X, far.Y = append(far.X, float64(k)), append(far.Y, r.DistanceExact[ki])
+		}
+	}
+	dist.Series = []plot.Series{near}
+	if len(far.X) > 0 {
+		dist.Series = append(dist.Series, far)
+	}
+	if err := plot.SavePNG(filepath.Join(figs, "fig1_distance.png"), dist.Render(720, 460)); err != nil {
+		return err
+	}
+	fmt.Fprintf(md, "\n![distance to the minimisers](figures/fig1_distance.png)\n")
 	for v, name := range []string{"bias", "bias_adam"} {
-		bias, label := r.BiasGD, "gradient-descent unrolling (step 1/λ_max)"
+		bias, label := r.BiasGD, "gradient-descent unrolling (step 1/lambda_max)"
 		if v == 1 {
 			bias, label = r.BiasAdam, "Adam unrolling (Algorithm 1)"
 		}
@@ -296,7 +312,7 @@ func fig1(md *strings.Builder, path, figs string) error {
 			}
 			series = append(series, s)
 		}
-		lp := &plot.LinePlot{Title: "Bias of the θ-gradient, " + label, XLabel: "N (unrolled steps)", YLabel: "‖E g(K,N) − g*‖", Series: series, LogY: true}
+		lp := &plot.LinePlot{Title: "Bias of the theta-gradient, " + label, XLabel: "N (unrolled steps)", YLabel: "|E g(K,N) - g*|", Series: series, LogY: true}
 		if err := plot.SavePNG(filepath.Join(figs, "fig1_"+name+".png"), lp.Render(720, 460)); err != nil {
 			return err
 		}
