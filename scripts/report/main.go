@@ -271,14 +271,14 @@ func fig1(md *strings.Builder, path, figs string) error {
 			if v == 0 {
 				implicit := "-"
 				if r.BiasImplicit != nil {
-					implicit = fmt.Sprintf("%.3g ± %.2g", r.BiasImplicit[ki], r.BiasImplicitStderr[ki])
+					implicit = fmt.Sprintf("%.4g ± %.2g", r.BiasImplicit[ki], r.BiasImplicitStderr[ki])
 				}
 				fmt.Fprintf(md, "| %d | %.3f | %s | %s | %s |", k, r.Distance[ki], exact, implicit, name)
 			} else {
 				fmt.Fprintf(md, "| | | | | %s |", name)
 			}
 			for _, ni := range show {
-				fmt.Fprintf(md, " %.3g ± %.2g |", bias[ki][ni], se[ki][ni])
+				fmt.Fprintf(md, " %.4g ± %.2g |", bias[ki][ni], se[ki][ni])
 			}
 			fmt.Fprintln(md)
 		}
