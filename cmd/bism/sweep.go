@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/bism-ml/bism/internal/atomicfile"
 	"github.com/bism-ml/bism/sweep"
@@ -176,11 +175,7 @@ func cmdSweep(args []string) error {
 	runErr := sweep.Run(ctx, a.out, cells, sweep.Options{Jobs: a.jobs, Retries: a.retries, DataDir: a.data,
 		Progress: stderr, Command: os.Args, Eval: evalStep(a.data)})
 	if errors.Is(runErr, train.ErrInterrupted) || ctx.Err() != nil {
-		code := 130
-		if s := sig(); s == syscall.SIGTERM {
-			code = 143
-		}
-		return exitError{code, fmt.Errorf("interrupted; the same command continues the sweep: bism sweep -out %s", a.out)}
+		return interrupted(sig, fmt.Errorf("interrupted; the same command continues the sweep: bism sweep -out %s", a.out))
 	}
 	if a.cell >= 0 {
 		return runErr // the summary is the dependent job's

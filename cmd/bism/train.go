@@ -99,16 +99,22 @@ func cmdTrain(args []string) error {
 	_, err := experiment.Train(ctx, experiment.TrainOptions{Config: a.config, Overrides: a.sets, Dir: a.out,
 		Resume: a.resume.mode, Force: a.force, DataDir: a.data, Command: os.Args, SkipMemoryCheck: a.skip, Progress: progress})
 	if errors.Is(err, train.ErrInterrupted) {
-		code := 130
-		if s := sig(); s == syscall.SIGTERM {
-			code = 143
-		}
-		return exitError{code, fmt.Errorf("%w\nresume with: bism train -resume -out %s", err, a.out)}
+		return interrupted(sig, fmt.Errorf("%w\nresume with: bism train -resume -out %s", err, a.out))
 	}
 	if err == nil && progress != nil {
 		fmt.Fprintf(progress, "done: evaluate with bism eval -run %s, sample with bism sample -run %s\n", a.out, a.out)
 	}
 	return err
+}
+
+// interrupted is the error of a command stopped by a signal: exit status
+// 130 for SIGINT, 143 for SIGTERM.
+func interrupted(sig func() os.Signal, err error) error {
+	code := 130
+	if sig() == syscall.SIGTERM {
+		code = 143
+	}
+	return exitError{code, err}
 }
 
 // interruptible returns a context cancelled by the first SIGINT or SIGTERM
