@@ -76,6 +76,10 @@ type Options struct {
 	// Eval runs a cell's evaluation step (`bism eval -run DIR -json
 	// FLAGS...`) and returns its JSON; required when the cells have one.
 	Eval func(ctx context.Context, runDir string, flags []string) ([]byte, error)
+	// Train, when set, trains a cell in runDir to its end, resuming its
+	// checkpoint (the command line runs `bism train -resume=auto` in a
+	// process of its own); nil trains in this process.
+	Train func(ctx context.Context, runDir string, c Cell) error
 }
 
 // Run trains the cells under dir, Jobs at a time: finished cells are
@@ -189,10 +193,15 @@ func runCell(ctx context.Context, dir string, c Cell, o Options) error {
 }
 
 func trainAndEval(ctx context.Context, d string, c Cell, o Options) error {
-	_, err := experiment.Train(ctx, experiment.TrainOptions{
-		Config: c.Config, Overrides: c.Overrides, Dir: d,
-		Resume: experiment.ResumeAuto, DataDir: o.DataDir, Command: o.Command,
-	})
+	var err error
+	if o.Train != nil {
+		err = o.Train(ctx, d, c)
+	} else {
+		_, err = experiment.Train(ctx, experiment.TrainOptions{
+			Config: c.Config, Overrides: c.Overrides, Dir: d,
+			Resume: experiment.ResumeAuto, DataDir: o.DataDir, Command: o.Command,
+		})
+	}
 	if err != nil || c.Eval == nil {
 		return err
 	}

@@ -533,7 +533,8 @@ func TestSweepSlurmSubmit(t *testing.T) {
 	if out := ok(t, "sweep", "-status", dir); !strings.Contains(out, "6 cells: 0 finished, 0 partial, 6 pending") || !strings.Contains(out, "array job 42, summary in job 43") {
 		t.Fatalf("status:\n%s", out)
 	}
-	// What an array task runs: one cell.
+	// What an array task runs: one cell (trained by this binary's main).
+	t.Setenv("BISM_TEST_MAIN", "1")
 	ok(t, "sweep", "-out", dir, "-cell", "3", "-set", "train.iterations=10")
 	if out := ok(t, "sweep", "-status", dir); !strings.Contains(out, "6 cells: 0 finished, 1 partial") {
 		t.Fatalf("after -cell 3:\n%s", out)

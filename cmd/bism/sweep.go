@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/bism-ml/bism/internal/atomicfile"
@@ -24,8 +25,8 @@ examples): a base config, named variants, a grid of config keys and seeds.
 Each cell is a run directory under -out named after its variant, grid values
 and seed (e.g. n0,lr=0.001,seed1), trained as 'bism train -resume=auto' would:
 finished cells are skipped, unfinished ones resumed, so the same command
-continues an interrupted sweep. -j cells train at once; results do not depend
-on it. -set applies to every cell (e.g. a short smoke sweep with
+continues an interrupted sweep. -j cells train at once, each in a process of
+its own with GOMAXPROCS = cores / j; results do not depend on it. -set applies to every cell (e.g. a short smoke sweep with
 -set train.iterations=200).
 
 A sweep file may add an evaluation step (eval: [-select], the flags of 'bism
@@ -173,7 +174,7 @@ func cmdSweep(args []string) error {
 	ctx, sig, stop := interruptible()
 	defer stop()
 	runErr := sweep.Run(ctx, a.out, cells, sweep.Options{Jobs: a.jobs, Retries: a.retries, DataDir: a.data,
-		Progress: stderr, Command: os.Args, Eval: evalStep(a.data)})
+		Progress: stderr, Command: os.Args, Eval: evalStep(a.data), Train: trainStep(a.data, a.jobs)})
 	if errors.Is(runErr, train.ErrInterrupted) || ctx.Err() != nil {
 		return interrupted(sig, fmt.Errorf("interrupted; the same command continues the sweep: bism sweep -out %s", a.out))
 	}
@@ -233,6 +234,40 @@ func recordedCells(dir string) ([]sweep.Cell, error) {
 		return nil, err
 	}
 	return cellsOf(rec)
+}
+
+// trainStep trains a cell as `bism train -resume=auto` in a process of its
+// own (a failing cell cannot take the sweep down), with GOMAXPROCS set to
+// the machine's cores divided among the jobs; its results do not depend on
+// that number.
+func trainStep(data string, jobs int) func(ctx context.Context, dir string, c sweep.Cell) error {
+	return func(ctx context.Context, dir string, c sweep.Cell) error {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		args := []string{"train", "-config", c.Config, "-out", dir, "-resume=auto", "-quiet"}
+		for _, o := range c.Overrides {
+			args = append(args, "-set", o)
+		}
+		if data != "" {
+			args = append(args, "-data", data)
+		}
+		cmd := exec.CommandContext(ctx, exe, args...)
+		// Interrupted, the child saves its checkpoint (SIGINT) before it stops.
+		cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+		cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", max(1, runtime.NumCPU()/jobs)))
+		var e bytes.Buffer
+		cmd.Stderr = &e
+		if err := cmd.Run(); err != nil {
+			msg := strings.TrimSpace(e.String())
+			if ctx.Err() != nil {
+				return fmt.Errorf("%w: %s", ctx.Err(), msg)
+			}
+			return fmt.Errorf("%s", strings.TrimPrefix(msg, "bism train: "))
+		}
+		return nil
+	}
 }
 
 // evalStep runs a cell's evaluation step as `bism eval -run DIR -json
