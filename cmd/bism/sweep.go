@@ -26,20 +26,21 @@ Each cell is a run directory under -out named after its variant, grid values
 and seed (e.g. n0,lr=0.001,seed1), trained as 'bism train -resume=auto' would:
 finished cells are skipped, unfinished ones resumed, so the same command
 continues an interrupted sweep. -j cells train at once, each in a process of
-its own with GOMAXPROCS = cores / j; results do not depend on it. -set applies to every cell (e.g. a short smoke sweep with
--set train.iterations=200).
+its own with GOMAXPROCS = cores / j; results do not depend on it. -set
+applies to every cell (e.g. a short smoke sweep: -set train.iterations=200).
+A value written {train.iterations/10} is computed from the cell's config.
 
 A sweep file may add an evaluation step (eval: [-select], the flags of 'bism
 eval -json'), run after each cell's training into its eval.json. A cell is
-finished when it has trained to train.iterations and, with an evaluation step,
-written eval.json; a failed cell is tried again -retries times, resuming from
-its checkpoint, and -status shows why it failed.
+finished when it has trained to train.iterations and, with an evaluation
+step, written eval.json; a failed cell is tried again -retries times,
+resuming from its checkpoint, and -status shows why it failed.
 
-At the end (and with -summarize DIR alone) it writes DIR/summary.csv (one row
-per cell, with the evaluation's numbers as eval.KEY), DIR/summary.md (mean ±
-sd over seeds per cell of each final metric) and DIR/curves.png. -status DIR lists each cell's state. The sweep file and
--set overrides are kept in DIR/sweep.json, so -status, -summarize and a rerun
-need only DIR.
+At the end (and with -summarize DIR alone) it writes DIR/summary.csv (one
+row per cell, with the evaluation's numbers as eval.KEY), DIR/summary.md
+(mean ± sd over seeds per cell of each final metric) and DIR/curves.png.
+-status DIR lists each cell's state. The sweep file and -set overrides are
+kept in DIR/sweep.json, so -status, -summarize and a rerun need only DIR.
 
 -slurm submits the cells to Slurm instead: DIR/slurm/cells.sh is an sbatch
 array script, one task per cell running 'bism sweep -out DIR -cell I' (a
