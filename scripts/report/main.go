@@ -15,6 +15,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -24,11 +25,13 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/bism-ml/bism/experiment"
 	"github.com/bism-ml/bism/plot"
 	"github.com/bism-ml/bism/study"
+	"github.com/bism-ml/bism/sweep"
 	"github.com/bism-ml/bism/train"
 )
 
@@ -102,27 +105,57 @@ func meanStd(xs []float64) (float64, float64) {
 	return m, s
 }
 
+// readSummary reads a sweep's summary.csv as one map per row, by column.
+func readSummary(path string) ([]map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%v (write it with bism sweep -summarize %s)", err, filepath.Dir(path))
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(recs) == 0 {
+		return nil, fmt.Errorf("%s: not a sweep summary: %v", path, err)
+	}
+	var out []map[string]string
+	for _, r := range recs[1:] {
+		m := map[string]string{}
+		for i, k := range recs[0] {
+			m[k] = r[i]
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
 func checkerboard(md *strings.Builder, dir, figs string) error {
 	fmt.Fprintf(md, "### Checkerboard: test log-likelihood (exact)\n\n")
 	fmt.Fprintf(md, "| method | seeds | iterations | test LL (mean ± sd) | test Fisher | train time (s) |\n|---|---|---|---|---|---|\n")
+	summary, err := readSummary(filepath.Join(dir, sweep.SummaryCSV))
+	if err != nil {
+		return err
+	}
 	var curves []plot.Series
 	var panels []plot.Panel
 	for _, m := range cbOrder {
-		seeds, _ := filepath.Glob(filepath.Join(dir, m.dir+",seed*"))
-		sort.Strings(seeds)
+		var seeds []string
 		var ll, fisher, secs []float64
 		var iters int
 		curveSum := map[float64][]float64{}
-		for _, s := range seeds {
-			recs, err := train.ReadMetrics(filepath.Join(s, train.MetricsFile))
-			if err != nil || len(recs) == 0 {
+		for _, row := range summary { // the sweep's finished cells of this variant
+			if row["group"] != m.dir || row["state"] != string(sweep.Finished) {
 				continue
 			}
-			last := recs[len(recs)-1]
-			ll = append(ll, last["test_ll"])
-			fisher = append(fisher, last["test_fisher"])
-			secs = append(secs, last["elapsed_s"])
-			iters = int(last["iter"])
+			num := func(k string) float64 { v, _ := strconv.ParseFloat(row[k], 64); return v }
+			s := filepath.Join(dir, row["cell"])
+			seeds = append(seeds, s)
+			ll = append(ll, num("test_ll"))
+			fisher = append(fisher, num("test_fisher"))
+			secs = append(secs, num("elapsed_s"))
+			iters = int(num("iter"))
+			recs, err := train.ReadMetrics(filepath.Join(s, train.MetricsFile))
+			if err != nil {
+				return err
+			}
 			for _, r := range recs {
 				curveSum[r["iter"]] = append(curveSum[r["iter"]], r["test_ll"])
 			}
