@@ -80,7 +80,8 @@ func sameRowAllowed(pkg, dep string) bool {
 // or commits, and RESULTS.md stays a summary.
 func TestDocsSpeakToUsers(t *testing.T) {
 	root := filepath.Join("..", "..")
-	bad := regexp.MustCompile(`(?i)spec section|\bthe spec\b|\bsession \d+|\bcommit [0-9a-f]{7}`)
+	// Written without the phrases themselves, so this file does not cite them.
+	bad := regexp.MustCompile(`(?i)\bspec\s+sections?\b|\bthe\s+spec\b|\bsessions?\b|\bcommit [0-9a-f]{7}`)
 	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
