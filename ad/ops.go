@@ -1,6 +1,8 @@
 package ad
 
 import (
+	"fmt"
+
 	"github.com/bism-ml/bism/tensor"
 )
 
@@ -344,6 +346,20 @@ func MatMul(a, b *Value, transA, transB bool) *Value {
 
 // Dot returns sum(a * b) as a scalar.
 func Dot(a, b *Value) *Value { return SumAll(Mul(a, b)) }
+
+// Inner returns Σ_i Dot(xs[i], us[i]), the inner product of two lists of
+// values shaped alike (a parameter set's gradient and a direction):
+// differentiated with us held constant it is a Hessian-vector product.
+func Inner(xs, us []*Value) *Value {
+	if len(xs) != len(us) || len(xs) == 0 {
+		panic(fmt.Sprintf("ad.Inner: %d values against %d", len(xs), len(us)))
+	}
+	s := Dot(xs[0], us[0])
+	for i := 1; i < len(xs); i++ {
+		s = Add(s, Dot(xs[i], us[i]))
+	}
+	return s
+}
 
 // Inverse returns the inverse of a square matrix. Its gradient,
 // -X^{-T} G X^{-T}, is written with the output so higher orders follow.

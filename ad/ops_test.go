@@ -54,6 +54,9 @@ func wellConditioned(rng *tensor.RNG, shape []int) *tensor.Tensor {
 func cubeOf(v *Value) *Value { return Mul(v, Square(v)) }
 
 var opCases = []opCase{
+	{name: "Inner", shapes: [][]int{{3, 4}, {5}, {3, 4}, {5}}, f: func(x []*Value) *Value {
+		return cubeOf(Inner([]*Value{x[0], Square(x[1])}, []*Value{x[2], x[3]}))
+	}},
 	{name: "Add/broadcast", shapes: [][]int{{3, 4}, {4}}, f: func(x []*Value) *Value { return cubeOf(Add(x[0], x[1])) }},
 	{name: "Add/broadcast-col", shapes: [][]int{{2, 3, 4}, {3, 1}}, f: func(x []*Value) *Value { return cubeOf(Add(x[0], x[1])) }},
 	{name: "Sub/broadcast", shapes: [][]int{{1, 4}, {3, 1}}, f: func(x []*Value) *Value { return cubeOf(Sub(x[0], x[1])) }},

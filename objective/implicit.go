@@ -88,6 +88,33 @@ func (b *BiLevel) implicitGrad(p Perturbed, x *ad.Value, weights *tensor.Tensor,
 // (in that order); inner must be a deterministic function of (θ, φ) over
 // the solve, which holds because its graph is built once.
 func ImplicitGradient(outer, inner func(theta, phi nn.Vals) *ad.Value, thetaParams, phiParams *nn.Params, im Implicit) (outerVal, innerVal float64, grads []*tensor.Tensor, info ImplicitInfo) {
+	return ImplicitGradientSolve(outer, inner, thetaParams, phiParams, im.solve)
+}
+
+// Solve returns w with [∇²_φφ Ĝ] w ≈ rhs; hvp(u, out) writes the
+// Hessian-vector product, vectors laid out as φ's parameters flattened in
+// order. A study with a closed form for the solve passes its own.
+type Solve func(hvp func(u, out []float64), rhs []float64) ([]float64, optim.SolveInfo)
+
+// solve is the configured solver, on the damped Hessian.
+func (im Implicit) solve(hvp func(u, out []float64), rhs []float64) ([]float64, optim.SolveInfo) {
+	damped := hvp
+	if im.Damping != 0 {
+		damped = func(u, out []float64) {
+			hvp(u, out)
+			for i := range out {
+				out[i] += im.Damping * u[i]
+			}
+		}
+	}
+	if im.Solver == SolverCG {
+		return optim.CG(damped, rhs, im.Tol, im.Iters)
+	}
+	return optim.MINRES(damped, rhs, im.Tol, im.Iters)
+}
+
+// ImplicitGradientSolve is ImplicitGradient with the linear solve given.
+func ImplicitGradientSolve(outer, inner func(theta, phi nn.Vals) *ad.Value, thetaParams, phiParams *nn.Params, solve Solve) (outerVal, innerVal float64, grads []*tensor.Tensor, info ImplicitInfo) {
 	theta, phi := thetaParams.Vars(), phiParams.Vars()
 	nth := len(theta.List())
 
@@ -97,25 +124,14 @@ func ImplicitGradient(outer, inner func(theta, phi nn.Vals) *ad.Value, thetaPara
 
 	G := inner(theta, phi)
 	gradG := ad.Grad(G, phi.List(), ad.CreateGraph())
+	info.InnerGradNorm = math.Sqrt(sqNorm(ad.Tensors(gradG)))
 
-	rhs := flatten(ad.Tensors(dJdPhi))
-	info.InnerGradNorm = math.Sqrt(sqNorm(flatten(ad.Tensors(gradG))))
-	pair := func(u []float64) *ad.Value { return pairing(gradG, u) }
-	hvp := func(u, out []float64) {
-		flattenInto(out, ad.Tensors(ad.Grad(pair(u), phi.List())))
-		if im.Damping != 0 {
-			for i := range out {
-				out[i] += im.Damping * u[i]
-			}
-		}
-	}
-	var w []float64
-	switch im.Solver {
-	case SolverCG:
-		w, info.SolveInfo = optim.CG(hvp, rhs, im.Tol, im.Iters)
-	default:
-		w, info.SolveInfo = optim.MINRES(hvp, rhs, im.Tol, im.Iters)
-	}
+	// ⟨∇_φ Ĝ, u⟩ for a constant u: differentiated in φ, a Hessian-vector
+	// product; in θ, the mixed term.
+	pair := func(u []float64) *ad.Value { return ad.Inner(gradG, constsLike(gradG, u)) }
+	hvp := func(u, out []float64) { flattenInto(out, ad.Tensors(ad.Grad(pair(u), phi.List()))) }
+	w, si := solve(hvp, flatten(ad.Tensors(dJdPhi)))
+	info.SolveInfo = si
 	mixed := ad.Tensors(ad.Grad(pair(w), theta.List()))
 	grads = make([]*tensor.Tensor, nth)
 	for i, d := range ad.Tensors(dJdTheta) {
@@ -124,25 +140,17 @@ func ImplicitGradient(outer, inner func(theta, phi nn.Vals) *ad.Value, thetaPara
 	return j.Item(), G.Item(), grads, info
 }
 
-// pairing returns ⟨g, u⟩ summed over parameters, for a constant u laid out
-// like g's values flattened in order: differentiated, a Hessian-vector
-// product (in φ) or a mixed one (in θ).
-func pairing(g []*ad.Value, u []float64) *ad.Value {
-	var s *ad.Value
+// constsLike lays the flat vector u out as constants shaped like vs.
+func constsLike(vs []*ad.Value, u []float64) []*ad.Value {
+	out := make([]*ad.Value, len(vs))
 	off := 0
-	for _, gi := range g {
-		t := tensor.ZerosLike(gi.Tensor())
-		n := t.Size()
-		fill(t, u[off:off+n])
-		off += n
-		d := ad.Dot(gi, ad.Const(t))
-		if s == nil {
-			s = d
-		} else {
-			s = ad.Add(s, d)
-		}
+	for i, v := range vs {
+		t := tensor.ZerosLike(v.Tensor())
+		fill(t, u[off:off+t.Size()])
+		off += t.Size()
+		out[i] = ad.Const(t)
 	}
-	return s
+	return out
 }
 
 func flatten(ts []*tensor.Tensor) []float64 {
@@ -182,10 +190,12 @@ func fill(t *tensor.Tensor, src []float64) {
 	}
 }
 
-func sqNorm(a []float64) float64 {
+func sqNorm(ts []*tensor.Tensor) float64 {
 	var s float64
-	for _, v := range a {
-		s += v * v
+	for _, t := range ts {
+		for i := 0; i < t.Size(); i++ {
+			s += t.Flat(i) * t.Flat(i)
+		}
 	}
 	return s
 }

@@ -298,9 +298,18 @@ func (cfg *BiasConfig) maxCurvature(phiStar *nn.Params) float64 {
 	p, weights := cfg.perturb(nz)
 	x := ad.Const(p.X)
 	energy := model.EnergyGivenV(m, m.Params().Consts(), x)
-	rng := tensor.NewRNG(cfg.Seed ^ 0x5eed)
-	vec := make([]*tensor.Tensor, qParams.Len())
-	for i, t := range qParams.Tensors() {
+	return powerCurvature(qParams, func(phi nn.Vals) *ad.Value {
+		return objective.InnerLoss(energy, q, phi, x, weights, nz.inner())
+	}, cfg.Seed^0x5eed)
+}
+
+// powerCurvature estimates the largest |eigenvalue| of loss's φ-Hessian at
+// `at` by powerIters power iterations on Hessian-vector products, from a
+// Gaussian direction drawn from seed; loss is rebuilt at each iteration.
+func powerCurvature(at *nn.Params, loss func(phi nn.Vals) *ad.Value, seed uint64) float64 {
+	rng := tensor.NewRNG(seed)
+	vec := make([]*tensor.Tensor, at.Len())
+	for i, t := range at.Tensors() {
 		vec[i] = rng.Normal(t.DType(), 0, 1, t.Shape()...)
 	}
 	lam := 0.0
@@ -309,22 +318,13 @@ func (cfg *BiasConfig) maxCurvature(phiStar *nn.Params) float64 {
 		if s == 0 {
 			return 0
 		}
+		u := make([]*ad.Value, len(vec))
 		for i := range vec {
-			vec[i] = tensor.Scale(vec[i], 1/s)
+			u[i] = ad.Const(tensor.Scale(vec[i], 1/s))
 		}
-		phi := qParams.Vars()
-		loss := objective.InnerLoss(energy, q, phi, x, weights, nz.inner())
-		g := ad.Grad(loss, phi.List(), ad.CreateGraph())
-		var dot *ad.Value
-		for i, gi := range g {
-			d := ad.Dot(gi, ad.Const(vec[i]))
-			if dot == nil {
-				dot = d
-			} else {
-				dot = ad.Add(dot, d)
-			}
-		}
-		vec = ad.Tensors(ad.Grad(dot, phi.List())) // H v
+		phi := at.Vars()
+		g := ad.Grad(loss(phi), phi.List(), ad.CreateGraph())
+		vec = ad.Tensors(ad.Grad(ad.Inner(g, u), phi.List())) // H u
 		lam = norm(vec, nil)
 	}
 	return lam

@@ -375,34 +375,7 @@ func (cfg *Fig1Config) lambdaMax(pr *fig1Problem, closed *grbmLimit) (float64, e
 			opt.Step(at, ad.Tensors(ad.Grad(pr.inner(th, phi), phi.List())))
 		}
 	}
-	rng := tensor.NewRNG(cfg.Seed ^ 0x5eed)
-	vec := make([]*tensor.Tensor, at.Len())
-	for i, t := range at.Tensors() {
-		vec[i] = rng.Normal(t.DType(), 0, 1, t.Shape()...)
-	}
-	lam := 0.0
-	for it := 0; it < powerIters; it++ {
-		s := norm(vec, nil)
-		if s == 0 {
-			break
-		}
-		for i := range vec {
-			vec[i] = tensor.Scale(vec[i], 1/s)
-		}
-		phi := at.Vars()
-		g := ad.Grad(pr.inner(th, phi), phi.List(), ad.CreateGraph())
-		var dot *ad.Value
-		for i, gi := range g {
-			d := ad.Dot(gi, ad.Const(vec[i]))
-			if dot == nil {
-				dot = d
-			} else {
-				dot = ad.Add(dot, d)
-			}
-		}
-		vec = ad.Tensors(ad.Grad(dot, phi.List()))
-		lam = norm(vec, nil)
-	}
+	lam := powerCurvature(at, func(phi nn.Vals) *ad.Value { return pr.inner(th, phi) }, cfg.Seed^0x5eed)
 	if !(lam > 0) || math.IsInf(lam, 0) {
 		return 0, fmt.Errorf("study.Fig1Bias: the inner loss's curvature at its minimiser is %v", lam)
 	}

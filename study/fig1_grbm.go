@@ -8,6 +8,7 @@ import (
 	"github.com/bism-ml/bism/model"
 	"github.com/bism-ml/bism/nn"
 	"github.com/bism-ml/bism/objective"
+	"github.com/bism-ml/bism/optim"
 	"github.com/bism-ml/bism/tensor"
 )
 
@@ -118,7 +119,16 @@ func (gl *grbmLimit) truePosterior() *nn.Params {
 
 // residual returns x̃ φ_j - target_j for every unit, [B, H].
 func (gl *grbmLimit) residual(phi *nn.Params, target []float64) []float64 {
-	a, c := phi.Get("A").Values(), phi.Get("a").Values()
+	r := gl.logits(phi.Get("A").Values(), phi.Get("a").Values())
+	for i := range r {
+		r[i] -= target[i]
+	}
+	return r
+}
+
+// logits returns the batch's x̃ (a; c) for every unit j, [B, H], with a
+// laid out as A [D, H] and c as [H].
+func (gl *grbmLimit) logits(a, c []float64) []float64 {
 	r := make([]float64, gl.b*gl.h)
 	d := gl.d1 - 1
 	for i := 0; i < gl.b; i++ {
@@ -128,7 +138,7 @@ func (gl *grbmLimit) residual(phi *nn.Params, target []float64) []float64 {
 			for k := 0; k < d; k++ {
 				s += row[k] * a[k*gl.h+j]
 			}
-			r[i*gl.h+j] = s - target[i*gl.h+j]
+			r[i*gl.h+j] = s
 		}
 	}
 	return r
@@ -240,37 +250,29 @@ func (gl *grbmLimit) projectOnto(phi *nn.Params, target []float64) *nn.Params {
 }
 
 // implicitGradient returns ∂_θĴ - ∇_θ <∇_φ Ĝ_M(θ, φ*), w> at φ* (a point
-// of the minimiser set), w = [∇²_φφ Ĝ_M]⁺ ∇_φ Ĵ held constant.
+// of the minimiser set), w = [∇²_φφ Ĝ_M]⁺ ∇_φ Ĵ held constant: the
+// implicit gradient with the pseudo-inverse in closed form.
 func (gl *grbmLimit) implicitGradient(pr *fig1Problem, phiStar *nn.Params) []*tensor.Tensor {
-	_, curv := gl.logitsStar(pr)
-	m := gl.cfg.Model
-	theta := m.Params().Vars()
-	phi := phiStar.Vars()
-	j := pr.outer(theta, phi)
-	gs := ad.Grad(j, append(theta.List(), phi.List()...))
-	nth := len(theta.List())
-	gTheta, gPhi := ad.Tensors(gs[:nth]), ad.Tensors(gs[nth:])
+	_, _, g, _ := objective.ImplicitGradientSolve(pr.outer, pr.inner, gl.cfg.Model.Params(), phiStar,
+		func(_ func(u, out []float64), rhs []float64) ([]float64, optim.SolveInfo) {
+			return gl.pseudoInverse(pr, rhs), optim.SolveInfo{Converged: true}
+		})
+	return g
+}
 
-	// w_j = x̃ᵀ K⁻¹ D_j⁻¹ K⁻¹ x̃ r_j, r_j = (∇_A Ĵ[:, j], ∇_a Ĵ[j]).
-	ga, gc := gPhi[0].Values(), gPhi[1].Values()
+// pseudoInverse returns [∇²_φφ Ĝ_M]⁺ r at the minimiser set for r laid out
+// as φ = (A [D,H], a [H]) flattened: per unit j, w_j = x̃ᵀ K⁻¹ D_j⁻¹ K⁻¹ x̃ r_j.
+func (gl *grbmLimit) pseudoInverse(pr *fig1Problem, r []float64) []float64 {
+	_, curv := gl.logitsStar(pr)
 	d := gl.d1 - 1
-	xr := make([]float64, gl.b*gl.h) // x̃ r_j
-	for i := 0; i < gl.b; i++ {
-		row := gl.xt[i*gl.d1 : (i+1)*gl.d1]
-		for jj := 0; jj < gl.h; jj++ {
-			s := gc[jj]
-			for k := 0; k < d; k++ {
-				s += row[k] * ga[k*gl.h+jj]
-			}
-			xr[i*gl.h+jj] = s
-		}
-	}
+	xr := gl.logits(r[:d*gl.h], r[d*gl.h:]) // x̃ r_j
 	gl.solveK(xr)
 	for i := range xr {
 		xr[i] /= curv[i] / float64(gl.b)
 	}
 	gl.solveK(xr)
-	wa, wc := make([]float64, d*gl.h), make([]float64, gl.h)
+	w := make([]float64, d*gl.h+gl.h)
+	wa, wc := w[:d*gl.h], w[d*gl.h:]
 	for i := 0; i < gl.b; i++ {
 		row := gl.xt[i*gl.d1 : (i+1)*gl.d1]
 		for jj := 0; jj < gl.h; jj++ {
@@ -281,23 +283,7 @@ func (gl *grbmLimit) implicitGradient(pr *fig1Problem, phiStar *nn.Params) []*te
 			wc[jj] += y
 		}
 	}
-	dt := gPhi[0].DType()
-	w := []*tensor.Tensor{tensor.FromFloat64(wa, d, gl.h).As(dt), tensor.FromFloat64(wc, gl.h).As(dt)}
-
-	theta = m.Params().Vars()
-	phi = phiStar.Vars()
-	gi := ad.Grad(pr.inner(theta, phi), phi.List(), ad.CreateGraph())
-	var dot *ad.Value
-	for i, g := range gi {
-		t := ad.Dot(g, ad.Const(w[i]))
-		if dot == nil {
-			dot = t
-		} else {
-			dot = ad.Add(dot, t)
-		}
-	}
-	cross := ad.Tensors(ad.Grad(dot, theta.List()))
-	return sub(gTheta, cross)
+	return w
 }
 
 // relaxedDerivs returns the first two derivatives in l of the mean over zs
