@@ -50,19 +50,20 @@ func Read(name string) (src []byte, origin string, err error) {
 // known; an error names the file and line, or the override, and the key.
 func Parse(src []byte, origin string, overrides []string) (Config, error) {
 	c := Defaults()
-	if err := decodeYAML(&c, src, origin); err != nil {
+	set := map[string]bool{} // the keys the source and overrides set
+	if err := decodeYAML(&c, src, origin, set); err != nil {
 		return c, err
 	}
-	if err := Override(&c, overrides); err != nil {
+	if err := override(&c, overrides, set); err != nil {
 		return c, err
 	}
 	if c.Method.Gradient == GradientImplicit {
 		// n and unroll describe the unroll; unless set, the implicit
 		// gradient leaves them empty (Validate rejects them when set).
-		if !isSet(src, overrides, "method", "n") {
+		if !set["method.n"] {
 			c.Method.N = 0
 		}
-		if !isSet(src, overrides, "method", "unroll") {
+		if !set["method.unroll"] {
 			c.Method.Unroll = ""
 		}
 	}
@@ -75,7 +76,10 @@ func Parse(src []byte, origin string, overrides []string) (Config, error) {
 // Override applies "dotted.key=value" overrides to c (not validated: call
 // Validate after). An error names the override and the key:
 // "-set train.iterations=abc: train.iterations wants an integer".
-func Override(c *Config, overrides []string) error {
+func Override(c *Config, overrides []string) error { return override(c, overrides, nil) }
+
+// override is Override, recording the keys it sets in set (when not nil).
+func override(c *Config, overrides []string, set map[string]bool) error {
 	for _, o := range overrides {
 		key, val, ok := strings.Cut(o, "=")
 		key = strings.TrimSpace(key)
@@ -89,14 +93,17 @@ func Override(c *Config, overrides []string) error {
 		if err := f.set(c, val, false); err != nil {
 			return fmt.Errorf("-set %s: %w", o, err)
 		}
+		if set != nil {
+			set[key] = true
+		}
 	}
 	return nil
 }
 
 // decodeYAML sets the keys of a YAML document in c, strictly: unknown or
 // repeated keys, values of the wrong type and lists are errors naming
-// origin, the line and the key.
-func decodeYAML(c *Config, src []byte, origin string) error {
+// origin, the line and the key. Each key set is recorded in set.
+func decodeYAML(c *Config, src []byte, origin string, set map[string]bool) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return fmt.Errorf("%s: not valid YAML: %v", origin, strings.TrimPrefix(err.Error(), "yaml: "))
@@ -145,6 +152,7 @@ func decodeYAML(c *Config, src []byte, origin string) error {
 			if err := f.set(c, v.Value, v.Tag == "!!null"); err != nil {
 				return fmt.Errorf("%s:%d: %w", origin, v.Line, err)
 			}
+			set[name] = true
 		}
 		return nil
 	}
@@ -156,25 +164,4 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
-}
-
-// isSet reports whether section.key is set in the YAML source or by an
-// override (the source has already been decoded without error).
-func isSet(src []byte, overrides []string, section, key string) bool {
-	for _, o := range overrides {
-		if k, _, _ := strings.Cut(o, "="); strings.TrimSpace(k) == section+"."+key {
-			return true
-		}
-	}
-	var doc map[string]yaml.Node
-	var sec map[string]yaml.Node
-	if yaml.Unmarshal(src, &doc) != nil {
-		return false
-	}
-	n, ok := doc[section]
-	if !ok || n.Decode(&sec) != nil {
-		return false
-	}
-	_, ok = sec[key]
-	return ok
 }

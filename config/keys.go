@@ -226,10 +226,10 @@ func (f field) value(c Config) string { return formatValue(reflect.ValueOf(c).Fi
 
 // Values returns every key of c with its value as text (a sweep file's
 // computed values read them).
-func Values(c Config) (map[string]string, error) {
+func Values(c Config) map[string]string {
 	out := make(map[string]string, len(fields))
 	for _, f := range fields {
 		out[f.Name] = f.value(c)
 	}
-	return out, nil
+	return out
 }

@@ -229,3 +229,21 @@ func TestFilesOfARun(t *testing.T) {
 		t.Error("a run without train.checkpoint_every wrote snapshots")
 	}
 }
+
+// TestTrainResolvesOverridesWithTheFile: Train resolves -set overrides
+// together with the config file, so switching a file without method.n to
+// the implicit gradient leaves n unset instead of failing on its default.
+func TestTrainResolvesOverridesWithTheFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(f, []byte("data: {name: checkerboard}\nmethod: {name: bidsm}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, err := Train(context.Background(), TrainOptions{Config: f, Dir: t.TempDir(),
+		Overrides: []string{"method.gradient=implicit", "train.iterations=4", "train.eval_every=2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := e.Config.Method; m.N != 0 || m.Unroll != "" || e.BiLevel().Implicit == nil {
+		t.Fatalf("method %+v", m)
+	}
+}

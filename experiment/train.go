@@ -155,18 +155,19 @@ func trainConfig(o TrainOptions) (config.Config, error) {
 	var err error
 	switch {
 	case o.Config != "":
-		cfg, err = config.Load(o.Config, nil)
+		// The overrides are resolved with the file (keys they leave unset
+		// take the values that go with the keys they set).
+		cfg, err = config.Load(o.Config, o.Overrides)
 	case o.Resume != ResumeNo && train.HoldsRun(o.Dir):
-		cfg, err = ReadConfig(o.Dir)
+		if cfg, err = ReadConfig(o.Dir); err == nil {
+			err = config.Override(&cfg, o.Overrides)
+		}
 	case o.Resume != ResumeNo:
 		return cfg, fmt.Errorf("%s holds no run to resume; give -config to start one", o.Dir)
 	default:
 		return cfg, errors.New("a config is required (-config FILE or a built-in name such as checkerboard/bissm; bism configs lists them)")
 	}
 	if err != nil {
-		return cfg, err
-	}
-	if err := config.Override(&cfg, o.Overrides); err != nil {
 		return cfg, err
 	}
 	if o.DataDir != "" {

@@ -316,9 +316,10 @@ func (c *Cell) derive() error {
 	if err != nil {
 		return err
 	}
-	values, err := config.Values(base)
-	if err != nil {
-		return err
+	values := config.Values(base)
+	types := map[string]string{}
+	for _, k := range config.Keys() {
+		types[k.Name] = k.Type
 	}
 	for i, d := range derived {
 		src, ok := values[d[1]]
@@ -334,10 +335,11 @@ func (c *Cell) derive() error {
 		if d[2] == "/" {
 			r = x / n
 		}
-		c.Overrides[i] = d[0] + "=" + strconv.FormatFloat(r, 'g', -1, 64)
-		if _, err := config.Load(c.Config, []string{c.Overrides[i]}); err != nil && strings.Contains(err.Error(), "integer") {
-			c.Overrides[i] = d[0] + "=" + strconv.FormatInt(int64(math.Floor(r)), 10)
+		v := strconv.FormatFloat(r, 'g', -1, 64)
+		if types[d[0]] == "integer" {
+			v = strconv.FormatInt(int64(math.Floor(r)), 10)
 		}
+		c.Overrides[i] = d[0] + "=" + v
 	}
 	return nil
 }

@@ -174,13 +174,7 @@ func Run(ctx context.Context, dir string, cells []Cell, o Options) error {
 // success removes.
 func runCell(ctx context.Context, dir string, c Cell, o Options) error {
 	d := filepath.Join(dir, c.Name)
-	st, _, err := CellState(dir, c)
-	if err != nil {
-		return err
-	}
-	if st != Finished {
-		err = trainAndEval(ctx, d, c, o)
-	}
+	err := trainAndEval(ctx, d, c, o)
 	failed := filepath.Join(d, FailedFile)
 	if err != nil && ctx.Err() == nil {
 		if os.MkdirAll(d, 0o755) == nil {
