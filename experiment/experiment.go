@@ -170,12 +170,18 @@ func newBiLevel(cfg config.Config, m model.EBLVM, q model.Posterior) *bilevel {
 	m0 := cfg.Method
 	switch {
 	case m0.Gradient == config.GradientImplicit:
-		b.Implicit = &objective.Implicit{Draws: m0.Draws, Solver: objective.Solver(m0.Solver),
-			Iters: m0.SolverIters, Tol: m0.SolverTol, Damping: m0.Damping}
+		im := ImplicitOf(m0)
+		b.Implicit = &im
 	case m0.Unroll == config.UnrollSGD:
 		b.Unroll = func() optim.Unrolled { return optim.NewSGD(qopt.LR()).Unroll() }
 	}
 	return &bilevel{b: b, q: q}
+}
+
+// ImplicitOf returns the implicit gradient's settings of method m
+// (method.draws, solver, solver_iters, solver_tol, damping).
+func ImplicitOf(m config.MethodConfig) objective.Implicit {
+	return objective.Implicit{Draws: m.Draws, Solver: objective.Solver(m.Solver), Iters: m.SolverIters, Tol: m.SolverTol, Damping: m.Damping}
 }
 
 // initRNG is the stream that initialises the model and posterior.

@@ -108,8 +108,9 @@ func studyFig1(args []string) error {
 	}
 	o.Progress = stderr
 	if implicit {
-		mc := e.Config.Method
-		o.Implicit = &objective.Implicit{Draws: o.Draws, Solver: objective.Solver(mc.Solver), Iters: mc.SolverIters, Tol: mc.SolverTol, Damping: mc.Damping}
+		im := experiment.ImplicitOf(e.Config.Method)
+		im.Draws = o.Draws // the study's Ĝ_M
+		o.Implicit = &im
 	}
 	r, err := study.Fig1(e, o)
 	if err != nil {
@@ -166,7 +167,7 @@ func studyGradSplit(args []string) error {
 	var draws, batches int
 	var gradient string
 	o := study.SplitOptions{N: -1}
-	im := objective.Implicit{}
+	var im objective.Implicit // the flags; unset ones take the run's settings
 	e, err := openStudy("gradsplit", args, true, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print one JSON object")
 		fs.IntVar(&draws, "draws", 200, "draws of q's noise averaged per gradient")
@@ -198,12 +199,9 @@ func studyGradSplit(args []string) error {
 		if o.N >= 0 {
 			return usageError("-n is for -gradient unroll")
 		}
-		im.Solver = objective.Solver(mc.Solver)
-		im.Damping = mc.Damping
-		im.Draws = cmp.Or(im.Draws, mc.Draws)
-		im.Iters = cmp.Or(im.Iters, mc.SolverIters)
-		im.Tol = cmp.Or(im.Tol, mc.SolverTol)
-		o.Implicit = &im
+		run := experiment.ImplicitOf(mc)
+		run.Draws, run.Iters, run.Tol = cmp.Or(im.Draws, run.Draws), cmp.Or(im.Iters, run.Iters), cmp.Or(im.Tol, run.Tol)
+		o.Implicit = &run
 	default:
 		return usageError("-gradient is unroll or implicit, got %q", gradient)
 	}
