@@ -7,6 +7,7 @@ import (
 
 	"github.com/bism-ml/bism/config"
 	"github.com/bism-ml/bism/data"
+	"github.com/bism-ml/bism/dist"
 	"github.com/bism-ml/bism/model"
 	"github.com/bism-ml/bism/nn"
 	"github.com/bism-ml/bism/objective"
@@ -55,6 +56,10 @@ type Options struct {
 	// data order, random streams), not only the parameters: for studies
 	// that continue from where training stood.
 	FullState bool
+	// Group, when it has several ranks, makes the run data-parallel: this
+	// process trains on its rows of every global minibatch (train.Run's
+	// Shard).
+	Group *dist.Group
 }
 
 // New builds the experiment of cfg at iteration 0, writing to dir ("" for
@@ -86,6 +91,9 @@ func New(cfg config.Config, dir string, o Options) (*Experiment, error) {
 		return nil, err
 	}
 	e.Run = train.New(cfg, dir, split, e.Model.Params(), method, layout)
+	if err := e.shard(o.Group); err != nil {
+		return nil, err
+	}
 	// A GRBM's checkpoint is small: it is saved at every metrics record
 	// (and a record is written at every snapshot). A deep model's is saved
 	// at snapshots and at the end.
@@ -137,6 +145,32 @@ func Open(dir, checkpoint string, overrides []string, o Options) (*Experiment, i
 		return nil, 0, err
 	}
 	return e, iter, nil
+}
+
+// shard makes the run data-parallel over g's ranks (nothing for one
+// rank). The methods that can be split by rows of the minibatch are those
+// whose noise is drawn per example and whose gradient is a mean over
+// examples: score matching on the marginal, CD, and the bi-level methods
+// with unrolled inner steps.
+func (e *Experiment) shard(g *dist.Group) error {
+	s := dist.NewShard(g, e.Config.Train.BatchSize)
+	if s == nil {
+		return nil
+	}
+	m := e.Config.Method
+	switch {
+	case m.Name == config.PCD || m.Name == config.NCE || m.Name == config.VNCE:
+		return fmt.Errorf("data-parallel training: %s is not supported (its chains or noise samples are not rows of the minibatch); run it as one process", m.Name)
+	case m.Gradient == config.GradientImplicit:
+		return fmt.Errorf("data-parallel training: the implicit gradient (method.gradient: implicit) is not supported; use the unrolled one or one process")
+	case s.N < g.Size():
+		return fmt.Errorf("data-parallel training: a batch of %d cannot be split across %d ranks", s.N, g.Size())
+	}
+	e.Run.Shard = s
+	if b, ok := e.Run.Method.(*bilevel); ok {
+		b.b.Shard = s
+	}
+	return nil
 }
 
 // ReadConfig reads the resolved config of the run in dir.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bism-ml/bism/config"
 	"github.com/bism-ml/bism/data"
+	"github.com/bism-ml/bism/dist"
 	"github.com/bism-ml/bism/train"
 )
 
@@ -50,7 +51,15 @@ type TrainOptions struct {
 	Progress        io.Writer
 	// Data replaces the config's data set (tests, subsets).
 	Data *data.Split
+	// Group, with several ranks, trains one data-parallel run: rank 0
+	// applies the directory rules and writes the run, the other ranks train
+	// their rows of each minibatch alongside it.
+	Group *dist.Group
 }
+
+// ErrLeadRefused is what the ranks other than 0 return when rank 0
+// refused to start the run (rank 0 reports why).
+var ErrLeadRefused = errors.New("rank 0 did not start the run")
 
 // Train trains the run in o.Dir to its end: it resolves the config,
 // applies the directory rules (refusing to overwrite or to resume a
@@ -62,6 +71,19 @@ func Train(ctx context.Context, o TrainOptions) (*Experiment, error) {
 	if o.Dir == "" {
 		return nil, fmt.Errorf("train: a run directory is required (-out)")
 	}
+	if !o.Group.Lead() {
+		return follow(ctx, o)
+	}
+	// Rank 0 tells the other ranks of a data-parallel run whether it
+	// started, and whether from the checkpoint, once the directory is ready.
+	announced := o.Group.Size() == 1
+	announce := func(start, resume bool) {
+		if !announced {
+			o.Group.SumScalars([]float64{b2f(start), b2f(resume)})
+			announced = true
+		}
+	}
+	defer announce(false, false)
 	cfg, err := trainConfig(o)
 	if err != nil {
 		return nil, err
@@ -103,7 +125,7 @@ func Train(ctx context.Context, o TrainOptions) (*Experiment, error) {
 		return nil, fmt.Errorf("%s holds no run to resume; drop -resume to start one (or use -resume=auto)", o.Dir)
 	}
 
-	e, err := New(cfg, o.Dir, Options{Data: o.Data, Progress: o.Progress})
+	e, err := New(cfg, o.Dir, Options{Data: o.Data, Progress: o.Progress, Group: o.Group})
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +134,7 @@ func Train(ctx context.Context, o TrainOptions) (*Experiment, error) {
 			return nil, err
 		}
 	}
+	announce(true, resume)
 	event := "start"
 	if resume {
 		event = "resume"
@@ -125,6 +148,9 @@ func Train(ctx context.Context, o TrainOptions) (*Experiment, error) {
 	}
 	if o.Progress != nil {
 		fmt.Fprintf(o.Progress, "bism: %s, run dir %s", cfg.Describe(), o.Dir)
+		if n := o.Group.Size(); n > 1 {
+			fmt.Fprintf(o.Progress, ", data-parallel over %d ranks", n)
+		}
 		if resume {
 			fmt.Fprintf(o.Progress, ", resumed at iteration %d", e.Run.Iter())
 		}
@@ -140,6 +166,38 @@ func Train(ctx context.Context, o TrainOptions) (*Experiment, error) {
 		}
 	}
 	return e, err
+}
+
+// follow is Train on a rank other than 0: it waits for rank 0 to prepare
+// the directory, builds the same run, resumes from the same checkpoint
+// and trains its rows of each minibatch.
+func follow(ctx context.Context, o TrainOptions) (*Experiment, error) {
+	flags := []float64{0, 0}
+	o.Group.SumScalars(flags)
+	if flags[0] == 0 {
+		return nil, ErrLeadRefused
+	}
+	cfg, err := trainConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	e, err := New(cfg, o.Dir, Options{Data: o.Data, Group: o.Group})
+	if err != nil {
+		return nil, err
+	}
+	if flags[1] != 0 {
+		if err := e.Run.Restore(e.path(train.CheckpointFile)); err != nil {
+			return nil, err
+		}
+	}
+	return e, e.Run.Train(ctx)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func dirExists(dir string) bool {

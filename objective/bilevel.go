@@ -2,6 +2,7 @@ package objective
 
 import (
 	"github.com/bism-ml/bism/ad"
+	"github.com/bism-ml/bism/dist"
 	"github.com/bism-ml/bism/model"
 	"github.com/bism-ml/bism/nn"
 	"github.com/bism-ml/bism/optim"
@@ -101,6 +102,11 @@ type BiLevel struct {
 	// Implicit, when set, replaces the N unrolled steps by the implicit
 	// gradient at φ⁰ (N and Unroll are not used).
 	Implicit *Implicit
+	// Shard, in data-parallel training, is this process's rows of the
+	// global minibatch: φ's gradients are averaged over the global batch at
+	// every inner step, real and unrolled, so that the unroll is the one
+	// the global batch gives (nil: one process). Not with Implicit.
+	Shard *dist.Shard
 }
 
 // StepResult reports one application of Algorithm 1.
@@ -137,10 +143,13 @@ func (b *BiLevel) StepPerturbed(p Perturbed, rng *tensor.RNG) StepResult {
 	for k := 0; k < b.K; k++ {
 		phi := qParams.Vars()
 		loss := InnerLoss(energyK, b.Posterior, phi, x, weights, rng)
-		b.InnerOpt.Step(qParams, ad.Tensors(ad.Grad(loss, phi.List())))
+		b.InnerOpt.Step(qParams, b.Shard.MeanTensors(ad.Tensors(ad.Grad(loss, phi.List()))))
 	}
 
 	if b.Implicit != nil {
+		if b.Shard != nil {
+			panic("objective.BiLevel: the implicit gradient is not data-parallel")
+		}
 		loss, inner, grads, info := b.implicitGrad(p, x, weights, rng)
 		return StepResult{Loss: loss, InnerLoss: inner, Grads: grads, Implicit: &info}
 	}
@@ -171,7 +180,9 @@ func (b *BiLevel) StepPerturbed(p Perturbed, rng *tensor.RNG) StepResult {
 		if n == 0 {
 			innerAt0 = loss.Item()
 		}
-		g := ad.Grad(loss, phiVars.List(), ad.CreateGraph())
+		// Across processes the mean of the gradients is itself recorded: its
+		// backward pass sums the cotangents (ad.AllReduce).
+		g := b.Shard.Mean(ad.Grad(loss, phiVars.List(), ad.CreateGraph()))
 		phi = u.Step(phiVars, g)
 	}
 	if b.N == 0 {
@@ -181,8 +192,21 @@ func (b *BiLevel) StepPerturbed(p Perturbed, rng *tensor.RNG) StepResult {
 
 	// (4) outer loss at φ^N(θ) and its θ-gradient.
 	outer := b.Outer.Loss(BiEnergy(b.Model, b.Posterior, theta, phi, rng), p)
-	grads := ad.Grad(outer, theta.List())
-	return StepResult{Loss: outer.Item(), InnerLoss: innerAt0, Grads: ad.Tensors(grads)}
+	if b.Shard == nil {
+		grads := ad.Grad(outer, theta.List())
+		return StepResult{Loss: outer.Item(), InnerLoss: innerAt0, Grads: ad.Tensors(grads)}
+	}
+	// Across processes the unroll's backward sums the cotangents of every
+	// process's copy of φ^N unweighted, so each process differentiates its
+	// share w_r J_r of the global loss and returns the gradient per unit
+	// weight: Σ_r w_r (gradient of rank r) is then θ's gradient of the
+	// global batch's loss, even for shards of unequal size.
+	w := b.Shard.Weight()
+	grads := ad.Tensors(ad.Grad(ad.Scale(outer, w), theta.List()))
+	for i, g := range grads {
+		grads[i] = tensor.Scale(g, 1/w)
+	}
+	return StepResult{Loss: outer.Item(), InnerLoss: innerAt0, Grads: grads}
 }
 
 // MarginalStep computes a score-matching loss on the model's marginal and

@@ -90,7 +90,9 @@ func (o Outer) Perturb(v *tensor.Tensor, rng *tensor.RNG) Perturbed {
 		return Perturbed{X: tensor.Add(v, tensor.Scale(eps, o.Sigma)), Eps: eps}
 	case MDSM:
 		eps := rng.Normal(dt, 0, 1, shape...)
-		sig := o.NoiseLevels(dt, shape[0], len(shape))
+		// σ_i follows the position in the global batch (ShardRows).
+		lo, n := rng.Rows(shape[0])
+		sig := o.noiseLevels(dt, lo, shape[0], n, len(shape))
 		return Perturbed{X: tensor.Add(v, tensor.Mul(eps, sig)), Eps: eps, Sigmas: sig}
 	}
 	return Perturbed{X: v}
@@ -99,6 +101,11 @@ func (o Outer) Perturb(v *tensor.Tensor, rng *tensor.RNG) Perturbed {
 // NoiseLevels returns MDSM's σ_i for batch positions 0..b-1, shaped
 // [b,1,...] (rank dims) to broadcast against the batch.
 func (o Outer) NoiseLevels(dt tensor.DType, b, rank int) *tensor.Tensor {
+	return o.noiseLevels(dt, 0, b, b, rank)
+}
+
+// noiseLevels returns σ_i for positions lo..lo+b-1 of a batch of n.
+func (o Outer) noiseLevels(dt tensor.DType, lo, b, n, rank int) *tensor.Tensor {
 	shape := make([]int, rank)
 	for i := range shape {
 		shape[i] = 1
@@ -107,8 +114,8 @@ func (o Outer) NoiseLevels(dt tensor.DType, b, rank int) *tensor.Tensor {
 	s := tensor.New(dt, shape...)
 	for i := 0; i < b; i++ {
 		f := 0.0
-		if b > 1 {
-			f = float64(i) / float64(b-1)
+		if n > 1 {
+			f = float64(lo+i) / float64(n-1)
 		}
 		if o.Geometric {
 			s.SetFlat(i, math.Exp(math.Log(o.SigmaBegin)+f*(math.Log(o.SigmaEnd)-math.Log(o.SigmaBegin))))

@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 )
@@ -12,6 +13,44 @@ type RNG struct {
 	src   *rand.PCG
 	r     *rand.Rand
 	arena *Arena // where draws take their storage (SetArena)
+	shard struct{ lo, hi, n int }
+}
+
+// ShardRows makes the generator draw for rows [lo, hi) of a global batch of
+// n rows: a draw whose leading dimension is hi - lo is made for all n rows,
+// in the stream's order, and only rows lo..hi-1 are returned (the others are
+// drawn and dropped). A process that holds those rows of a minibatch split
+// across processes thus draws exactly the noise that one process drawing for
+// the whole batch gives them, and its stream stays in step with every other
+// process's. Draws of any other shape are unchanged. n = 0 ends sharding.
+func (g *RNG) ShardRows(lo, hi, n int) {
+	if n != 0 && (lo < 0 || hi < lo || hi > n) {
+		panic(fmt.Sprintf("tensor.RNG.ShardRows: rows [%d, %d) of %d", lo, hi, n))
+	}
+	g.shard.lo, g.shard.hi, g.shard.n = lo, hi, n
+}
+
+// Rows returns where a batch of b rows lies in the global batch: rows
+// [lo, lo+b) of n (0 and b without sharding).
+func (g *RNG) Rows(b int) (lo, n int) {
+	if g.shard.n == 0 || b != g.shard.hi-g.shard.lo {
+		return 0, b
+	}
+	return g.shard.lo, g.shard.n
+}
+
+// span returns how many values a draw of shape must drop before and after
+// its own (ShardRows).
+func (g *RNG) span(shape []int) (before, after int) {
+	if len(shape) == 0 {
+		return 0, 0
+	}
+	lo, n := g.Rows(shape[0])
+	if n == shape[0] {
+		return 0, 0
+	}
+	row := SizeOf(shape[1:])
+	return lo * row, (n - lo - shape[0]) * row
 }
 
 // SetArena makes the tensors the generator draws belong to a (nil: none),
@@ -42,6 +81,10 @@ func (g *RNG) Split() *RNG { return NewRNG(g.r.Uint64()) }
 
 func (g *RNG) fill(dt DType, shape []int, f func() float64) *Tensor {
 	t := g.arena.empty(dt, shape...)
+	before, after := g.span(shape)
+	for range before {
+		f()
+	}
 	if dt == Float32 {
 		for i := range t.f32 {
 			t.f32[i] = float32(f())
@@ -50,6 +93,9 @@ func (g *RNG) fill(dt DType, shape []int, f func() float64) *Tensor {
 		for i := range t.f64 {
 			t.f64[i] = f()
 		}
+	}
+	for range after {
+		f()
 	}
 	return t
 }
@@ -111,6 +157,15 @@ func (g *RNG) odds() float64 {
 // Bernoulli returns 1 with probability p[i] and 0 otherwise, elementwise.
 func (g *RNG) Bernoulli(p *Tensor) *Tensor {
 	t := arenaOf(p).zeros(p.dtype, p.shape...)
+	before, after := g.span(p.shape)
+	for range before {
+		g.r.Float64()
+	}
+	defer func() {
+		for range after {
+			g.r.Float64()
+		}
+	}()
 	if p.dtype == Float32 {
 		for i, pi := range p.f32 {
 			if g.r.Float64() < float64(pi) {

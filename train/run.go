@@ -12,6 +12,7 @@ import (
 
 	"github.com/bism-ml/bism/config"
 	"github.com/bism-ml/bism/data"
+	"github.com/bism-ml/bism/dist"
 	"github.com/bism-ml/bism/nn"
 	"github.com/bism-ml/bism/optim"
 	"github.com/bism-ml/bism/tensor"
@@ -93,6 +94,14 @@ type Run struct {
 	// arena).
 	Arena   *tensor.Arena
 	NoArena bool
+
+	// Shard, in data-parallel training, is this process's rows of every
+	// global minibatch (train.batch_size stays the global batch): the
+	// method steps on those rows, with the random stream drawing the global
+	// batch's noise for them (tensor.RNG.ShardRows); losses and θ's
+	// gradient are averaged across processes, so every process takes the
+	// same step; only rank 0 writes files and progress. nil: one process.
+	Shard *dist.Shard
 
 	thetaOpt *optim.Adam
 	progress
@@ -187,7 +196,14 @@ func (r *Run) step(buf []float32) (stepStats, error) {
 	var err error
 	r.inStep(func() {
 		var grads []*tensor.Tensor
-		st.loss, st.inner, grads = r.Method.Step(st.v.InArena(r.attached), r.rng)
+		v := st.v.InArena(r.attached)
+		if s := r.Shard; s != nil {
+			r.rng.ShardRows(s.Lo, s.Hi, s.N)
+			v = tensor.Slice(v, 0, s.Lo, s.Hi)
+		}
+		st.loss, st.inner, grads = r.Method.Step(v, r.rng)
+		r.Shard.MeanScalars(&st.loss, &st.inner)
+		grads = r.Shard.MeanTensors(grads)
 		if err = r.checkFinite(st.loss, grads); err != nil {
 			return
 		}
@@ -262,6 +278,9 @@ func (r *Run) Train(ctx context.Context) error {
 	if r.Dir == "" {
 		return fmt.Errorf("train: a run without a directory cannot train (use Bench)")
 	}
+	if !r.Lead() {
+		return r.follow(ctx)
+	}
 	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
@@ -290,7 +309,7 @@ func (r *Run) Train(ctx context.Context) error {
 	segment := time.Now()
 	every := func(n int) bool { return n > 0 && r.iter%n == 0 }
 	for r.iter < t.Iterations {
-		if ctx.Err() != nil {
+		if r.stopping(ctx) {
 			r.elapsed += time.Since(segment).Seconds()
 			return r.interrupt()
 		}
@@ -353,6 +372,41 @@ func (r *Run) Train(ctx context.Context) error {
 			}
 		}
 		segment = time.Now()
+	}
+	return nil
+}
+
+// Lead reports whether this process writes the run's files: always, but
+// for the ranks other than 0 of a data-parallel run.
+func (r *Run) Lead() bool { return r.Shard == nil || r.Shard.Group.Lead() }
+
+// stopping reports whether the run stops at this step boundary (ctx
+// cancelled); in data-parallel training every rank stops at the same
+// boundary, the first at which any rank was cancelled.
+func (r *Run) stopping(ctx context.Context) bool {
+	stop := ctx.Err() != nil
+	if r.Shard == nil {
+		return stop
+	}
+	flag := []float64{0}
+	if stop {
+		flag[0] = 1
+	}
+	r.Shard.Group.SumScalars(flag)
+	return flag[0] > 0
+}
+
+// follow is Train on a rank other than 0 of a data-parallel run: the same
+// steps, and nothing written.
+func (r *Run) follow(ctx context.Context) error {
+	buf := make([]float32, r.Config.Train.BatchSize*r.Data.Train.Dim())
+	for r.iter < r.Config.Train.Iterations {
+		if r.stopping(ctx) {
+			return fmt.Errorf("%w at iteration %d of %d (rank 0 saved the checkpoint)", ErrInterrupted, r.iter, r.Config.Train.Iterations)
+		}
+		if _, err := r.step(buf); err != nil {
+			return err
+		}
 	}
 	return nil
 }
