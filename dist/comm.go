@@ -62,8 +62,14 @@ func (g *Group) Size() int {
 }
 
 // Traffic returns how many sums the group has made and how many bytes each
-// rank passed to them.
-func (g *Group) Traffic() (calls, bytes int64) { return g.calls, g.bytes }
+// rank passed to them
+// (0 for a nil group).
+func (g *Group) Traffic() (calls, bytes int64) {
+	if g == nil {
+		return 0, 0
+	}
+	return g.calls, g.bytes
+}
 
 // SumAcross returns, for each tensor, its elementwise sum across ranks,
 // in one collective call: the tensors are packed into one buffer. The sums

@@ -19,6 +19,19 @@ type AISOptions struct {
 	Seed   uint64 // the run is a deterministic function of the seed
 	// Progress, if set, is called after each of the Betas-1 transitions.
 	Progress func(done, total int)
+	// Across, when set, splits the chains over the processes of a
+	// data-parallel group: each runs its share of the blocks of chains
+	// (every block keeps its own random stream) and the log weights are
+	// gathered by a sum across processes, so the estimate is the one a
+	// single process makes. Every process of the group must call AIS.
+	Across Ranks
+}
+
+// Ranks is a group of processes that sum buffers together (dist.Comm).
+type Ranks interface {
+	Rank() int
+	Size() int
+	SumFloat64(buf []float64)
 }
 
 // AISResult is an AIS estimate of log Z.
@@ -68,6 +81,9 @@ func AIS(m *model.GRBM, opts AISOptions) (AISResult, error) {
 		w = runAIS[float64](&g, opts, blas.Dgemm)
 	} else {
 		w = runAIS[float32](&g, opts, blas.Sgemm)
+	}
+	if opts.Across != nil {
+		opts.Across.SumFloat64(w) // each chain's weight is non-zero on one process only
 	}
 	logZ0 := g.logZ0()
 	lm, se := logMeanExp(w)
@@ -142,9 +158,16 @@ func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []
 			}
 		}
 	}
+	// This process's blocks, and its rows [r0, r1) of the chains.
+	blo, bhi := 0, nb
+	if opts.Across != nil {
+		size, rank := opts.Across.Size(), opts.Across.Rank()
+		blo, bhi = nb*rank/size, nb*(rank+1)/size
+	}
+	r0, r1 := blo*aisBlock, min(bhi*aisBlock, n)
 	blocks := func(body func(blk, lo, hi int)) {
-		parallel.For(nb, 1, func(b0, b1 int) {
-			for blk := b0; blk < b1; blk++ {
+		parallel.For(bhi-blo, 1, func(b0, b1 int) {
+			for blk := blo + b0; blk < blo+b1; blk++ {
 				body(blk, blk*aisBlock, min((blk+1)*aisBlock, n))
 			}
 		})
@@ -158,13 +181,15 @@ func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []
 		db := bc - bp
 		last := step == k
 		// a = c' + u F + β_{k-1} h M  (the β h part is 0 at the first step)
-		for row := 0; row < n; row++ {
+		for row := r0; row < r1; row++ {
 			ar := a[row*h : (row+1)*h]
 			for j := range ar {
 				ar[j] = T(cp[j])
 			}
 		}
-		gemm(false, false, n, h, ld, 1, x, ld, bmat, h, 1, a, h)
+		if r1 > r0 {
+			gemm(false, false, r1-r0, h, ld, 1, x[r0*ld:], ld, bmat, h, 1, a[r0*h:], h)
+		}
 		hval := T(bc)
 		blocks(func(blk, lo, hi int) {
 			rg := rngs[blk]

@@ -3,9 +3,11 @@ package eval
 import (
 	"fmt"
 	"math"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/bism-ml/bism/dist"
 	"github.com/bism-ml/bism/internal/parallel"
 	"github.com/bism-ml/bism/model"
 	"github.com/bism-ml/bism/tensor"
@@ -125,6 +127,42 @@ func TestSoftplusIncrement(t *testing.T) {
 			}
 			if we := math.Exp(-(bp + db) * math.Abs(x)); math.Abs(e2-we) > 1e-12*we {
 				t.Fatalf("x=%v bp=%v db=%v: e2 %v, want %v", x, bp, db, e2, we)
+			}
+		}
+	}
+}
+
+// TestAISAcrossRanks: chains split over goroutine ranks give the single
+// process's log weights bit for bit, for uneven splits of the blocks too.
+func TestAISAcrossRanks(t *testing.T) {
+	m := model.NewGRBM(30, 20, false, tensor.NewRNG(3), tensor.Float32)
+	opts := AISOptions{Chains: 300, Betas: 50, Seed: 7} // 5 blocks of chains
+	want, err := AIS(m, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []int{2, 3, 7} {
+		comms := dist.Local(p)
+		res := make([]AISResult, p)
+		var wg sync.WaitGroup
+		for r := range comms {
+			wg.Add(1)
+			go func(r int) {
+				defer wg.Done()
+				o := opts
+				o.Across = comms[r]
+				res[r], _ = AIS(m, o)
+			}(r)
+		}
+		wg.Wait()
+		for r := range res {
+			if res[r].LogZ != want.LogZ || res[r].StdErr != want.StdErr {
+				t.Fatalf("%d ranks, rank %d: log Z %v ± %v, one process %v ± %v", p, r, res[r].LogZ, res[r].StdErr, want.LogZ, want.StdErr)
+			}
+			for i, w := range want.LogWeights {
+				if res[r].LogWeights[i] != w {
+					t.Fatalf("%d ranks, rank %d: chain %d's weight %v, one process %v", p, r, i, res[r].LogWeights[i], w)
+				}
 			}
 		}
 	}

@@ -17,7 +17,7 @@ type (
 	// estimated by AIS, and a tractable free energy, so held-out
 	// log-likelihood and the Fisher metric (the GRBM).
 	heldOutScorer interface {
-		heldOut(e *Experiment, ll bool, progress func(done, total int)) (map[string]float64, error)
+		heldOut(e *Experiment, ll bool, progress func(done, total int), across eval.Ranks) (map[string]float64, error)
 	}
 	// sampleScorer: samples scored against the test set (FID, KID, class
 	// scores) and a posterior probed (the deep models).
@@ -58,6 +58,11 @@ type EvalOptions struct {
 	// Sampler is the marginal sampler ("": eval.sampler of the config,
 	// else joint); the bi-level one is recorded as bilevel_sampler = 1.
 	Sampler config.Sampler
+
+	// Across, when set, splits the work over the processes of a
+	// data-parallel group (every process calls Evaluate): AIS's chains.
+	// Deep models' sample scores are not split.
+	Across eval.Ranks
 }
 
 // Evaluate measures the run's current model. A GRBM gets held-out
@@ -69,8 +74,11 @@ type EvalOptions struct {
 func (e *Experiment) Evaluate(o EvalOptions) (map[string]float64, error) {
 	switch k := e.kind.(type) {
 	case heldOutScorer:
-		return k.heldOut(e, true, aisProgress(o.Progress))
+		return k.heldOut(e, true, aisProgress(o.Progress), o.Across)
 	case sampleScorer:
+		if o.Across != nil && o.Across.Size() > 1 {
+			return nil, fmt.Errorf("evaluate: the sample scores of deep models are not split across processes; run bism eval as one process")
+		}
 		o.N = cmp.Or(max(o.N, 0), 1000)
 		o.ProbeN = cmp.Or(max(o.ProbeN, 0), 10000)
 		o.GridN = cmp.Or(max(o.GridN, 0), 64)

@@ -64,7 +64,7 @@ func (g *grbm) build(e *Experiment) (train.Method, train.Layout, error) {
 // record evaluates the model at a training record (the log-likelihood only
 // with eval.ll_during_training).
 func (g *grbm) record(e *Experiment, rec train.Record, _ *tensor.Tensor) error {
-	ev, err := g.heldOut(e, e.Config.Eval.LLDuringTraining, nil)
+	ev, err := g.heldOut(e, e.Config.Eval.LLDuringTraining, nil, nil) // rank 0 alone records
 	for k, v := range ev {
 		rec[k] = v
 	}
@@ -75,11 +75,12 @@ func (g *grbm) record(e *Experiment, rec train.Record, _ *tensor.Tensor) error {
 const evalChunk = 1000
 
 // heldOut measures the current model on held-out data: test_ll and val_ll with log_z
-// (exact or AIS, per eval.ll; when ll), test_fisher and val_fisher (the
+// (exact or AIS, per eval.ll; when ll; AIS's chains split over across when
+// it is set), test_fisher and val_fisher (the
 // Fisher metric, with eval.fisher), and val_loss, the model-selection
 // criterion: the method's own objective on the validation set, or the
 // Fisher metric for methods without one (CD, PCD, NCE, VNCE).
-func (g *grbm) heldOut(e *Experiment, ll bool, progress func(done, total int)) (map[string]float64, error) {
+func (g *grbm) heldOut(e *Experiment, ll bool, progress func(done, total int), across eval.Ranks) (map[string]float64, error) {
 	res := map[string]float64{}
 	cfg := e.Config.Eval
 	seed := e.Config.Seed + 7
@@ -94,7 +95,7 @@ func (g *grbm) heldOut(e *Experiment, ll bool, progress func(done, total int)) (
 			}
 			logZ = z
 		case config.LLAIS:
-			a, err := eval.AIS(g.m, eval.AISOptions{Chains: cfg.AISChains, Betas: cfg.AISBetas, Seed: seed, Progress: progress})
+			a, err := eval.AIS(g.m, eval.AISOptions{Chains: cfg.AISChains, Betas: cfg.AISBetas, Seed: seed, Progress: progress, Across: across})
 			if err != nil {
 				return nil, err
 			}

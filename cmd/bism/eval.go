@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bism-ml/bism/config"
+	"github.com/bism-ml/bism/dist"
 	"github.com/bism-ml/bism/eval"
 	"github.com/bism-ml/bism/experiment"
 	"github.com/bism-ml/bism/train"
@@ -136,12 +137,22 @@ func cmdEval(args []string) error {
 			return err
 		}
 	}
+	group, leave, err := launch()
+	if err != nil {
+		return err
+	}
+	return leave(evaluate(a, deep, inc, group))
+}
+
+// evaluate opens the run, evaluates it and reports; in a data-parallel
+// launch every rank evaluates its share and rank 0 reports.
+func evaluate(a evalArgs, deep bool, inc *eval.InceptionV3, group *dist.Group) error {
 	e, iter, err := a.open(a.sets)
 	if err != nil {
 		return err
 	}
 	progress := a.progress()
-	if a.json {
+	if a.json || !group.Lead() {
 		progress = nil
 	}
 	start := time.Now()
@@ -152,8 +163,11 @@ func cmdEval(args []string) error {
 		o = experiment.EvalOptions{Progress: progress, N: a.n, Steps: a.steps, Seed: a.seed, ProbeN: a.probeN,
 			Inception: inc, InceptionRef: a.inceptionRef, GridPrefix: prefix, Sampler: config.Sampler(a.sampler)}
 	}
+	if group != nil {
+		o.Across = group.Comm
+	}
 	res, err := e.Evaluate(o)
-	if err != nil {
+	if err != nil || !group.Lead() {
 		return err
 	}
 	res["iter"] = float64(iter)

@@ -52,6 +52,7 @@ func init() {
 		{"sample", "-run DIR [-n 64] [-steps N] [-out FILE]", "draw samples of a trained model", sampleAbout, cmdSample, sampleFlags},
 		{"denoise", "-run DIR -sigma S [-n 64] [-steps N]", "diagnostic: Langevin chains from noisy test images (deep models)", denoiseAbout, cmdDenoise, denoiseFlags},
 		{"bench", "-config NAME|FILE [-iterations 50] [-json]", "time training iterations", benchAbout, cmdBench, benchFlags},
+		{"compare", "-a DIR -b DIR [-tol T] [-json]", "compare two runs' checkpoints and metrics (reproducibility, data-parallel runs)", compareAbout, cmdCompare, compareFlags},
 		{"sweep", "-file FILE -out DIR [-j N] [-slurm] [-set key=value ...] | -status DIR | -summarize DIR | -cancel DIR", "run a grid of experiments (variants x keys x seeds) and summarise it", sweepAbout, cmdSweep, sweepFlags},
 		{"study", "NAME -run DIR [flags]", "research studies of trained runs: " + strings.Join(studyNames(), ", "), studyAbout, cmdStudy, nil},
 		{"data", "fetch NAME ... | path", "download data sets, or show where they are read from", dataAbout, cmdData, dataFlags},
@@ -134,7 +135,9 @@ func run(args []string) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
-	fmt.Fprintf(stderr, "bism %s: %v\n", c.name, err)
+	if !errors.Is(err, errQuiet) {
+		fmt.Fprintf(stderr, "bism %s: %v\n", c.name, err)
+	}
 	var ee exitError
 	if errors.As(err, &ee) {
 		return ee.code

@@ -541,3 +541,27 @@ func TestSweepSlurmSubmit(t *testing.T) {
 	}
 	fails(t, 2, []string{"-cell 6: the sweep has 6 cells"}, "sweep", "-out", dir, "-cell", "6")
 }
+
+// TestCompareCommand: a run equals itself and its resumed twin bit for bit,
+// and differs from a run of another seed.
+func TestCompareCommand(t *testing.T) {
+	a, b, c := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b"), filepath.Join(t.TempDir(), "c")
+	args := []string{"train", "-config", "checkerboard/dsm", "-set", "train.eval_every=20", "-quiet"}
+	ok(t, append(args, "-set", "train.iterations=40", "-out", a)...)
+	ok(t, append(args, "-set", "train.iterations=20", "-out", b)...)
+	ok(t, "train", "-resume", "-set", "train.iterations=40", "-out", b, "-quiet")
+	ok(t, append(args, "-set", "train.iterations=40", "-set", "seed=7", "-out", c)...)
+	if out := ok(t, "compare", "-a", a, "-b", b); !strings.Contains(out, "largest relative difference 0 ") {
+		t.Fatalf("a run against its resumed twin:\n%s", out)
+	}
+	fails(t, 1, []string{"differ by more than -tol 0.01"}, "compare", "-a", a, "-b", c, "-tol", "0.01")
+	fails(t, 2, []string{"-a and -b are required"}, "compare", "-a", a)
+	fails(t, 1, []string{"no such file"}, "compare", "-a", a, "-b", t.TempDir())
+}
+
+// TestLaunchedWithoutMPI: the default build started by mpirun as several
+// processes refuses to train alone in each, and says how to build with MPI.
+func TestLaunchedWithoutMPI(t *testing.T) {
+	t.Setenv("OMPI_COMM_WORLD_SIZE", "2")
+	fails(t, 1, []string{"built without MPI", "-tags mpi"}, "train", "-config", "checkerboard/dsm", "-out", filepath.Join(t.TempDir(), "r"))
+}

@@ -46,6 +46,12 @@ func submitSlurm(a sweepArgs, cells []sweep.Cell) error {
 		}
 		data = " -data " + shellQuote(d)
 	}
+	ranks := ""
+	if a.ranks > 1 {
+		// P tasks per cell, started by srun inside the array task.
+		ranks = fmt.Sprintf("\n#SBATCH --ntasks=%d", a.ranks)
+		data += fmt.Sprintf(" -ranks %d", a.ranks)
+	}
 	array := filepath.Join(sd, "cells.sh")
 	script := fmt.Sprintf(`#!/bin/bash
 # One cell of the sweep in %[1]s per array task; a requeued task resumes from
@@ -54,9 +60,9 @@ func submitSlurm(a sweepArgs, cells []sweep.Cell) error {
 #SBATCH --array=0-%[2]d
 #SBATCH --output=%[3]s/cell-%%a.out
 #SBATCH --open-mode=append
-#SBATCH --requeue
+#SBATCH --requeue%[7]s
 exec %[4]s sweep -out %[5]s -cell "$SLURM_ARRAY_TASK_ID"%[6]s
-`, out, len(cells)-1, sd, shellQuote(exe), shellQuote(out), data)
+`, out, len(cells)-1, sd, shellQuote(exe), shellQuote(out), data, ranks)
 	summary := filepath.Join(sd, "summary.sh")
 	sumScript := fmt.Sprintf(`#!/bin/bash
 # The summary of the sweep in %[1]s, after every cell has ended.

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/bism-ml/bism/internal/atomicfile"
@@ -47,11 +48,14 @@ array script, one task per cell running 'bism sweep -out DIR -cell I' (a
 requeued task resumes from its checkpoint), and DIR/slurm/summary.sh runs
 after the array has ended (--dependency=afterany) and writes the summary.
 -slurm-args adds sbatch options (partition, time, CPUs) to both; -cancel DIR
-cancels them (scancel).`
+cancels them (scancel). -ranks P trains each cell as one data-parallel run
+of P processes: the array tasks ask for P tasks each (--ntasks) and start
+the training with 'srun --mpi=pmix', so bism must be built with the mpi tag
+(README, "Running on a cluster").`
 
 type sweepArgs struct {
 	file, out, data, status, summarize string
-	jobs, cell, retries                int
+	jobs, cell, retries, ranks         int
 	cancel                             string
 	sets                               setFlags
 	slurm                              bool
@@ -71,6 +75,7 @@ func (a *sweepArgs) declare(fs *flag.FlagSet) {
 	fs.IntVar(&a.cell, "cell", -1, "train only the cell of this index (what each array task of -slurm runs)")
 	fs.IntVar(&a.retries, "retries", 1, "further attempts of a failed cell, each resuming from its checkpoint")
 	fs.StringVar(&a.cancel, "cancel", "", "cancel the Slurm jobs of the sweep in this folder (scancel)")
+	fs.IntVar(&a.ranks, "ranks", 1, "with -slurm: processes per cell, one data-parallel run each (srun; a bism built with -tags mpi)")
 }
 
 func sweepFlags(fs *flag.FlagSet) { new(sweepArgs).declare(fs) }
@@ -162,6 +167,9 @@ func cmdSweep(args []string) error {
 			return err
 		}
 	}
+	if a.ranks < 1 || (a.ranks > 1 && !a.slurm && a.cell < 0) {
+		return usageError("-ranks P (P >= 1) goes with -slurm: each cell is a data-parallel run started by srun")
+	}
 	if a.slurm {
 		return submitSlurm(a, cells)
 	}
@@ -172,10 +180,10 @@ func cmdSweep(args []string) error {
 		cells = cells[a.cell : a.cell+1]
 	}
 	fmt.Fprintf(stderr, "bism sweep: %d cells in %s, %d at a time\n", len(cells), a.out, a.jobs)
-	ctx, sig, stop := interruptible()
+	ctx, sig, stop := interruptible(true)
 	defer stop()
 	runErr := sweep.Run(ctx, a.out, cells, sweep.Options{Jobs: a.jobs, Retries: a.retries, DataDir: a.data,
-		Progress: stderr, Command: os.Args, Eval: evalStep(a.data), Train: trainStep(a.data, a.jobs)})
+		Progress: stderr, Command: os.Args, Eval: evalStep(a.data), Train: trainStep(a.data, a.jobs, a.ranks)})
 	if errors.Is(runErr, train.ErrInterrupted) || ctx.Err() != nil {
 		return interrupted(sig, fmt.Errorf("interrupted; the same command continues the sweep: bism sweep -out %s", a.out))
 	}
@@ -241,23 +249,35 @@ func recordedCells(dir string) ([]sweep.Cell, error) {
 // own (a failing cell cannot take the sweep down), with GOMAXPROCS set to
 // the machine's cores divided among the jobs; its results do not depend on
 // that number.
-func trainStep(data string, jobs int) func(ctx context.Context, dir string, c sweep.Cell) error {
+//
+// With ranks > 1 (an array task of -slurm -ranks) the training is started by
+// srun as one data-parallel run over the task's ranks, each with the CPUs
+// Slurm gave a task.
+func trainStep(data string, jobs, ranks int) func(ctx context.Context, dir string, c sweep.Cell) error {
 	return func(ctx context.Context, dir string, c sweep.Cell) error {
 		exe, err := os.Executable()
 		if err != nil {
 			return err
 		}
-		args := []string{"train", "-config", c.Config, "-out", dir, "-resume=auto", "-quiet"}
+		args := []string{exe, "train", "-config", c.Config, "-out", dir, "-resume=auto", "-quiet"}
+		procs := max(1, runtime.NumCPU()/jobs)
+		if ranks > 1 {
+			args = append([]string{"srun", "--ntasks=" + strconv.Itoa(ranks), "--mpi=pmix", "--kill-on-bad-exit=1"}, args...)
+			procs = 1
+			if n, err := strconv.Atoi(os.Getenv("SLURM_CPUS_PER_TASK")); err == nil && n > 0 {
+				procs = n
+			}
+		}
 		for _, o := range c.Overrides {
 			args = append(args, "-set", o)
 		}
 		if data != "" {
 			args = append(args, "-data", data)
 		}
-		cmd := exec.CommandContext(ctx, exe, args...)
+		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 		// Interrupted, the child saves its checkpoint (SIGINT) before it stops.
 		cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-		cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", max(1, runtime.NumCPU()/jobs)))
+		cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", procs))
 		var e bytes.Buffer
 		cmd.Stderr = &e
 		if err := cmd.Run(); err != nil {

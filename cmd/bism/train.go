@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/bism-ml/bism/config"
+	"github.com/bism-ml/bism/dist"
 	"github.com/bism-ml/bism/experiment"
 	"github.com/bism-ml/bism/train"
 )
@@ -90,14 +91,20 @@ func cmdTrain(args []string) error {
 	if a.force && a.resume.mode != experiment.ResumeNo {
 		return usageError("-force starts over and -resume continues: give one")
 	}
+	group, leave, err := launch()
+	if err != nil {
+		return err
+	}
 	var progress io.Writer = stderr
-	if a.quiet {
+	if a.quiet || !group.Lead() {
 		progress = nil
 	}
-	ctx, sig, stop := interruptible()
+	ctx, sig, stop := interruptible(group.Lead())
 	defer stop()
-	_, err := experiment.Train(ctx, experiment.TrainOptions{Config: a.config, Overrides: a.sets, Dir: a.out,
-		Resume: a.resume.mode, Force: a.force, DataDir: a.data, Command: os.Args, SkipMemoryCheck: a.skip, Progress: progress})
+	_, err = experiment.Train(ctx, experiment.TrainOptions{Config: a.config, Overrides: a.sets, Dir: a.out,
+		Resume: a.resume.mode, Force: a.force, DataDir: a.data, Command: os.Args, SkipMemoryCheck: a.skip, Progress: progress,
+		Group: group})
+	err = leave(err)
 	if errors.Is(err, train.ErrInterrupted) {
 		return interrupted(sig, fmt.Errorf("%w\nresume with: bism train -resume -out %s", err, a.out))
 	}
@@ -120,7 +127,7 @@ func interrupted(sig func() os.Signal, err error) error {
 // interruptible returns a context cancelled by the first SIGINT or SIGTERM
 // (the training saves and stops at the next step); a second signal exits
 // at once. sig reports the signal received.
-func interruptible() (ctx context.Context, sig func() os.Signal, stop func()) {
+func interruptible(say bool) (ctx context.Context, sig func() os.Signal, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
@@ -135,7 +142,9 @@ func interruptible() (ctx context.Context, sig func() os.Signal, stop func()) {
 					os.Exit(130)
 				}
 				got = s
-				fmt.Fprintln(stderr, "bism: stopping at the next step and saving a checkpoint (press Ctrl-C again to exit at once)")
+				if say {
+					fmt.Fprintln(stderr, "bism: stopping at the next step and saving a checkpoint (press Ctrl-C again to exit at once)")
+				}
 				cancel()
 			case <-done:
 				return
@@ -189,11 +198,24 @@ func cmdBench(args []string) error {
 		cfg.Data.Dir = a.data
 	}
 	cfg.Train.Iterations = a.warmup + a.iters
-	e, err := experiment.New(cfg, "", experiment.Options{})
+	group, leave, err := launch()
+	if err != nil {
+		return err
+	}
+	return leave(bench(a, cfg, group))
+}
+
+// bench times the iterations; in a data-parallel launch it also reports
+// the sums across ranks each iteration makes.
+func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
+	e, err := experiment.New(cfg, "", experiment.Options{Group: group})
 	if err != nil {
 		return err
 	}
 	if err := experiment.CheckMemory(e); err != nil {
+		return err
+	}
+	if err := e.Run.Steps(a.warmup); err != nil {
 		return err
 	}
 	if a.profile != "" {
@@ -202,24 +224,34 @@ func cmdBench(args []string) error {
 			return err
 		}
 		defer f.Close()
-		if err := e.Run.Steps(a.warmup); err != nil {
-			return err
-		}
 		if err := pprof.StartCPUProfile(f); err != nil {
 			return err
 		}
 		defer pprof.StopCPUProfile()
-		a.warmup = 0
 	}
-	ms, err := e.Run.Bench(a.warmup, a.iters)
+	calls0, bytes0 := group.Traffic()
+	ms, err := e.Run.Bench(0, a.iters)
 	if err != nil {
 		return err
 	}
+	calls, bytes := group.Traffic()
+	perIter := func(n, n0 int64) float64 { return float64(n-n0) / float64(a.iters) }
+	if !group.Lead() {
+		return nil
+	}
 	if a.json {
-		return json.NewEncoder(stdout).Encode(map[string]any{"ms_per_iter": ms, "iterations": a.iters,
-			"method": cfg.Method.Name, "data": cfg.Data.Name, "model": cfg.Model.Kind, "ch": cfg.Model.Ch})
+		out := map[string]any{"ms_per_iter": ms, "iterations": a.iters,
+			"method": cfg.Method.Name, "data": cfg.Data.Name, "model": cfg.Model.Kind, "ch": cfg.Model.Ch}
+		if group != nil {
+			out["ranks"], out["allreduce_calls_per_iter"], out["allreduce_bytes_per_iter"] = group.Size(), perIter(calls, calls0), perIter(bytes, bytes0)
+		}
+		return json.NewEncoder(stdout).Encode(out)
 	}
 	fmt.Fprintf(stdout, "%s: %.3f ms per iteration (batch %d, %d iterations after %d warm-up)\n",
 		cfg.Describe(), ms, cfg.Train.BatchSize, a.iters, a.warmup)
+	if group != nil {
+		fmt.Fprintf(stdout, "data-parallel over %d ranks: %.0f sums across ranks per iteration, %.0f bytes from each rank\n",
+			group.Size(), perIter(calls, calls0), perIter(bytes, bytes0))
+	}
 	return nil
 }
