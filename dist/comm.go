@@ -151,7 +151,7 @@ func Rows(n, rank, size int) (lo, hi int) {
 // group that sums across ranks. A nil *Shard is one process holding the
 // whole batch: its methods return their inputs.
 type Shard struct {
-	Group      *Group
+	Group     *Group
 	Lo, Hi, N int
 }
 
