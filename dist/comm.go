@@ -2,6 +2,7 @@ package dist
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/bism-ml/bism/ad"
 	"github.com/bism-ml/bism/tensor"
@@ -79,41 +80,37 @@ func (g *Group) SumAcross(xs []*tensor.Tensor) []*tensor.Tensor {
 		return nil
 	}
 	dt := xs[0].DType()
-	n := 0
 	for _, x := range xs {
 		if x.DType() != dt {
 			panic(fmt.Sprintf("dist.SumAcross: tensors of types %v and %v in one call", dt, x.DType()))
 		}
+	}
+	if dt == tensor.Float32 {
+		return sumPacked(g, &g.buf32, xs, (*tensor.Tensor).F32, g.Comm.SumFloat32)
+	}
+	return sumPacked(g, &g.buf64, xs, (*tensor.Tensor).F64, g.Comm.SumFloat64)
+}
+
+// sumPacked packs the tensors' data into buf, sums it across ranks and
+// unpacks the sums into new tensors.
+func sumPacked[T float32 | float64](g *Group, buf *[]T, xs []*tensor.Tensor, data func(*tensor.Tensor) []T, sum func([]T)) []*tensor.Tensor {
+	n := 0
+	for _, x := range xs {
 		n += x.Size()
 	}
-	out := make([]*tensor.Tensor, len(xs))
 	g.calls++
-	if dt == tensor.Float32 {
-		g.bytes += 4 * int64(n)
-		buf := grow(&g.buf32, n)
-		off := 0
-		for _, x := range xs {
-			off += copy(buf[off:], x.F32())
-		}
-		g.Comm.SumFloat32(buf)
-		off = 0
-		for i, x := range xs {
-			out[i] = tensor.ZerosLike(x)
-			off += copy(out[i].F32(), buf[off:off+x.Size()])
-		}
-		return out
-	}
-	g.bytes += 8 * int64(n)
-	buf := grow(&g.buf64, n)
+	g.bytes += int64(n) * int64(unsafe.Sizeof(T(0)))
+	b := grow(buf, n)
 	off := 0
 	for _, x := range xs {
-		off += copy(buf[off:], x.F64())
+		off += copy(b[off:], data(x))
 	}
-	g.Comm.SumFloat64(buf)
+	sum(b)
+	out := make([]*tensor.Tensor, len(xs))
 	off = 0
 	for i, x := range xs {
 		out[i] = tensor.ZerosLike(x)
-		off += copy(out[i].F64(), buf[off:off+x.Size()])
+		off += copy(data(out[i]), b[off:off+x.Size()])
 	}
 	return out
 }

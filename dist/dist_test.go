@@ -3,7 +3,6 @@ package dist
 import (
 	"fmt"
 	"math"
-	"sync"
 	"testing"
 
 	"github.com/bism-ml/bism/ad"
@@ -12,17 +11,11 @@ import (
 
 // onRanks runs f on p goroutine ranks and returns their results by rank.
 func onRanks[T any](p int, f func(g *Group) T) []T {
-	cs := Local(p)
 	out := make([]T, p)
-	var wg sync.WaitGroup
-	for r := range cs {
-		wg.Add(1)
-		go func(r int) {
-			defer wg.Done()
-			out[r] = f(NewGroup(cs[r]))
-		}(r)
-	}
-	wg.Wait()
+	RunLocal(p, func(c Comm) error {
+		out[c.Rank()] = f(NewGroup(c))
+		return nil
+	})
 	return out
 }
 

@@ -100,3 +100,30 @@ func (c *localComm) checkAbort() {
 		panic(fmt.Sprintf("dist: rank %d stopped: another rank aborted (exit code %d)", c.rank, c.hub.aborted-1))
 	}
 }
+
+// RunLocal runs f on p goroutine ranks (Local) and waits for all of them.
+// A rank whose f fails or panics aborts the group, so that the others do
+// not wait for it in a sum (their pending sums panic, and the panics are
+// returned as their errors). It returns each rank's error.
+func RunLocal(p int, f func(c Comm) error) []error {
+	comms := Local(p)
+	errs := make([]error, p)
+	var wg sync.WaitGroup
+	for r := range comms {
+		wg.Add(1)
+		go func(r int) {
+			defer wg.Done()
+			defer func() {
+				if v := recover(); v != nil {
+					errs[r] = fmt.Errorf("rank %d: panic: %v", r, v)
+					comms[r].Abort(1)
+				}
+			}()
+			if errs[r] = f(comms[r]); errs[r] != nil {
+				comms[r].Abort(1)
+			}
+		}(r)
+	}
+	wg.Wait()
+	return errs
+}

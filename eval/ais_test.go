@@ -3,7 +3,6 @@ package eval
 import (
 	"fmt"
 	"math"
-	"sync"
 	"testing"
 	"time"
 
@@ -142,19 +141,13 @@ func TestAISAcrossRanks(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []int{2, 3, 7} {
-		comms := dist.Local(p)
 		res := make([]AISResult, p)
-		var wg sync.WaitGroup
-		for r := range comms {
-			wg.Add(1)
-			go func(r int) {
-				defer wg.Done()
-				o := opts
-				o.Across = comms[r]
-				res[r], _ = AIS(m, o)
-			}(r)
-		}
-		wg.Wait()
+		dist.RunLocal(p, func(c dist.Comm) (err error) {
+			o := opts
+			o.Across = c
+			res[c.Rank()], err = AIS(m, o)
+			return err
+		})
 		for r := range res {
 			if res[r].LogZ != want.LogZ || res[r].StdErr != want.StdErr {
 				t.Fatalf("%d ranks, rank %d: log Z %v ± %v, one process %v ± %v", p, r, res[r].LogZ, res[r].StdErr, want.LogZ, want.StdErr)

@@ -9,6 +9,9 @@
 // only of the same experiment), takes the directory's lock, checks that
 // the run fits in memory ([CheckMemory]), records the start, trains and
 // draws the figures. [Open] rebuilds a trained run from its directory.
+// With [Options.Group] (or [TrainOptions.Group]) of several ranks the run
+// is data-parallel: rank 0 applies the directory rules and tells the other
+// ranks whether it started and whether from the checkpoint.
 //
 // What a trained model can be asked depends on what it offers: a GRBM has
 // a computable normaliser and a tractable free energy, so [Experiment.Evaluate]

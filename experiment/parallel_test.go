@@ -2,12 +2,10 @@ package experiment
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/bism-ml/bism/config"
@@ -22,28 +20,12 @@ import (
 func trainRanks(t *testing.T, cfg config.Config, dir string, split *data.Split, p int, resume Resume) *Experiment {
 	t.Helper()
 	file := writeConfig(t, cfg)
-	comms := dist.Local(p)
 	exps := make([]*Experiment, p)
-	errs := make([]error, p)
-	var wg sync.WaitGroup
-	for r := range comms {
-		wg.Add(1)
-		go func(r int) {
-			defer wg.Done()
-			defer func() {
-				if v := recover(); v != nil {
-					errs[r] = fmt.Errorf("panic: %v", v)
-					comms[r].Abort(1)
-				}
-			}()
-			exps[r], errs[r] = Train(context.Background(), TrainOptions{Config: file, Dir: dir, Resume: resume, Data: split,
-				Group: dist.NewGroup(comms[r]), SkipMemoryCheck: true})
-			if errs[r] != nil {
-				comms[r].Abort(1)
-			}
-		}(r)
-	}
-	wg.Wait()
+	errs := dist.RunLocal(p, func(c dist.Comm) (err error) {
+		exps[c.Rank()], err = Train(context.Background(), TrainOptions{Config: file, Dir: dir, Resume: resume, Data: split,
+			Group: dist.NewGroup(c), SkipMemoryCheck: true})
+		return err
+	})
 	for r, err := range errs {
 		if err != nil {
 			t.Fatalf("rank %d: %v", r, err)

@@ -143,7 +143,7 @@ func Train(ctx context.Context, o TrainOptions) (*Experiment, error) {
 		}
 	}
 	started = true
-	if err := train.RecordStart(o.Dir, event, e.Run.Iter(), o.Command); err != nil {
+	if err := train.RecordStart(o.Dir, event, e.Run.Iter(), o.Command, o.Group.Size()); err != nil {
 		return nil, err
 	}
 	if o.Progress != nil {

@@ -57,6 +57,7 @@ pair() {
   for s in "$@"; do sets+=(-set "$s"); done
   GOMAXPROCS=2 "$bism" train -config "$cfg" "${sets[@]}" -out "$tmp/$name-1" -quiet
   timeout 600 "${mpi[@]}" -np 2 -x GOMAXPROCS=1 "$bism" train -config "$cfg" "${sets[@]}" -out "$tmp/$name-2" -quiet
+  grep -q '"ranks": 2' "$tmp/$name-2/run.json" || fail "$name: run.json does not record 2 ranks"
   "$bism" compare -a "$tmp/$name-1" -b "$tmp/$name-2" -tol "$tol" || fail "$name: 2 ranks differ from one process"
   echo "mpi_e2e: ok: $name, 2 ranks = 1 process"
 }

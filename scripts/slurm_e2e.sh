@@ -145,6 +145,8 @@ EOF
   done
   "$tmp/bism-mpi" sweep -status "$tmp/ranks" | grep -q "1 cells: 1 finished" ||
     { cat "$tmp"/ranks/slurm/*.out; echo "slurm_e2e: FAIL: the 2-rank cell did not finish"; exit 1; }
+  grep -q '"ranks": 2' "$tmp/ranks/bidsm,seed1/run.json" ||
+    { cat "$tmp/ranks/bidsm,seed1/run.json"; echo "slurm_e2e: FAIL: the cell was not trained by 2 ranks"; exit 1; }
   "$tmp/bism" compare -a "$tmp/local/bidsm,seed1" -b "$tmp/ranks/bidsm,seed1" -tol 1e-5 ||
     { echo "slurm_e2e: FAIL: the 2-rank cell differs from one process"; exit 1; }
   echo "slurm_e2e: ok: a cell of 2 ranks started by srun agrees with one process"

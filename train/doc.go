@@ -20,6 +20,13 @@
 // [Run.Restore] continues exactly from a checkpoint, checking every field
 // it reads; [Run.LoadParams] reads only the parameters.
 //
+// A run with a Shard (dist.Shard) is one rank of a data-parallel run: every
+// rank draws the same global minibatch and the same noise stream, steps the
+// method on its rows, and averages the losses and θ's gradient across
+// ranks, so every replica takes the step one process would take on the
+// whole batch (to float32 round-off). Rank 0 alone writes files; all ranks
+// stop at the same step boundary.
+//
 // The run directory's rules live here too: [Lock] refuses a second
 // training of a directory, [Clear] deletes only the files bism writes,
 // [RemoveTemp] removes what killed writers left, a torn last line of

@@ -20,11 +20,13 @@ type Start struct {
 	Iter    int      `json:"iter"`  // the iteration it started from
 	Command []string `json:"command"`
 	Host    string   `json:"host,omitempty"`
+	Ranks   int      `json:"ranks,omitempty"` // processes of a data-parallel run (absent: 1)
 	buildinfo.Info
 }
 
-// RecordStart appends an entry for this process to dir/run.json.
-func RecordStart(dir, event string, iter int, command []string) error {
+// RecordStart appends an entry for this process (one of ranks, for a
+// data-parallel run) to dir/run.json.
+func RecordStart(dir, event string, iter int, command []string, ranks int) error {
 	p := filepath.Join(dir, RunFile)
 	var log struct {
 		Starts []Start `json:"starts"`
@@ -41,6 +43,9 @@ func RecordStart(dir, event string, iter int, command []string) error {
 	host, _ := os.Hostname()
 	log.Starts = append(log.Starts, Start{Event: event, Time: time.Now().Format(time.RFC3339), Iter: iter,
 		Command: command, Host: host, Info: buildinfo.Get()})
+	if ranks > 1 {
+		log.Starts[len(log.Starts)-1].Ranks = ranks
+	}
 	_, err = WriteJSON(dir, RunFile, log)
 	return err
 }

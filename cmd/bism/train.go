@@ -29,7 +29,15 @@ continues it (only train.iterations, train.eval_every, train.checkpoint_every,
 eval.* and data.dir may change), -force deletes what bism wrote there and starts
 over. A second training of the same directory is refused while one runs.
 Ctrl-C (or SIGTERM) saves a checkpoint at the next step and exits; -resume
-continues exactly where it stopped.`
+continues exactly where it stopped.
+
+Started by mpirun or srun as P processes (a bism built with -tags mpi), it
+trains one data-parallel run: train.batch_size stays the global batch, each
+rank trains its rows of it with the noise one process would draw for them,
+gradients (those of the unrolled inner steps included) are averaged across
+ranks, and rank 0 writes the run directory. The result agrees with one
+process to float32 round-off:
+  mpirun -np 4 bism train -config mnist/bimdsm-cpu -out runs/mnist4`
 
 type trainArgs struct {
 	config, out, data  string
@@ -156,7 +164,10 @@ func interruptible(say bool) (ctx context.Context, sig func() os.Signal, stop fu
 
 const benchAbout = `
 Times training iterations only (no evaluation, no files): -warmup untimed
-iterations, then -iterations timed ones, on the config's data and model.`
+iterations, then -iterations timed ones, on the config's data and model.
+Under mpirun (a bism built with -tags mpi) it times data-parallel
+iterations and reports the sums across ranks each makes: how many, and the
+bytes each rank sends to them.`
 
 type benchArgs struct {
 	config, data, profile string
