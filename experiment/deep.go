@@ -6,6 +6,7 @@ import (
 
 	"github.com/bism-ml/bism/ad"
 	"github.com/bism-ml/bism/config"
+	"github.com/bism-ml/bism/eval"
 	"github.com/bism-ml/bism/model"
 	"github.com/bism-ml/bism/objective"
 	"github.com/bism-ml/bism/plot"
@@ -25,6 +26,10 @@ type deep struct {
 	eblvm *model.DeepEBLVM // exactly one of eblvm and ebm is set
 	ebm   *model.ResNetEBM
 	post  *model.CNNPosterior // the deep EBLVM's posterior
+
+	// across, while sample scores are computed by several processes,
+	// splits the Langevin chains over them (chunks).
+	across eval.Ranks
 }
 
 // ResNetConfig returns the ResNet a config describes: MNISTResNet for one

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bism-ml/bism/ad"
 	"github.com/bism-ml/bism/config"
+	"github.com/bism-ml/bism/dist"
 	"github.com/bism-ml/bism/eval"
 	"github.com/bism-ml/bism/objective"
 	"github.com/bism-ml/bism/plot"
@@ -76,17 +77,47 @@ func (dk *deep) sampleMarginal(n int, cfg sample.Config, rng *tensor.RNG) *tenso
 		return tensor.Slice(dk.sampleJoint(n, cfg, rng), 1, 0, d).Reshape(append([]int{n}, shape...)...) // Slice copies
 	}
 	e := dk.ebmEnergy()
-	return chainsFromNoise(n, shape, func(int) sample.EnergyFn { return e }, cfg, rng)
+	return dk.chainsFromNoise(n, shape, func(int) sample.EnergyFn { return e }, cfg, rng)
 }
 
-// chainsFromNoise runs n annealed-Langevin chains in chunks (inChunks): a
+// chainsFromNoise runs n annealed-Langevin chains in chunks (chunks): a
 // chunk of k chains starts at InitMean + InitStd·N(0,1) of shape [k, rest...]
 // drawn from rng, which also gives the Langevin noise, and moves on
-// energy(k). It returns where the chains end.
-func chainsFromNoise(n int, rest []int, energy func(k int) sample.EnergyFn, cfg sample.Config, rng *tensor.RNG) *tensor.Tensor {
-	return inChunks(n, func(lo, hi int) *tensor.Tensor {
+// energy(k). It returns where the chains end. rngs are the other streams
+// the energy draws from.
+func (dk *deep) chainsFromNoise(n int, rest []int, energy func(k int) sample.EnergyFn, cfg sample.Config, rng *tensor.RNG, rngs ...*tensor.RNG) *tensor.Tensor {
+	return dk.chunks(n, append([]*tensor.RNG{rng}, rngs...), func(lo, hi int) *tensor.Tensor {
 		x0 := rng.Normal(tensor.Float32, cfg.InitMean, cfg.InitStd, append([]int{hi - lo}, rest...)...)
 		return sample.LangevinFrom(energy(hi-lo), x0, cfg, rng)
+	})
+}
+
+// chunks is inChunks for independent chains whose noise comes from rngs,
+// split over the ranks of dk.across when it is set: rank r runs its rows
+// of every chunk (dist.Rows), its streams drawing the whole chunk's noise
+// for them (tensor.RNG.ShardRows), and every rank gets every row by a sum
+// across ranks. The chains are those one process runs, to the round-off by
+// which a network's outputs for a row can depend on the batch around it.
+func (dk *deep) chunks(n int, rngs []*tensor.RNG, f func(lo, hi int) *tensor.Tensor) *tensor.Tensor {
+	a := dk.across
+	if a == nil || a.Size() == 1 {
+		return inChunks(n, f)
+	}
+	return inChunks(n, func(lo, hi int) *tensor.Tensor {
+		k := hi - lo
+		r0, r1 := dist.Rows(k, a.Rank(), a.Size())
+		for _, g := range rngs {
+			g.ShardRows(r0, r1, k)
+		}
+		part := f(lo+r0, lo+r1).As(tensor.Float64)
+		for _, g := range rngs {
+			g.ShardRows(0, 0, 0)
+		}
+		row := part.Size() / (r1 - r0)
+		buf := make([]float64, k*row)
+		copy(buf[r0*row:], part.F64())
+		a.SumFloat64(buf) // each row is non-zero on one rank only: exact
+		return tensor.FromFloat64(buf, append([]int{k}, part.Shape()[1:]...)...).As(tensor.Float32)
 	})
 }
 
@@ -138,7 +169,7 @@ func (dk *deep) sampleMarginalBiLevel(n int, cfg sample.Config, rng, qrng *tenso
 		panic("experiment: bi-level sampling: " + string(dk.e.Config.Model.Kind) + " has no latents")
 	}
 	e := sample.EnergyFn(objective.BiEnergy(dk.eblvm, dk.post, dk.eblvm.Params().Consts(), dk.post.Params().Consts(), qrng))
-	return chainsFromNoise(n, dk.imageShape(), func(int) sample.EnergyFn { return e }, cfg, rng)
+	return dk.chainsFromNoise(n, dk.imageShape(), func(int) sample.EnergyFn { return e }, cfg, rng, qrng)
 }
 
 // SampleJoint runs n chains of the deep EBLVM's marginal sampler on the
@@ -151,7 +182,7 @@ func (dk *deep) sampleJoint(n int, cfg sample.Config, rng *tensor.RNG) *tensor.T
 		panic("experiment: joint sampling: " + string(dk.e.Config.Model.Kind) + " has no latents")
 	}
 	s := dk.imageShape()
-	return chainsFromNoise(n, []int{s[0]*s[1]*s[2] + dk.e.Config.Model.Hidden}, dk.jointEnergy, cfg, rng)
+	return dk.chainsFromNoise(n, []int{s[0]*s[1]*s[2] + dk.e.Config.Model.Hidden}, dk.jointEnergy, cfg, rng)
 }
 
 // chainsFrom runs the sampler from x0 and returns the images [B,C,H,W]
@@ -238,7 +269,7 @@ func (dk *deep) sampleViaQ(n int, cfg sample.Config, rng *tensor.RNG) (samples, 
 	set := dk.e.Data.Train
 	idx := rng.Rand().Perm(set.N)[:min(n, set.N)]
 	src := tensor.FromFloat32(set.Batch(idx, nil), append([]int{len(idx)}, set.Shape...)...)
-	samples = inChunks(len(idx), func(lo, hi int) *tensor.Tensor {
+	samples = dk.chunks(len(idx), []*tensor.RNG{rng}, func(lo, hi int) *tensor.Tensor {
 		s, _ := sample.ViaPosterior(dk.eblvm, dk.post, tensor.Slice(src, 0, lo, hi), cfg, rng)
 		return s
 	})
@@ -391,6 +422,18 @@ func (o EvalOptions) inceptionFeatures(what string, x *tensor.Tensor) *tensor.Te
 func (dk *deep) sampleScores(e *Experiment, o EvalOptions) (map[string]float64, error) {
 	if err := dk.checkSampler(o.Sampler); err != nil {
 		return nil, err
+	}
+	if o.Across != nil && o.Across.Size() > 1 {
+		smallest := min(o.N, sampleChunk) // the smallest chunk of chains
+		if r := o.N % sampleChunk; o.N > sampleChunk && r != 0 {
+			smallest = r
+		}
+		if smallest < o.Across.Size() {
+			return nil, fmt.Errorf("evaluate: %d samples run in chunks of %d chains, too few for %d processes", o.N, smallest, o.Across.Size())
+		}
+		// The Langevin chains are split across the processes.
+		dk.across = o.Across
+		defer func() { dk.across = nil }()
 	}
 	res := map[string]float64{}
 	if o.Sampler == config.SamplerBiLevel {

@@ -60,8 +60,9 @@ type EvalOptions struct {
 	Sampler config.Sampler
 
 	// Across, when set, splits the work over the processes of a
-	// data-parallel group (every process calls Evaluate): AIS's chains.
-	// Deep models' sample scores are not split.
+	// data-parallel group (every process calls Evaluate): AIS's chains, the
+	// deep models' Langevin chains (the scores of the samples are then
+	// computed by every process).
 	Across eval.Ranks
 }
 
@@ -76,9 +77,6 @@ func (e *Experiment) Evaluate(o EvalOptions) (map[string]float64, error) {
 	case heldOutScorer:
 		return k.heldOut(e, true, aisProgress(o.Progress), o.Across)
 	case sampleScorer:
-		if o.Across != nil && o.Across.Size() > 1 {
-			return nil, fmt.Errorf("evaluate: the sample scores of deep models are not split across processes; run bism eval as one process")
-		}
 		o.N = cmp.Or(max(o.N, 0), 1000)
 		o.ProbeN = cmp.Or(max(o.ProbeN, 0), 10000)
 		o.GridN = cmp.Or(max(o.GridN, 0), 64)

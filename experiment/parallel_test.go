@@ -174,3 +174,47 @@ func TestDataParallelRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluateDeepAcrossRanks: the sample scores of a deep model with its
+// Langevin chains split over goroutine ranks are those of one process
+// (joint and bi-level samplers; 7 chains over 3 ranks is uneven).
+func TestEvaluateDeepAcrossRanks(t *testing.T) {
+	split := tinyImages(t, 12)
+	cfg := tinyDeepConfig(config.DeepEBLVM)
+	dir := t.TempDir()
+	if _, err := Train(context.Background(), TrainOptions{Config: writeConfig(t, cfg), Dir: dir, Data: split, SkipMemoryCheck: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, sampler := range []config.Sampler{config.SamplerJoint, config.SamplerBiLevel} {
+		o := EvalOptions{N: 7, Steps: 6, Seed: 3, ProbeN: 12, Sampler: sampler}
+		one, err := resumed(t, cfg, dir, split).Evaluate(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := make([]map[string]float64, 3)
+		errs := dist.RunLocal(3, func(c dist.Comm) (err error) {
+			e, _, err := Open(dir, "", nil, Options{Data: split})
+			if err != nil {
+				return err
+			}
+			oc := o
+			oc.Across = c
+			res[c.Rank()], err = e.Evaluate(oc)
+			return err
+		})
+		for r := range res {
+			if errs[r] != nil {
+				t.Fatalf("%s, rank %d: %v", sampler, r, errs[r])
+			}
+			for k, v := range one {
+				if w := res[r][k]; w != v && !(math.IsNaN(v) && math.IsNaN(w)) {
+					t.Errorf("%s, rank %d: %s = %v, one process %v", sampler, r, k, w, v)
+				}
+			}
+		}
+	}
+	if _, err := resumed(t, cfg, dir, split).Evaluate(EvalOptions{N: 2, Steps: 6, Across: dist.Local(3)[0]}); err == nil ||
+		!strings.Contains(err.Error(), "too few for 3 processes") {
+		t.Fatalf("2 chains over 3 processes: %v", err)
+	}
+}
