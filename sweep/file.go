@@ -35,8 +35,34 @@ type File struct {
 	Variants []Variant // in the file's order
 	Grid     []Axis    // in the file's order
 	Seeds    []uint64
-	Set      []string // key=value
-	Eval     []string // flags of the evaluation step (nil: none)
+	Set      []string   // key=value
+	Evals    []EvalStep // the evaluation steps of every cell, in order
+}
+
+// EvalStep is one evaluation of a trained cell: `bism eval -json` with
+// Flags, whose JSON the cell keeps in File(). The unnamed step (a sweep
+// file's `eval: [flags]`) writes eval.json; a named one (`eval: {NAME:
+// [flags]}`) writes eval-NAME.json, and its numbers are summarised as
+// eval.NAME.KEY.
+type EvalStep struct {
+	Name  string
+	Flags []string
+}
+
+// File is the step's JSON file in the cell's directory.
+func (s EvalStep) File() string {
+	if s.Name == "" {
+		return EvalFile
+	}
+	return "eval-" + s.Name + ".json"
+}
+
+// Prefix is what the step's numbers are summarised under.
+func (s EvalStep) Prefix() string {
+	if s.Name == "" {
+		return "eval."
+	}
+	return "eval." + s.Name + "."
 }
 
 // Variant is a named set of overrides; Config, when set, replaces the base.
@@ -44,6 +70,7 @@ type Variant struct {
 	Name      string
 	Config    string
 	Overrides []string
+	Evals     []EvalStep // evaluation steps of this variant's cells only, after the file's
 }
 
 // Axis is one key of the grid and its values.
@@ -59,7 +86,7 @@ type Cell struct {
 	Config    string   // config name or file
 	Overrides []string // key=value, seed included
 	Seed      uint64
-	Eval      []string // flags of the evaluation step (nil: none)
+	Evals     []EvalStep // the evaluation steps, in order (none: the cell is finished when trained)
 }
 
 // Load reads and checks a sweep file.
@@ -111,6 +138,26 @@ func Parse(src []byte, origin string) (File, error) {
 					return f, bad(name, "variant %s is set twice", name.Value)
 				}
 				vr := Variant{Name: name.Value}
+				if body.Kind == yaml.MappingNode {
+					// eval: its own evaluation steps; the rest are config keys.
+					rest := *body
+					rest.Content = nil
+					for j := 0; j+1 < len(body.Content); j += 2 {
+						if body.Content[j].Value == "eval" {
+							steps, err := evalSteps(body.Content[j+1])
+							if err != nil {
+								return f, bad(body.Content[j+1], "variant %s: %v", name.Value, err)
+							}
+							if len(steps) == 1 && steps[0].Name == "" {
+								return f, bad(body.Content[j+1], "variant %s: a variant's evaluation steps are named (eval: {NAME: [flags]})", name.Value)
+							}
+							vr.Evals = steps
+							continue
+						}
+						rest.Content = append(rest.Content, body.Content[j], body.Content[j+1])
+					}
+					body = &rest
+				}
 				pairs, err := scalarMap(body)
 				if err != nil {
 					return f, bad(body, "variant %s: %v", name.Value, err)
@@ -157,16 +204,11 @@ func Parse(src []byte, origin string) (File, error) {
 				f.Seeds = append(f.Seeds, s)
 			}
 		case "eval":
-			if v.Kind != yaml.SequenceNode {
-				return f, bad(v, "eval wants a list of bism eval flags, e.g. [-select]")
+			steps, err := evalSteps(v)
+			if err != nil {
+				return f, bad(v, "%v", err)
 			}
-			f.Eval = []string{}
-			for _, x := range v.Content {
-				if x.Kind != yaml.ScalarNode {
-					return f, bad(x, "eval: flags must be single values")
-				}
-				f.Eval = append(f.Eval, x.Value)
-			}
+			f.Evals = steps
 		case "set":
 			pairs, err := scalarMap(v)
 			if err != nil {
@@ -186,6 +228,47 @@ func Parse(src []byte, origin string) (File, error) {
 		return f, fmt.Errorf("%s: base is required unless every variant names its config", origin)
 	}
 	return f, nil
+}
+
+// evalSteps reads eval: a list of bism eval flags (one unnamed step), or
+// a mapping of step names to such lists.
+func evalSteps(n *yaml.Node) ([]EvalStep, error) {
+	if n.Kind == yaml.AliasNode { // eval: *name, the steps of an anchor
+		n = n.Alias
+	}
+	flags := func(n *yaml.Node) ([]string, error) {
+		if n.Kind != yaml.SequenceNode {
+			return nil, fmt.Errorf("eval wants a list of bism eval flags, e.g. [-select], or a mapping of step names to such lists")
+		}
+		out := []string{}
+		for _, x := range n.Content {
+			if x.Kind != yaml.ScalarNode {
+				return nil, fmt.Errorf("eval: flags must be single values")
+			}
+			out = append(out, x.Value)
+		}
+		return out, nil
+	}
+	if n.Kind != yaml.MappingNode {
+		fl, err := flags(n)
+		return []EvalStep{{Flags: fl}}, err
+	}
+	var steps []EvalStep
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		name := n.Content[i].Value
+		if !validName(name) {
+			return nil, fmt.Errorf("evaluation step name %q: use letters, digits, '-', '_' and '.'", name)
+		}
+		if slices.ContainsFunc(steps, func(s EvalStep) bool { return s.Name == name }) {
+			return nil, fmt.Errorf("evaluation step %s is named twice", name)
+		}
+		fl, err := flags(n.Content[i+1])
+		if err != nil {
+			return nil, fmt.Errorf("eval.%s: %v", name, err)
+		}
+		steps = append(steps, EvalStep{Name: name, Flags: fl})
+	}
+	return steps, nil
 }
 
 // scalarMap reads a mapping of dotted keys (or nested sections) to single
@@ -251,7 +334,10 @@ func (f File) Cells(extra []string) ([]Cell, error) {
 			}
 			group := strings.Join(parts, ",")
 			for _, seed := range f.Seeds {
-				c := Cell{Group: group, Config: f.Base, Seed: seed, Eval: f.Eval}
+				c := Cell{Group: group, Config: f.Base, Seed: seed, Evals: append(slices.Clip(f.Evals), vr.Evals...)}
+				if err := uniqueSteps(c.Evals); err != nil {
+					return nil, fmt.Errorf("sweep: variant %s: %w", vr.Name, err)
+				}
 				if vr.Config != "" {
 					c.Config = vr.Config
 				}
@@ -276,6 +362,18 @@ func (f File) Cells(extra []string) ([]Cell, error) {
 		}
 	}
 	return cells, nil
+}
+
+// uniqueSteps refuses two evaluation steps that would write one file.
+func uniqueSteps(steps []EvalStep) error {
+	for i, s := range steps {
+		for _, t := range steps[:i] {
+			if s.Name == t.Name {
+				return fmt.Errorf("evaluation step %q is given twice (by the file and the variant)", s.Name)
+			}
+		}
+	}
+	return nil
 }
 
 // Resolve returns the cell's config.

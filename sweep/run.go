@@ -28,7 +28,7 @@ const (
 
 // Files a sweep writes in a cell's run directory.
 const (
-	EvalFile   = "eval.json"    // the evaluation step's output
+	EvalFile   = "eval.json"    // the unnamed evaluation step's output
 	FailedFile = "sweep.failed" // why the cell's last attempt failed
 )
 
@@ -53,12 +53,23 @@ func CellState(dir string, c Cell) (State, int, error) {
 	}
 	it := int(recs[len(recs)-1]["iter"])
 	switch {
-	case it >= cfg.Train.Iterations && (c.Eval == nil || fileExists(filepath.Join(d, EvalFile))):
+	case it >= cfg.Train.Iterations && evaluated(d, c):
 		return Finished, it, nil
 	case failed:
 		return Failed, it, nil
 	}
 	return Partial, it, nil
+}
+
+// evaluated reports whether every evaluation step of the cell in d has
+// written its file.
+func evaluated(d string, c Cell) bool {
+	for _, s := range c.Evals {
+		if !fileExists(filepath.Join(d, s.File())) {
+			return false
+		}
+	}
+	return true
 }
 
 func fileExists(p string) bool {
@@ -196,20 +207,32 @@ func trainAndEval(ctx context.Context, d string, c Cell, o Options) error {
 			Resume: experiment.ResumeAuto, DataDir: o.DataDir, Command: o.Command,
 		})
 	}
-	if err != nil || c.Eval == nil {
+	if err != nil || len(c.Evals) == 0 {
 		return err
 	}
 	if o.Eval == nil {
 		return fmt.Errorf("the sweep has an evaluation step and no evaluator was given")
 	}
-	out, err := o.Eval(ctx, d, c.Eval)
-	if err != nil {
-		return fmt.Errorf("evaluation: %w", err)
+	for _, s := range c.Evals {
+		p := filepath.Join(d, s.File())
+		if fileExists(p) {
+			continue // evaluated before an interruption
+		}
+		out, err := o.Eval(ctx, d, s.Flags)
+		if err != nil {
+			if s.Name != "" {
+				return fmt.Errorf("evaluation %s: %w", s.Name, err)
+			}
+			return fmt.Errorf("evaluation: %w", err)
+		}
+		if err := atomicfile.Write(p, func(w io.Writer) error {
+			_, err := w.Write(out)
+			return err
+		}); err != nil {
+			return err
+		}
 	}
-	return atomicfile.Write(filepath.Join(d, EvalFile), func(w io.Writer) error {
-		_, err := w.Write(out)
-		return err
-	})
+	return nil
 }
 
 // FailedReason returns why a failed cell's last attempt failed.

@@ -32,7 +32,7 @@ var curveMetrics = []string{"test_ll", "val_loss", "train_loss"}
 
 // Summarize reads the cells' metrics under dir and writes summary.csv (one
 // row per cell: its group, seed, state, final record and the numbers of its
-// evaluation step as eval.KEY), summary.md (per
+// evaluation steps as eval.KEY or eval.NAME.KEY), summary.md (per
 // group, the mean ± sd over seeds of each final metric) and curves.png
 // (per group, the mean curve of test_ll, else val_loss, else train_loss).
 // Cells without metrics are listed as pending. It returns the files
@@ -42,7 +42,7 @@ func Summarize(dir string, cells []Cell) ([]string, error) {
 		c     Cell
 		state State
 		recs  []map[string]float64
-		final map[string]float64 // the last record and the evaluation's numbers (eval.KEY)
+		final map[string]float64 // the last record and the evaluations' numbers
 	}
 	var rows []row
 	keys := map[string]bool{}
@@ -56,14 +56,19 @@ func Summarize(dir string, cells []Cell) ([]string, error) {
 		if len(recs) > 0 {
 			maps.Copy(final, recs[len(recs)-1])
 		}
-		if b, err := os.ReadFile(filepath.Join(dir, c.Name, EvalFile)); err == nil {
+		for _, s := range c.Evals {
+			p := filepath.Join(dir, c.Name, s.File())
+			b, err := os.ReadFile(p)
+			if err != nil {
+				continue // not evaluated yet
+			}
 			var ev map[string]any
 			if err := json.Unmarshal(b, &ev); err != nil {
-				return nil, fmt.Errorf("%s: %v", filepath.Join(dir, c.Name, EvalFile), err)
+				return nil, fmt.Errorf("%s: %v", p, err)
 			}
 			for k, v := range ev {
 				if x, ok := v.(float64); ok {
-					final["eval."+k] = x
+					final[s.Prefix()+k] = x
 				}
 			}
 		}

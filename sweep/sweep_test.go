@@ -3,6 +3,7 @@ package sweep
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -93,6 +94,10 @@ func TestParseErrors(t *testing.T) {
 		{"base: x\nseeds: [1]\ngrid:\n  train.lr: []\n", "grid.train.lr wants a non-empty list"},
 		{"base: x\nseeds: [1]\nvariants:\n  a/b: {method.n: 1}\n", `variant name "a/b"`},
 		{"base: [\n", "not valid YAML"},
+		{"base: x\nseeds: [1]\neval: {a: [-x], a: [-y]}\n", "evaluation step a is named twice"},
+		{"base: x\nseeds: [1]\neval: {a/b: [-x]}\n", `evaluation step name "a/b"`},
+		{"base: x\nseeds: [1]\neval: {a: -x}\n", "eval.a: eval wants a list"},
+		{"base: x\nseeds: [1]\nvariants:\n  v: {eval: [-x]}\n", "a variant's evaluation steps are named"},
 	}
 	for _, c := range cases {
 		_, err := Parse([]byte(c.src), "s.yaml")
@@ -196,6 +201,70 @@ func sameRecords(t *testing.T, a, b []byte) bool {
 		}
 	}
 	return true
+}
+
+// TestEvalSteps: named evaluation steps, the file's and a variant's, each
+// write their file; a cell is finished when all have; an interrupted
+// evaluation runs only the steps that are missing; the summary has each
+// step's numbers under its name.
+func TestEvalSteps(t *testing.T) {
+	src := "base: checkerboard/dsm\nseeds: [1]\nset: {train.iterations: 10}\nvariants:\n  plain: {}\n" +
+		"  more: {train.lr: 0.002, eval: {extra: [-z]}}\neval: {first: [-x], second: [-y, '2']}\n"
+	f, err := Parse([]byte(src), "s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells, err := f.Cells(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cells[0].Evals) != 2 || len(cells[1].Evals) != 3 || cells[1].Evals[2].Name != "extra" || !slices.Contains(cells[1].Overrides, "train.lr=0.002") {
+		t.Fatalf("cells %+v", cells)
+	}
+	var calls []string
+	eval := func(_ context.Context, dir string, flags []string) ([]byte, error) {
+		calls = append(calls, filepath.Base(dir)+" "+strings.Join(flags, " "))
+		return []byte(fmt.Sprintf(`{"score": %d}`, len(flags))), nil
+	}
+	dir := t.TempDir()
+	if err := Run(context.Background(), dir, cells, Options{Eval: eval}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"plain,seed1 -x", "plain,seed1 -y 2", "more,seed1 -x", "more,seed1 -y 2", "more,seed1 -z"}
+	if !slices.Equal(calls, want) {
+		t.Fatalf("evaluations %q, want %q", calls, want)
+	}
+	for _, c := range cells {
+		if st, _, _ := CellState(dir, c); st != Finished {
+			t.Fatalf("%s: %s", c.Name, st)
+		}
+	}
+	// A missing step makes the cell partial, and only it runs again.
+	os.Remove(filepath.Join(dir, "more,seed1", "eval-extra.json"))
+	if st, _, _ := CellState(dir, cells[1]); st != Partial {
+		t.Fatalf("a cell without its last evaluation is %s", st)
+	}
+	calls = nil
+	if err := Run(context.Background(), dir, cells, Options{Eval: eval}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(calls, []string{"more,seed1 -z"}) {
+		t.Fatalf("evaluations after the interruption: %q", calls)
+	}
+	if _, err := Summarize(dir, cells); err != nil {
+		t.Fatal(err)
+	}
+	csv, _ := os.ReadFile(filepath.Join(dir, SummaryCSV))
+	for _, k := range []string{"eval.first.score", "eval.second.score", "eval.extra.score"} {
+		if !strings.Contains(string(csv), k) {
+			t.Errorf("summary.csv lacks %s:\n%s", k, csv)
+		}
+	}
+	// A variant's step may not reuse a file step's name.
+	f2, _ := Parse([]byte("base: checkerboard/dsm\nseeds: [1]\nvariants:\n  v: {eval: {first: [-q]}}\neval: {first: [-x]}\n"), "s.yaml")
+	if _, err := f2.Cells(nil); err == nil || !strings.Contains(err.Error(), `"first" is given twice`) {
+		t.Fatalf("duplicate step: %v", err)
+	}
 }
 
 // TestShippedSweeps: every sweep file under configs/sweeps parses and

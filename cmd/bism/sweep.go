@@ -32,13 +32,15 @@ applies to every cell (e.g. a short smoke sweep: -set train.iterations=200).
 A value written {train.iterations/10} is computed from the cell's config.
 
 A sweep file may add an evaluation step (eval: [-select], the flags of 'bism
-eval -json'), run after each cell's training into its eval.json. A cell is
-finished when it has trained to train.iterations and, with an evaluation
-step, written eval.json; a failed cell is tried again -retries times,
-resuming from its checkpoint, and -status shows why it failed.
+eval -json'), run after each cell's training into its eval.json, or named
+steps (eval: {fid: [...], grid: [...]}) into eval-NAME.json each; a variant
+may add named steps of its own. A cell is finished when it has trained to
+train.iterations and written every evaluation's file; a failed cell is tried
+again -retries times, resuming from its checkpoint (and its evaluations
+from the first missing one), and -status shows why it failed.
 
 At the end (and with -summarize DIR alone) it writes DIR/summary.csv (one
-row per cell, with the evaluation's numbers as eval.KEY), DIR/summary.md
+row per cell, with the evaluations' numbers as eval.KEY or eval.NAME.KEY), DIR/summary.md
 (mean ± sd over seeds per cell of each final metric) and DIR/curves.png.
 -status DIR lists each cell's state. The sweep file and -set overrides are
 kept in DIR/sweep.json, so -status, -summarize and a rerun need only DIR.

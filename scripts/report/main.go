@@ -11,7 +11,7 @@
 //	go run ./scripts/report [-runs runs] [-out docs] [-template scripts/report/RESULTS.tmpl.md]
 //
 // The MNIST section of RESULTS.md is written by hand from the deep runs'
-// eval.json files (scripts/mnist.sh).
+// evaluation files (configs/sweeps/mnist.yaml).
 package main
 
 import (
