@@ -41,10 +41,11 @@ func (Single) Close()               {}
 type Group struct {
 	Comm Comm
 
-	buf32 []float32
-	buf64 []float64
-	calls int64
-	bytes int64
+	buf32   []float32
+	buf64   []float64
+	scalars []float64
+	calls   int64
+	bytes   int64
 }
 
 // NewGroup wraps c.
@@ -113,6 +114,17 @@ func sumPacked[T float32 | float64](g *Group, buf *[]T, xs []*tensor.Tensor, dat
 		off += copy(data(out[i]), b[off:off+x.Size()])
 	}
 	return out
+}
+
+// Flag returns whether any rank passed true (a sum of one number).
+func (g *Group) Flag(b bool) bool {
+	buf := grow(&g.scalars, 1)
+	buf[0] = 0
+	if b {
+		buf[0] = 1
+	}
+	g.SumScalars(buf)
+	return buf[0] > 0
 }
 
 // SumScalars sums xs across ranks in place.
@@ -200,7 +212,7 @@ func (s *Shard) MeanScalars(xs ...*float64) {
 	if s == nil {
 		return
 	}
-	buf := make([]float64, len(xs))
+	buf := grow(&s.Group.scalars, len(xs))
 	for i, x := range xs {
 		buf[i] = *x * s.Weight()
 	}

@@ -193,3 +193,15 @@ func TestShardMeanIsGlobalMean(t *testing.T) {
 		t.Fatal("a single process has no shard")
 	}
 }
+
+// TestFlag: any rank's true is every rank's.
+func TestFlag(t *testing.T) {
+	for _, raised := range []int{-1, 0, 2} {
+		got := onRanks(3, func(g *Group) bool { return g.Flag(g.Comm.Rank() == raised) })
+		for r, v := range got {
+			if v != (raised >= 0) {
+				t.Fatalf("rank %d raised: rank %d sees %v", raised, r, v)
+			}
+		}
+	}
+}

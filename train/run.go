@@ -388,12 +388,7 @@ func (r *Run) stopping(ctx context.Context) bool {
 	if r.Shard == nil {
 		return stop
 	}
-	flag := []float64{0}
-	if stop {
-		flag[0] = 1
-	}
-	r.Shard.Group.SumScalars(flag)
-	return flag[0] > 0
+	return r.Shard.Group.Flag(stop)
 }
 
 // follow is Train on a rank other than 0 of a data-parallel run: the same
