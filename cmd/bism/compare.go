@@ -17,10 +17,10 @@ const compareAbout = `
 Compares two runs of the same config: every floating-point tensor of their
 checkpoints (parameters and optimizer states) and every metric of their
 metrics.jsonl but elapsed_s. A tensor's difference is the relative norm
-||a - b|| / ||a||; a metric's is |a - b| / max(|a|, 1e-3). Exit status 0 when every difference is at most
--tol, 1 otherwise, naming the largest. -tol 0 asks for the same bits, e.g.
-a run against its resumed twin; data-parallel runs agree with one process to
-float32 round-off.`
+||a - b|| / ||a||; a metric's is |a - b| / max(|a|, 1e-3). Exit status 0
+when every difference is at most -tol, 1 otherwise, naming the largest.
+-tol 0 asks for the same bits, e.g. a run against its resumed twin;
+data-parallel runs agree with one process to float32 round-off.`
 
 type compareArgs struct {
 	a, b string
