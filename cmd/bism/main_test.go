@@ -565,3 +565,17 @@ func TestLaunchedWithoutMPI(t *testing.T) {
 	t.Setenv("OMPI_COMM_WORLD_SIZE", "2")
 	fails(t, 1, []string{"built without MPI", "-tags mpi"}, "train", "-config", "checkerboard/dsm", "-out", filepath.Join(t.TempDir(), "r"))
 }
+
+// TestBenchProfiles: bench writes the CPU, blocking and lock-contention
+// profiles it is asked for, and refuses a path it cannot write.
+func TestBenchProfiles(t *testing.T) {
+	dir := t.TempDir()
+	cpu, block, mutex := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "block.pprof"), filepath.Join(dir, "mutex.pprof")
+	ok(t, "bench", "-config", "checkerboard/dsm", "-iterations", "20", "-warmup", "1", "-cpuprofile", cpu, "-blockprofile", block, "-mutexprofile", mutex)
+	for _, p := range []string{cpu, block, mutex} {
+		if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {
+			t.Fatalf("%s: %v", p, err)
+		}
+	}
+	fails(t, 1, []string{"no such file"}, "bench", "-config", "checkerboard/dsm", "-iterations", "2", "-blockprofile", filepath.Join(dir, "no", "b.pprof"))
+}

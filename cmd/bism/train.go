@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 
@@ -170,10 +171,11 @@ iterations and reports the sums across ranks each makes: how many, and the
 bytes each rank sends to them.`
 
 type benchArgs struct {
-	config, data, profile string
-	iters, warmup         int
-	json                  bool
-	sets                  setFlags
+	config, data, profile      string
+	blockProfile, mutexProfile string
+	iters, warmup              int
+	json                       bool
+	sets                       setFlags
 }
 
 func (a *benchArgs) declare(fs *flag.FlagSet) {
@@ -183,6 +185,8 @@ func (a *benchArgs) declare(fs *flag.FlagSet) {
 	fs.BoolVar(&a.json, "json", false, "print one JSON object")
 	fs.StringVar(&a.data, "data", "", "data folder")
 	fs.StringVar(&a.profile, "cpuprofile", "", "write a CPU profile of the timed iterations to this `file`")
+	fs.StringVar(&a.blockProfile, "blockprofile", "", "write a profile of where the timed iterations' goroutines waited (blocking) to this `file`")
+	fs.StringVar(&a.mutexProfile, "mutexprofile", "", "write a profile of the timed iterations' lock contention to this `file`")
 	fs.Var(&a.sets, "set", "override a config key (repeatable)")
 }
 
@@ -240,10 +244,35 @@ func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	profiles := map[string]*os.File{}
+	for name, path := range map[string]string{"block": a.blockProfile, "mutex": a.mutexProfile} {
+		if path == "" {
+			continue
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		profiles[name] = f
+	}
+	if profiles["block"] != nil {
+		runtime.SetBlockProfileRate(1)
+		defer runtime.SetBlockProfileRate(0)
+	}
+	if profiles["mutex"] != nil {
+		runtime.SetMutexProfileFraction(1)
+		defer runtime.SetMutexProfileFraction(0)
+	}
 	calls0, bytes0 := group.Traffic()
 	ms, err := e.Run.Bench(0, a.iters)
 	if err != nil {
 		return err
+	}
+	for name, f := range profiles {
+		if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
+			return fmt.Errorf("writing the %s profile: %w", name, err)
+		}
 	}
 	calls, bytes := group.Traffic()
 	perIter := func(n, n0 int64) float64 { return float64(n-n0) / float64(a.iters) }
