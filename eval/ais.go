@@ -118,14 +118,14 @@ func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []
 	n, h := opts.Chains, g.h
 	nb := (n + aisBlock - 1) / aisBlock
 	seeds := tensor.NewRNG(opts.Seed).Rand()
-	rngs := make([]*randn.PCG, nb)
+	rngs := make([]*randn.Xoshiro, nb)
 	type rowScratch struct {
 		rnd []uint32  // random bits for one row's h
 		p   []float64 // the scalar path's working row
 	}
 	scratch := make([]rowScratch, nb)
 	for i := range rngs {
-		rngs[i] = randn.NewPCG(seeds.Uint64(), seeds.Uint64())
+		rngs[i] = randn.NewXoshiro(seeds.Uint64(), seeds.Uint64())
 		scratch[i] = rowScratch{rnd: make([]uint32, h), p: make([]float64, h)}
 	}
 
@@ -146,7 +146,7 @@ func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []
 	logw := make([]float64, n)
 
 	// fillNoise draws the noise part of rows [lo,hi) of x.
-	fillNoise := func(rg *randn.PCG, lo, hi int) {
+	fillNoise := func(rg *randn.Xoshiro, lo, hi int) {
 		for row := lo; row < hi; row++ {
 			u := x[row*ld : row*ld+r]
 			if u32, ok := any(u).([]float32); ok {

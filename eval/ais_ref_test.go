@@ -12,7 +12,8 @@ import (
 
 // TestAISHiddenSpaceMatchesVisible checks AIS's hidden-space chains against
 // the direct simulation of v (kept here as the reference): the two estimate
-// the same log Z within two standard errors, with the Cholesky factor
+// the same log Z within three standard errors of their difference (two
+// would fail one generator stream in twenty by chance), with the Cholesky factor
 // (H < D) and with diag(σ)W' (H >= D) as the noise factor, and the former
 // is within three standard errors of the exact log Z.
 func TestAISHiddenSpaceMatchesVisible(t *testing.T) {
@@ -39,7 +40,7 @@ func TestAISHiddenSpaceMatchesVisible(t *testing.T) {
 		if math.Abs(z[0]-exact) > 3*se[0]+1e-3 {
 			t.Errorf("D=%d H=%d: hidden-space AIS %v ± %v, exact %v", c.d, c.h, z[0], se[0], exact)
 		}
-		if math.Abs(z[0]-z[1]) > 2*math.Hypot(se[0], se[1])+1e-3 {
+		if math.Abs(z[0]-z[1]) > 3*math.Hypot(se[0], se[1])+1e-3 {
 			t.Errorf("D=%d H=%d: hidden-space AIS %v ± %v, visible %v ± %v", c.d, c.h, z[0], se[0], z[1], se[1])
 		}
 	}

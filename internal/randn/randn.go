@@ -1,10 +1,11 @@
 // Package randn draws standard normal numbers fast, by the ziggurat method
 // of Marsaglia and Tsang (J. Stat. Softw. 5(8), 2000) with 128 layers.
 //
-// Each draw takes one 64-bit word from a PCG-DXSM generator, the one of
-// math/rand/v2 (same seeds, same stream), kept in registers while a slice
-// is filled: 7 bits pick the layer and 32 others give the value, so that
-// the layer and the value are independent (Doornik, 2005).
+// Each draw takes one 64-bit word from a xoshiro256++ generator (Blackman
+// and Vigna, ACM TOMS 47(4), 2021: four 64-bit words of state, additions,
+// shifts and rotations, no multiplication), kept in registers while a slice
+// is filled: 7 bits pick the layer and 32 others give the value, so that the
+// layer and the value are independent (Doornik, 2005).
 // About 99% of draws are accepted at once; the rest go to the wedge or
 // tail test. It serves annealed importance sampling, where drawing the
 // Gibbs noise otherwise costs as much as the matrix products.
@@ -15,39 +16,50 @@ import (
 	"math/bits"
 )
 
-// PCG is math/rand/v2's PCG-DXSM generator: a 128-bit linear congruential
-// state and the DXSM output function.
-type PCG struct{ hi, lo uint64 }
+// Xoshiro is a xoshiro256++ generator.
+type Xoshiro struct{ s0, s1, s2, s3 uint64 }
 
-// NewPCG returns the generator math/rand/v2's NewPCG(seed1, seed2) returns.
-func NewPCG(seed1, seed2 uint64) *PCG { return &PCG{seed1, seed2} }
-
-// Uint64 returns 64 uniformly distributed random bits.
-func (p *PCG) Uint64() uint64 {
-	var x uint64
-	p.hi, p.lo, x = pcgStep(p.hi, p.lo)
+// NewXoshiro returns a generator whose state is drawn from the two seeds by
+// SplitMix64, as the generator's authors recommend (never all zero).
+func NewXoshiro(seed1, seed2 uint64) *Xoshiro {
+	x := &Xoshiro{}
+	x.s0, seed1 = splitMix(seed1)
+	x.s1, _ = splitMix(seed1)
+	x.s2, seed2 = splitMix(seed2 ^ 0x6a09e667f3bcc909)
+	x.s3, _ = splitMix(seed2)
+	if x.s0|x.s1|x.s2|x.s3 == 0 {
+		x.s0 = 1
+	}
 	return x
 }
 
-// pcgStep advances the state and returns the new state and its output.
-func pcgStep(hi, lo uint64) (nhi, nlo, out uint64) {
-	const (
-		mulHi    = 2549297995355413924
-		mulLo    = 4865540595714422341
-		incHi    = 6364136223846793005
-		incLo    = 1442695040888963407
-		cheapMul = 0xda942042e4dd58b5
-	)
-	nhi, nlo = bits.Mul64(lo, mulLo)
-	nhi += hi*mulLo + lo*mulHi
-	nlo, c := bits.Add64(nlo, incLo, 0)
-	nhi, _ = bits.Add64(nhi, incHi, c)
-	out = nhi
-	out ^= out >> 32
-	out *= cheapMul
-	out ^= out >> 48
-	out *= nlo | 1
-	return nhi, nlo, out
+// splitMix returns SplitMix64's output for state s and the next state.
+func splitMix(s uint64) (out, next uint64) {
+	s += 0x9e3779b97f4a7c15
+	z := s
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31, s
+}
+
+// Uint64 returns 64 uniformly distributed random bits.
+func (x *Xoshiro) Uint64() uint64 {
+	var u uint64
+	x.s0, x.s1, x.s2, x.s3, u = xoshiroStep(x.s0, x.s1, x.s2, x.s3)
+	return u
+}
+
+// xoshiroStep advances the state and returns the new state and its output.
+func xoshiroStep(s0, s1, s2, s3 uint64) (n0, n1, n2, n3, out uint64) {
+	out = bits.RotateLeft64(s0+s3, 23) + s0
+	t := s1 << 17
+	s2 ^= s0
+	s3 ^= s1
+	s1 ^= s2
+	s0 ^= s3
+	s2 ^= t
+	s3 = bits.RotateLeft64(s3, 45)
+	return s0, s1, s2, s3, out
 }
 
 const (
@@ -79,7 +91,7 @@ func init() {
 }
 
 // Float64 returns one standard normal number drawn with src.
-func Float64(src *PCG) float64 {
+func Float64(src *Xoshiro) float64 {
 	for {
 		u := src.Uint64()
 		i := u & (layers - 1)
@@ -100,11 +112,11 @@ func Float64(src *PCG) float64 {
 }
 
 // Fill32 sets dst to standard normal numbers drawn with src.
-func Fill32(src *PCG, dst []float32) {
-	hi, lo := src.hi, src.lo // in registers: stores to dst may alias src
+func Fill32(src *Xoshiro, dst []float32) {
+	s0, s1, s2, s3 := src.s0, src.s1, src.s2, src.s3 // in registers: stores to dst may alias src
 	for k := range dst {
 		var u uint64
-		hi, lo, u = pcgStep(hi, lo)
+		s0, s1, s2, s3, u = xoshiroStep(s0, s1, s2, s3)
 		i := u & (layers - 1)
 		j := int32(uint32(u >> 8))
 		if absU32(j) < kn[i] {
@@ -112,16 +124,16 @@ func Fill32(src *PCG, dst []float32) {
 			continue
 		}
 		// Rare (about 3%, mostly the top layer): the wedge or tail test.
-		src.hi, src.lo = hi, lo
+		src.s0, src.s1, src.s2, src.s3 = s0, s1, s2, s3
 		dst[k] = float32(slow(src, i, j))
-		hi, lo = src.hi, src.lo
+		s0, s1, s2, s3 = src.s0, src.s1, src.s2, src.s3
 	}
-	src.hi, src.lo = hi, lo
+	src.s0, src.s1, src.s2, src.s3 = s0, s1, s2, s3
 }
 
 // slow finishes a draw whose first word fell outside the layer's
 // rectangle, then draws afresh as Float64 does.
-func slow(src *PCG, i uint64, j int32) float64 {
+func slow(src *Xoshiro, i uint64, j int32) float64 {
 	x := float64(j) * wn[i]
 	if i == 0 {
 		return tail(src, j < 0)
@@ -133,7 +145,7 @@ func slow(src *PCG, i uint64, j int32) float64 {
 }
 
 // tail draws from the normal tail beyond r (Marsaglia, 1964).
-func tail(src *PCG, neg bool) float64 {
+func tail(src *Xoshiro, neg bool) float64 {
 	for {
 		x := -math.Log(uniform(src)) / r
 		y := -math.Log(uniform(src))
@@ -147,7 +159,7 @@ func tail(src *PCG, neg bool) float64 {
 }
 
 // uniform returns a uniform number in (0, 1).
-func uniform(src *PCG) float64 {
+func uniform(src *Xoshiro) float64 {
 	return (float64(src.Uint64()>>11) + 0.5) * 0x1p-53
 }
 
