@@ -540,6 +540,17 @@ func TestSweepSlurmSubmit(t *testing.T) {
 		t.Fatalf("after -cell 3:\n%s", out)
 	}
 	fails(t, 2, []string{"-cell 6: the sweep has 6 cells"}, "sweep", "-out", dir, "-cell", "6")
+
+	// -ranks: P tasks per array task, the cell started by srun.
+	dir2 := filepath.Join(t.TempDir(), "sw2")
+	ok(t, "sweep", "-file", f, "-out", dir2, "-slurm", "-ranks", "2")
+	script, _ = os.ReadFile(filepath.Join(dir2, "slurm", "cells.sh"))
+	for _, want := range []string{"#SBATCH --ntasks=2", `-cell "$SLURM_ARRAY_TASK_ID" -ranks 2`} {
+		if !strings.Contains(string(script), want) {
+			t.Errorf("cells.sh with -ranks 2 lacks %q:\n%s", want, script)
+		}
+	}
+	fails(t, 2, []string{"-ranks P (P >= 1) goes with -slurm"}, "sweep", "-file", f, "-out", t.TempDir(), "-ranks", "2")
 }
 
 // TestCompareCommand: a run equals itself and its resumed twin bit for bit,
