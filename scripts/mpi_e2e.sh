@@ -41,6 +41,16 @@ fi
 go build -tags mpi -o "$tmp/bism" ./cmd/bism
 bism="$tmp/bism"
 fail() { echo "mpi_e2e: FAIL: $*"; exit 1; }
+# The ranks must be able to talk: a one-iteration bench makes sums across them.
+if ! out=$(timeout 120 "${mpi[@]}" -np 2 -x GOMAXPROCS=1 "$bism" bench -config checkerboard/dsm -iterations 1 -warmup 0 2>&1); then
+  if echo "$out" | grep -q -i -E 'shared memory|vader|shm|/dev/shm|sm segment'; then
+    echo "mpi_e2e: SKIP: Open MPI's shared memory is not available here:"
+    echo "$out" | head -20
+    exit 0
+  fi
+  echo "$out" | head -40
+  fail "two ranks could not make a sum"
+fi
 have() { [ -n "${BISM_DATA:-}" ] && [ -d "$BISM_DATA/$1" ]; }
 
 # pair TOL NAME CONFIG SETS...: one process with 2 threads, then 2 ranks
