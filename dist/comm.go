@@ -64,8 +64,7 @@ func (g *Group) Size() int {
 }
 
 // Traffic returns how many sums the group has made and how many bytes each
-// rank passed to them
-// (0 for a nil group).
+// rank passed to them (0 for a nil group).
 func (g *Group) Traffic() (calls, bytes int64) {
 	if g == nil {
 		return 0, 0
@@ -76,7 +75,11 @@ func (g *Group) Traffic() (calls, bytes int64) {
 // SumAcross returns, for each tensor, its elementwise sum across ranks,
 // in one collective call: the tensors are packed into one buffer. The sums
 // take the storage of each tensor's arena.
-func (g *Group) SumAcross(xs []*tensor.Tensor) []*tensor.Tensor {
+func (g *Group) SumAcross(xs []*tensor.Tensor) []*tensor.Tensor { return g.sumScaled(xs, 1) }
+
+// sumScaled returns, for each tensor, Σ_r w·x_r: the scaling is applied
+// while packing, so a weighted sum costs no pass of its own.
+func (g *Group) sumScaled(xs []*tensor.Tensor, w float64) []*tensor.Tensor {
 	if len(xs) == 0 {
 		return nil
 	}
@@ -87,14 +90,14 @@ func (g *Group) SumAcross(xs []*tensor.Tensor) []*tensor.Tensor {
 		}
 	}
 	if dt == tensor.Float32 {
-		return sumPacked(g, &g.buf32, xs, (*tensor.Tensor).F32, g.Comm.SumFloat32)
+		return sumPacked(g, &g.buf32, xs, float32(w), (*tensor.Tensor).F32, g.Comm.SumFloat32)
 	}
-	return sumPacked(g, &g.buf64, xs, (*tensor.Tensor).F64, g.Comm.SumFloat64)
+	return sumPacked(g, &g.buf64, xs, w, (*tensor.Tensor).F64, g.Comm.SumFloat64)
 }
 
-// sumPacked packs the tensors' data into buf, sums it across ranks and
-// unpacks the sums into new tensors.
-func sumPacked[T float32 | float64](g *Group, buf *[]T, xs []*tensor.Tensor, data func(*tensor.Tensor) []T, sum func([]T)) []*tensor.Tensor {
+// sumPacked packs w times the tensors' data into buf, sums it across ranks
+// and unpacks the sums into new tensors.
+func sumPacked[T float32 | float64](g *Group, buf *[]T, xs []*tensor.Tensor, w T, data func(*tensor.Tensor) []T, sum func([]T)) []*tensor.Tensor {
 	n := 0
 	for _, x := range xs {
 		n += x.Size()
@@ -104,7 +107,14 @@ func sumPacked[T float32 | float64](g *Group, buf *[]T, xs []*tensor.Tensor, dat
 	b := grow(buf, n)
 	off := 0
 	for _, x := range xs {
-		off += copy(b[off:], data(x))
+		if w == 1 {
+			off += copy(b[off:], data(x))
+			continue
+		}
+		for _, v := range data(x) {
+			b[off] = w * v
+			off++
+		}
 	}
 	sum(b)
 	out := make([]*tensor.Tensor, len(xs))
@@ -116,15 +126,28 @@ func sumPacked[T float32 | float64](g *Group, buf *[]T, xs []*tensor.Tensor, dat
 	return out
 }
 
-// Flag returns whether any rank passed true (a sum of one number).
-func (g *Group) Flag(b bool) bool {
-	buf := grow(&g.scalars, 1)
-	buf[0] = 0
-	if b {
-		buf[0] = 1
+// Agree sets each flag, on every rank, to whether any rank set it (one sum
+// of as many numbers): how the ranks agree to stop, or learn what rank 0
+// decided.
+func (g *Group) Agree(flags []bool) {
+	buf := grow(&g.scalars, len(flags))
+	for i, f := range flags {
+		buf[i] = 0
+		if f {
+			buf[i] = 1
+		}
 	}
 	g.SumScalars(buf)
-	return buf[0] > 0
+	for i := range flags {
+		flags[i] = buf[i] > 0
+	}
+}
+
+// Flag returns whether any rank passed true (Agree on one flag).
+func (g *Group) Flag(b bool) bool {
+	f := [1]bool{b}
+	g.Agree(f[:])
+	return f[0]
 }
 
 // SumScalars sums xs across ranks in place.
@@ -200,11 +223,7 @@ func (s *Shard) MeanTensors(ts []*tensor.Tensor) []*tensor.Tensor {
 	if s == nil {
 		return ts
 	}
-	w := make([]*tensor.Tensor, len(ts))
-	for i, t := range ts {
-		w[i] = tensor.Scale(t, s.Weight())
-	}
-	return s.Group.SumAcross(w)
+	return s.Group.sumScaled(ts, s.Weight())
 }
 
 // MeanScalars is Mean on scalars, in place.

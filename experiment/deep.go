@@ -6,7 +6,7 @@ import (
 
 	"github.com/bism-ml/bism/ad"
 	"github.com/bism-ml/bism/config"
-	"github.com/bism-ml/bism/eval"
+	"github.com/bism-ml/bism/dist"
 	"github.com/bism-ml/bism/model"
 	"github.com/bism-ml/bism/objective"
 	"github.com/bism-ml/bism/plot"
@@ -29,7 +29,7 @@ type deep struct {
 
 	// across, while sample scores are computed by several processes,
 	// splits the Langevin chains over them (chunks).
-	across eval.Ranks
+	across dist.Comm
 }
 
 // ResNetConfig returns the ResNet a config describes: MNISTResNet for one

@@ -109,15 +109,15 @@ func (dk *deep) chunks(n int, rngs []*tensor.RNG, f func(lo, hi int) *tensor.Ten
 		for _, g := range rngs {
 			g.ShardRows(r0, r1, k)
 		}
-		part := f(lo+r0, lo+r1).As(tensor.Float64)
+		part := f(lo+r0, lo+r1).As(tensor.Float32)
 		for _, g := range rngs {
 			g.ShardRows(0, 0, 0)
 		}
 		row := part.Size() / (r1 - r0)
-		buf := make([]float64, k*row)
-		copy(buf[r0*row:], part.F64())
-		a.SumFloat64(buf) // each row is non-zero on one rank only: exact
-		return tensor.FromFloat64(buf, append([]int{k}, part.Shape()[1:]...)...).As(tensor.Float32)
+		buf := make([]float32, k*row)
+		copy(buf[r0*row:], part.F32())
+		a.SumFloat32(buf) // each row is non-zero on one rank only: exact
+		return tensor.FromFloat32(buf, append([]int{k}, part.Shape()[1:]...)...)
 	})
 }
 
@@ -424,10 +424,7 @@ func (dk *deep) sampleScores(e *Experiment, o EvalOptions) (map[string]float64, 
 		return nil, err
 	}
 	if o.Across != nil && o.Across.Size() > 1 {
-		smallest := min(o.N, sampleChunk) // the smallest chunk of chains
-		if r := o.N % sampleChunk; o.N > sampleChunk && r != 0 {
-			smallest = r
-		}
+		smallest := o.N - sampleChunk*((o.N-1)/sampleChunk) // the last chunk of chains
 		if smallest < o.Across.Size() {
 			return nil, fmt.Errorf("evaluate: %d samples run in chunks of %d chains, too few for %d processes", o.N, smallest, o.Across.Size())
 		}

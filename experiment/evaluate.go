@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/bism-ml/bism/config"
+	"github.com/bism-ml/bism/dist"
 	"github.com/bism-ml/bism/eval"
 )
 
@@ -63,7 +64,7 @@ type EvalOptions struct {
 	// data-parallel group (every process calls Evaluate): AIS's chains, the
 	// deep models' Langevin chains (the scores of the samples are then
 	// computed by every process).
-	Across eval.Ranks
+	Across dist.Comm
 }
 
 // Evaluate measures the run's current model. A GRBM gets held-out

@@ -79,7 +79,7 @@ func Train(ctx context.Context, o TrainOptions) (*Experiment, error) {
 	announced := o.Group.Size() == 1
 	announce := func(start, resume bool) {
 		if !announced {
-			o.Group.SumScalars([]float64{b2f(start), b2f(resume)})
+			o.Group.Agree([]bool{start, resume})
 			announced = true
 		}
 	}
@@ -172,9 +172,9 @@ func Train(ctx context.Context, o TrainOptions) (*Experiment, error) {
 // the directory, builds the same run, resumes from the same checkpoint
 // and trains its rows of each minibatch.
 func follow(ctx context.Context, o TrainOptions) (*Experiment, error) {
-	flags := []float64{0, 0}
-	o.Group.SumScalars(flags)
-	if flags[0] == 0 {
+	started := []bool{false, false} // rank 0's: started, from the checkpoint
+	o.Group.Agree(started)
+	if !started[0] {
 		return nil, ErrLeadRefused
 	}
 	cfg, err := trainConfig(o)
@@ -185,19 +185,12 @@ func follow(ctx context.Context, o TrainOptions) (*Experiment, error) {
 	if err != nil {
 		return nil, err
 	}
-	if flags[1] != 0 {
+	if started[1] {
 		if err := e.Run.Restore(e.path(train.CheckpointFile)); err != nil {
 			return nil, err
 		}
 	}
 	return e, e.Run.Train(ctx)
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func dirExists(dir string) bool {

@@ -324,6 +324,10 @@ func (f File) Cells(extra []string) ([]Cell, error) {
 	var cells []Cell
 	seen := map[string]bool{}
 	for _, vr := range variants {
+		evals := append(slices.Clip(f.Evals), vr.Evals...)
+		if err := uniqueSteps(evals); err != nil {
+			return nil, fmt.Errorf("sweep: variant %s: %w", vr.Name, err)
+		}
 		for _, combo := range combos {
 			var parts []string
 			if vr.Name != "" {
@@ -334,10 +338,7 @@ func (f File) Cells(extra []string) ([]Cell, error) {
 			}
 			group := strings.Join(parts, ",")
 			for _, seed := range f.Seeds {
-				c := Cell{Group: group, Config: f.Base, Seed: seed, Evals: append(slices.Clip(f.Evals), vr.Evals...)}
-				if err := uniqueSteps(c.Evals); err != nil {
-					return nil, fmt.Errorf("sweep: variant %s: %w", vr.Name, err)
-				}
+				c := Cell{Group: group, Config: f.Base, Seed: seed, Evals: evals}
 				if vr.Config != "" {
 					c.Config = vr.Config
 				}

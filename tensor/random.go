@@ -161,23 +161,21 @@ func (g *RNG) Bernoulli(p *Tensor) *Tensor {
 	for range before {
 		g.r.Float64()
 	}
-	defer func() {
-		for range after {
-			g.r.Float64()
-		}
-	}()
 	if p.dtype == Float32 {
 		for i, pi := range p.f32 {
 			if g.r.Float64() < float64(pi) {
 				t.f32[i] = 1
 			}
 		}
-		return t
-	}
-	for i, pi := range p.f64 {
-		if g.r.Float64() < pi {
-			t.f64[i] = 1
+	} else {
+		for i, pi := range p.f64 {
+			if g.r.Float64() < pi {
+				t.f64[i] = 1
+			}
 		}
+	}
+	for range after {
+		g.r.Float64()
 	}
 	return t
 }

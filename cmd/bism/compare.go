@@ -5,8 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/bism-ml/bism/checkpoint"
@@ -92,13 +94,8 @@ func compareCheckpoints(pa, pb string) ([]difference, error) {
 	if ma["iter"] != mb["iter"] {
 		return nil, fmt.Errorf("the checkpoints are at iterations %s and %s", ma["iter"], mb["iter"])
 	}
-	names := make([]string, 0, len(ta))
-	for n := range ta {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var ds []difference
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(ta)) {
 		a := ta[n]
 		b, ok := tb[n]
 		if !ok {
@@ -108,7 +105,7 @@ func compareCheckpoints(pa, pb string) ([]difference, error) {
 		if av == nil {
 			continue // integer state: the data order
 		}
-		if len(av) != len(bv) || fmt.Sprint(a.Shape) != fmt.Sprint(b.Shape) {
+		if len(av) != len(bv) || !slices.Equal(a.Shape, b.Shape) {
 			return nil, fmt.Errorf("tensor %s has shape %v in %s and %v in %s", n, a.Shape, pa, b.Shape, pb)
 		}
 		var diff, norm float64
@@ -160,12 +157,7 @@ func compareMetrics(pa, pb string) ([]difference, error) {
 	}
 	var ds []difference
 	for i := range ra {
-		keys := make([]string, 0, len(ra[i]))
-		for k := range ra[i] {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(ra[i])) {
 			if k == "elapsed_s" {
 				continue
 			}

@@ -138,11 +138,7 @@ func run(args []string) int {
 	if !errors.Is(err, errQuiet) {
 		fmt.Fprintf(stderr, "bism %s: %v\n", c.name, err)
 	}
-	var ee exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	return 1
+	return exitCode(err)
 }
 
 // newFlags returns the flag set of command c: errors are returned, not
