@@ -4,14 +4,16 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/bism-ml/bism/internal/randn"
 )
 
 // RNG is a seeded random number generator. It is a value passed to whoever
 // needs randomness, never a package global, so runs reproduce exactly for a
 // seed (the stream is PCG, fixed by the Go standard library).
 type RNG struct {
-	src   *rand.PCG
-	r     *rand.Rand
+	src   *randn.PCG // math/rand/v2's PCG stream, drawn in bulk
+	r     *rand.Rand // over src
 	arena *Arena // where draws take their storage (SetArena)
 	shard struct{ lo, hi, n int }
 }
@@ -62,7 +64,7 @@ func (g *RNG) Arena() *Arena { return g.arena }
 
 // NewRNG returns a generator seeded with seed.
 func NewRNG(seed uint64) *RNG {
-	src := rand.NewPCG(seed, 0x9e3779b97f4a7c15)
+	src := randn.NewPCG(seed, 0x9e3779b97f4a7c15)
 	return &RNG{src: src, r: rand.New(src)}
 }
 
@@ -79,56 +81,63 @@ func (g *RNG) Rand() *rand.Rand { return g.r }
 // Split returns a new generator whose stream is derived from (and independent of) this one.
 func (g *RNG) Split() *RNG { return NewRNG(g.r.Uint64()) }
 
-func (g *RNG) fill(dt DType, shape []int, f func() float64) *Tensor {
+// fill draws a tensor of shape through fill32/fill64 (one of the randn
+// Fill functions over the generator), drawing and dropping the values of
+// the rows that ShardRows leaves to other processes.
+func (g *RNG) fill(dt DType, shape []int, fill32 func([]float32), fill64 func([]float64)) *Tensor {
 	t := g.arena.empty(dt, shape...)
 	before, after := g.span(shape)
-	for range before {
-		f()
-	}
+	randn.Skip(g.src, before, fill32)
 	if dt == Float32 {
-		for i := range t.f32 {
-			t.f32[i] = float32(f())
-		}
+		fill32(t.f32)
 	} else {
-		for i := range t.f64 {
-			t.f64[i] = f()
-		}
+		fill64(t.f64)
 	}
-	for range after {
-		f()
-	}
+	randn.Skip(g.src, after, fill32)
 	return t
 }
 
 // Uniform returns values drawn uniformly from [lo, hi).
 func (g *RNG) Uniform(dt DType, lo, hi float64, shape ...int) *Tensor {
-	return g.fill(dt, shape, func() float64 { return lo + (hi-lo)*g.r.Float64() })
+	return g.fill(dt, shape,
+		func(d []float32) { randn.FillUniform(g.src, d, lo, hi) },
+		func(d []float64) { randn.FillUniform(g.src, d, lo, hi) })
 }
 
 // Normal returns values drawn from N(mean, std^2).
 func (g *RNG) Normal(dt DType, mean, std float64, shape ...int) *Tensor {
-	return g.fill(dt, shape, func() float64 { return mean + std*g.r.NormFloat64() })
+	return g.fill(dt, shape,
+		func(d []float32) { randn.FillNormal(g.src, d, mean, std) },
+		func(d []float64) { randn.FillNormal(g.src, d, mean, std) })
 }
 
 // Rademacher returns values that are -1 or +1 with equal probability.
 func (g *RNG) Rademacher(dt DType, shape ...int) *Tensor {
-	return g.fill(dt, shape, func() float64 {
-		if g.r.Uint64()&1 == 1 {
-			return 1
-		}
-		return -1
-	})
+	return g.fill(dt, shape,
+		func(d []float32) { randn.FillSign(g.src, d) },
+		func(d []float64) { randn.FillSign(g.src, d) })
 }
 
 // Gumbel returns standard Gumbel variates, -log(-log(U)) with U in (0, 1).
 func (g *RNG) Gumbel(dt DType, shape ...int) *Tensor {
-	return g.fill(dt, shape, func() float64 {
-		u := g.r.Float64()
+	gumbel := func() float64 {
+		u := g.src.Float64()
 		for u == 0 {
-			u = g.r.Float64()
+			u = g.src.Float64()
 		}
 		return -math.Log(-math.Log(u))
-	})
+	}
+	return g.fill(dt, shape,
+		func(d []float32) {
+			for i := range d {
+				d[i] = float32(gumbel())
+			}
+		},
+		func(d []float64) {
+			for i := range d {
+				d[i] = gumbel()
+			}
+		})
 }
 
 // Logistic returns standard logistic variates log(U/(1-U)): the
@@ -136,46 +145,31 @@ func (g *RNG) Gumbel(dt DType, shape ...int) *Tensor {
 // with one uniform and one logarithm instead of two uniforms and four
 // logarithms. The logarithm is computed in float32 precision.
 func (g *RNG) Logistic(dt DType, shape ...int) *Tensor {
+	// Draw the odds serially (the stream), take their logarithms after.
+	t := g.fill(dt, shape,
+		func(d []float32) { randn.FillOdds(g.src, d) },
+		func(d []float64) { randn.FillOdds(g.src, d) })
 	if dt == Float64 {
-		return g.fill(dt, shape, func() float64 { return math.Log(g.odds()) })
+		for i, x := range t.f64 {
+			t.f64[i] = math.Log(x)
+		}
+	} else {
+		applyUnary(FLog, t.f32, t.f32)
 	}
-	// Draw the odds serially (the stream), take their logarithms in parallel.
-	t := g.fill(dt, shape, g.odds)
-	applyUnary(FLog, t.f32, t.f32)
 	return t
-}
-
-// odds returns U/(1-U) for U uniform in (0, 1).
-func (g *RNG) odds() float64 {
-	u := g.r.Float64()
-	for u == 0 {
-		u = g.r.Float64()
-	}
-	return u / (1 - u)
 }
 
 // Bernoulli returns 1 with probability p[i] and 0 otherwise, elementwise.
 func (g *RNG) Bernoulli(p *Tensor) *Tensor {
-	t := arenaOf(p).zeros(p.dtype, p.shape...)
+	t := arenaOf(p).empty(p.dtype, p.shape...)
 	before, after := g.span(p.shape)
-	for range before {
-		g.r.Float64()
-	}
+	uniform := func(d []float32) { randn.FillUniform(g.src, d, 0, 1) }
+	randn.Skip(g.src, before, uniform)
 	if p.dtype == Float32 {
-		for i, pi := range p.f32 {
-			if g.r.Float64() < float64(pi) {
-				t.f32[i] = 1
-			}
-		}
+		randn.FillBernoulli(g.src, t.f32, p.f32)
 	} else {
-		for i, pi := range p.f64 {
-			if g.r.Float64() < pi {
-				t.f64[i] = 1
-			}
-		}
+		randn.FillBernoulli(g.src, t.f64, p.f64)
 	}
-	for range after {
-		g.r.Float64()
-	}
+	randn.Skip(g.src, after, uniform)
 	return t
 }
