@@ -14,7 +14,7 @@ import (
 type RNG struct {
 	src   *randn.PCG // math/rand/v2's PCG stream, drawn in bulk
 	r     *rand.Rand // over src
-	arena *Arena // where draws take their storage (SetArena)
+	arena *Arena     // where draws take their storage (SetArena)
 	shard struct{ lo, hi, n int }
 }
 
