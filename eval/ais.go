@@ -62,9 +62,8 @@ const aisBlock = 64
 // parts cancel in the weights. log Ẑ = log mean_n exp(w_n) + log Z0.
 //
 // The chains are followed through a(v) alone (see hiddenSpace), which gives
-// the same transitions with fewer operations; all chains advance together
-// as one [Chains, H] matrix in the model's dtype; log weights accumulate in
-// float64.
+// the same transitions with fewer operations, in the model's dtype, in
+// blocks of aisBlock chains; log weights accumulate in float64.
 func AIS(m *model.GRBM, opts AISOptions) (AISResult, error) {
 	if opts.Chains == 0 {
 		opts.Chains = 2000
@@ -78,9 +77,9 @@ func AIS(m *model.GRBM, opts AISOptions) (AISResult, error) {
 	g := readGRBM(m)
 	var w []float64
 	if paramDType(m) == tensor.Float64 {
-		w = runAIS[float64](&g, opts, blas.Dgemm)
+		w = runAIS[float64](&g, opts)
 	} else {
-		w = runAIS[float32](&g, opts, blas.Sgemm)
+		w = runAIS[float32](&g, opts)
 	}
 	if opts.Across != nil {
 		opts.Across.SumFloat64(w) // each chain's weight is non-zero on one process only
@@ -114,41 +113,50 @@ func logMeanExp(w []float64) (lm, se float64) {
 
 type gemmFunc[T tensor.Float] func(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)
 
-func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []float64 {
+// runAIS returns the chains' log weights. Each block of aisBlock chains
+// makes its whole transition on one core: a = c' + x [M; F] for its rows
+// (x = [β h | u], see hiddenSpace), the weight increments and the next
+// hidden sample from a, then fresh noise u, while its rows are in cache;
+// the blocks are split over cores, each with its own random stream, so the
+// result does not depend on how many.
+func runAIS[T tensor.Float](g *grbmParams, opts AISOptions) []float64 {
 	n, h := opts.Chains, g.h
 	nb := (n + aisBlock - 1) / aisBlock
 	seeds := tensor.NewRNG(opts.Seed).Rand()
 	rngs := make([]*randn.Xoshiro, nb)
-	type rowScratch struct {
+	type blockScratch struct {
+		a   []T       // the block's a = c' + x [M; F]
 		rnd []uint32  // random bits for one row's h
 		p   []float64 // the scalar path's working row
 	}
-	scratch := make([]rowScratch, nb)
+	scratch := make([]blockScratch, nb)
 	for i := range rngs {
 		rngs[i] = randn.NewXoshiro(seeds.Uint64(), seeds.Uint64())
-		scratch[i] = rowScratch{rnd: make([]uint32, h), p: make([]float64, h)}
 	}
 
-	// Each chain's row of x is [u | β h]: r standard normals and the last
-	// hidden sample scaled by its inverse temperature; bmat = [F; M], so
-	// that a = c' + x bmat in one product.
-	cp, m, f, r := hiddenSpace(g)
-	ld := r + h
+	// Each chain's row of x is [β h | u]: the last hidden sample scaled by
+	// its inverse temperature, then r standard normals.
+	cp, m, f, r, upper := hiddenSpace(g)
+	ld := h + r
 	bmat := make([]T, ld*h)
-	for i, v := range f {
+	for i, v := range m {
 		bmat[i] = T(v)
 	}
-	for i, v := range m {
-		bmat[r*h+i] = T(v)
+	for i, v := range f {
+		bmat[h*h+i] = T(v)
+	}
+	prod := packAIS(bmat, h, r, upper)
+	cpT := make([]T, h)
+	for j, v := range cp {
+		cpT[j] = T(v)
 	}
 	x := make([]T, n*ld)
-	a := make([]T, n*h)
 	logw := make([]float64, n)
 
 	// fillNoise draws the noise part of rows [lo,hi) of x.
 	fillNoise := func(rg *randn.Xoshiro, lo, hi int) {
 		for row := lo; row < hi; row++ {
-			u := x[row*ld : row*ld+r]
+			u := x[row*ld+h : (row+1)*ld]
 			if u32, ok := any(u).([]float32); ok {
 				randn.Fill32(rg, u32)
 				continue
@@ -158,13 +166,12 @@ func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []
 			}
 		}
 	}
-	// This process's blocks, and its rows [r0, r1) of the chains.
+	// This process's blocks.
 	blo, bhi := 0, nb
 	if opts.Across != nil {
 		size, rank := opts.Across.Size(), opts.Across.Rank()
 		blo, bhi = nb*rank/size, nb*(rank+1)/size
 	}
-	r0, r1 := blo*aisBlock, min(bhi*aisBlock, n)
 	blocks := func(body func(blk, lo, hi int)) {
 		parallel.For(bhi-blo, 1, func(b0, b1 int) {
 			for blk := blo + b0; blk < blo+b1; blk++ {
@@ -172,7 +179,10 @@ func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []
 			}
 		})
 	}
-	blocks(func(blk, lo, hi int) { fillNoise(rngs[blk], lo, hi) })
+	blocks(func(blk, lo, hi int) {
+		scratch[blk] = blockScratch{a: make([]T, (hi-lo)*h), rnd: make([]uint32, h), p: make([]float64, h)}
+		fillNoise(rngs[blk], lo, hi)
+	})
 
 	k := opts.Betas - 1 // transitions
 	beta := func(i int) float64 { return float64(i) / float64(k) }
@@ -180,32 +190,21 @@ func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []
 		bp, bc := beta(step-1), beta(step)
 		db := bc - bp
 		last := step == k
-		// a = c' + u F + β_{k-1} h M  (the β h part is 0 at the first step)
-		for row := r0; row < r1; row++ {
-			ar := a[row*h : (row+1)*h]
-			for j := range ar {
-				ar[j] = T(cp[j])
-			}
-		}
-		if r1 > r0 {
-			gemm(false, false, r1-r0, h, ld, 1, x[r0*ld:], ld, bmat, h, 1, a[r0*h:], h)
-		}
 		hval := T(bc)
 		blocks(func(blk, lo, hi int) {
 			rg := rngs[blk]
 			sc := &scratch[blk]
+			// a = c' + β_{k-1} h M + u F  (the β h part is 0 at the first step)
+			for i := range hi - lo {
+				copy(sc.a[i*h:(i+1)*h], cpT)
+			}
+			prod.MulAdd(hi-lo, x[lo*ld:], ld, sc.a, h)
 			for row := lo; row < hi; row++ {
 				if !last {
-					// 32 random bits per h_j, for h_j ~ Bernoulli(p_j).
-					for j := 0; j < h; j += 2 {
-						b := rg.Uint64()
-						sc.rnd[j] = uint32(b)
-						if j+1 < h {
-							sc.rnd[j+1] = uint32(b >> 32)
-						}
-					}
+					randn.FillBits32(rg, sc.rnd) // 32 random bits per h_j, for h_j ~ Bernoulli(p_j)
 				}
-				logw[row] += aisRow(a[row*h:(row+1)*h], sc.rnd, x[row*ld+r:(row+1)*ld], hval, sc.p, bp, db)
+				i := row - lo
+				logw[row] += aisRow(sc.a[i*h:(i+1)*h], sc.rnd, x[row*ld:row*ld+h], hval, sc.p, bp, db)
 			}
 			if !last {
 				fillNoise(rg, lo, hi)
@@ -218,6 +217,43 @@ func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []
 	return logw
 }
 
+// aisFDepth is the depth of the row blocks of F when it is triangular (a
+// variable for tests).
+var aisFDepth = 64
+
+// packAIS packs bmat = [M; F] ([h+r, h]) for the transitions' products.
+// M is cut into blocks of the usual depth; a triangular F (the Cholesky
+// factor's transpose) into blocks of about aisFDepth rows, and the block
+// starting at F's row i skips the first i columns, where F is zero: for
+// r = h at depth 64 that is a fifth of the multiply-adds of a transition.
+func packAIS[T tensor.Float](bmat []T, h, r int, upper bool) *blas.PackedB[T] {
+	var ends, zero []int
+	cut := func(p0, k, depth int, skip bool) {
+		nblk := (k + depth - 1) / depth
+		for i := 1; i <= nblk; i++ {
+			start := p0 + (i-1)*k/nblk
+			ends = append(ends, p0+i*k/nblk)
+			if skip {
+				zero = append(zero, start-p0)
+			} else {
+				zero = append(zero, 0)
+			}
+		}
+	}
+	cut(0, h, 256, false)
+	if upper {
+		cut(h, r, aisFDepth, true)
+	} else {
+		cut(h, r, 256, false)
+	}
+	switch b := any(bmat).(type) {
+	case []float32:
+		return any(blas.NewPackedB32(b, h, h+r, h, ends, zero)).(*blas.PackedB[T])
+	default:
+		return any(blas.NewPackedB64(b.([]float64), h, h+r, h, ends, zero)).(*blas.PackedB[T])
+	}
+}
+
 // hiddenSpace returns what AIS needs to follow the chains through
 // a = c + W'ᵀv alone, the only function of v that the weights and the
 // Gibbs step v -> h read. With v = b + σ ⊙ z + β σ² ⊙ (W'h), z ~ N(0, I):
@@ -227,9 +263,10 @@ func runAIS[T tensor.Float](g *grbmParams, opts AISOptions, gemm gemmFunc[T]) []
 // and W'ᵀ(σ ⊙ z) ~ N(0, M) is drawn as Fᵀu, u ~ N(0, I_r), for any F with
 // FᵀF = M: the Cholesky factor's transpose (r = H) when H < D and M is
 // positive definite, else F = diag(σ) W' (r = D). A transition then costs
-// one [N, r+H] x [r+H, H] product instead of two [N, D] x [D, H] ones, and
-// r normals per chain instead of D. F is [r, H] and M [H, H], row-major.
-func hiddenSpace(g *grbmParams) (cp, m, f []float64, r int) {
+// one [N, H+r] x [H+r, H] product instead of two [N, D] x [D, H] ones, and
+// r normals per chain instead of D. F is [r, H] and M [H, H], row-major;
+// upper says F is the (upper-triangular) Cholesky factor.
+func hiddenSpace(g *grbmParams) (cp, m, f []float64, r int, upper bool) {
 	d, h := g.d, g.h
 	cp = append([]float64(nil), g.c...)
 	for i := 0; i < d; i++ {
@@ -254,10 +291,10 @@ func hiddenSpace(g *grbmParams) (cp, m, f []float64, r int) {
 					f[j*h+i] = lv[i*h+j] // F = Lᵀ
 				}
 			}
-			return cp, m, f, h
+			return cp, m, f, h, true
 		}
 	}
-	return cp, m, s, d
+	return cp, m, s, d, false
 }
 
 // aisRow returns the weight increment of one chain, Σ_j softplus(β_c a_j) -

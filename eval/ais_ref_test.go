@@ -20,16 +20,16 @@ func TestAISHiddenSpaceMatchesVisible(t *testing.T) {
 	for _, c := range []struct{ d, h int }{{12, 6}, {5, 8}} {
 		m := tinyGRBM(c.d, c.h, false, 31, tensor.Float32)
 		g := readGRBM(m)
-		_, _, _, r := hiddenSpace(&g)
+		_, _, _, r, _ := hiddenSpace(&g)
 		if want := min(c.d, c.h); r != want && !(c.h >= c.d && r == c.d) {
 			t.Fatalf("D=%d H=%d: noise of dimension %d", c.d, c.h, r)
 		}
 		opts := AISOptions{Chains: 1000, Betas: 300}
 		var z [2]float64
 		var se [2]float64
-		for i, run := range []func(*grbmParams, AISOptions, gemmFunc[float32]) []float64{runAIS[float32], runAISVisible[float32]} {
+		for i, run := range []func(*grbmParams, AISOptions) []float64{runAIS[float32], func(g *grbmParams, o AISOptions) []float64 { return runAISVisible[float32](g, o, blas.Sgemm) }} {
 			opts.Seed = uint64(7 + i)
-			lm, s := logMeanExp(run(&g, opts, blas.Sgemm))
+			lm, s := logMeanExp(run(&g, opts))
 			z[i], se[i] = lm+g.logZ0(), s
 		}
 		exact, err := ExactLogZ(m)
@@ -50,7 +50,7 @@ func TestAISHiddenSpaceMatchesVisible(t *testing.T) {
 func TestHiddenSpaceFactor(t *testing.T) {
 	for _, c := range []struct{ d, h int }{{9, 4}, {3, 7}} {
 		g := readGRBM(tinyGRBM(c.d, c.h, false, 3, tensor.Float64))
-		cp, m, f, r := hiddenSpace(&g)
+		cp, m, f, r, _ := hiddenSpace(&g)
 		for i := 0; i < c.h; i++ {
 			want := g.c[i]
 			for k := 0; k < c.d; k++ {
@@ -253,5 +253,28 @@ func TestAISRowKernel(t *testing.T) {
 	}
 	if ran == 0 {
 		t.Fatal("the kernel never ran")
+	}
+}
+
+// TestAISTriangularBlocks checks that skipping F's zeros (row blocks of F
+// that start further right) gives the weights of the product over all of
+// F, to float32 round-off: the blocks change only how sums are grouped.
+func TestAISTriangularBlocks(t *testing.T) {
+	g := readGRBM(tinyGRBM(80, 70, false, 5, tensor.Float32))
+	if _, _, _, _, upper := hiddenSpace(&g); !upper {
+		t.Fatal("D=80 H=70: no Cholesky factor")
+	}
+	opts := AISOptions{Chains: 130, Betas: 20, Seed: 3}
+	defer func(d int) { aisFDepth = d }(aisFDepth)
+	aisFDepth = 70
+	want := runAIS[float32](&g, opts)
+	for _, d := range []int{1, 5, 32, 40} {
+		aisFDepth = d
+		got := runAIS[float32](&g, opts)
+		for i := range want {
+			if math.Abs(got[i]-want[i]) > 1e-5*(1+math.Abs(want[i])) {
+				t.Fatalf("F blocks of %d rows: chain %d weight %v, one block %v", d, i, got[i], want[i])
+			}
+		}
 	}
 }

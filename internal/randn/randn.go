@@ -170,3 +170,18 @@ func absU32(j int32) uint32 {
 	m := j >> 31
 	return uint32(j^m) - uint32(m)
 }
+
+// FillBits32 sets dst to random 32-bit words: the low then the high half of
+// each 64-bit output (for an odd length the last high half is dropped).
+func FillBits32(src *Xoshiro, dst []uint32) {
+	s0, s1, s2, s3 := src.s0, src.s1, src.s2, src.s3
+	for k := 0; k < len(dst); k += 2 {
+		var u uint64
+		s0, s1, s2, s3, u = xoshiroStep(s0, s1, s2, s3)
+		dst[k] = uint32(u)
+		if k+1 < len(dst) {
+			dst[k+1] = uint32(u >> 32)
+		}
+	}
+	src.s0, src.s1, src.s2, src.s3 = s0, s1, s2, s3
+}

@@ -116,3 +116,21 @@ func BenchmarkNormFloat64(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(xs)), "ns/draw")
 }
+
+// FillBits32 gives the words of Uint64, low half first.
+func TestFillBits32(t *testing.T) {
+	for _, n := range []int{0, 1, 6, 7} {
+		a, b := NewXoshiro(3, 4), NewXoshiro(3, 4)
+		got := make([]uint32, n)
+		FillBits32(a, got)
+		for k := 0; k < n; k += 2 {
+			u := b.Uint64()
+			if got[k] != uint32(u) || (k+1 < n && got[k+1] != uint32(u>>32)) {
+				t.Fatalf("n=%d: word %d differs", n, k)
+			}
+		}
+		if a.Uint64() != b.Uint64() {
+			t.Fatalf("n=%d: the streams part after the fill", n)
+		}
+	}
+}
