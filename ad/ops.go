@@ -96,8 +96,14 @@ func Affine(x *Value, a, b float64) *Value {
 	}, x)
 }
 
-// Scale returns c * x.
-func Scale(x *Value, c float64) *Value { return Affine(x, c, 0) }
+// Scale returns c * x; for c = 1 that is x itself (no copy, no node), as
+// in the backward passes of sums and of the unrolled optimiser steps.
+func Scale(x *Value, c float64) *Value {
+	if c == 1 {
+		return x
+	}
+	return Affine(x, c, 0)
+}
 
 // AddScalar returns x + c.
 func AddScalar(x *Value, c float64) *Value { return Affine(x, 1, c) }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/bism-ml/bism/internal/blas"
 	"io"
 	"os"
 	"os/signal"
@@ -265,6 +266,7 @@ func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
 		defer runtime.SetMutexProfileFraction(0)
 	}
 	calls0, bytes0 := group.Traffic()
+	flops0 := blas.Flops()
 	ms, err := e.Run.Bench(0, a.iters)
 	if err != nil {
 		return err
@@ -276,11 +278,12 @@ func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
 	}
 	calls, bytes := group.Traffic()
 	perIter := func(n, n0 int64) float64 { return float64(n-n0) / float64(a.iters) }
+	gflop := perIter(blas.Flops(), flops0) / 1e9
 	if !group.Lead() {
 		return nil
 	}
 	if a.json {
-		out := map[string]any{"ms_per_iter": ms, "iterations": a.iters,
+		out := map[string]any{"ms_per_iter": ms, "iterations": a.iters, "gemm_gflop_per_iter": gflop,
 			"method": cfg.Method.Name, "data": cfg.Data.Name, "model": cfg.Model.Kind, "ch": cfg.Model.Ch}
 		if group != nil {
 			out["ranks"], out["allreduce_calls_per_iter"], out["allreduce_bytes_per_iter"] = group.Size(), perIter(calls, calls0), perIter(bytes, bytes0)
@@ -289,6 +292,9 @@ func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
 	}
 	fmt.Fprintf(stdout, "%s: %.3f ms per iteration (batch %d, %d iterations after %d warm-up)\n",
 		cfg.Describe(), ms, cfg.Train.BatchSize, a.iters, a.warmup)
+	if gflop > 0 {
+		fmt.Fprintf(stdout, "matrix products: %.4g GFLOP per iteration, %.1f GFLOP/s over the whole step\n", gflop, gflop/ms*1e3)
+	}
 	if group != nil {
 		fmt.Fprintf(stdout, "data-parallel over %d ranks: %.0f sums across ranks per iteration, %.0f bytes from each rank\n",
 			group.Size(), perIter(calls, calls0), perIter(bytes, bytes0))

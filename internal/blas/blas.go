@@ -55,7 +55,10 @@
 // the result, as in reference BLAS.
 package blas
 
-import "fmt"
+import (
+	"fmt"
+	"sync/atomic"
+)
 
 // Kernels in use, chosen at start-up: the first of kernels32 / kernels64,
 // the fastest this CPU supports. Tests also run every other kernel the CPU
@@ -69,6 +72,7 @@ var (
 // op(A) is m x k, op(B) is k x n, C is m x n; lda, ldb, ldc are row strides.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	count(m, n, k)
 	if useOpenBLAS {
 		openblasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
@@ -79,12 +83,25 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // Dgemm is Sgemm in float64.
 func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	count(m, n, k)
 	if useOpenBLAS {
 		openblasDgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	gemm(dgemmKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
+
+// flops counts the floating-point operations of the products made so far.
+var flops atomic.Int64
+
+// Flops returns the floating-point operations of all the matrix products
+// made so far by Sgemm, Dgemm and PackedB.MulAdd: 2 m n k each (a
+// multiply-add is two), the multiply-adds PackedB makes (not those it skips).
+// Differences of it measure a workload's work in products, for comparing
+// its time with the machine's product speed.
+func Flops() int64 { return flops.Load() }
+
+func count(m, n, k int) { flops.Add(2 * int64(m) * int64(n) * int64(k)) }
 
 // checkGemm panics unless every element gemm may touch is inside its slice.
 // The assembly kernels index through raw pointers, so this check is what

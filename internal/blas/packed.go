@@ -16,6 +16,7 @@ type PackedB[T float] struct {
 	kern   *microKernel[T]
 	k, n   int
 	blocks []packedBlock[T]
+	work   int64 // multiply-adds per row of A, zeros skipped
 }
 
 type packedBlock[T float] struct {
@@ -54,6 +55,7 @@ func newPackedB[T float](kern *microKernel[T], b []T, ldb, k, n int, ends, zero 
 		blk := packedBlock[T]{p0: p0, kc: kc, j0: j0, b: make([]T, strips*kern.nr*kc)}
 		packB(false, b, ldb, p0, kc, j0, cols, kern.nr, blk.b)
 		p.blocks = append(p.blocks, blk)
+		p.work += int64(kc) * int64(cols)
 		p0 = end
 	}
 	return p
@@ -66,6 +68,7 @@ func (p *PackedB[T]) MulAdd(m int, a []T, lda int, c []T, ldc int) {
 	if m == 0 || p.n == 0 {
 		return
 	}
+	flops.Add(2 * int64(m) * p.work)
 	kern := p.kern
 	_, mc, _ := blockSizes(kern)
 	maxKc := 0

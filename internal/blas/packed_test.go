@@ -88,3 +88,21 @@ func TestPackedBRejectsBadBlocks(t *testing.T) {
 		}()
 	}
 }
+
+// Flops counts 2 m n k per product, and for PackedB the multiply-adds it
+// makes: block rows times the columns it does not skip.
+func TestFlops(t *testing.T) {
+	a, b, c := make([]float32, 6*5), make([]float32, 5*40), make([]float32, 6*40)
+	f0 := Flops()
+	Sgemm(false, false, 6, 40, 5, 1, a, 5, b, 40, 0, c, 40)
+	if d := Flops() - f0; d != 2*6*40*5 {
+		t.Fatalf("Sgemm 6x40x5: %d flops", d)
+	}
+	// Rows [0, 2) all 40 columns; rows [2, 5) skip 32 (one 32-wide tile).
+	p := NewPackedB32(b, 40, 5, 40, []int{2, 5}, []int{0, 33})
+	f0 = Flops()
+	p.MulAdd(6, a, 5, c, 40)
+	if d := Flops() - f0; d != 2*6*(2*40+3*8) {
+		t.Fatalf("PackedB 6 rows: %d flops, want %d", d, 2*6*(2*40+3*8))
+	}
+}

@@ -130,3 +130,11 @@ func BenchmarkFillNormalMathRand(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(d)), "ns/draw")
 }
+
+func BenchmarkFillUniformPCG(b *testing.B) {
+	p, d := NewPCG(1, 2), make([]float32, 56000)
+	for b.Loop() {
+		FillUniform(p, d, 0, 1)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(d)), "ns/draw")
+}
