@@ -15,9 +15,8 @@ import (
 // runs a Step, the results' storage comes from it, and the next Step makes
 // all of it available again. After the first iteration a step therefore
 // allocates no new storage: each request is served from a buffer of
-// exactly that size freed at the previous Step. (Tensor headers and shape
-// slices, tens of bytes, are still allocated; the storage is what costs:
-// page faults, zeroing and garbage collection of megabytes per step.)
+// exactly that size freed at the previous Step, and its header (shape,
+// dtype) is one the previous Step used.
 //
 // Nothing is global: two computations with their own arenas (two trainings
 // in one process) never share storage, and tensors that belong to no arena
@@ -46,6 +45,36 @@ type Arena struct {
 	// Smaller tensors are cut one after another from a slab that each Step
 	// reuses from its start.
 	MinElems int
+
+	// Headers of the tensors a Step serves, handed out in order from chunks
+	// that each Step reuses from the first (none while Poison is set, so
+	// that a tensor used after its step still reads NaN).
+	hdrs     [][]Tensor
+	hc, hoff int
+}
+
+// headerChunk is how many tensor headers one chunk of an arena holds.
+const headerChunk = 256
+
+// header returns a tensor header for a result the arena serves, of a copy
+// of shape.
+func (a *Arena) header(shape []int, dt DType) *Tensor {
+	if a.Poison || len(shape) > len(Tensor{}.dims) {
+		return header(shape, dt, a)
+	}
+	a.mu.Lock()
+	if a.hc == len(a.hdrs) {
+		a.hdrs = append(a.hdrs, make([]Tensor, headerChunk))
+	}
+	t := &a.hdrs[a.hc][a.hoff]
+	if a.hoff++; a.hoff == headerChunk {
+		a.hc, a.hoff = a.hc+1, 0
+	}
+	a.mu.Unlock()
+	*t = Tensor{dtype: dt, arena: a}
+	t.shape = t.dims[:len(shape):len(shape)]
+	copy(t.shape, shape)
+	return t
 }
 
 // bufs is one element type's storage: free buffers by length, those
@@ -105,6 +134,7 @@ func (a *Arena) Reset() {
 	defer a.mu.Unlock()
 	a.held -= release(&a.p32, a.Poison) * 4
 	a.held -= release(&a.p64, a.Poison) * 8
+	a.hc, a.hoff = 0, 0
 }
 
 // release makes p's storage available again and returns the number of

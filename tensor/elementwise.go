@@ -50,6 +50,11 @@ func binary(op binOp, a, b *Tensor) *Tensor {
 		}
 		return out
 	}
+	if len(a.shape) <= 2 && len(b.shape) <= 2 {
+		if out := binary2(op, a, b); out != nil {
+			return out
+		}
+	}
 	shape := BroadcastShapes(name, a.shape, b.shape)
 	out := arenaOf(a, b).empty(a.dtype, shape...)
 	l := newStridedLoop(shape, contiguousStrides(shape), broadcastStrides(name, a.shape, shape), broadcastStrides(name, b.shape, shape))
@@ -60,6 +65,53 @@ func binary(op binOp, a, b *Tensor) *Tensor {
 		l.runParallel(func(o []int) { binRow(op, out.f64[o[0]:], a.f64[o[1]:], b.f64[o[2]:], n, s[1], s[2]) })
 	}
 	return out
+}
+
+// binary2 is binary for operands of at most 2 dimensions whose 2-D result
+// is small (small2), row by row; nil where that does not apply.
+func binary2(op binOp, a, b *Tensor) *Tensor {
+	var shape [2]int
+	for i := range 2 {
+		da, db := 1, 1
+		if j := i - (2 - len(a.shape)); j >= 0 {
+			da = a.shape[j]
+		}
+		if j := i - (2 - len(b.shape)); j >= 0 {
+			db = b.shape[j]
+		}
+		switch {
+		case da == db || db == 1:
+			shape[i] = da
+		case da == 1:
+			shape[i] = db
+		default:
+			return nil // the general path names the shapes
+		}
+	}
+	if len(a.shape) < 2 && len(b.shape) < 2 {
+		return nil
+	}
+	rows, n, ok := small2(shape[:])
+	if !ok {
+		return nil
+	}
+	ao, ai, _ := stride2(a.shape, rows, n)
+	bo, bi, _ := stride2(b.shape, rows, n)
+	out := arenaOf(a, b).empty(a.dtype, shape[:]...)
+	if a.dtype == Float32 {
+		binRows(op, out.f32, a.f32, b.f32, rows, n, ao, ai, bo, bi)
+	} else {
+		binRows(op, out.f64, a.f64, b.f64, rows, n, ao, ai, bo, bi)
+	}
+	return out
+}
+
+// binRows computes rows of n results, operand x's row r starting at r*xo
+// with stride xi.
+func binRows[T Float](op binOp, d, a, b []T, rows, n, ao, ai, bo, bi int) {
+	for r := range rows {
+		binRow(op, d[r*n:], a[r*ao:], b[r*bo:], n, ai, bi)
+	}
 }
 
 func flatBinary[T Float](op binOp, d, a, b []T, n, sa, sb int) {

@@ -196,3 +196,45 @@ func BroadcastShapes(op string, a, b []int) []int {
 	}
 	return out
 }
+
+// stride2 returns the outer and inner strides of a tensor of shape from
+// (at most 2 dimensions) broadcast to the 2-D shape [rows, n]: 0 along a
+// broadcast dimension. ok is false where from does not broadcast to it.
+func stride2(from []int, rows, n int) (so, si int, ok bool) {
+	var d0, d1 int
+	switch len(from) {
+	case 0:
+		d0, d1 = 1, 1
+	case 1:
+		d0, d1 = 1, from[0]
+	case 2:
+		d0, d1 = from[0], from[1]
+	default:
+		return 0, 0, false
+	}
+	if (d0 != rows && d0 != 1) || (d1 != n && d1 != 1) {
+		return 0, 0, false
+	}
+	if d1 == n && n != 1 {
+		si = 1
+	}
+	if d0 == rows && rows != 1 {
+		so = d1
+	}
+	return so, si, true
+}
+
+// rowLoops enables the row loops of small2 (a variable for tests).
+var rowLoops = true
+
+// small2 reports whether shape is a 2-D result small enough that its loop
+// is not split over cores: the case that elementwise operations on a
+// batch of narrow rows (a few features) meet all the time, for which the
+// row loops below run without building a stridedLoop. They make the same
+// row calls as the general path, so the results are the same bits.
+func small2(shape []int) (rows, n int, ok bool) {
+	if !rowLoops || len(shape) != 2 || shape[0]*shape[1] >= 2*grainElems {
+		return 0, 0, false
+	}
+	return shape[0], shape[1], true
+}

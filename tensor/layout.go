@@ -7,6 +7,17 @@ func BroadcastTo(x *Tensor, shape []int) *Tensor {
 	if SameShape(x.shape, shape) {
 		return x
 	}
+	if rows, n, ok := small2(shape); ok {
+		if xo, xi, ok := stride2(x.shape, rows, n); ok {
+			out := x.arena.empty(x.dtype, shape...)
+			if x.dtype == Float32 {
+				copyRows(out.f32, x.f32, rows, n, xo, xi)
+			} else {
+				copyRows(out.f64, x.f64, rows, n, xo, xi)
+			}
+			return out
+		}
+	}
 	out := x.arena.empty(x.dtype, shape...)
 	l := newStridedLoop(shape, contiguousStrides(shape), broadcastStrides("BroadcastTo", x.shape, shape))
 	n, s := l.inner()
@@ -16,6 +27,12 @@ func BroadcastTo(x *Tensor, shape []int) *Tensor {
 		l.runParallel(func(o []int) { stridedCopy(out.f64[o[0]:], x.f64[o[1]:], n, s[1]) })
 	}
 	return out
+}
+
+func copyRows[T Float](d, x []T, rows, n, xo, xi int) {
+	for r := range rows {
+		stridedCopy(d[r*n:], x[r*xo:], n, xi)
+	}
 }
 
 func stridedCopy[T Float](d, x []T, n, sx int) {

@@ -58,10 +58,28 @@ func Mean(x *Tensor, keepdims bool, axes ...int) *Tensor {
 }
 
 func reduce(op string, x *Tensor, keepdims bool, axes []int, isMax bool) *Tensor {
-	kshape, _ := ReducedShape(op, x.shape, axes, true)
+	kshape, norm := ReducedShape(op, x.shape, axes, true)
 	out := x.arena.zeros(x.dtype, kshape...)
 	if isMax {
 		out.Fill(math.Inf(-1))
+	}
+	if rows, n, ok := small2(x.shape); ok && len(norm) == 1 {
+		// One of the two axes: each row of x adds into out (axis 0) or
+		// into its own element (axis 1), as the general loop does.
+		oo, oi := 0, 1 // axis 0: out is [1, n]
+		if norm[0] == 1 {
+			oo, oi = 1, 0 // axis 1: out is [rows, 1]
+		}
+		if x.dtype == Float32 {
+			reduceRows(out.f32, x.f32, rows, n, oo, oi, isMax)
+		} else {
+			reduceRows(out.f64, x.f64, rows, n, oo, oi, isMax)
+		}
+		if !keepdims {
+			rs, _ := ReducedShape(op, x.shape, axes, false)
+			out = out.Reshape(rs...)
+		}
+		return out
 	}
 	// Output strides over x's shape: zero on reduced axes.
 	os := contiguousStrides(kshape)
@@ -82,6 +100,12 @@ func reduce(op string, x *Tensor, keepdims bool, axes []int, isMax bool) *Tensor
 		out = out.Reshape(rs...)
 	}
 	return out
+}
+
+func reduceRows[T Float](d, x []T, rows, n, oo, oi int, isMax bool) {
+	for r := range rows {
+		reduceRow(d[r*oo:], x[r*n:], n, oi, 1, isMax)
+	}
 }
 
 func reduceRow[T Float](d, x []T, n, sd, sx int, isMax bool) {

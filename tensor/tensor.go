@@ -61,8 +61,13 @@ func (a *Arena) empty(dt DType, shape ...int) *Tensor { return a.alloc(dt, shape
 
 func (a *Arena) alloc(dt DType, shape []int, zero bool) *Tensor {
 	n := checkShape("New", shape)
-	t := header(shape, dt, a)
 	from := a.serving()
+	var t *Tensor
+	if from {
+		t = a.header(shape, dt)
+	} else {
+		t = header(shape, dt, a)
+	}
 	switch {
 	case dt == Float32 && from:
 		t.f32 = a.get32(n, zero)

@@ -179,6 +179,9 @@ func FillBernoulli[T Float](p *PCG, dst, prob []T) {
 // moves on exactly as far as that fill of n values would move it (the
 // normal and odds draws take a varying number of words).
 func Skip(p *PCG, n int, fill func(dst []float32)) {
+	if n <= 0 {
+		return
+	}
 	var buf [256]float32
 	for n > 0 {
 		m := min(n, len(buf))

@@ -1,0 +1,109 @@
+package tensor
+
+import (
+	"fmt"
+	"testing"
+)
+
+// The row loops for small 2-D results give the general strided loops'
+// results bit for bit: broadcasts of rows, columns, scalars and vectors in
+// either operand, the four operations, sums and maxima over either axis,
+// BroadcastTo, float32 and float64.
+func TestRowLoopsMatchStridedLoops(t *testing.T) {
+	rng := NewRNG(9)
+	shapes := [][]int{{7, 5}, {5}, {1, 5}, {7, 1}, {1, 1}, {1}, {}, {1, 7}, {3, 20}, {20}, {3, 1}}
+	for _, dt := range []DType{Float32, Float64} {
+		for _, sa := range shapes {
+			for _, sb := range shapes {
+				if len(sa) < 2 && len(sb) < 2 {
+					continue
+				}
+				a, b := rng.Normal(dt, 0, 1, sa...), rng.Normal(dt, 1.5, 0.3, sb...)
+				for _, op := range []func(a, b *Tensor) *Tensor{Add, Sub, Mul, Div} {
+					got, ok := tryOp(func() *Tensor { return op(a, b) })
+					rowLoops = false
+					want, wok := tryOp(func() *Tensor { return op(a, b) })
+					rowLoops = true
+					if ok != wok {
+						t.Fatalf("%v %v %v: row loops panic %v, strided %v", dt, sa, sb, !ok, !wok)
+					}
+					if ok {
+						sameBits(t, fmt.Sprintf("%v %v op %v", dt, sa, sb), got, want)
+					}
+				}
+			}
+			if len(sa) != 2 {
+				continue
+			}
+			x := rng.Normal(dt, 0, 1, sa...)
+			for _, axes := range [][]int{{0}, {1}, {0, 1}, nil} {
+				for _, keep := range []bool{false, true} {
+					for _, f := range []func(*Tensor, bool, ...int) *Tensor{Sum, Max} {
+						got := f(x, keep, axes...)
+						rowLoops = false
+						want := f(x, keep, axes...)
+						rowLoops = true
+						sameBits(t, fmt.Sprintf("%v %v reduce %v keep %v", dt, sa, axes, keep), got, want)
+					}
+				}
+			}
+			for _, from := range shapes {
+				v := rng.Normal(dt, 0, 1, from...)
+				got, ok := tryOp(func() *Tensor { return BroadcastTo(v, sa) })
+				rowLoops = false
+				want, wok := tryOp(func() *Tensor { return BroadcastTo(v, sa) })
+				rowLoops = true
+				if ok != wok {
+					t.Fatalf("BroadcastTo %v -> %v: row loops panic %v, strided %v", from, sa, !ok, !wok)
+				}
+				if ok {
+					sameBits(t, fmt.Sprintf("BroadcastTo %v -> %v", from, sa), got, want)
+				}
+			}
+		}
+	}
+}
+
+func tryOp(f func() *Tensor) (t *Tensor, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return f(), true
+}
+
+func sameBits(t *testing.T, what string, got, want *Tensor) {
+	t.Helper()
+	if !SameShape(got.Shape(), want.Shape()) {
+		t.Fatalf("%s: shape %v, want %v", what, got.Shape(), want.Shape())
+	}
+	for i := range want.Size() {
+		if g, w := got.Flat(i), want.Flat(i); g != w && !(g != g && w != w) {
+			t.Fatalf("%s: element %d %v, want %v", what, i, g, w)
+		}
+	}
+}
+
+func BenchmarkSmallBroadcast(b *testing.B) {
+	rng := NewRNG(1)
+	x := rng.Normal(Float32, 0, 1, 100, 4)
+	bias := rng.Normal(Float32, 0, 1, 4)
+	col := rng.Normal(Float32, 0, 1, 100, 1)
+	for _, c := range []struct {
+		name string
+		f    func()
+	}{
+		{"sum0", func() { Sum(x, false, 0) }},
+		{"sum1", func() { Sum(x, true, 1) }},
+		{"addrow", func() { Add(x, bias) }},
+		{"mulcol", func() { Mul(x, col) }},
+		{"broadcast", func() { BroadcastTo(bias, []int{100, 4}) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				c.f()
+			}
+		})
+	}
+}
