@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"math"
 	"testing"
 )
 
@@ -105,5 +106,30 @@ func BenchmarkSmallBroadcast(b *testing.B) {
 				c.f()
 			}
 		})
+	}
+}
+
+// HasNaNOrInf on long float32 tensors finds a NaN or an infinity at any position, in the vector
+// prefix and in the tail, and nothing in finite values (the largest, the
+// smallest subnormal, negative zero).
+func TestHasNaNOrInfLong(t *testing.T) {
+	for _, n := range []int{1, 63, 64, 65, 200, 1000} {
+		x := New(Float32, n)
+		for i := range n {
+			x.f32[i] = [...]float32{3.4028235e38, -3.4028235e38, 1e-45, float32(math.Copysign(0, -1)), 1}[i%5]
+		}
+		if x.HasNaNOrInf() {
+			t.Fatalf("n=%d: finite values reported", n)
+		}
+		for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+			for _, at := range []int{0, n / 2, n - 1} {
+				old := x.f32[at]
+				x.f32[at] = bad
+				if !x.HasNaNOrInf() {
+					t.Fatalf("n=%d: %v at %d missed", n, bad, at)
+				}
+				x.f32[at] = old
+			}
+		}
 	}
 }

@@ -348,7 +348,11 @@ func (t *Tensor) Arena() *Arena { return t.arena }
 func (t *Tensor) HasNaNOrInf() bool {
 	// NaN and ±Inf are the values whose exponent bits are all ones.
 	if t.dtype == Float32 {
-		for _, v := range t.f32 {
+		bad, n := vecNonFinite(t.f32)
+		if bad {
+			return true
+		}
+		for _, v := range t.f32[n:] {
 			if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
 				return true
 			}

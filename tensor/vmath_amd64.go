@@ -29,6 +29,19 @@ func eluAVX512(d, x []float32)
 //go:noescape
 func eluGradAVX512(d, g, x, y []float32)
 
+//go:noescape
+func nonFiniteAVX512(x []float32) bool
+
+// vecNonFinite reports whether the longest multiple-of-64 prefix of x holds
+// a NaN or an infinity, and its length.
+func vecNonFinite(x []float32) (bool, int) {
+	n := len(x) &^ 63
+	if !hasVecMath || n == 0 {
+		return false, 0
+	}
+	return nonFiniteAVX512(x[:n]), n
+}
+
 // hasVecMath reports whether the AVX-512 kernels can run (x/sys/cpu also
 // checks that the OS saves the ZMM registers).
 var hasVecMath = cpu.X86.HasAVX512F

@@ -276,3 +276,36 @@ gloop:
 gdone:
 	VZEROUPPER
 	RET
+
+// func nonFiniteAVX512(x []float32) bool
+// Reports whether any value of x (len(x) a positive multiple of 64) has
+// all exponent bits set (NaN or ±Inf), 64 values per iteration.
+TEXT ·nonFiniteAVX512(SB), NOSPLIT, $0-25
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVL $0x7f800000, AX
+	VPBROADCASTD AX, Z1
+nfloop:
+	VPANDD (SI), Z1, Z2
+	VPCMPEQD Z1, Z2, K1
+	VPANDD 64(SI), Z1, Z3
+	VPCMPEQD Z1, Z3, K2
+	VPANDD 128(SI), Z1, Z4
+	VPCMPEQD Z1, Z4, K3
+	VPANDD 192(SI), Z1, Z5
+	VPCMPEQD Z1, Z5, K4
+	KORW K1, K2, K1
+	KORW K3, K4, K3
+	KORW K1, K3, K1
+	KORTESTW K1, K1
+	JNZ nffound
+	ADDQ $256, SI
+	SUBQ $64, CX
+	JNZ nfloop
+	MOVB $0, ret+24(FP)
+	VZEROUPPER
+	RET
+nffound:
+	MOVB $1, ret+24(FP)
+	VZEROUPPER
+	RET

@@ -14,6 +14,8 @@ func vecELU(d, x []float32) int      { return 0 }
 
 func vecELUGrad(d, g, x, y []float32) int { return 0 }
 
+func vecNonFinite(x []float32) (bool, int) { return false, 0 }
+
 func vecBin32(op binOp, d, a, b []float32, n, sa, sb int) int { return 0 }
 
 func vecAxpy(y []float32, a float32, x []float32) int { return 0 }
