@@ -167,9 +167,13 @@ func interruptible(say bool) (ctx context.Context, sig func() os.Signal, stop fu
 const benchAbout = `
 Times training iterations only (no evaluation, no files): -warmup untimed
 iterations, then -iterations timed ones, on the config's data and model.
-Under mpirun (a bism built with -tags mpi) it times data-parallel
-iterations and reports the sums across ranks each makes: how many, and the
-bytes each rank sends to them.`
+It also reports the floating-point operations of the matrix products an
+iteration makes (2mnk each; convolutions count where they run as
+products) and their rate over the whole step: divided by the machine's
+product speed, the fraction of the FLOP limit a step reaches. Under
+mpirun (a bism built with -tags mpi) it times data-parallel iterations and
+reports the sums across ranks each makes: how many, and the bytes each
+rank sends to them.`
 
 type benchArgs struct {
 	config, data, profile      string
