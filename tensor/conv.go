@@ -541,6 +541,7 @@ func fillShiftedPlanes[T Float](g *convGeom, planes, x []T, n int) {
 // matrix and no packing; other element types and leftover channels use
 // axpy.
 func conv2dShifted[T Float](g *convGeom, x, w, out []T) {
+	blas.Count(g.o, g.n*g.howo, g.ckk) // the work of the GEMM it replaces
 	k, hw := g.kw, g.hw
 	ph, m := (g.h+2*g.pad)*g.w, g.c*k*k
 	parallel.For(g.n, g.grain(), func(lo, hi int) {
@@ -576,6 +577,7 @@ func conv2dShifted[T Float](g *convGeom, x, w, out []T) {
 // (c,kh,kw) of sample n>, the sources being shifted copies of the input
 // planes (shiftedSources).
 func conv2dWeightGradShifted[T Float](g *convGeom, x, gr, dw []T) {
+	blas.Count(g.o, g.ckk, g.n*g.howo)
 	k, hw := g.kw, g.hw
 	ph, m := (g.h+2*g.pad)*g.w, g.c*k*k
 	reduceOverSamples(g.n, g.grain(), dw, func(lo, hi int, acc []T) {

@@ -95,13 +95,17 @@ func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int
 var flops atomic.Int64
 
 // Flops returns the floating-point operations of all the matrix products
-// made so far by Sgemm, Dgemm and PackedB.MulAdd: 2 m n k each (a
+// made so far by Sgemm, Dgemm, PackedB.MulAdd and Count: 2 m n k each (a
 // multiply-add is two), the multiply-adds PackedB makes (not those it skips).
 // Differences of it measure a workload's work in products, for comparing
 // its time with the machine's product speed.
 func Flops() int64 { return flops.Load() }
 
 func count(m, n, k int) { flops.Add(2 * int64(m) * int64(n) * int64(k)) }
+
+// Count adds the floating-point operations of an m x n x k product made
+// outside this package (a convolution computed in a direct form) to Flops.
+func Count(m, n, k int) { count(m, n, k) }
 
 // checkGemm panics unless every element gemm may touch is inside its slice.
 // The assembly kernels index through raw pointers, so this check is what
