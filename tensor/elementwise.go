@@ -107,10 +107,42 @@ func binary2(op binOp, a, b *Tensor) *Tensor {
 }
 
 // binRows computes rows of n results, operand x's row r starting at r*xo
-// with stride xi.
+// with stride xi. Rows too short for binRow's vector kernels (n < 16) are
+// computed here with binRow's scalar operations, without a call or a
+// reslice per row (which cost more than a row of a few elements).
 func binRows[T Float](op binOp, d, a, b []T, rows, n, ao, ai, bo, bi int) {
-	for r := range rows {
-		binRow(op, d[r*n:], a[r*ao:], b[r*bo:], n, ai, bi)
+	if n >= 16 {
+		for r := range rows {
+			binRow(op, d[r*n:], a[r*ao:], b[r*bo:], n, ai, bi)
+		}
+		return
+	}
+	d = d[:rows*n]
+	switch op {
+	case opAdd:
+		for r := range rows {
+			for j, i, ia, ib := 0, r*n, r*ao, r*bo; j < n; j, ia, ib = j+1, ia+ai, ib+bi {
+				d[i+j] = a[ia] + b[ib]
+			}
+		}
+	case opSub:
+		for r := range rows {
+			for j, i, ia, ib := 0, r*n, r*ao, r*bo; j < n; j, ia, ib = j+1, ia+ai, ib+bi {
+				d[i+j] = a[ia] - b[ib]
+			}
+		}
+	case opMul:
+		for r := range rows {
+			for j, i, ia, ib := 0, r*n, r*ao, r*bo; j < n; j, ia, ib = j+1, ia+ai, ib+bi {
+				d[i+j] = a[ia] * b[ib]
+			}
+		}
+	default:
+		for r := range rows {
+			for j, i, ia, ib := 0, r*n, r*ao, r*bo; j < n; j, ia, ib = j+1, ia+ai, ib+bi {
+				d[i+j] = a[ia] / b[ib]
+			}
+		}
 	}
 }
 

@@ -29,9 +29,20 @@ func BroadcastTo(x *Tensor, shape []int) *Tensor {
 	return out
 }
 
+// copyRows sets row r of d (n values) to x[r*xo + j*xi], j < n; short rows
+// without a call per row.
 func copyRows[T Float](d, x []T, rows, n, xo, xi int) {
+	if n >= 16 {
+		for r := range rows {
+			stridedCopy(d[r*n:], x[r*xo:], n, xi)
+		}
+		return
+	}
+	d = d[:rows*n]
 	for r := range rows {
-		stridedCopy(d[r*n:], x[r*xo:], n, xi)
+		for j, i, ix := 0, r*n, r*xo; j < n; j, ix = j+1, ix+xi {
+			d[i+j] = x[ix]
+		}
 	}
 }
 

@@ -102,9 +102,32 @@ func reduce(op string, x *Tensor, keepdims bool, axes []int, isMax bool) *Tensor
 	return out
 }
 
+// reduceRows adds (or takes the maximum of) each row of n values of x into
+// d[r*oo:] with stride oi. Short sums (n < 16) are reduceRow's scalar
+// additions in the same order, without a call per row.
 func reduceRows[T Float](d, x []T, rows, n, oo, oi int, isMax bool) {
+	if isMax || n >= 16 {
+		for r := range rows {
+			reduceRow(d[r*oo:], x[r*n:], n, oi, 1, isMax)
+		}
+		return
+	}
+	x = x[:rows*n]
+	if oi == 0 { // each row into its own element
+		for r := range rows {
+			acc := d[r*oo]
+			for _, v := range x[r*n : r*n+n] {
+				acc += v
+			}
+			d[r*oo] = acc
+		}
+		return
+	}
+	d = d[:n] // every row into the same n elements
 	for r := range rows {
-		reduceRow(d[r*oo:], x[r*n:], n, oi, 1, isMax)
+		for j, v := range x[r*n : r*n+n] {
+			d[j] += v
+		}
 	}
 }
 
