@@ -47,6 +47,11 @@
 //     a single row of C; with the scalar Go kernel only from about 32^3, and
 //     never for products 4 or fewer rows or columns wide.
 //
+// PackedB holds a right-hand side packed once for many products with
+// different left-hand sides (AIS multiplies every transition by the same
+// matrix), and skips declared zero blocks of it. Flops counts the
+// floating-point operations of all products made, for `bism bench`.
+//
 // Optional back ends: with the openblas build tag (cgo, -lopenblas) Sgemm and
 // Dgemm call cblas_sgemm / cblas_dgemm; under GOEXPERIMENT=simd a micro-kernel
 // written with simd/archsimd is added to the candidates (see kernel_simd.go).

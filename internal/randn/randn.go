@@ -10,6 +10,10 @@
 // go to the wedge or tail test. It serves annealed importance sampling,
 // where drawing the Gibbs noise otherwise costs as much as the matrix
 // products.
+//
+// PCG (pcg.go) is the generator of math/rand/v2's PCG with bulk draws that
+// give rand.Rand's values exactly: the training noise of tensor.RNG, whose
+// streams stay those of the standard library.
 package randn
 
 import (
