@@ -167,10 +167,13 @@ func FillBernoulli[T Float](p *PCG, dst, prob []T) {
 	for k := range dst {
 		var u uint64
 		hi, lo, u = pcgStep(hi, lo)
-		dst[k] = 0
+		// Branch-free: the comparison is a coin flip a branch would
+		// mispredict about half the time.
+		var one uint32
 		if unit53(u) < float64(prob[k]) {
-			dst[k] = 1
+			one = 1
 		}
+		dst[k] = T(one)
 	}
 	p.hi, p.lo = hi, lo
 }

@@ -138,3 +138,12 @@ func BenchmarkFillUniformPCG(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(d)), "ns/draw")
 }
+
+func BenchmarkFillBernoulliPCG(b *testing.B) {
+	p, d, prob := NewPCG(1, 2), make([]float32, 4000), make([]float32, 4000)
+	FillUniform(p, prob, 0, 1)
+	for b.Loop() {
+		FillBernoulli(p, d, prob)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(d)), "ns/draw")
+}
