@@ -111,8 +111,6 @@ func logMeanExp(w []float64) (lm, se float64) {
 	return mx + math.Log(mean), sd / mean / math.Sqrt(n)
 }
 
-type gemmFunc[T tensor.Float] func(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)
-
 // runAIS returns the chains' log weights. Each block of aisBlock chains
 // makes its whole transition on one core: a = c' + x [M; F] for its rows
 // (x = [β h | u], see hiddenSpace), the weight increments and the next

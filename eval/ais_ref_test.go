@@ -75,6 +75,8 @@ func TestHiddenSpaceFactor(t *testing.T) {
 	}
 }
 
+type gemmFunc[T tensor.Float] func(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)
+
 // runAISVisible is AIS simulating v itself: per transition, a = c + W'ᵀv,
 // the weights, h ~ p(h|v), v ~ p(v|h), with two [N, D] x [D, H] products.
 // It is the reference for the hidden-space chains of runAIS.
