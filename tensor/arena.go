@@ -59,7 +59,7 @@ const headerChunk = 256
 // header returns a tensor header for a result the arena serves, of a copy
 // of shape.
 func (a *Arena) header(shape []int, dt DType) *Tensor {
-	if a.Poison || len(shape) > len(Tensor{}.dims) {
+	if a.Poison {
 		return header(shape, dt, a)
 	}
 	a.mu.Lock()
@@ -71,9 +71,7 @@ func (a *Arena) header(shape []int, dt DType) *Tensor {
 		a.hc, a.hoff = a.hc+1, 0
 	}
 	a.mu.Unlock()
-	*t = Tensor{dtype: dt, arena: a}
-	t.shape = t.dims[:len(shape):len(shape)]
-	copy(t.shape, shape)
+	t.setHeader(shape, dt, a)
 	return t
 }
 

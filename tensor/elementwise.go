@@ -50,58 +50,25 @@ func binary(op binOp, a, b *Tensor) *Tensor {
 		}
 		return out
 	}
-	if len(a.shape) <= 2 && len(b.shape) <= 2 {
-		if out := binary2(op, a, b); out != nil {
-			return out
-		}
-	}
 	shape := BroadcastShapes(name, a.shape, b.shape)
 	out := arenaOf(a, b).empty(a.dtype, shape...)
+	if rows, n, ok := small2(shape); ok {
+		// A small 2-D result (operands of at most 2 dimensions), row by row.
+		ao, ai, _ := stride2(a.shape, rows, n)
+		bo, bi, _ := stride2(b.shape, rows, n)
+		if a.dtype == Float32 {
+			binRows(op, out.f32, a.f32, b.f32, rows, n, ao, ai, bo, bi)
+		} else {
+			binRows(op, out.f64, a.f64, b.f64, rows, n, ao, ai, bo, bi)
+		}
+		return out
+	}
 	l := newStridedLoop(shape, contiguousStrides(shape), broadcastStrides(name, a.shape, shape), broadcastStrides(name, b.shape, shape))
 	n, s := l.inner()
 	if a.dtype == Float32 {
 		l.runParallel(func(o []int) { binRow(op, out.f32[o[0]:], a.f32[o[1]:], b.f32[o[2]:], n, s[1], s[2]) })
 	} else {
 		l.runParallel(func(o []int) { binRow(op, out.f64[o[0]:], a.f64[o[1]:], b.f64[o[2]:], n, s[1], s[2]) })
-	}
-	return out
-}
-
-// binary2 is binary for operands of at most 2 dimensions whose 2-D result
-// is small (small2), row by row; nil where that does not apply.
-func binary2(op binOp, a, b *Tensor) *Tensor {
-	var shape [2]int
-	for i := range 2 {
-		da, db := 1, 1
-		if j := i - (2 - len(a.shape)); j >= 0 {
-			da = a.shape[j]
-		}
-		if j := i - (2 - len(b.shape)); j >= 0 {
-			db = b.shape[j]
-		}
-		switch {
-		case da == db || db == 1:
-			shape[i] = da
-		case da == 1:
-			shape[i] = db
-		default:
-			return nil // the general path names the shapes
-		}
-	}
-	if len(a.shape) < 2 && len(b.shape) < 2 {
-		return nil
-	}
-	rows, n, ok := small2(shape[:])
-	if !ok {
-		return nil
-	}
-	ao, ai, _ := stride2(a.shape, rows, n)
-	bo, bi, _ := stride2(b.shape, rows, n)
-	out := arenaOf(a, b).empty(a.dtype, shape[:]...)
-	if a.dtype == Float32 {
-		binRows(op, out.f32, a.f32, b.f32, rows, n, ao, ai, bo, bi)
-	} else {
-		binRows(op, out.f64, a.f64, b.f64, rows, n, ao, ai, bo, bi)
 	}
 	return out
 }

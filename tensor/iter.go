@@ -230,8 +230,9 @@ var rowLoops = true
 // small2 reports whether shape is a 2-D result small enough that its loop
 // is not split over cores: the case that elementwise operations on a
 // batch of narrow rows (a few features) meet all the time, for which the
-// row loops below run without building a stridedLoop. They make the same
-// row calls as the general path, so the results are the same bits.
+// row loops (binRows, reduceRows, copyRows) run without building a
+// stridedLoop. They make the general path's operations in the same order,
+// so the results are the same bits.
 func small2(shape []int) (rows, n int, ok bool) {
 	if !rowLoops || len(shape) != 2 || shape[0]*shape[1] >= 2*grainElems {
 		return 0, 0, false

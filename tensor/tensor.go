@@ -319,14 +319,20 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 
 // header returns a tensor without storage, of a copy of shape.
 func header(shape []int, dt DType, a *Arena) *Tensor {
-	t := &Tensor{dtype: dt, arena: a}
+	t := new(Tensor)
+	t.setHeader(shape, dt, a)
+	return t
+}
+
+// setHeader makes t a tensor without storage, of a copy of shape.
+func (t *Tensor) setHeader(shape []int, dt DType, a *Arena) {
+	*t = Tensor{dtype: dt, arena: a}
 	if len(shape) <= len(t.dims) {
 		t.shape = t.dims[:len(shape):len(shape)]
 		copy(t.shape, shape)
 	} else {
 		t.shape = cloneInts(shape)
 	}
-	return t
 }
 
 // InArena returns a tensor sharing t's data (not copied) that belongs to

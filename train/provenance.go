@@ -41,11 +41,11 @@ func RecordStart(dir, event string, iter int, command []string, ranks int) error
 		return err
 	}
 	host, _ := os.Hostname()
-	log.Starts = append(log.Starts, Start{Event: event, Time: time.Now().Format(time.RFC3339), Iter: iter,
-		Command: command, Host: host, Info: buildinfo.Get()})
-	if ranks > 1 {
-		log.Starts[len(log.Starts)-1].Ranks = ranks
+	if ranks <= 1 {
+		ranks = 0 // omitted: one process
 	}
+	log.Starts = append(log.Starts, Start{Event: event, Time: time.Now().Format(time.RFC3339), Iter: iter,
+		Command: command, Host: host, Ranks: ranks, Info: buildinfo.Get()})
 	_, err = WriteJSON(dir, RunFile, log)
 	return err
 }

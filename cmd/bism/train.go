@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/bism-ml/bism/internal/blas"
 	"io"
 	"os"
 	"os/signal"
@@ -17,6 +16,7 @@ import (
 	"github.com/bism-ml/bism/config"
 	"github.com/bism-ml/bism/dist"
 	"github.com/bism-ml/bism/experiment"
+	"github.com/bism-ml/bism/internal/blas"
 	"github.com/bism-ml/bism/train"
 )
 
@@ -171,9 +171,9 @@ It also reports the floating-point operations of the matrix products an
 iteration makes (2mnk each; convolutions count where they run as
 products) and their rate over the whole step: divided by the machine's
 product speed, the fraction of the FLOP limit a step reaches. Under
-mpirun (a bism built with -tags mpi) it times data-parallel iterations and
-reports the sums across ranks each makes: how many, and the bytes each
-rank sends to them.`
+mpirun (a bism built with -tags mpi) it times data-parallel iterations,
+counts rank 0's share of the products, and reports the sums across ranks
+each iteration makes: how many, and the bytes each rank sends to them.`
 
 type benchArgs struct {
 	config, data, profile      string
