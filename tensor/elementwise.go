@@ -302,6 +302,9 @@ func applyUnary[T Float](f UnaryFunc, d, x []T) {
 			if hasVecMath {
 				grain = grainElems / 2
 			}
+			if cheapUnary(f) {
+				grain = grainElems
+			}
 			if len(x) < 2*grain {
 				k(d32, x32)
 				return
@@ -312,7 +315,7 @@ func applyUnary[T Float](f UnaryFunc, d, x []T) {
 	}
 	// Transcendental functions cost far more per element, so split sooner.
 	grain := grainElems / 8
-	if f == FNeg || f == FSquare || f == FAbs || f == FReLU || f == FStep || f == FSign {
+	if cheapUnary(f) {
 		grain = grainElems
 	}
 	if len(x) < 2*grain {
@@ -320,6 +323,12 @@ func applyUnary[T Float](f UnaryFunc, d, x []T) {
 		return
 	}
 	forBlocks(len(x), grain, func(lo, hi int) { unaryRow(f, d[lo:hi], x[lo:hi]) })
+}
+
+// cheapUnary reports whether f costs about as little as a copy per element,
+// so that it splits over cores only from the grain of plain arithmetic.
+func cheapUnary(f UnaryFunc) bool {
+	return f == FNeg || f == FSquare || f == FAbs || f == FReLU || f == FStep || f == FSign
 }
 
 func unaryRow[T Float](f UnaryFunc, d, x []T) {
@@ -489,8 +498,20 @@ func axpy[T Float](y []T, a T, x []T) {
 	}
 }
 
-// fast32 holds the float32 kernels of the transcendental functions (see fastmath.go).
+// fast32 holds the float32 kernels of the transcendental functions (see
+// fastmath.go), and the vector kernels of negation (x·(-1), which is -x
+// bit for bit, signed zeros included) and squaring.
 var fast32 = map[UnaryFunc]func(d, x []float32){
+	FNeg: func(d, x []float32) {
+		for i := vecBin32(opMul, d, x, minusOne32[:], len(x), 1, 0); i < len(x); i++ {
+			d[i] = -x[i]
+		}
+	},
+	FSquare: func(d, x []float32) {
+		for i := vecBin32(opMul, d, x, x, len(x), 1, 1); i < len(x); i++ {
+			d[i] = x[i] * x[i]
+		}
+	},
 	FExp: func(d, x []float32) {
 		for i := vecExp(d, x); i < len(x); i++ {
 			d[i] = exp32(x[i])
@@ -531,6 +552,8 @@ var fast32 = map[UnaryFunc]func(d, x []float32){
 		}
 	},
 }
+
+var minusOne32 = [1]float32{-1}
 
 // LinComb returns a*x + b*y for same-shaped x and y, in one pass.
 func LinComb(a float64, x *Tensor, b float64, y *Tensor) *Tensor {

@@ -330,3 +330,32 @@ func TestFusedOptimizerKernelsBitExact(t *testing.T) {
 		}
 	}
 }
+
+// TestVecNegSquareBitExact checks the vector negation and square against
+// the scalar loops bit for bit (signed zeros, subnormals, infinities), at
+// lengths with and without a tail.
+func TestVecNegSquareBitExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{1, 15, 16, 17, 100, 1027} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(r.NormFloat64() * 10)
+		}
+		specials := []float32{0, float32(math.Copysign(0, -1)), 1e-40, -1.4e-45, float32(math.Inf(1)), float32(math.Inf(-1)), 3.4e38}
+		for i, v := range specials {
+			x[(i*7)%n] = v
+		}
+		for _, f := range []UnaryFunc{FNeg, FSquare} {
+			want := make([]float32, n)
+			unaryRow(f, want, x)
+			got := make([]float32, n)
+			fast32[f](got, x)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v, n=%d: element %d of %g: %g (bits %#x), want %g (bits %#x)",
+						f, n, i, x[i], got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+				}
+			}
+		}
+	}
+}

@@ -577,13 +577,28 @@ func TestLaunchedWithoutMPI(t *testing.T) {
 	fails(t, 1, []string{"built without MPI", "-tags mpi"}, "train", "-config", "checkerboard/dsm", "-out", filepath.Join(t.TempDir(), "r"))
 }
 
-// TestBenchProfiles: bench writes the CPU, blocking and lock-contention
-// profiles it is asked for, and refuses a path it cannot write.
+// TestBenchProfiles: bench writes the CPU, blocking, lock-contention and
+// allocation profiles it is asked for, reports the heap allocations per
+// iteration, and refuses a path it cannot write.
 func TestBenchProfiles(t *testing.T) {
 	dir := t.TempDir()
-	cpu, block, mutex := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "block.pprof"), filepath.Join(dir, "mutex.pprof")
-	ok(t, "bench", "-config", "checkerboard/dsm", "-iterations", "20", "-warmup", "1", "-cpuprofile", cpu, "-blockprofile", block, "-mutexprofile", mutex)
-	for _, p := range []string{cpu, block, mutex} {
+	cpu, block, mutex, mem := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "block.pprof"), filepath.Join(dir, "mutex.pprof"), filepath.Join(dir, "mem.pprof")
+	out := ok(t, "bench", "-config", "checkerboard/dsm", "-iterations", "20", "-warmup", "1", "-cpuprofile", cpu, "-blockprofile", block, "-mutexprofile", mutex, "-memprofile", mem)
+	if !strings.Contains(out, "heap: ") || !strings.Contains(out, "allocations (") {
+		t.Errorf("no heap line in:\n%s", out)
+	}
+	var rec struct {
+		Allocs *float64 `json:"allocs_per_iter"`
+		Bytes  *float64 `json:"alloc_bytes_per_iter"`
+	}
+	if err := json.Unmarshal([]byte(ok(t, "bench", "-config", "checkerboard/dsm", "-iterations", "5", "-warmup", "1", "-json")), &rec); err != nil {
+		t.Fatal(err)
+	}
+	// The graph's nodes are heap values: a step of DSM makes some.
+	if rec.Allocs == nil || *rec.Allocs <= 0 || rec.Bytes == nil || *rec.Bytes <= 0 {
+		t.Errorf("allocs_per_iter %v, alloc_bytes_per_iter %v: want positive counts", rec.Allocs, rec.Bytes)
+	}
+	for _, p := range []string{cpu, block, mutex, mem} {
 		if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {
 			t.Fatalf("%s: %v", p, err)
 		}

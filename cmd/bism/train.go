@@ -178,6 +178,7 @@ each iteration makes: how many, and the bytes each rank sends to them.`
 type benchArgs struct {
 	config, data, profile      string
 	blockProfile, mutexProfile string
+	memProfile                 string
 	iters, warmup              int
 	json                       bool
 	sets                       setFlags
@@ -192,6 +193,7 @@ func (a *benchArgs) declare(fs *flag.FlagSet) {
 	fs.StringVar(&a.profile, "cpuprofile", "", "write a CPU profile of the timed iterations to this `file`")
 	fs.StringVar(&a.blockProfile, "blockprofile", "", "write a profile of where the timed iterations' goroutines waited (blocking) to this `file`")
 	fs.StringVar(&a.mutexProfile, "mutexprofile", "", "write a profile of the timed iterations' lock contention to this `file`")
+	fs.StringVar(&a.memProfile, "memprofile", "", "write a profile of the timed iterations' heap allocations (every one sampled) to this `file`")
 	fs.Var(&a.sets, "set", "override a config key (repeatable)")
 }
 
@@ -250,7 +252,7 @@ func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
 		defer pprof.StopCPUProfile()
 	}
 	profiles := map[string]*os.File{}
-	for name, path := range map[string]string{"block": a.blockProfile, "mutex": a.mutexProfile} {
+	for name, path := range map[string]string{"block": a.blockProfile, "mutex": a.mutexProfile, "allocs": a.memProfile} {
 		if path == "" {
 			continue
 		}
@@ -269,11 +271,22 @@ func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
 		runtime.SetMutexProfileFraction(1)
 		defer runtime.SetMutexProfileFraction(0)
 	}
+	if profiles["allocs"] != nil {
+		// Every allocation from here on, so the profile's counts are exact.
+		defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
+		runtime.MemProfileRate = 1
+	}
 	calls0, bytes0 := group.Traffic()
 	flops0 := blas.Flops()
+	var mem0, mem1 runtime.MemStats
+	runtime.ReadMemStats(&mem0)
 	ms, err := e.Run.Bench(0, a.iters)
 	if err != nil {
 		return err
+	}
+	runtime.ReadMemStats(&mem1)
+	if profiles["allocs"] != nil {
+		runtime.GC() // the profile holds allocations up to the last collection
 	}
 	for name, f := range profiles {
 		if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
@@ -283,11 +296,15 @@ func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
 	calls, bytes := group.Traffic()
 	perIter := func(n, n0 int64) float64 { return float64(n-n0) / float64(a.iters) }
 	gflop := perIter(blas.Flops(), flops0) / 1e9
+	allocs := perIter(int64(mem1.Mallocs), int64(mem0.Mallocs))
+	allocBytes := perIter(int64(mem1.TotalAlloc), int64(mem0.TotalAlloc))
+	gcs := perIter(int64(mem1.NumGC), int64(mem0.NumGC))
 	if !group.Lead() {
 		return nil
 	}
 	if a.json {
 		out := map[string]any{"ms_per_iter": ms, "iterations": a.iters, "gemm_gflop_per_iter": gflop,
+			"allocs_per_iter": allocs, "alloc_bytes_per_iter": allocBytes, "gc_per_iter": gcs,
 			"method": cfg.Method.Name, "data": cfg.Data.Name, "model": cfg.Model.Kind, "ch": cfg.Model.Ch}
 		if group != nil {
 			out["ranks"], out["allreduce_calls_per_iter"], out["allreduce_bytes_per_iter"] = group.Size(), perIter(calls, calls0), perIter(bytes, bytes0)
@@ -299,6 +316,11 @@ func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
 	if gflop > 0 {
 		fmt.Fprintf(stdout, "matrix products: %.4g GFLOP per iteration, %.1f GFLOP/s over the whole step\n", gflop, gflop/ms*1e3)
 	}
+	gc := "no garbage collection"
+	if gcs > 0 {
+		gc = fmt.Sprintf("a garbage collection every %.3g iterations", 1/gcs)
+	}
+	fmt.Fprintf(stdout, "heap: %.0f allocations (%.0f bytes) per iteration, %s\n", allocs, allocBytes, gc)
 	if group != nil {
 		fmt.Fprintf(stdout, "data-parallel over %d ranks: %.0f sums across ranks per iteration, %.0f bytes from each rank\n",
 			group.Size(), perIter(calls, calls0), perIter(bytes, bytes0))
