@@ -615,6 +615,10 @@ func UnaryGrad(f UnaryFunc, g, x, out *Tensor) (*Tensor, bool) {
 func unaryGrad[T Float](f UnaryFunc, d, g, x, y []T) {
 	body := func(lo, hi int) {
 		d, g, x, y := d[lo:hi], g[lo:hi], x[lo:hi], y[lo:hi]
+		if d32, ok := any(d).([]float32); ok {
+			k := vecUnaryGrad(f, d32, any(g).([]float32), any(x).([]float32), any(y).([]float32))
+			d, g, x, y = d[k:], g[k:], x[k:], y[k:]
+		}
 		switch f {
 		case FExp:
 			for i := range d {
@@ -641,7 +645,8 @@ func unaryGrad[T Float](f UnaryFunc, d, g, x, y []T) {
 			start := 0
 			if d32, ok := any(d).([]float32); ok {
 				start = vecSigmoid(d32, any(x).([]float32))
-				for i := range start {
+				g32 := any(g).([]float32)
+				for i := vecBin32(opMul, d32, d32, g32, start, 1, 1); i < start; i++ {
 					d[i] *= g[i]
 				}
 			}
@@ -666,11 +671,18 @@ func unaryGrad[T Float](f UnaryFunc, d, g, x, y []T) {
 			}
 		}
 	}
-	if len(d) < grainElems {
+	// The vector kernels cost about as much as a binary operation per
+	// element: split from the same grain. The scalar loops (and softplus'
+	// sigmoid) cost more: split sooner.
+	grain := grainElems / 2
+	if _, ok := any(d).([]float32); ok && hasVecMath && f != FSoftplus {
+		grain = grainElems
+	}
+	if len(d) < 2*grain {
 		body(0, len(d))
 		return
 	}
-	forBlocks(len(d), grainElems/2, body)
+	forBlocks(len(d), grain, body)
 }
 
 func sigmoidOf[T Float](x T) T {

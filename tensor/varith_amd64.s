@@ -292,6 +292,115 @@ done:
 	VZEROUPPER
 	RET
 
+// func sigmoidGrad32(d, gr, y *float32, n int)
+TEXT ·sigmoidGrad32(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), DI
+	MOVQ gr+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVL $0x3f800000, AX
+	VPBROADCASTD AX, Z2
+loop32:
+	CMPQ CX, $32
+	JLT  loop16
+	VMOVUPS (SI), Z0
+	VMULPS (DX), Z0, Z0
+	VSUBPS (DX), Z2, Z4
+	VMULPS Z4, Z0, Z0
+	VMOVUPS 64(SI), Z1
+	VMULPS 64(DX), Z1, Z1
+	VSUBPS 64(DX), Z2, Z5
+	VMULPS Z5, Z1, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $128, SI
+	ADDQ $128, DX
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  loop32
+loop16:
+	CMPQ CX, $16
+	JLT  done
+	VMOVUPS (SI), Z0
+	VMULPS (DX), Z0, Z0
+	VSUBPS (DX), Z2, Z4
+	VMULPS Z4, Z0, Z0
+	VMOVUPS Z0, (DI)
+done:
+	VZEROUPPER
+	RET
+
+// func tanhGrad32(d, gr, y *float32, n int)
+TEXT ·tanhGrad32(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), DI
+	MOVQ gr+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVL $0x3f800000, AX
+	VPBROADCASTD AX, Z2
+loop32:
+	CMPQ CX, $32
+	JLT  loop16
+	VMOVUPS (DX), Z4
+	VMULPS Z4, Z4, Z4
+	VSUBPS Z4, Z2, Z4
+	VMULPS (SI), Z4, Z0
+	VMOVUPS 64(DX), Z5
+	VMULPS Z5, Z5, Z5
+	VSUBPS Z5, Z2, Z5
+	VMULPS 64(SI), Z5, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $128, SI
+	ADDQ $128, DX
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  loop32
+loop16:
+	CMPQ CX, $16
+	JLT  done
+	VMOVUPS (DX), Z4
+	VMULPS Z4, Z4, Z4
+	VSUBPS Z4, Z2, Z4
+	VMULPS (SI), Z4, Z0
+	VMOVUPS Z0, (DI)
+done:
+	VZEROUPPER
+	RET
+
+// func squareGrad32(d, gr, x *float32, n int)
+TEXT ·squareGrad32(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), DI
+	MOVQ gr+8(FP), SI
+	MOVQ x+16(FP), DX
+	MOVQ n+24(FP), CX
+loop32:
+	CMPQ CX, $32
+	JLT  loop16
+	VMOVUPS (SI), Z0
+	VADDPS Z0, Z0, Z0
+	VMULPS (DX), Z0, Z0
+	VMOVUPS 64(SI), Z1
+	VADDPS Z1, Z1, Z1
+	VMULPS 64(DX), Z1, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $128, SI
+	ADDQ $128, DX
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  loop32
+loop16:
+	CMPQ CX, $16
+	JLT  done
+	VMOVUPS (SI), Z0
+	VADDPS Z0, Z0, Z0
+	VMULPS (DX), Z0, Z0
+	VMOVUPS Z0, (DI)
+done:
+	VZEROUPPER
+	RET
+
 // func axpy32(y, x *float32, a float32, n int)
 TEXT ·axpy32(SB), NOSPLIT, $0-32
 	MOVQ y+0(FP), DI

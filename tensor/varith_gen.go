@@ -43,6 +43,28 @@ func main() {
 				}, "DX")
 		}
 	}
+	// The derivatives of unary functions, d = g·f'(x) from the cotangent g
+	// and the input x or output y, as the scalar loops of unaryGrad write
+	// them: (g·y)·(1-y) for the sigmoid, g·(1-y·y) for tanh, (2g)·x for
+	// the square (2g is g+g exactly).
+	vvPrologue := []string{"MOVQ d+0(FP), DI", "MOVQ gr+8(FP), SI", "MOVQ y+16(FP), DX", "MOVQ n+24(FP), CX",
+		"MOVL $0x3f800000, AX", "VPBROADCASTD AX, Z2"}
+	kernel(&b, "sigmoidGrad32", "d, gr, y *float32, n int", vvPrologue, func(off string, z int) []string {
+		t := z + 4
+		return []string{fmt.Sprintf("VMOVUPS %s(SI), Z%d", off, z), fmt.Sprintf("VMULPS %s(DX), Z%d, Z%d", off, z, z),
+			fmt.Sprintf("VSUBPS %s(DX), Z2, Z%d", off, t), fmt.Sprintf("VMULPS Z%d, Z%d, Z%d", t, z, z)}
+	}, "SI", "DX")
+	kernel(&b, "tanhGrad32", "d, gr, y *float32, n int", vvPrologue, func(off string, z int) []string {
+		t := z + 4
+		return []string{fmt.Sprintf("VMOVUPS %s(DX), Z%d", off, t), fmt.Sprintf("VMULPS Z%d, Z%d, Z%d", t, t, t),
+			fmt.Sprintf("VSUBPS Z%d, Z2, Z%d", t, t), fmt.Sprintf("VMULPS %s(SI), Z%d, Z%d", off, t, z)}
+	}, "SI", "DX")
+	xPrologue := append([]string{}, vvPrologue[:4]...)
+	xPrologue[2] = "MOVQ x+16(FP), DX"
+	kernel(&b, "squareGrad32", "d, gr, x *float32, n int", xPrologue, func(off string, z int) []string {
+		return []string{fmt.Sprintf("VMOVUPS %s(SI), Z%d", off, z), fmt.Sprintf("VADDPS Z%d, Z%d, Z%d", z, z, z),
+			fmt.Sprintf("VMULPS %s(DX), Z%d, Z%d", off, z, z)}
+	}, "SI", "DX")
 	b.WriteString(axpyDot)
 	b.WriteString(fmaPlanes4)
 	b.WriteString(fused)

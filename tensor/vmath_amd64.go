@@ -167,6 +167,46 @@ func vecBin32(op binOp, d, a, b []float32, n, sa, sb int) int {
 }
 
 //go:noescape
+func sigmoidGrad32(d, gr, y *float32, n int)
+
+//go:noescape
+func tanhGrad32(d, gr, y *float32, n int)
+
+//go:noescape
+func squareGrad32(d, gr, x *float32, n int)
+
+// vecUnaryGrad computes the first k elements of unaryGrad(f, d, g, x, y),
+// the same operations in the same order, and returns k, a multiple of 16
+// (0 where f has no vector kernel).
+func vecUnaryGrad(f UnaryFunc, d, g, x, y []float32) int {
+	n := len(d)
+	k := n &^ 15
+	if !hasVecMath || k == 0 {
+		return 0
+	}
+	switch f {
+	case FExp: // g·y
+		return vecBin32(opMul, d, g, y, n, 1, 1)
+	case FLog: // g/x
+		return vecBin32(opDiv, d, g, x, n, 1, 1)
+	case FSqrt: // (g·0.5)/y
+		vecBin32(opMul, d, g, half32[:], n, 1, 0)
+		return vecBin32(opDiv, d, d, y, n, 1, 1)
+	case FSquare:
+		squareGrad32(&d[0], &g[:k][0], &x[:k][0], k)
+	case FSigmoid:
+		sigmoidGrad32(&d[0], &g[:k][0], &y[:k][0], k)
+	case FTanh:
+		tanhGrad32(&d[0], &g[:k][0], &y[:k][0], k)
+	default:
+		return 0
+	}
+	return k
+}
+
+var half32 = [1]float32{0.5}
+
+//go:noescape
 func axpy32(y, x *float32, a float32, n int)
 
 //go:noescape

@@ -18,6 +18,8 @@ func vecNonFinite(x []float32) (bool, int) { return false, 0 }
 
 func vecBin32(op binOp, d, a, b []float32, n, sa, sb int) int { return 0 }
 
+func vecUnaryGrad(f UnaryFunc, d, g, x, y []float32) int { return 0 }
+
 func vecAxpy(y []float32, a float32, x []float32) int { return 0 }
 func vecDot(x, y []float32) (float32, int)            { return 0, 0 }
 

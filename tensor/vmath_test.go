@@ -359,3 +359,46 @@ func TestVecNegSquareBitExact(t *testing.T) {
 		}
 	}
 }
+
+// TestVecUnaryGradBitExact checks unaryGrad's float32 vector kernels
+// against the scalar formulas bit for bit, at lengths with and without a
+// tail.
+func TestVecUnaryGradBitExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	scalar := map[UnaryFunc]func(g, x, y float32) float32{
+		FExp:     func(g, x, y float32) float32 { return g * y },
+		FLog:     func(g, x, y float32) float32 { return g / x },
+		FSqrt:    func(g, x, y float32) float32 { return g * 0.5 / y },
+		FSquare:  func(g, x, y float32) float32 { return 2 * g * x },
+		FSigmoid: func(g, x, y float32) float32 { return g * y * (1 - y) },
+		FTanh:    func(g, x, y float32) float32 { return g * (1 - y*y) },
+	}
+	// Softplus' derivative is the sigmoid (vector kernel where it runs)
+	// times g: check it against that sigmoid, so y is the sigmoid here.
+	scalar[FSoftplus] = func(g, x, s float32) float32 { return s * g }
+	for f, want := range scalar {
+		for _, n := range []int{1, 15, 16, 17, 100, 1027} {
+			g, x, y, d := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+			for i := range x {
+				g[i] = float32(r.NormFloat64() * 3)
+				x[i] = float32(r.NormFloat64() * 4)
+				if f == FLog || f == FSqrt {
+					x[i] = float32(math.Abs(float64(x[i]))) + 1e-3
+				}
+			}
+			g[0], g[n/2] = 1e-40, float32(math.Copysign(0, -1))
+			applyUnary(f, y, x)
+			unaryGrad(f, d, g, x, y)
+			if f == FSoftplus {
+				y = make([]float32, n)
+				applyUnary(FSigmoid, y, x)
+			}
+			for i := range d {
+				w := want(g[i], x[i], y[i])
+				if math.Float32bits(d[i]) != math.Float32bits(w) {
+					t.Fatalf("%v, n=%d: element %d (g %g, x %g, y %g): %g, want %g", f, n, i, g[i], x[i], y[i], d[i], w)
+				}
+			}
+		}
+	}
+}
