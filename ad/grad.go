@@ -2,6 +2,7 @@ package ad
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/bism-ml/bism/tensor"
@@ -55,23 +56,19 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 	// value carries the call's generation, so marks of earlier calls are
 	// ignored. (Concurrent Grad calls over shared values are not supported.)
 	gen := gradGen.Add(1)
-	type entry struct {
-		target, visited, relevant bool
-		owned                     bool // grad's tensor was allocated here and may be added to in place
-		grad                      *Value
-	}
-	var table []entry
-	slotOf := func(v *Value) *entry {
+	sc := scratchPool.Get().(*gradScratch)
+	table := sc.table[:0]
+	slotOf := func(v *Value) *gradEntry {
 		if v.gen != gen {
 			v.gen, v.slot = gen, int32(len(table))
-			table = append(table, entry{})
+			table = append(table, gradEntry{})
 		}
 		return &table[v.slot]
 	}
 	for _, x := range xs {
 		slotOf(x).target = true
 	}
-	var order []*Value // post-order: inputs before outputs
+	order := sc.order[:0] // post-order: inputs before outputs
 	var visit func(v *Value) bool
 	visit = func(v *Value) bool {
 		if e := slotOf(v); e.visited {
@@ -102,15 +99,17 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 	// them while they run).
 	var consts []Value
 	if !cfg.createGraph {
-		consts = make([]Value, len(table))
+		if cap(sc.consts) < len(table) {
+			sc.consts = make([]Value, len(table))
+		}
+		consts = sc.consts[:len(table)]
 	}
 	detach := func(v *Value) *Value {
 		c := &consts[v.slot]
 		c.t = v.t
 		return c
 	}
-	var inBuf []*Value
-	var needBuf []bool
+	inBuf, needBuf := sc.in, sc.need
 	for i := len(order) - 1; i >= 0; i-- {
 		v := order[i]
 		g := table[v.slot].grad
@@ -170,14 +169,46 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 
 	res := make([]*Value, len(xs))
 	for i, x := range xs {
-		if g := table[x.slot].grad; x.gen == gen && g != nil {
-			res[i] = g
-		} else {
+		g := table[x.slot].grad
+		switch {
+		case x.gen != gen || g == nil:
 			res[i] = Const(tensor.ZerosLike(x.t))
+		case !cfg.createGraph:
+			// g may be one of the scratch constants, which the next call
+			// reuses.
+			res[i] = Const(g.t)
+		default:
+			res[i] = g
 		}
 	}
+	// The scratch goes back empty, holding no values or tensors.
+	clear(table)
+	clear(order)
+	clear(consts)
+	clear(inBuf)
+	sc.table, sc.order, sc.in, sc.need = table[:0], order[:0], inBuf, needBuf
+	scratchPool.Put(sc)
 	return res
 }
+
+// gradEntry is what Grad knows of one value of the graph.
+type gradEntry struct {
+	target, visited, relevant bool
+	owned                     bool // grad's tensor was allocated here and may be added to in place
+	grad                      *Value
+}
+
+// gradScratch holds Grad's working memory between calls, so that a
+// training step's backward passes do not allocate it anew.
+type gradScratch struct {
+	table  []gradEntry
+	order  []*Value
+	consts []Value
+	in     []*Value
+	need   []bool
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(gradScratch) }}
 
 // gradGen numbers Grad calls (see Value.gen).
 var gradGen atomic.Uint64

@@ -56,22 +56,39 @@ type Arena struct {
 // headerChunk is how many tensor headers one chunk of an arena holds.
 const headerChunk = 256
 
-// header returns a tensor header for a result the arena serves, of a copy
-// of shape.
-func (a *Arena) header(shape []int, dt DType) *Tensor {
-	if a.Poison {
-		return header(shape, dt, a)
-	}
+// serve returns a result the arena serves: its header (from the arena's
+// chunks) and its storage of n elements, zeroed when zero is set, taken
+// under one lock.
+func (a *Arena) serve(dt DType, shape []int, n int, zero bool) *Tensor {
+	var t *Tensor
+	var b32 []float32
+	var b64 []float64
 	a.mu.Lock()
-	if a.hc == len(a.hdrs) {
-		a.hdrs = append(a.hdrs, make([]Tensor, headerChunk))
+	if !a.Poison {
+		if a.hc == len(a.hdrs) {
+			a.hdrs = append(a.hdrs, make([]Tensor, headerChunk))
+		}
+		t = &a.hdrs[a.hc][a.hoff]
+		if a.hoff++; a.hoff == headerChunk {
+			a.hc, a.hoff = a.hc+1, 0
+		}
 	}
-	t := &a.hdrs[a.hc][a.hoff]
-	if a.hoff++; a.hoff == headerChunk {
-		a.hc, a.hoff = a.hc+1, 0
+	if dt == Float32 {
+		b32 = a.p32.take(a, n)
+	} else {
+		b64 = a.p64.take(a, n)
 	}
 	a.mu.Unlock()
-	t.setHeader(shape, dt, a)
+	if t == nil {
+		t = header(shape, dt, a)
+	} else {
+		t.setHeader(shape, dt, a)
+	}
+	t.f32, t.f64 = b32, b64
+	if zero {
+		clear(b32)
+		clear(b64)
+	}
 	return t
 }
 
@@ -180,20 +197,13 @@ func (a *Arena) Misses() int64 {
 	return a.misses
 }
 
-// get32 returns a buffer of n float32s; zeroed when zero is set, otherwise
-// with arbitrary contents (the caller overwrites every element).
-func (a *Arena) get32(n int, zero bool) []float32 {
+// take returns a buffer of n elements with arbitrary contents: from the
+// slab below a.MinElems, else a free buffer of that length. a.mu is held.
+func (p *bufs[T]) take(a *Arena, n int) []T {
 	if n < a.MinElems {
-		return cut(a, &a.p32, n, zero)
+		return p.cut(a, n)
 	}
-	return get(a, &a.p32, n, zero)
-}
-
-func (a *Arena) get64(n int, zero bool) []float64 {
-	if n < a.MinElems {
-		return cut(a, &a.p64, n, zero)
-	}
-	return get(a, &a.p64, n, zero)
+	return p.get(a, n)
 }
 
 // cut returns the next n elements of the slab (capacity n, so that an
@@ -201,9 +211,7 @@ func (a *Arena) get64(n int, zero bool) []float64 {
 // until the next Reset and replaced by one that holds what the step has
 // asked for so far, twice over: in steady state one slab serves a whole
 // step.
-func cut[T Float](a *Arena, p *bufs[T], n int, zero bool) []T {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+func (p *bufs[T]) cut(a *Arena, n int) []T {
 	if p.off+n > len(p.slab) {
 		if p.slab != nil {
 			p.old = append(p.old, p.slab)
@@ -217,23 +225,15 @@ func cut[T Float](a *Arena, p *bufs[T], n int, zero bool) []T {
 	b := p.slab[p.off : p.off+n : p.off+n]
 	p.off += n
 	p.want += n
-	if zero {
-		clear(b)
-	}
 	return b
 }
 
-func get[T Float](a *Arena, p *bufs[T], n int, zero bool) []T {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+func (p *bufs[T]) get(a *Arena, n int) []T {
 	var b []T
 	if l := p.free[n]; len(l) > 0 {
 		b = l[len(l)-1]
 		l[len(l)-1] = nil
 		p.free[n] = l[:len(l)-1]
-		if zero {
-			clear(b)
-		}
 	} else {
 		b = make([]T, n)
 		var z T

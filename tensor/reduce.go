@@ -3,7 +3,6 @@ package tensor
 import (
 	"fmt"
 	"math"
-	"sort"
 )
 
 // ReducedShape returns the shape of reducing `shape` over `axes` (all axes if
@@ -11,7 +10,13 @@ import (
 // Axes are normalised (negative counts from the end) and sorted.
 func ReducedShape(op string, shape []int, axes []int, keepdims bool) (out []int, normAxes []int) {
 	r := len(shape)
-	reduce := make([]bool, r)
+	var small [8]bool
+	reduce := small[:0]
+	if r <= len(small) {
+		reduce = small[:r]
+	} else {
+		reduce = make([]bool, r)
+	}
 	if len(axes) == 0 {
 		for i := range reduce {
 			reduce[i] = true
@@ -24,9 +29,12 @@ func ReducedShape(op string, shape []int, axes []int, keepdims bool) (out []int,
 		}
 		reduce[a] = true
 	}
+	// One allocation for both results; each is capped at its own part.
+	buf := make([]int, 2*r)
+	out, normAxes = buf[:0:r], buf[r:r:2*r]
 	for i, d := range shape {
 		if reduce[i] {
-			normAxes = append(normAxes, i)
+			normAxes = append(normAxes, i) // in increasing order
 			if keepdims {
 				out = append(out, 1)
 			}
@@ -34,7 +42,6 @@ func ReducedShape(op string, shape []int, axes []int, keepdims bool) (out []int,
 			out = append(out, d)
 		}
 	}
-	sort.Ints(normAxes)
 	return out, normAxes
 }
 

@@ -61,24 +61,17 @@ func (a *Arena) empty(dt DType, shape ...int) *Tensor { return a.alloc(dt, shape
 
 func (a *Arena) alloc(dt DType, shape []int, zero bool) *Tensor {
 	n := checkShape("New", shape)
-	from := a.serving()
-	var t *Tensor
-	if from {
-		t = a.header(shape, dt)
-	} else {
-		t = header(shape, dt, a)
-	}
-	switch {
-	case dt == Float32 && from:
-		t.f32 = a.get32(n, zero)
-	case dt == Float32:
-		t.f32 = make([]float32, n)
-	case dt == Float64 && from:
-		t.f64 = a.get64(n, zero)
-	case dt == Float64:
-		t.f64 = make([]float64, n)
-	default:
+	if dt != Float32 && dt != Float64 {
 		panic(fmt.Sprintf("tensor.New: unknown dtype %v", dt))
+	}
+	if a.serving() {
+		return a.serve(dt, shape, n, zero)
+	}
+	t := header(shape, dt, a)
+	if dt == Float32 {
+		t.f32 = make([]float32, n)
+	} else {
+		t.f64 = make([]float64, n)
 	}
 	return t
 }
