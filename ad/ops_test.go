@@ -175,3 +175,36 @@ func AddScalarDiag(x *Value, c float64) *Value {
 	}
 	return Add(x, Const(eye))
 }
+
+// TestGradResultsOutliveScratch: Grad reuses its working memory between
+// calls; gradients a first-order call returned keep their values and
+// identity through later calls, even where a backward rule returns one of
+// the constants Grad handed it (here x ↦ x²/2 under a unit cotangent,
+// whose rule returns its input).
+func TestGradResultsOutliveScratch(t *testing.T) {
+	halfSquare := func(x *Value) *Value {
+		y := tensor.Scale(tensor.Mul(x.t, x.t), 0.5)
+		return record("HalfSquareUnit", y, func(g *Value, in []*Value, out *Value, need []bool) []*Value {
+			return []*Value{in[0]} // g·x with g = 1
+		}, x)
+	}
+	rng := tensor.NewRNG(1)
+	xt := rng.Normal(tensor.Float64, 0, 1, 3, 4)
+	x := Var(xt.Clone())
+	g1 := Grad(SumAll(halfSquare(x)), []*Value{x})[0]
+	for range 3 {
+		z := Var(rng.Normal(tensor.Float64, 0, 1, 5, 6))
+		g2 := Grad(SumAll(Mul(Exp(Mul(z, z)), halfSquare(z))), []*Value{z, x})
+		if g2[0] == g1 || g2[1] == g1 {
+			t.Fatal("a later call returned the same value as an earlier one")
+		}
+	}
+	if g1.Tensor() == nil {
+		t.Fatal("the first gradient lost its tensor")
+	}
+	for i, v := range g1.Tensor().F64() {
+		if v != xt.F64()[i] {
+			t.Fatalf("element %d of the first gradient is %v after later calls, want %v", i, v, xt.F64()[i])
+		}
+	}
+}
