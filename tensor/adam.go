@@ -24,21 +24,23 @@ func AdamDirection(m, v *Tensor, eps float64) *Tensor {
 }
 
 func adamDir[T Float](d, m, v []T, eps T) {
-	body := func(lo, hi int) {
-		dd, mm, vv := d[lo:hi], m[lo:hi], v[lo:hi]
-		if d32, ok := any(dd).([]float32); ok {
-			k := vecAdamDir(d32, any(mm).([]float32), any(vv).([]float32), float32(eps))
-			dd, mm, vv = dd[k:], mm[k:], vv[k:]
-		}
-		for i := range dd {
-			dd[i] = mm[i] / (T(math.Sqrt(float64(vv[i]))) + eps)
-		}
-	}
 	if len(d) < 2*grainElems {
-		body(0, len(d))
+		adamDirRange(d, m, v, eps, 0, len(d))
 		return
 	}
-	forBlocks(len(d), grainElems/4, body)
+	forBlocks(len(d), grainElems/4, func(lo, hi int) { adamDirRange(d, m, v, eps, lo, hi) })
+}
+
+// adamDirRange is adamDir over [lo, hi).
+func adamDirRange[T Float](d, m, v []T, eps T, lo, hi int) {
+	dd, mm, vv := d[lo:hi], m[lo:hi], v[lo:hi]
+	if d32, ok := any(dd).([]float32); ok {
+		k := vecAdamDir(d32, any(mm).([]float32), any(vv).([]float32), float32(eps))
+		dd, mm, vv = dd[k:], mm[k:], vv[k:]
+	}
+	for i := range dd {
+		dd[i] = mm[i] / (T(math.Sqrt(float64(vv[i]))) + eps)
+	}
 }
 
 // AdamDirectionGrad returns the gradients of sum(g * m/(sqrt(v)+eps)) with
@@ -55,28 +57,30 @@ func AdamDirectionGrad(g, m, v *Tensor, eps float64) (gm, gv *Tensor) {
 }
 
 func adamDirGrad[T Float](gm, gv, g, m, v []T, eps T) {
-	body := func(lo, hi int) {
-		if gm32, ok := any(gm).([]float32); ok {
-			lo += vecAdamDirGrad(gm32[lo:hi], any(gv).([]float32)[lo:hi], any(g).([]float32)[lo:hi], any(m).([]float32)[lo:hi], any(v).([]float32)[lo:hi], float32(eps))
-		}
-		for i := lo; i < hi; i++ {
-			s := T(math.Sqrt(float64(v[i])))
-			r := 1 / (s + eps)
-			gm[i] = g[i] * r
-			if s == 0 {
-				// v = 0 only where every gradient so far was 0, so m = 0 too:
-				// the direction is identically 0 there.
-				gv[i] = 0
-			} else {
-				gv[i] = -g[i] * m[i] * r * r / (2 * s)
-			}
-		}
-	}
 	if len(g) < 2*grainElems {
-		body(0, len(g))
+		adamDirGradRange(gm, gv, g, m, v, eps, 0, len(g))
 		return
 	}
-	forBlocks(len(g), grainElems/4, body)
+	forBlocks(len(g), grainElems/4, func(lo, hi int) { adamDirGradRange(gm, gv, g, m, v, eps, lo, hi) })
+}
+
+// adamDirGradRange is adamDirGrad over [lo, hi).
+func adamDirGradRange[T Float](gm, gv, g, m, v []T, eps T, lo, hi int) {
+	if gm32, ok := any(gm).([]float32); ok {
+		lo += vecAdamDirGrad(gm32[lo:hi], any(gv).([]float32)[lo:hi], any(g).([]float32)[lo:hi], any(m).([]float32)[lo:hi], any(v).([]float32)[lo:hi], float32(eps))
+	}
+	for i := lo; i < hi; i++ {
+		s := T(math.Sqrt(float64(v[i])))
+		r := 1 / (s + eps)
+		gm[i] = g[i] * r
+		if s == 0 {
+			// v = 0 only where every gradient so far was 0, so m = 0 too:
+			// the direction is identically 0 there.
+			gv[i] = 0
+		} else {
+			gv[i] = -g[i] * m[i] * r * r / (2 * s)
+		}
+	}
 }
 
 // AdamUpdateInPlace takes one Adam step on x in place from its gradient g,
@@ -100,22 +104,24 @@ func AdamUpdateInPlace(x, g, m, v *Tensor, b1, b2, eps, step float64) {
 }
 
 func adamUpdate[T Float](x, g, m, v []T, b1, b2, eps, step T) {
-	body := func(lo, hi int) {
-		if x32, ok := any(x).([]float32); ok {
-			lo += vecAdamUpdate(x32[lo:hi], any(g).([]float32)[lo:hi], any(m).([]float32)[lo:hi], any(v).([]float32)[lo:hi], float32(b1), float32(b2), float32(eps), float32(step))
-		}
-		for j := lo; j < hi; j++ {
-			gj := g[j]
-			m[j] = b1*m[j] + (1-b1)*gj
-			v[j] = b2*v[j] + (1-b2)*gj*gj
-			x[j] -= step * m[j] / (T(math.Sqrt(float64(v[j]))) + eps)
-		}
-	}
 	if len(x) < 2*grainElems {
-		body(0, len(x))
+		adamUpdateRange(x, g, m, v, b1, b2, eps, step, 0, len(x))
 		return
 	}
-	forBlocks(len(x), grainElems/4, body)
+	forBlocks(len(x), grainElems/4, func(lo, hi int) { adamUpdateRange(x, g, m, v, b1, b2, eps, step, lo, hi) })
+}
+
+// adamUpdateRange is adamUpdate over [lo, hi).
+func adamUpdateRange[T Float](x, g, m, v []T, b1, b2, eps, step T, lo, hi int) {
+	if x32, ok := any(x).([]float32); ok {
+		lo += vecAdamUpdate(x32[lo:hi], any(g).([]float32)[lo:hi], any(m).([]float32)[lo:hi], any(v).([]float32)[lo:hi], float32(b1), float32(b2), float32(eps), float32(step))
+	}
+	for j := lo; j < hi; j++ {
+		gj := g[j]
+		m[j] = b1*m[j] + (1-b1)*gj
+		v[j] = b2*v[j] + (1-b2)*gj*gj
+		x[j] -= step * m[j] / (T(math.Sqrt(float64(v[j]))) + eps)
+	}
 }
 
 // AdamSecondMoment returns Adam's second-moment update b2 v + (1-b2) g²
@@ -136,19 +142,21 @@ func AdamSecondMoment(v, g *Tensor, b2 float64) *Tensor {
 
 // c2 = 1 - b2 is rounded from float64, as a LinComb coefficient would be.
 func adamSecondMoment[T Float](d, v, g []T, b2, c2 T) {
-	body := func(lo, hi int) {
-		if d32, ok := any(d).([]float32); ok {
-			lo += vecAdamSecondMoment(d32[lo:hi], any(v).([]float32)[lo:hi], any(g).([]float32)[lo:hi], float32(b2), float32(c2))
-		}
-		for i := lo; i < hi; i++ {
-			d[i] = b2*v[i] + c2*(g[i]*g[i])
-		}
-	}
 	if len(d) < 2*grainElems {
-		body(0, len(d))
+		adamSecondMomentRange(d, v, g, b2, c2, 0, len(d))
 		return
 	}
-	forBlocks(len(d), grainElems, body)
+	forBlocks(len(d), grainElems, func(lo, hi int) { adamSecondMomentRange(d, v, g, b2, c2, lo, hi) })
+}
+
+// adamSecondMomentRange is adamSecondMoment over [lo, hi).
+func adamSecondMomentRange[T Float](d, v, g []T, b2, c2 T, lo, hi int) {
+	if d32, ok := any(d).([]float32); ok {
+		lo += vecAdamSecondMoment(d32[lo:hi], any(v).([]float32)[lo:hi], any(g).([]float32)[lo:hi], float32(b2), float32(c2))
+	}
+	for i := lo; i < hi; i++ {
+		d[i] = b2*v[i] + c2*(g[i]*g[i])
+	}
 }
 
 // AdamSecondMomentGrad returns the gradients of sum(up * AdamSecondMoment(v, g, b2))
@@ -165,20 +173,22 @@ func AdamSecondMomentGrad(up, g *Tensor, b2 float64) (gv, gg *Tensor) {
 }
 
 func adamSecondMomentGrad[T Float](gv, gg, up, g []T, b2, c2 T) {
-	body := func(lo, hi int) {
-		if gv32, ok := any(gv).([]float32); ok {
-			lo += vecAdamSecondMomentGrad(gv32[lo:hi], any(gg).([]float32)[lo:hi], any(up).([]float32)[lo:hi], any(g).([]float32)[lo:hi], float32(b2), float32(c2))
-		}
-		for i := lo; i < hi; i++ {
-			gv[i] = b2 * up[i]
-			gg[i] = 2 * (c2 * up[i]) * g[i]
-		}
-	}
 	if len(g) < 2*grainElems {
-		body(0, len(g))
+		adamSecondMomentGradRange(gv, gg, up, g, b2, c2, 0, len(g))
 		return
 	}
-	forBlocks(len(g), grainElems, body)
+	forBlocks(len(g), grainElems, func(lo, hi int) { adamSecondMomentGradRange(gv, gg, up, g, b2, c2, lo, hi) })
+}
+
+// adamSecondMomentGradRange is adamSecondMomentGrad over [lo, hi).
+func adamSecondMomentGradRange[T Float](gv, gg, up, g []T, b2, c2 T, lo, hi int) {
+	if gv32, ok := any(gv).([]float32); ok {
+		lo += vecAdamSecondMomentGrad(gv32[lo:hi], any(gg).([]float32)[lo:hi], any(up).([]float32)[lo:hi], any(g).([]float32)[lo:hi], float32(b2), float32(c2))
+	}
+	for i := lo; i < hi; i++ {
+		gv[i] = b2 * up[i]
+		gg[i] = 2 * (c2 * up[i]) * g[i]
+	}
 }
 
 // AdamApply returns x - step m / (sqrt(v) + eps), Adam's parameter update
@@ -200,19 +210,21 @@ func AdamApply(x, m, v *Tensor, step, eps float64) *Tensor {
 }
 
 func adamApply[T Float](d, x, m, v []T, negStep, eps T) {
-	body := func(lo, hi int) {
-		if d32, ok := any(d).([]float32); ok {
-			lo += vecAdamApply(d32[lo:hi], any(x).([]float32)[lo:hi], any(m).([]float32)[lo:hi], any(v).([]float32)[lo:hi], float32(negStep), float32(eps))
-		}
-		for i := lo; i < hi; i++ {
-			d[i] = x[i] + negStep*(m[i]/(T(math.Sqrt(float64(v[i])))+eps))
-		}
-	}
 	if len(d) < 2*grainElems {
-		body(0, len(d))
+		adamApplyRange(d, x, m, v, negStep, eps, 0, len(d))
 		return
 	}
-	forBlocks(len(d), grainElems/4, body)
+	forBlocks(len(d), grainElems/4, func(lo, hi int) { adamApplyRange(d, x, m, v, negStep, eps, lo, hi) })
+}
+
+// adamApplyRange is adamApply over [lo, hi).
+func adamApplyRange[T Float](d, x, m, v []T, negStep, eps T, lo, hi int) {
+	if d32, ok := any(d).([]float32); ok {
+		lo += vecAdamApply(d32[lo:hi], any(x).([]float32)[lo:hi], any(m).([]float32)[lo:hi], any(v).([]float32)[lo:hi], float32(negStep), float32(eps))
+	}
+	for i := lo; i < hi; i++ {
+		d[i] = x[i] + negStep*(m[i]/(T(math.Sqrt(float64(v[i])))+eps))
+	}
 }
 
 // AdamApplyGrad returns the gradients of sum(up * AdamApply(x, m, v, step, eps))
@@ -230,25 +242,27 @@ func AdamApplyGrad(up, m, v *Tensor, step, eps float64) (gm, gv *Tensor) {
 }
 
 func adamApplyGrad[T Float](gm, gv, up, m, v []T, negStep, eps T) {
-	body := func(lo, hi int) {
-		if gm32, ok := any(gm).([]float32); ok {
-			lo += vecAdamApplyGrad(gm32[lo:hi], any(gv).([]float32)[lo:hi], any(up).([]float32)[lo:hi], any(m).([]float32)[lo:hi], any(v).([]float32)[lo:hi], float32(negStep), float32(eps))
-		}
-		for i := lo; i < hi; i++ {
-			d := negStep * up[i]
-			s := T(math.Sqrt(float64(v[i])))
-			r := 1 / (s + eps)
-			gm[i] = d * r
-			if s == 0 {
-				gv[i] = 0 // v = 0 only where m = 0: see adamDirGrad
-			} else {
-				gv[i] = -d * m[i] * r * r / (2 * s)
-			}
-		}
-	}
 	if len(gm) < 2*grainElems {
-		body(0, len(gm))
+		adamApplyGradRange(gm, gv, up, m, v, negStep, eps, 0, len(gm))
 		return
 	}
-	forBlocks(len(gm), grainElems/4, body)
+	forBlocks(len(gm), grainElems/4, func(lo, hi int) { adamApplyGradRange(gm, gv, up, m, v, negStep, eps, lo, hi) })
+}
+
+// adamApplyGradRange is adamApplyGrad over [lo, hi).
+func adamApplyGradRange[T Float](gm, gv, up, m, v []T, negStep, eps T, lo, hi int) {
+	if gm32, ok := any(gm).([]float32); ok {
+		lo += vecAdamApplyGrad(gm32[lo:hi], any(gv).([]float32)[lo:hi], any(up).([]float32)[lo:hi], any(m).([]float32)[lo:hi], any(v).([]float32)[lo:hi], float32(negStep), float32(eps))
+	}
+	for i := lo; i < hi; i++ {
+		d := negStep * up[i]
+		s := T(math.Sqrt(float64(v[i])))
+		r := 1 / (s + eps)
+		gm[i] = d * r
+		if s == 0 {
+			gv[i] = 0 // v = 0 only where m = 0: see adamDirGrad
+		} else {
+			gv[i] = -d * m[i] * r * r / (2 * s)
+		}
+	}
 }

@@ -236,21 +236,23 @@ func Affine(x *Tensor, a, b float64) *Tensor {
 }
 
 func affine[T Float](d, x []T, a, b T) {
-	body := func(lo, hi int) {
-		dd, xx := d[lo:hi], x[lo:hi]
-		if d32, ok := any(dd).([]float32); ok {
-			k := vecAffine(d32, any(xx).([]float32), float32(a), float32(b))
-			dd, xx = dd[k:], xx[k:]
-		}
-		for i, v := range xx {
-			dd[i] = a*v + b
-		}
-	}
 	if len(x) < 2*grainElems {
-		body(0, len(x))
+		affineRange(d, x, a, b, 0, len(x))
 		return
 	}
-	forBlocks(len(x), grainElems, body)
+	forBlocks(len(x), grainElems, func(lo, hi int) { affineRange(d, x, a, b, lo, hi) })
+}
+
+// affineRange is affine over [lo, hi).
+func affineRange[T Float](d, x []T, a, b T, lo, hi int) {
+	dd, xx := d[lo:hi], x[lo:hi]
+	if d32, ok := any(dd).([]float32); ok {
+		k := vecAffine(d32, any(xx).([]float32), float32(a), float32(b))
+		dd, xx = dd[k:], xx[k:]
+	}
+	for i, v := range xx {
+		dd[i] = a*v + b
+	}
 }
 
 // ---- unary functions ----
@@ -571,21 +573,23 @@ func LinComb(a float64, x *Tensor, b float64, y *Tensor) *Tensor {
 }
 
 func linComb[T Float](d []T, a T, x []T, b T, y []T) {
-	body := func(lo, hi int) {
-		dd, xx, yy := d[lo:hi], x[lo:hi], y[lo:hi]
-		if d32, ok := any(dd).([]float32); ok {
-			k := vecLinComb(d32, float32(a), any(xx).([]float32), float32(b), any(yy).([]float32))
-			dd, xx, yy = dd[k:], xx[k:], yy[k:]
-		}
-		for i := range dd {
-			dd[i] = a*xx[i] + b*yy[i]
-		}
-	}
 	if len(d) < 2*grainElems {
-		body(0, len(d))
+		linCombRange(d, a, x, b, y, 0, len(d))
 		return
 	}
-	forBlocks(len(d), grainElems, body)
+	forBlocks(len(d), grainElems, func(lo, hi int) { linCombRange(d, a, x, b, y, lo, hi) })
+}
+
+// linCombRange is linComb over [lo, hi).
+func linCombRange[T Float](d []T, a T, x []T, b T, y []T, lo, hi int) {
+	dd, xx, yy := d[lo:hi], x[lo:hi], y[lo:hi]
+	if d32, ok := any(dd).([]float32); ok {
+		k := vecLinComb(d32, float32(a), any(xx).([]float32), float32(b), any(yy).([]float32))
+		dd, xx, yy = dd[k:], xx[k:], yy[k:]
+	}
+	for i := range dd {
+		dd[i] = a*xx[i] + b*yy[i]
+	}
 }
 
 // AddInPlace computes y += x (same shape and dtype), in place.
@@ -613,64 +617,6 @@ func UnaryGrad(f UnaryFunc, g, x, out *Tensor) (*Tensor, bool) {
 }
 
 func unaryGrad[T Float](f UnaryFunc, d, g, x, y []T) {
-	body := func(lo, hi int) {
-		d, g, x, y := d[lo:hi], g[lo:hi], x[lo:hi], y[lo:hi]
-		if d32, ok := any(d).([]float32); ok {
-			k := vecUnaryGrad(f, d32, any(g).([]float32), any(x).([]float32), any(y).([]float32))
-			d, g, x, y = d[k:], g[k:], x[k:], y[k:]
-		}
-		switch f {
-		case FExp:
-			for i := range d {
-				d[i] = g[i] * y[i]
-			}
-		case FLog:
-			for i := range d {
-				d[i] = g[i] / x[i]
-			}
-		case FSqrt:
-			for i := range d {
-				d[i] = g[i] * 0.5 / y[i]
-			}
-		case FSquare:
-			for i := range d {
-				d[i] = 2 * g[i] * x[i]
-			}
-		case FSigmoid:
-			for i := range d {
-				d[i] = g[i] * y[i] * (1 - y[i])
-			}
-		case FSoftplus:
-			// d softplus/dx = sigmoid(x).
-			start := 0
-			if d32, ok := any(d).([]float32); ok {
-				start = vecSigmoid(d32, any(x).([]float32))
-				g32 := any(g).([]float32)
-				for i := vecBin32(opMul, d32, d32, g32, start, 1, 1); i < start; i++ {
-					d[i] *= g[i]
-				}
-			}
-			for i := start; i < len(d); i++ {
-				d[i] = g[i] * sigmoidOf(x[i])
-			}
-		case FTanh:
-			for i := range d {
-				d[i] = g[i] * (1 - y[i]*y[i])
-			}
-		case FELU:
-			start := 0
-			if d32, ok := any(d).([]float32); ok {
-				start = vecELUGrad(d32, any(g).([]float32), any(x).([]float32), any(y).([]float32))
-			}
-			for i := start; i < len(d); i++ {
-				if x[i] > 0 {
-					d[i] = g[i]
-				} else {
-					d[i] = g[i] * (y[i] + 1)
-				}
-			}
-		}
-	}
 	// The vector kernels cost about as much as a binary operation per
 	// element: split from the same grain. The scalar loops (and softplus'
 	// sigmoid) cost more: split sooner.
@@ -679,10 +625,70 @@ func unaryGrad[T Float](f UnaryFunc, d, g, x, y []T) {
 		grain = grainElems
 	}
 	if len(d) < 2*grain {
-		body(0, len(d))
+		unaryGradRange(f, d, g, x, y, 0, len(d))
 		return
 	}
-	forBlocks(len(d), grain, body)
+	forBlocks(len(d), grain, func(lo, hi int) { unaryGradRange(f, d, g, x, y, lo, hi) })
+}
+
+// unaryGradRange is unaryGrad over [lo, hi).
+func unaryGradRange[T Float](f UnaryFunc, d, g, x, y []T, lo, hi int) {
+	d, g, x, y = d[lo:hi], g[lo:hi], x[lo:hi], y[lo:hi]
+	if d32, ok := any(d).([]float32); ok {
+		k := vecUnaryGrad(f, d32, any(g).([]float32), any(x).([]float32), any(y).([]float32))
+		d, g, x, y = d[k:], g[k:], x[k:], y[k:]
+	}
+	switch f {
+	case FExp:
+		for i := range d {
+			d[i] = g[i] * y[i]
+		}
+	case FLog:
+		for i := range d {
+			d[i] = g[i] / x[i]
+		}
+	case FSqrt:
+		for i := range d {
+			d[i] = g[i] * 0.5 / y[i]
+		}
+	case FSquare:
+		for i := range d {
+			d[i] = 2 * g[i] * x[i]
+		}
+	case FSigmoid:
+		for i := range d {
+			d[i] = g[i] * y[i] * (1 - y[i])
+		}
+	case FSoftplus:
+		// d softplus/dx = sigmoid(x).
+		start := 0
+		if d32, ok := any(d).([]float32); ok {
+			start = vecSigmoid(d32, any(x).([]float32))
+			g32 := any(g).([]float32)
+			for i := vecBin32(opMul, d32, d32, g32, start, 1, 1); i < start; i++ {
+				d[i] *= g[i]
+			}
+		}
+		for i := start; i < len(d); i++ {
+			d[i] = g[i] * sigmoidOf(x[i])
+		}
+	case FTanh:
+		for i := range d {
+			d[i] = g[i] * (1 - y[i]*y[i])
+		}
+	case FELU:
+		start := 0
+		if d32, ok := any(d).([]float32); ok {
+			start = vecELUGrad(d32, any(g).([]float32), any(x).([]float32), any(y).([]float32))
+		}
+		for i := start; i < len(d); i++ {
+			if x[i] > 0 {
+				d[i] = g[i]
+			} else {
+				d[i] = g[i] * (y[i] + 1)
+			}
+		}
+	}
 }
 
 func sigmoidOf[T Float](x T) T {

@@ -280,30 +280,30 @@ func (t *Tensor) As(dt DType) *Tensor {
 // Reshape returns a tensor sharing t's data with a new shape. One dimension may be -1.
 func (t *Tensor) Reshape(shape ...int) *Tensor {
 	var buf [4]int
-	shape = append(buf[:0], shape...) // a copy to fill in the -1
+	shape = append(buf[:0], shape...) // a copy to fill in the -1 (panics print copies, so that buf stays on the stack)
 	infer, n := -1, 1
 	for i, d := range shape {
 		if d == -1 {
 			if infer >= 0 {
-				panic(fmt.Sprintf("tensor.Reshape: more than one -1 in %v", shape))
+				panic(fmt.Sprintf("tensor.Reshape: more than one -1 in %v", cloneInts(shape)))
 			}
 			infer = i
 			continue
 		}
 		if d < 0 {
-			panic(fmt.Sprintf("tensor.Reshape: negative dimension in %v", shape))
+			panic(fmt.Sprintf("tensor.Reshape: negative dimension in %v", cloneInts(shape)))
 		}
 		n *= d
 	}
 	if infer >= 0 {
 		if n == 0 || t.Size()%n != 0 {
-			panic(fmt.Sprintf("tensor.Reshape: cannot reshape %v to %v", t.shape, shape))
+			panic(fmt.Sprintf("tensor.Reshape: cannot reshape %v to %v", t.shape, cloneInts(shape)))
 		}
 		shape[infer] = t.Size() / n
 		n *= shape[infer]
 	}
 	if n != t.Size() {
-		panic(fmt.Sprintf("tensor.Reshape: cannot reshape %v (%d elements) to %v", t.shape, t.Size(), shape))
+		panic(fmt.Sprintf("tensor.Reshape: cannot reshape %v (%d elements) to %v", t.shape, t.Size(), cloneInts(shape)))
 	}
 	r := header(shape, t.dtype, t.arena)
 	r.f32, r.f64 = t.f32, t.f64
