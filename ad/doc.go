@@ -11,6 +11,11 @@
 // inputs and a backward rule (vector-Jacobian product) that sits next to the
 // forward code in ops.go or conv.go.
 //
+// A result computed during a tensor.Arena's Step takes its storage from the
+// arena, and its recorded value (with its node) comes from the arena too:
+// like the tensor, it is valid until the next Step begins, and a steady
+// training step allocates neither.
+//
 // # Grad
 //
 //	gs := ad.Grad(y, []*ad.Value{x, w})                   // dy/dx, dy/dw

@@ -208,3 +208,42 @@ func TestGradResultsOutliveScratch(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordedValuesFollowTheArena: in an arena's step the values an
+// operation records (with or without a node) come from the arena and are
+// reused by the next step, as the results' storage is; outside a step,
+// and under Poison, each is a new heap value.
+func TestRecordedValuesFollowTheArena(t *testing.T) {
+	a := tensor.NewArena()
+	p := tensor.NewRNG(1).Normal(tensor.Float32, 0, 1, 4, 5)
+	p.SetArena(a)
+	c := tensor.Full(tensor.Float32, 2, 4, 5).InArena(a)
+	var prev [2]*Value
+	for step := range 3 {
+		a.Step(func() {
+			x := Var(p)
+			y := Mul(x, x)     // a node
+			z := Exp(Const(c)) // a constant result
+			g := Grad(SumAll(y), []*Value{x})[0]
+			if y.node == nil || z.node != nil || z.requiresGrad {
+				t.Fatal("wrong kinds of value")
+			}
+			if got, want := g.Tensor().Flat(3), 2*p.Flat(3); got != want {
+				t.Fatalf("gradient %v, want %v", got, want)
+			}
+			if step > 0 && (y != prev[0] || z != prev[1]) {
+				t.Fatalf("step %d: recorded values not reused", step)
+			}
+			prev = [2]*Value{y, z}
+		})
+	}
+	a.Poison = true
+	a.Step(func() {
+		if y := Mul(Var(p), Var(p)); y == prev[0] {
+			t.Fatal("a recorded value reused under Poison")
+		}
+	})
+	if y := Mul(Var(p), Var(p)); y == prev[0] {
+		t.Fatal("a recorded value reused outside a step")
+	}
+}

@@ -86,12 +86,14 @@ func record(op string, out *tensor.Tensor, vjp vjpFunc, inputs ...*Value) *Value
 	for _, in := range inputs {
 		if in.requiresGrad {
 			// The value, its node and (for up to three) its inputs in one
-			// allocation.
-			vn := &struct {
-				Value
-				node
-				ins [3]*Value
-			}{Value: Value{t: out, requiresGrad: true}, node: node{op: op, vjp: vjp}}
+			// allocation, or none: in an arena's step they come from its
+			// slab, as the result's storage does.
+			vn := nodes.Get(out.Arena())
+			if vn == nil {
+				vn = new(valueNode)
+			}
+			vn.Value = Value{t: out, requiresGrad: true}
+			vn.node = node{op: op, vjp: vjp}
 			if len(inputs) <= len(vn.ins) {
 				vn.node.inputs = vn.ins[:copy(vn.ins[:], inputs):len(inputs)]
 			} else {
@@ -101,5 +103,23 @@ func record(op string, out *tensor.Tensor, vjp vjpFunc, inputs ...*Value) *Value
 			return &vn.Value
 		}
 	}
+	if v := constants.Get(out.Arena()); v != nil {
+		v.t = out
+		return v
+	}
 	return &Value{t: out}
 }
+
+// valueNode is a recorded value with its node and (up to three) inputs.
+type valueNode struct {
+	Value
+	node
+	ins [3]*Value
+}
+
+// The values a step records live as long as the step's tensors (see
+// tensor.Arena): they come from slabs that each step reuses.
+var (
+	nodes     = tensor.NewSlab[valueNode]()
+	constants = tensor.NewSlab[Value]()
+)

@@ -51,6 +51,8 @@ type Arena struct {
 	// that a tensor used after its step still reads NaN).
 	hdrs     [][]Tensor
 	hc, hoff int
+
+	slabs []slabReset // the Slabs' states in this arena, by key
 }
 
 // headerChunk is how many tensor headers one chunk of an arena holds.
@@ -150,6 +152,11 @@ func (a *Arena) Reset() {
 	a.held -= release(&a.p32, a.Poison) * 4
 	a.held -= release(&a.p64, a.Poison) * 8
 	a.hc, a.hoff = 0, 0
+	for _, st := range a.slabs {
+		if st != nil {
+			st.reset()
+		}
+	}
 }
 
 // release makes p's storage available again and returns the number of
@@ -249,3 +256,56 @@ func (p *bufs[T]) get(a *Arena, n int) []T {
 func (a *Arena) serving() bool {
 	return a != nil && a.active.Load()
 }
+
+// A Slab serves values of one type T that live as long as an arena's
+// tensors: a value it hands out during a Step is handed out again by the
+// next Step. A package whose values follow a step's tensors keeps them in
+// one (autodiff keeps the graph's nodes there), so that a steady training
+// step does not allocate them.
+type Slab[T any] struct{ key int }
+
+// NewSlab returns a Slab of values of type T, usable with every arena.
+// Packages create their slabs once, as package variables.
+func NewSlab[T any]() Slab[T] { return Slab[T]{int(slabKeys.Add(1)) - 1} }
+
+var slabKeys atomic.Int32
+
+// Get returns a zeroed *T from a's share of the slab, or nil when a does
+// not serve the request (a is nil, not in a Step, or poisoned: then the
+// caller allocates on the heap).
+func (s Slab[T]) Get(a *Arena) *T {
+	if !a.serving() || a.Poison {
+		return nil
+	}
+	a.mu.Lock()
+	for len(a.slabs) <= s.key {
+		a.slabs = append(a.slabs, nil)
+	}
+	st, _ := a.slabs[s.key].(*slabState[T])
+	if st == nil {
+		st = new(slabState[T])
+		a.slabs[s.key] = st
+	}
+	if st.c == len(st.chunks) {
+		st.chunks = append(st.chunks, make([]T, headerChunk))
+	}
+	v := &st.chunks[st.c][st.off]
+	if st.off++; st.off == headerChunk {
+		st.c, st.off = st.c+1, 0
+	}
+	a.mu.Unlock()
+	var zero T
+	*v = zero
+	return v
+}
+
+type slabReset interface{ reset() }
+
+// slabState is one arena's chunks of a Slab, handed out in order from the
+// first since the last Reset.
+type slabState[T any] struct {
+	chunks [][]T
+	c, off int
+}
+
+func (st *slabState[T]) reset() { st.c, st.off = 0, 0 }

@@ -162,3 +162,49 @@ func TestArenasAreIndependent(t *testing.T) {
 		}
 	}
 }
+
+// TestSlab: a Slab hands out zeroed values that the next Step of the same
+// arena hands out again, per arena, and nothing (nil) outside a Step or
+// under Poison.
+func TestSlab(t *testing.T) {
+	type rec struct {
+		x int
+		p *Tensor
+	}
+	s, other := NewSlab[rec](), NewSlab[int]()
+	a, b := NewArena(), NewArena()
+	if s.Get(a) != nil || s.Get(nil) != nil {
+		t.Fatal("a value outside a Step")
+	}
+	var first []*rec
+	for step := range 3 {
+		a.Step(func() {
+			for i := range 300 { // more than one chunk
+				v := s.Get(a)
+				if v.x != 0 || v.p != nil {
+					t.Fatalf("step %d, value %d: not zeroed: %+v", step, i, *v)
+				}
+				v.x, v.p = i+1, Full(Float32, 1, 1)
+				if step == 0 {
+					first = append(first, v)
+				} else if first[i] != v {
+					t.Fatalf("step %d, value %d: not reused", step, i)
+				}
+				if i == 0 {
+					*other.Get(a) = 7 // another slab, its own values
+					b.Step(func() {
+						if w := s.Get(b); w == v {
+							t.Fatal("two arenas share a value")
+						}
+					})
+				}
+			}
+		})
+	}
+	a.Poison = true
+	a.Step(func() {
+		if s.Get(a) != nil {
+			t.Fatal("a slab value under Poison")
+		}
+	})
+}
