@@ -9,6 +9,12 @@ import (
 // axes is empty), keeping reduced dimensions as 1 when keepdims is set.
 // Axes are normalised (negative counts from the end) and sorted.
 func ReducedShape(op string, shape []int, axes []int, keepdims bool) (out []int, normAxes []int) {
+	return reducedShape(op, shape, axes, keepdims, make([]int, 2*len(shape)))
+}
+
+// reducedShape is ReducedShape with its results in buf (2·len(shape) ints:
+// one part for each result, each capped at its own part).
+func reducedShape(op string, shape []int, axes []int, keepdims bool, buf []int) (out []int, normAxes []int) {
 	r := len(shape)
 	var small [8]bool
 	reduce := small[:0]
@@ -29,8 +35,6 @@ func ReducedShape(op string, shape []int, axes []int, keepdims bool) (out []int,
 		}
 		reduce[a] = true
 	}
-	// One allocation for both results; each is capped at its own part.
-	buf := make([]int, 2*r)
 	out, normAxes = buf[:0:r], buf[r:r:2*r]
 	for i, d := range shape {
 		if reduce[i] {
@@ -65,8 +69,20 @@ func Mean(x *Tensor, keepdims bool, axes ...int) *Tensor {
 }
 
 func reduce(op string, x *Tensor, keepdims bool, axes []int, isMax bool) *Tensor {
-	kshape, norm := ReducedShape(op, x.shape, axes, true)
-	out := x.arena.zeros(x.dtype, kshape...)
+	// The result's shape, and the shape with the reduced axes kept (the
+	// same layout), in buffers on the stack for the usual ranks.
+	var small [32]int
+	buf := small[:]
+	if r := len(x.shape); 4*r > len(small) {
+		buf = make([]int, 4*r)
+	}
+	r2 := 2 * len(x.shape)
+	kshape, norm := reducedShape(op, x.shape, axes, true, buf[:r2])
+	shape := kshape
+	if !keepdims {
+		shape, _ = reducedShape(op, x.shape, axes, false, buf[r2:2*r2])
+	}
+	out := x.arena.zeros(x.dtype, shape...)
 	if isMax {
 		out.Fill(math.Inf(-1))
 	}
@@ -81,10 +97,6 @@ func reduce(op string, x *Tensor, keepdims bool, axes []int, isMax bool) *Tensor
 			reduceRows(out.f32, x.f32, rows, n, oo, oi, isMax)
 		} else {
 			reduceRows(out.f64, x.f64, rows, n, oo, oi, isMax)
-		}
-		if !keepdims {
-			rs, _ := ReducedShape(op, x.shape, axes, false)
-			out = out.Reshape(rs...)
 		}
 		return out
 	}
@@ -101,10 +113,6 @@ func reduce(op string, x *Tensor, keepdims bool, axes []int, isMax bool) *Tensor
 		l.run(0, l.rows(), func(o []int) { reduceRow(out.f32[o[0]:], x.f32[o[1]:], n, s[0], s[1], isMax) })
 	} else {
 		l.run(0, l.rows(), func(o []int) { reduceRow(out.f64[o[0]:], x.f64[o[1]:], n, s[0], s[1], isMax) })
-	}
-	if !keepdims {
-		rs, _ := ReducedShape(op, x.shape, axes, false)
-		out = out.Reshape(rs...)
 	}
 	return out
 }

@@ -410,7 +410,7 @@ func checkShape(op string, shape []int) int {
 	n := 1
 	for _, d := range shape {
 		if d < 0 {
-			panic(fmt.Sprintf("tensor.%s: negative dimension in shape %v", op, shape))
+			panic(fmt.Sprintf("tensor.%s: negative dimension in shape %v", op, cloneInts(shape))) // a copy: shape stays off the heap
 		}
 		n *= d
 	}
