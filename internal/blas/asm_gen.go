@@ -62,6 +62,7 @@ func main() {
 		gen(&buf, k)
 	}
 	buf.WriteString(transposeAsm)
+	buf.WriteString(rowsAsm)
 	buf.WriteString(transpose8Asm)
 	for _, w := range copyWidths {
 		genCopy(&buf, w)
@@ -417,6 +418,98 @@ transpose8x8s_loop:
 	JNZ  transpose8x8s_loop
 
 transpose8x8s_done:
+	VZEROUPPER
+	RET
+`
+
+// rowsAsm computes C = alpha·A·B for thin products, n <= 16 columns and
+// beta = 0, reading A and B where they lie: A(i, p) at a + i·ars + p·acs
+// (elements), B(p, :) the contiguous row at b + p·ldb, C(i, :) at c + i·ldc.
+// Each element of C is the same chain of fused multiply-adds over p = 0, 1,
+// ... from zero, then the multiply by alpha, that the packed kernels make,
+// so the two paths agree bit for bit; lanes past n are masked off. Rows go
+// four at a time (four independent chains), then one at a time.
+const rowsAsm = `
+// func sgemmRowsAVX512(m, n, k int, a *float32, ars, acs int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+TEXT ·sgemmRowsAVX512(SB), NOSPLIT, $0-84
+	MOVQ m+0(FP), R8
+	MOVQ n+8(FP), CX
+	MOVQ a+24(FP), SI
+	MOVQ ars+32(FP), R10
+	SHLQ $2, R10
+	MOVQ acs+40(FP), R11
+	SHLQ $2, R11
+	MOVQ b+48(FP), BX
+	MOVQ ldb+56(FP), R12
+	SHLQ $2, R12
+	MOVQ c+64(FP), DI
+	MOVQ ldc+72(FP), R13
+	SHLQ $2, R13
+	VBROADCASTSS alpha+80(FP), Z2
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	LEAQ (R10)(R10*2), R9 // 3·ars bytes
+rows4:
+	CMPQ R8, $4
+	JLT  rows1
+	VPXORD Z0, Z0, Z0
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	MOVQ SI, AX
+	MOVQ BX, DX
+	MOVQ k+16(FP), CX
+kloop4:
+	VMOVUPS.Z (DX), K1, Z3
+	VBROADCASTSS (AX), Z1
+	VFMADD231PS Z1, Z3, Z0
+	VBROADCASTSS (AX)(R10*1), Z1
+	VFMADD231PS Z1, Z3, Z4
+	VBROADCASTSS (AX)(R10*2), Z1
+	VFMADD231PS Z1, Z3, Z5
+	VBROADCASTSS (AX)(R9*1), Z1
+	VFMADD231PS Z1, Z3, Z6
+	ADDQ R11, AX
+	ADDQ R12, DX
+	DECQ CX
+	JNZ  kloop4
+	VMULPS Z2, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+	VMULPS Z2, Z4, Z4
+	VMOVUPS Z4, K1, (DI)(R13*1)
+	VMULPS Z2, Z5, Z5
+	VMOVUPS Z5, K1, (DI)(R13*2)
+	LEAQ (DI)(R13*2), AX
+	VMULPS Z2, Z6, Z6
+	VMOVUPS Z6, K1, (AX)(R13*1)
+	LEAQ (SI)(R10*4), SI
+	LEAQ (DI)(R13*4), DI
+	SUBQ $4, R8
+	JMP  rows4
+rows1:
+	TESTQ R8, R8
+	JZ   done
+	VPXORD Z0, Z0, Z0
+	MOVQ SI, AX
+	MOVQ BX, DX
+	MOVQ k+16(FP), CX
+kloop1:
+	VMOVUPS.Z (DX), K1, Z3
+	VBROADCASTSS (AX), Z1
+	VFMADD231PS Z1, Z3, Z0
+	ADDQ R11, AX
+	ADDQ R12, DX
+	DECQ CX
+	JNZ  kloop1
+	VMULPS Z2, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+	ADDQ R10, SI
+	ADDQ R13, DI
+	DECQ R8
+	JMP  rows1
+done:
 	VZEROUPPER
 	RET
 `

@@ -74,3 +74,28 @@ func BenchmarkSgemm_128x560x400(b *testing.B) {
 func BenchmarkSgemm_1024(b *testing.B) {
 	benchSgemm(b, 1024, 1024, 1024, []string{"AB"})
 }
+
+// BenchmarkThin times thin products (n <= 16) through the packed kernels
+// and through the unpacked rows kernel: where the rows kernel stops paying
+// sets rowsMaxWork.
+func BenchmarkThin(b *testing.B) {
+	kern := sgemmKernel
+	if kern.rows == nil {
+		b.Skip("no thin-product kernel on this CPU/build")
+	}
+	for _, s := range [][3]int{{100, 4, 2}, {2, 4, 100}, {100, 2, 4}, {64, 8, 64}, {128, 16, 16}, {128, 16, 64}, {256, 16, 128}, {512, 16, 256}} {
+		m, n, k := s[0], s[1], s[2]
+		a, bb, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+		for _, path := range []string{"packed", "rows"} {
+			b.Run(fmt.Sprintf("%dx%dx%d/%s", m, n, k, path), func(b *testing.B) {
+				for range b.N {
+					if path == "rows" {
+						gemmRows(kern, false, false, m, n, k, 1, a, k, bb, n, c, n)
+					} else {
+						gemmPacked(kern, false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
+					}
+				}
+			})
+		}
+	}
+}

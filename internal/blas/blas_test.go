@@ -307,3 +307,70 @@ func TestGemmPanicsOnShortSlices(t *testing.T) {
 	mustPanic("negative", func() { Sgemm(false, false, -1, 2, 3, 1, a, 3, b, 2, 0, c, 2) })
 	Sgemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2) // exactly long enough
 }
+
+// TestThinRowsMatchPacked: the unpacked path for thin products gives, bit
+// for bit, what the packed kernels give for the same product (every
+// transpose, n = 1..16, k up to a k block, padded strides, alpha != 1, C
+// full of NaN that must be overwritten), and writes nothing outside C.
+func TestThinRowsMatchPacked(t *testing.T) {
+	kern := sgemmKernel
+	if kern.rows == nil {
+		t.Skip("no thin-product kernel on this CPU/build")
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	nan := float32(math.NaN())
+	for trial := range 400 {
+		transA, transB := r.IntN(2) == 1, r.IntN(2) == 1
+		m, n, k := 1+r.IntN(40), 1+r.IntN(16), 1+r.IntN(kcBlock)
+		if trial%4 == 0 {
+			k = 1 + r.IntN(8)
+		}
+		if transB && k*n > rowsMaxB {
+			k = rowsMaxB / n
+		}
+		pad := r.IntN(3)
+		lda, ldb, ldc := k+pad, n+pad, n+pad
+		if transA {
+			lda = m + pad
+		}
+		if transB {
+			ldb = k + pad
+		}
+		fill := func(n int) []float32 {
+			s := make([]float32, n)
+			for i := range s {
+				s[i] = float32(r.NormFloat64())
+			}
+			return s
+		}
+		rowsA, rowsB := m, k
+		if transA {
+			rowsA = k
+		}
+		if transB {
+			rowsB = n
+		}
+		a, b := fill(rowsA*lda), fill(rowsB*ldb)
+		alpha := float32(1)
+		if trial%3 == 0 {
+			alpha = float32(r.NormFloat64())
+		}
+		want, got := make([]float32, m*ldc), make([]float32, m*ldc)
+		for i := range want {
+			want[i], got[i] = nan, nan
+			if i%ldc >= n {
+				want[i], got[i] = -7, -7 // outside C: must stay
+			}
+		}
+		gemmPacked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, 0, want, ldc)
+		if !gemmRows(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, got, ldc) {
+			t.Fatalf("trial %d: not taken", trial)
+		}
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("trial %d (transA %v, transB %v, m %d, n %d, k %d, alpha %g): element %d is %g, packed %g",
+					trial, transA, transB, m, n, k, alpha, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -28,6 +28,9 @@ type microKernel[T float] struct {
 	// and loses to them for very thin products.
 	smallWork float64
 	smallDim  int
+	// rows, where set, computes thin products (n <= rowsMaxN, beta = 0)
+	// without packing, bit for bit as fn and its edges would (see gemmRows).
+	rows func(m, n, k int, a *T, ars, acs int, b *T, ldb int, c *T, ldc int, alpha T)
 }
 
 // edgeKernel computes only the leading rows x cols of its kernel's tile
@@ -118,6 +121,9 @@ func gemm[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha
 	work := float64(m) * float64(n) * float64(k)
 	if work < kern.smallWork || min(m, n) <= kern.smallDim {
 		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if kern.rows != nil && beta == 0 && n <= rowsMaxN && k <= kcBlock && work <= rowsMaxWork && gemmRows(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc) {
 		return
 	}
 	w := parallel.Workers
@@ -233,6 +239,48 @@ func gemmPacked[T float](kern *microKernel[T], transA, transB bool, m, n, k int,
 		}
 	}
 	putWorkspace(ws)
+}
+
+// Thin products: at most rowsMaxN columns and rowsMaxWork multiply-adds
+// go to the kernel's rows function (see BenchmarkThin for the crossover),
+// with a transposed B of at most rowsMaxB elements copied into rows.
+const (
+	rowsMaxN    = 16
+	rowsMaxWork = 1 << 17
+	rowsMaxB    = 1024
+)
+
+// gemmRows computes C = alpha·op(A)·op(B) for beta = 0 with kern.rows,
+// which reads op(A) through its strides and op(B) as contiguous rows, so
+// nothing is packed: the products of tiny models (a [100,2] batch times a
+// [2,4] weight) cost what their multiply-adds cost. Every element of C is
+// the chain of fused multiply-adds over p = 0..k-1 from zero, then times
+// alpha, that the packed kernels compute in one k block (k <= kcBlock), so
+// the result does not depend on the path. It reports false, doing
+// nothing, when a transposed B is too large to copy.
+func gemmRows[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, c []T, ldc int) bool {
+	ars, acs := lda, 1 // A(i, p) = a[i*lda + p]
+	if transA {
+		ars, acs = 1, lda // A(i, p) = a[p*lda + i]
+	}
+	if !transB {
+		kern.rows(m, n, k, &a[0], ars, acs, &b[0], ldb, &c[0], ldc, alpha)
+		return true
+	}
+	// op(B)(p, j) = b[j*ldb + p]: copy it into rows, in a pooled buffer.
+	if k*n > rowsMaxB {
+		return false
+	}
+	ws := getWorkspace[T](0, k*n, 0)
+	bt := ws.b[:k*n]
+	for p := 0; p < k; p++ {
+		for j := 0; j < n; j++ {
+			bt[p*n+j] = b[j*ldb+p]
+		}
+	}
+	kern.rows(m, n, k, &a[0], ars, acs, &bt[0], n, &c[0], ldc, alpha)
+	putWorkspace(ws)
+	return true
 }
 
 // evenDepth returns the depth of the k blocks: at most kc, and k spread

@@ -47,8 +47,15 @@ func dgemmKernel12x16AVX512(k int, a, b, c *float64, ldc int, alpha, beta float6
 //go:noescape
 func dgemmKernel6x8AVX2(k int, a, b, c *float64, ldc int, alpha, beta float64)
 
+// sgemmRowsAVX512 computes C = alpha·A·B for n <= 16 columns (beta = 0)
+// from A and B where they lie (see gemmRows), with the packed kernels' chain
+// of multiply-adds for every element.
+//
+//go:noescape
+func sgemmRowsAVX512(m, n, k int, a *float32, ars, acs int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+
 var (
-	s12x32AVX512 = &microKernel[float32]{name: "avx512-12x32", mr: 12, nr: 32, fn: sgemmKernel12x32AVX512, smallWork: vecSmallWork,
+	s12x32AVX512 = &microKernel[float32]{name: "avx512-12x32", mr: 12, nr: 32, fn: sgemmKernel12x32AVX512, smallWork: vecSmallWork, rows: sgemmRowsAVX512,
 		// Smallest first: macroKernel takes the first that covers an edge tile.
 		edges: []edgeKernel[float32]{
 			{4, 16, sgemmKernel12x32AVX512Edge4x16},
