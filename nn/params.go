@@ -12,19 +12,21 @@ import (
 // stores. Order is the order of Add, so iteration is deterministic.
 type Params struct {
 	names []string
-	ts    map[string]*tensor.Tensor
+	ts    []*tensor.Tensor
+	idx   map[string]int // position of each name; shared with the Vals bound from p
 }
 
 // NewParams returns an empty set.
-func NewParams() *Params { return &Params{ts: map[string]*tensor.Tensor{}} }
+func NewParams() *Params { return &Params{idx: map[string]int{}} }
 
 // Add registers a tensor under name; a duplicate name panics.
 func (p *Params) Add(name string, t *tensor.Tensor) *tensor.Tensor {
-	if _, ok := p.ts[name]; ok {
+	if _, ok := p.idx[name]; ok {
 		panic(fmt.Sprintf("nn.Params.Add: duplicate parameter %q", name))
 	}
+	p.idx[name] = len(p.names)
 	p.names = append(p.names, name)
-	p.ts[name] = t
+	p.ts = append(p.ts, t)
 	return t
 }
 
@@ -36,7 +38,7 @@ func (p *Params) Len() int { return len(p.names) }
 
 // Get returns the tensor named name, panicking if absent.
 func (p *Params) Get(name string) *tensor.Tensor {
-	t, ok := p.ts[name]
+	t, ok := p.Lookup(name)
 	if !ok {
 		panic(fmt.Sprintf("nn.Params.Get: no parameter %q (have %v)", name, p.names))
 	}
@@ -45,32 +47,31 @@ func (p *Params) Get(name string) *tensor.Tensor {
 
 // Lookup returns the tensor named name and whether it exists.
 func (p *Params) Lookup(name string) (*tensor.Tensor, bool) {
-	t, ok := p.ts[name]
-	return t, ok
+	i, ok := p.idx[name]
+	if !ok {
+		return nil, false
+	}
+	return p.ts[i], true
 }
 
 // Tensors returns the tensors in order.
 func (p *Params) Tensors() []*tensor.Tensor {
-	out := make([]*tensor.Tensor, len(p.names))
-	for i, n := range p.names {
-		out[i] = p.ts[n]
-	}
-	return out
+	return append([]*tensor.Tensor(nil), p.ts...)
 }
 
 // Clone deep-copies every tensor.
 func (p *Params) Clone() *Params {
 	c := NewParams()
-	for _, n := range p.names {
-		c.Add(n, p.ts[n].Clone())
+	for i, n := range p.names {
+		c.Add(n, p.ts[i].Clone())
 	}
 	return c
 }
 
 // CopyFrom copies values from q (same names and shapes) into p, in place.
 func (p *Params) CopyFrom(q *Params) {
-	for _, n := range p.names {
-		p.ts[n].CopyFrom(q.Get(n))
+	for i, n := range p.names {
+		p.ts[i].CopyFrom(q.Get(n))
 	}
 }
 
@@ -90,9 +91,9 @@ func (p *Params) Vars() Vals { return p.bind(ad.Var) }
 func (p *Params) Consts() Vals { return p.bind(ad.Const) }
 
 func (p *Params) bind(f func(*tensor.Tensor) *ad.Value) Vals {
-	v := Vals{names: p.names, m: make(map[string]*ad.Value, len(p.names))}
-	for _, n := range p.names {
-		v.m[n] = f(p.ts[n])
+	v := Vals{names: p.names, idx: p.idx, vs: make([]*ad.Value, len(p.ts))}
+	for i, t := range p.ts {
+		v.vs[i] = f(t)
 	}
 	return v
 }
@@ -103,7 +104,8 @@ func (p *Params) bind(f func(*tensor.Tensor) *ad.Value) Vals {
 // of bi-level score matching, where phi^N is a function of theta.
 type Vals struct {
 	names []string
-	m     map[string]*ad.Value
+	idx   map[string]int // positions of names, or nil: then Get searches names
+	vs    []*ad.Value
 }
 
 // NewVals builds Vals from names and values in the same order.
@@ -111,20 +113,29 @@ func NewVals(names []string, vs []*ad.Value) Vals {
 	if len(names) != len(vs) {
 		panic(fmt.Sprintf("nn.NewVals: %d names for %d values", len(names), len(vs)))
 	}
-	v := Vals{names: names, m: make(map[string]*ad.Value, len(names))}
-	for i, n := range names {
-		v.m[n] = vs[i]
-	}
-	return v
+	return Vals{names: names, vs: append([]*ad.Value(nil), vs...)}
 }
 
 // Get returns the value bound to name, panicking if absent.
 func (v Vals) Get(name string) *ad.Value {
-	x, ok := v.m[name]
-	if !ok {
-		panic(fmt.Sprintf("nn.Vals.Get: no parameter %q (have %v)", name, v.names))
+	if i, ok := v.index(name); ok {
+		return v.vs[i]
 	}
-	return x
+	panic(fmt.Sprintf("nn.Vals.Get: no parameter %q (have %v)", name, v.names))
+}
+
+// index returns the position of name.
+func (v Vals) index(name string) (int, bool) {
+	if v.idx != nil {
+		i, ok := v.idx[name]
+		return i, ok && i < len(v.vs)
+	}
+	for i, n := range v.names {
+		if n == name {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // Names returns the names in order.
@@ -132,18 +143,14 @@ func (v Vals) Names() []string { return v.names }
 
 // List returns the values in order.
 func (v Vals) List() []*ad.Value {
-	out := make([]*ad.Value, len(v.names))
-	for i, n := range v.names {
-		out[i] = v.m[n]
-	}
-	return out
+	return append([]*ad.Value(nil), v.vs...)
 }
 
 // Detach returns the same tensors as constants.
 func (v Vals) Detach() Vals {
-	out := Vals{names: v.names, m: make(map[string]*ad.Value, len(v.names))}
-	for _, n := range v.names {
-		out.m[n] = ad.Detach(v.m[n])
+	out := Vals{names: v.names, idx: v.idx, vs: make([]*ad.Value, len(v.vs))}
+	for i, x := range v.vs {
+		out.vs[i] = ad.Detach(x)
 	}
 	return out
 }
