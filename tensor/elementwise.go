@@ -85,6 +85,13 @@ func binRows[T Float](op binOp, d, a, b []T, rows, n, ao, ai, bo, bi int) {
 		return
 	}
 	d = d[:rows*n]
+	if d32, ok := any(d).([]float32); ok {
+		done := binRowsVec32(op, d32, any(a).([]float32), any(b).([]float32), rows, n, ao, ai, bo, bi)
+		if done == rows {
+			return
+		}
+		d, a, b, rows = d[done*n:], a[done*ao:], b[done*bo:], rows-done
+	}
 	switch op {
 	case opAdd:
 		for r := range rows {
@@ -111,6 +118,47 @@ func binRows[T Float](op binOp, d, a, b []T, rows, n, ao, ai, bo, bi int) {
 			}
 		}
 	}
+}
+
+// binRowsVec32 computes the leading rows of binRows (n < 16) with the
+// vector kernels, sixteen rows (16n values, a multiple of 16) at a time,
+// and returns how many rows it computed: each operand is either whole
+// rows (o = n, i = 1), one row for all (o = 0, i = 1; tiled sixteen times
+// on the stack) or one value (o = i = 0). A column for all (o = 1, i = 0)
+// is left to the scalar loops. The operations are binRow's, element by
+// element, so the results are the same bits.
+func binRowsVec32(op binOp, d, a, b []float32, rows, n, ao, ai, bo, bi int) int {
+	if !hasVecMath || rows < 16 {
+		return 0
+	}
+	var tiles [2][16 * 15]float32
+	operand := func(x []float32, o, i int, tile *[16 * 15]float32) (v []float32, stride, step int, ok bool) {
+		switch {
+		case o == n && i == 1:
+			return x, 1, 16 * n, true
+		case o == 0 && i == 1:
+			for r := range 16 {
+				copy(tile[r*n:(r+1)*n], x[:n])
+			}
+			return tile[:16*n], 1, 0, true
+		case o == 0 && i == 0:
+			return x[:1], 0, 0, true
+		}
+		return nil, 0, 0, false
+	}
+	av, sa, astep, aok := operand(a, ao, ai, &tiles[0])
+	bv, sb, bstep, bok := operand(b, bo, bi, &tiles[1])
+	if !aok || !bok || (sa == 0 && sb == 0) {
+		return 0
+	}
+	m := 16 * n
+	done := 0
+	for ; done+16 <= rows; done += 16 {
+		if vecBin32(op, d[done*n:], av[done/16*astep:], bv[done/16*bstep:], m, sa, sb) != m {
+			break // an operation without a vector kernel
+		}
+	}
+	return done
 }
 
 func flatBinary[T Float](op binOp, d, a, b []T, n, sa, sb int) {

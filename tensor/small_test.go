@@ -8,11 +8,13 @@ import (
 
 // The row loops for small 2-D results give the general strided loops'
 // results bit for bit: broadcasts of rows, columns, scalars and vectors in
-// either operand, the four operations, sums and maxima over either axis,
+// either operand (short rows also through the vector kernels), the four
+// operations, sums and maxima over either axis,
 // BroadcastTo, float32 and float64.
 func TestRowLoopsMatchStridedLoops(t *testing.T) {
 	rng := NewRNG(9)
-	shapes := [][]int{{7, 5}, {5}, {1, 5}, {7, 1}, {1, 1}, {1}, {}, {1, 7}, {3, 20}, {20}, {3, 1}}
+	// 37 and 40 rows also take the vector kernels sixteen rows at a time.
+	shapes := [][]int{{7, 5}, {5}, {1, 5}, {7, 1}, {1, 1}, {1}, {}, {1, 7}, {3, 20}, {20}, {3, 1}, {37, 5}, {37, 1}, {40, 4}, {4}, {40, 1}}
 	for _, dt := range []DType{Float32, Float64} {
 		for _, sa := range shapes {
 			for _, sb := range shapes {
