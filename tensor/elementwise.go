@@ -132,22 +132,8 @@ func binRowsVec32(op binOp, d, a, b []float32, rows, n, ao, ai, bo, bi int) int 
 		return 0
 	}
 	var tiles [2][16 * 15]float32
-	operand := func(x []float32, o, i int, tile *[16 * 15]float32) (v []float32, stride, step int, ok bool) {
-		switch {
-		case o == n && i == 1:
-			return x, 1, 16 * n, true
-		case o == 0 && i == 1:
-			for r := range 16 {
-				copy(tile[r*n:(r+1)*n], x[:n])
-			}
-			return tile[:16*n], 1, 0, true
-		case o == 0 && i == 0:
-			return x[:1], 0, 0, true
-		}
-		return nil, 0, 0, false
-	}
-	av, sa, astep, aok := operand(a, ao, ai, &tiles[0])
-	bv, sb, bstep, bok := operand(b, bo, bi, &tiles[1])
+	av, sa, astep, aok := rowsOperand(a, n, ao, ai, tiles[0][:16*n])
+	bv, sb, bstep, bok := rowsOperand(b, n, bo, bi, tiles[1][:16*n])
 	if !aok || !bok || (sa == 0 && sb == 0) {
 		return 0
 	}
@@ -159,6 +145,25 @@ func binRowsVec32(op binOp, d, a, b []float32, rows, n, ao, ai, bo, bi int) int 
 		}
 	}
 	return done
+}
+
+// rowsOperand is one operand of binRowsVec32 as the vector kernels take
+// it: its values (whole rows, or the row tiled into tile, or the one
+// value), their stride (1 or 0) and how far to advance per sixteen rows.
+func rowsOperand(x []float32, n, o, i int, tile []float32) (v []float32, stride, step int, ok bool) {
+	switch {
+	case o == n && i == 1:
+		return x, 1, 16 * n, true
+	case o == 0 && i == 1:
+		copy(tile, x[:n])
+		for l := n; l < len(tile); l *= 2 {
+			copy(tile[l:], tile[:l])
+		}
+		return tile, 1, 0, true
+	case o == 0 && i == 0:
+		return x[:1], 0, 0, true
+	}
+	return nil, 0, 0, false
 }
 
 func flatBinary[T Float](op binOp, d, a, b []T, n, sa, sb int) {
