@@ -121,6 +121,12 @@ func reduce(op string, x *Tensor, keepdims bool, axes []int, isMax bool) *Tensor
 // d[r*oo:] with stride oi. Short sums (n < 16) are reduceRow's scalar
 // additions in the same order, without a call per row.
 func reduceRows[T Float](d, x []T, rows, n, oo, oi int, isMax bool) {
+	if d32, ok := any(d).([]float32); ok && !isMax && oi == 0 && oo == 1 && n >= 16 {
+		// Long rows, each summed into its own element: sixteen rows at a
+		// time in vector lanes, each in its own order.
+		done := vecRowSums(d32, any(x).([]float32), rows, n)
+		d, x, rows = d[done:], x[done*n:], rows-done
+	}
 	if isMax || n >= 16 {
 		for r := range rows {
 			reduceRow(d[r*oo:], x[r*n:], n, oi, 1, isMax)

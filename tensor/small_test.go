@@ -13,8 +13,9 @@ import (
 // BroadcastTo, float32 and float64.
 func TestRowLoopsMatchStridedLoops(t *testing.T) {
 	rng := NewRNG(9)
-	// 37 and 40 rows also take the vector kernels sixteen rows at a time.
-	shapes := [][]int{{7, 5}, {5}, {1, 5}, {7, 1}, {1, 1}, {1}, {}, {1, 7}, {3, 20}, {20}, {3, 1}, {37, 5}, {37, 1}, {40, 4}, {4}, {40, 1}}
+	// 37 and 40 rows also take the vector kernels sixteen rows at a time
+	// (short rows' arithmetic, long rows' sums).
+	shapes := [][]int{{7, 5}, {5}, {1, 5}, {7, 1}, {1, 1}, {1}, {}, {1, 7}, {3, 20}, {20}, {3, 1}, {37, 5}, {37, 1}, {40, 4}, {4}, {40, 1}, {37, 21}, {21}}
 	for _, dt := range []DType{Float32, Float64} {
 		for _, sa := range shapes {
 			for _, sb := range shapes {
@@ -133,5 +134,22 @@ func TestHasNaNOrInfLong(t *testing.T) {
 				x.f32[at] = old
 			}
 		}
+	}
+}
+
+// BenchmarkRowSums sums the rows of a [100, 560] float32 tensor (a GRBM's
+// quadratic term per example): sixteen rows at a time in vector lanes, or
+// (scalar) one row after another.
+func BenchmarkRowSums(b *testing.B) {
+	x := NewRNG(1).Normal(Float32, 0, 1, 100, 560)
+	for _, vec := range []bool{true, false} {
+		b.Run(map[bool]string{true: "vector", false: "scalar"}[vec], func(b *testing.B) {
+			saved := hasVecMath
+			defer func() { hasVecMath = saved }()
+			hasVecMath = hasVecMath && vec
+			for range b.N {
+				Sum(x, false, 1)
+			}
+		})
 	}
 }

@@ -401,6 +401,28 @@ done:
 	VZEROUPPER
 	RET
 
+// func rowSums16(d, x *float32, n int, idx *int32)
+TEXT ·rowSums16(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ idx+24(FP), AX
+	VMOVDQU32 (AX), Z2
+	VMOVUPS (DI), Z0
+	TESTQ CX, CX
+	JZ   rsdone
+rsloop:
+	KXNORW K1, K1, K1
+	VGATHERDPS (SI)(Z2*4), K1, Z3
+	VADDPS Z3, Z0, Z0
+	ADDQ $4, SI
+	DECQ CX
+	JNZ  rsloop
+rsdone:
+	VMOVUPS Z0, (DI)
+	VZEROUPPER
+	RET
+
 // func axpy32(y, x *float32, a float32, n int)
 TEXT ·axpy32(SB), NOSPLIT, $0-32
 	MOVQ y+0(FP), DI

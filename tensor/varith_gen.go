@@ -65,6 +65,7 @@ func main() {
 		return []string{fmt.Sprintf("VMOVUPS %s(SI), Z%d", off, z), fmt.Sprintf("VADDPS Z%d, Z%d, Z%d", z, z, z),
 			fmt.Sprintf("VMULPS %s(DX), Z%d, Z%d", off, z, z)}
 	}, "SI", "DX")
+	b.WriteString(rowSums)
 	b.WriteString(axpyDot)
 	b.WriteString(fmaPlanes4)
 	b.WriteString(fused)
@@ -547,6 +548,34 @@ aagloop:
 	DECQ CX
 	JNZ  aagloop
 aagdone:
+	VZEROUPPER
+	RET
+`
+
+// rowSums adds each of 16 rows of x (n values each, idx holding the rows'
+// offsets i·n) into its own element of d, every row summed in its own lane
+// in order j = 0, 1, ..., n-1 (a gather per j): the scalar loop's
+// additions for each row, sixteen rows at a time.
+const rowSums = `
+// func rowSums16(d, x *float32, n int, idx *int32)
+TEXT ·rowSums16(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ idx+24(FP), AX
+	VMOVDQU32 (AX), Z2
+	VMOVUPS (DI), Z0
+	TESTQ CX, CX
+	JZ   rsdone
+rsloop:
+	KXNORW K1, K1, K1
+	VGATHERDPS (SI)(Z2*4), K1, Z3
+	VADDPS Z3, Z0, Z0
+	ADDQ $4, SI
+	DECQ CX
+	JNZ  rsloop
+rsdone:
+	VMOVUPS Z0, (DI)
 	VZEROUPPER
 	RET
 `

@@ -3,6 +3,7 @@
 package tensor
 
 import (
+	"math"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -205,6 +206,28 @@ func vecUnaryGrad(f UnaryFunc, d, g, x, y []float32) int {
 }
 
 var half32 = [1]float32{0.5}
+
+//go:noescape
+func rowSums16(d, x *float32, n int, idx *int32)
+
+// vecRowSums adds each row of x (rows of n values) into its element of d,
+// sixteen rows at a time with the additions of the scalar loop in their
+// order, and returns how many rows it did (a multiple of 16).
+func vecRowSums(d, x []float32, rows, n int) int {
+	if !hasVecMath || rows < 16 || n == 0 || 16*n > math.MaxInt32 {
+		return 0
+	}
+	var idx [16]int32
+	for i := range idx {
+		idx[i] = int32(i * n)
+	}
+	done := 0
+	for ; done+16 <= rows; done += 16 {
+		_ = x[(done+16)*n-1]
+		rowSums16(&d[done], &x[done*n], n, &idx[0])
+	}
+	return done
+}
 
 //go:noescape
 func axpy32(y, x *float32, a float32, n int)
