@@ -23,7 +23,8 @@ func vecUnaryGrad(f UnaryFunc, d, g, x, y []float32) int { return 0 }
 func vecAxpy(y []float32, a float32, x []float32) int { return 0 }
 
 func vecRowSums(d, x []float32, rows, n int) int { return 0 }
-func vecDot(x, y []float32) (float32, int)       { return 0, 0 }
+
+func vecDot(x, y []float32) (float32, int) { return 0, 0 }
 
 func fmaSourcePointers(srcs [][]float32, n int) []uintptr               { return nil }
 func vecFMAPlanes4(dst []float32, ptrs []uintptr, coefs []float32) bool { return false }
