@@ -480,3 +480,62 @@ func AdamApply(x, m, v *Value, step, eps float64) *Value {
 		return res
 	}, x, m, v)
 }
+
+// The unrolled Adam steps keep both moments in one value s = [m; v] of
+// shape [2, p...] (see tensor.AdamMomentsPacked): the moments' update is one
+// node whose first-order backward pass is one fused kernel.
+
+// AdamMomentsPacked returns [b1 m + (1-b1) g; b2 v + (1-b2) g²] for s = [m; v].
+// Its derivatives: d/ds = [b1; b2], d/dg = (1-b1) on m's half plus
+// 2 (1-b2) g on v's half.
+func AdamMomentsPacked(s, g *Value, b1, b2 float64) *Value {
+	return record("AdamMomentsPacked", tensor.AdamMomentsPacked(s.t, g.t, b1, b2), func(up *Value, in []*Value, _ *Value, need []bool) []*Value {
+		g := in[1]
+		if !up.requiresGrad && !g.requiresGrad {
+			// First-order backward pass: one fused kernel, nothing recorded.
+			gs, gg := tensor.AdamMomentsPackedGrad(up.t, g.t, b1, b2)
+			return []*Value{Const(gs), Const(gg)}
+		}
+		um, uv := unpack(up)
+		res := make([]*Value, 2)
+		if need[0] {
+			res[0] = pack(Scale(um, b1), Scale(uv, b2))
+		}
+		if need[1] {
+			res[1] = Add(Mul(Scale(uv, 1-b2), Scale(g, 2)), Scale(um, 1-b1))
+		}
+		return res
+	}, s, g)
+}
+
+// AdamApplyPacked returns x - step m / (sqrt(v) + eps) for s = [m; v], Adam's
+// parameter update: AdamApply with the moments packed.
+func AdamApplyPacked(x, s *Value, step, eps float64) *Value {
+	return record("AdamApplyPacked", tensor.AdamApplyPacked(x.t, s.t, step, eps), func(up *Value, in []*Value, _ *Value, need []bool) []*Value {
+		s := in[1]
+		res := []*Value{up, nil}
+		if !need[1] {
+			return res
+		}
+		if !up.requiresGrad && !s.requiresGrad {
+			res[1] = Const(tensor.AdamApplyPackedGrad(up.t, s.t, step, eps))
+			return res
+		}
+		m, v := unpack(s)
+		d := adamDirectionVJP(Scale(up, -step), m, v, eps, []bool{true, true})
+		res[1] = pack(d[0], d[1])
+		return res
+	}, x, s)
+}
+
+// unpack returns the halves m and v of s = [m; v].
+func unpack(s *Value) (m, v *Value) {
+	p := s.Shape()[1:]
+	return Reshape(Slice(s, 0, 0, 1), p...), Reshape(Slice(s, 0, 1, 2), p...)
+}
+
+// pack returns [m; v] of shape [2, p...] for m and v of shape p.
+func pack(m, v *Value) *Value {
+	shape := append([]int{1}, m.Shape()...)
+	return Concat(0, Reshape(m, shape...), Reshape(v, shape...))
+}

@@ -106,6 +106,14 @@ var opCases = []opCase{
 	{name: "AdamSecondMoment", shapes: [][]int{{5, 7}, {5, 7}}, f: func(x []*Value) *Value {
 		return cubeOf(AdamSecondMoment(x[0], x[1], 0.9))
 	}},
+	{name: "AdamMomentsPacked", shapes: [][]int{{2, 5, 7}, {5, 7}}, f: func(x []*Value) *Value {
+		return cubeOf(AdamMomentsPacked(x[0], x[1], 0.9, 0.99))
+	}},
+	{name: "AdamApplyPacked", shapes: [][]int{{5, 7}, {5, 7}, {5, 7}}, f: func(x []*Value) *Value {
+		// v away from 0, where the third derivatives' finite differences
+		// lose their accuracy (for AdamApply too, on other draws).
+		return cubeOf(AdamApplyPacked(x[0], pack(x[1], AddScalar(Square(x[2]), 0.25)), 0.3, 1e-3))
+	}},
 	{name: "AdamApply", shapes: [][]int{{5, 7}, {5, 7}, {5, 7}}, f: func(x []*Value) *Value {
 		return cubeOf(AdamApply(x[0], x[1], Square(x[2]), 0.3, 1e-3))
 	}, gen: awayFromZero},

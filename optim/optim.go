@@ -166,15 +166,25 @@ func (a *Adam) LoadState(s map[string]*tensor.Tensor, p *nn.Params) error {
 func (a *Adam) Unroll() Unrolled {
 	u := &unrolledAdam{a: *a}
 	for i := range a.m {
-		u.m = append(u.m, ad.Const(a.m[i]))
-		u.v = append(u.v, ad.Const(a.v[i]))
+		u.s = append(u.s, ad.Const(packMoments(a.m[i], a.v[i])))
 	}
 	return u
 }
 
+// unrolledAdam's steps keep each parameter's moments packed, s = [m; v],
+// so that a step is two recorded operations (ad.AdamMomentsPacked, then
+// ad.AdamApplyPacked) whose first-order backward passes are one fused
+// kernel each: the same values, bit for bit, as the moments' update
+// (LinComb, AdamSecondMoment) and AdamApply done apart.
 type unrolledAdam struct {
-	a    Adam // hyper-parameters and step count (a copy: the real one is untouched)
-	m, v []*ad.Value
+	a Adam // hyper-parameters and step count (a copy: the real one is untouched)
+	s []*ad.Value
+}
+
+// packMoments returns [m; v], of shape [2, p...] for moments of shape p.
+func packMoments(m, v *tensor.Tensor) *tensor.Tensor {
+	shape := append([]int{1}, m.Shape()...)
+	return tensor.Concat(0, m.Reshape(shape...), v.Reshape(shape...))
 }
 
 func (u *unrolledAdam) Step(p nn.Vals, grads []*ad.Value) nn.Vals {
@@ -182,10 +192,10 @@ func (u *unrolledAdam) Step(p nn.Vals, grads []*ad.Value) nn.Vals {
 	if len(grads) != len(xs) {
 		panic(fmt.Sprintf("optim: unrolled Adam step: %d gradients for %d parameters", len(grads), len(xs)))
 	}
-	if u.m == nil {
+	if u.s == nil {
 		for _, x := range xs {
-			u.m = append(u.m, ad.Const(tensor.ZerosLike(x.Tensor())))
-			u.v = append(u.v, ad.Const(tensor.ZerosLike(x.Tensor())))
+			zero := tensor.ZerosLike(x.Tensor())
+			u.s = append(u.s, ad.Const(packMoments(zero, zero)))
 		}
 	}
 	a := &u.a
@@ -193,10 +203,8 @@ func (u *unrolledAdam) Step(p nn.Vals, grads []*ad.Value) nn.Vals {
 	step := a.lr * math.Sqrt(1-math.Pow(a.beta2, float64(a.t))) / (1 - math.Pow(a.beta1, float64(a.t)))
 	out := make([]*ad.Value, len(xs))
 	for i, x := range xs {
-		g := grads[i]
-		u.m[i] = ad.LinComb(a.beta1, u.m[i], 1-a.beta1, g)
-		u.v[i] = ad.AdamSecondMoment(u.v[i], g, a.beta2)
-		out[i] = ad.AdamApply(x, u.m[i], u.v[i], step, a.eps)
+		u.s[i] = ad.AdamMomentsPacked(u.s[i], grads[i], a.beta1, a.beta2)
+		out[i] = ad.AdamApplyPacked(x, u.s[i], step, a.eps)
 	}
 	return nn.NewVals(p.Names(), out)
 }

@@ -266,3 +266,98 @@ func adamApplyGradRange[T Float](gm, gv, up, m, v []T, negStep, eps T, lo, hi in
 		}
 	}
 }
+
+// The unrolled Adam steps keep both moments in one tensor, s = [m; v] of
+// shape [2, p...] for a parameter of shape p, so that the moments' update
+// is one node with one backward pass (paper Sec. 3.2's N unrolled steps).
+
+// AdamMomentsPacked returns [b1 m + (1-b1) g; b2 v + (1-b2) g²] for s = [m; v]:
+// the same operations as LinComb(b1, m, 1-b1, g) and AdamSecondMoment(v, g, b2).
+func AdamMomentsPacked(s, g *Tensor, b1, b2 float64) *Tensor {
+	n := packedHalf("AdamMomentsPacked", s, g)
+	out := arenaOf(s, g).empty(s.dtype, s.shape...)
+	if s.dtype == Float32 {
+		linComb(out.f32[:n], float32(b1), s.f32[:n], float32(1-b1), g.f32)
+		adamSecondMoment(out.f32[n:], s.f32[n:], g.f32, float32(b2), float32(1-b2))
+	} else {
+		linComb(out.f64[:n], b1, s.f64[:n], 1-b1, g.f64)
+		adamSecondMoment(out.f64[n:], s.f64[n:], g.f64, b2, 1-b2)
+	}
+	return out
+}
+
+// AdamMomentsPackedGrad returns the gradients of sum(up * AdamMomentsPacked(s, g,
+// b1, b2)) with respect to s and g in one pass, up = [U_m; U_v]:
+// [b1 U_m + 0; b2 U_v] and 2 ((1-b2) U_v) g + ((1-b1) U_m + 0), the sums
+// and products (and the +0 of a scaling) the unfused operations' backward
+// passes make, added in the same pairs.
+func AdamMomentsPackedGrad(up, g *Tensor, b1, b2 float64) (gs, gg *Tensor) {
+	n := packedHalf("AdamMomentsPackedGrad", up, g)
+	a := arenaOf(up, g)
+	gs, gg = a.empty(up.dtype, up.shape...), a.empty(g.dtype, g.shape...)
+	if g.dtype == Float32 {
+		adamMomentsGrad(gs.f32[:n], gs.f32[n:], gg.f32, up.f32[:n], up.f32[n:], g.f32, float32(b1), float32(1-b1), float32(b2), float32(1-b2))
+	} else {
+		adamMomentsGrad(gs.f64[:n], gs.f64[n:], gg.f64, up.f64[:n], up.f64[n:], g.f64, b1, 1-b1, b2, 1-b2)
+	}
+	return gs, gg
+}
+
+func adamMomentsGrad[T Float](gm, gv, gg, um, uv, g []T, b1, c1, b2, c2 T) {
+	if len(g) < 2*grainElems {
+		adamMomentsGradRange(gm, gv, gg, um, uv, g, b1, c1, b2, c2, 0, len(g))
+		return
+	}
+	forBlocks(len(g), grainElems, func(lo, hi int) { adamMomentsGradRange(gm, gv, gg, um, uv, g, b1, c1, b2, c2, lo, hi) })
+}
+
+// adamMomentsGradRange is adamMomentsGrad over [lo, hi).
+func adamMomentsGradRange[T Float](gm, gv, gg, um, uv, g []T, b1, c1, b2, c2 T, lo, hi int) {
+	if gm32, ok := any(gm).([]float32); ok {
+		lo += vecAdamMomentsGrad(gm32[lo:hi], any(gv).([]float32)[lo:hi], any(gg).([]float32)[lo:hi],
+			any(um).([]float32)[lo:hi], any(uv).([]float32)[lo:hi], any(g).([]float32)[lo:hi],
+			float32(b1), float32(c1), float32(b2), float32(c2))
+	}
+	var zero T // a scaling's +0 (it turns -0 into +0)
+	for i := lo; i < hi; i++ {
+		gm[i] = b1*um[i] + zero
+		gv[i] = b2 * uv[i]
+		fromM := c1*um[i] + zero
+		gg[i] = 2*(c2*uv[i])*g[i] + fromM
+	}
+}
+
+// AdamApplyPacked returns x - step m / (sqrt(v) + eps) for s = [m; v].
+func AdamApplyPacked(x, s *Tensor, step, eps float64) *Tensor {
+	n := packedHalf("AdamApplyPacked", s, x)
+	out := arenaOf(x, s).empty(x.dtype, x.shape...)
+	if x.dtype == Float32 {
+		adamApply(out.f32, x.f32, s.f32[:n], s.f32[n:], float32(-step), float32(eps))
+	} else {
+		adamApply(out.f64, x.f64, s.f64[:n], s.f64[n:], -step, eps)
+	}
+	return out
+}
+
+// AdamApplyPackedGrad is AdamApplyGrad for s = [m; v]: the gradient with
+// respect to s, [gm; gv], in one pass.
+func AdamApplyPackedGrad(up, s *Tensor, step, eps float64) *Tensor {
+	n := packedHalf("AdamApplyPackedGrad", s, up)
+	gs := arenaOf(up, s).empty(s.dtype, s.shape...)
+	if s.dtype == Float32 {
+		adamApplyGrad(gs.f32[:n], gs.f32[n:], up.f32, s.f32[:n], s.f32[n:], float32(-step), float32(eps))
+	} else {
+		adamApplyGrad(gs.f64[:n], gs.f64[n:], up.f64, s.f64[:n], s.f64[n:], -step, eps)
+	}
+	return gs
+}
+
+// packedHalf checks that s is [2, p...] for p the shape of t (and of t's
+// dtype) and returns the size of p.
+func packedHalf(op string, s, t *Tensor) int {
+	sameDType(op, s, t)
+	if len(s.shape) != len(t.shape)+1 || s.shape[0] != 2 || !SameShape(s.shape[1:], t.shape) {
+		panicShapes(op, s.shape, t.shape)
+	}
+	return t.Size()
+}

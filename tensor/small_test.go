@@ -83,7 +83,8 @@ func sameBits(t *testing.T, what string, got, want *Tensor) {
 		t.Fatalf("%s: shape %v, want %v", what, got.Shape(), want.Shape())
 	}
 	for i := range want.Size() {
-		if g, w := got.Flat(i), want.Flat(i); g != w && !(g != g && w != w) {
+		// Bits, so that -0 and +0 differ; any NaN matches any NaN.
+		if g, w := got.Flat(i), want.Flat(i); math.Float64bits(g) != math.Float64bits(w) && !(g != g && w != w) {
 			t.Fatalf("%s: element %d %v, want %v", what, i, g, w)
 		}
 	}

@@ -780,6 +780,50 @@ asgdone:
 	VZEROUPPER
 	RET
 
+// func adamMomentsGrad32(gm, gv, gg, um, uv, gr *float32, b1, c1, b2, c2 float32, n int)
+// gm = b1 Um + 0, gv = b2 Uv, gg = 2 (c2 Uv) g + (c1 Um + 0)
+TEXT ·adamMomentsGrad32(SB), NOSPLIT, $0-72
+	MOVQ gm+0(FP), DI
+	MOVQ gv+8(FP), R8
+	MOVQ gg+16(FP), R9
+	MOVQ um+24(FP), SI
+	MOVQ uv+32(FP), DX
+	MOVQ gr+40(FP), R10
+	VBROADCASTSS b1+48(FP), Z4
+	VBROADCASTSS c1+52(FP), Z5
+	VBROADCASTSS b2+56(FP), Z6
+	VBROADCASTSS c2+60(FP), Z7
+	VPXORD Z8, Z8, Z8
+	MOVQ n+64(FP), CX
+	SHRQ $4, CX
+	JZ   amgdone
+amgloop:
+	VMOVUPS (SI), Z0     // Um
+	VMULPS Z4, Z0, Z1    // b1 Um
+	VADDPS Z8, Z1, Z1    // + 0
+	VMOVUPS Z1, (DI)
+	VMULPS Z5, Z0, Z0    // c1 Um
+	VADDPS Z8, Z0, Z0    // + 0
+	VMOVUPS (DX), Z2     // Uv
+	VMULPS Z6, Z2, Z3    // b2 Uv
+	VMOVUPS Z3, (R8)
+	VMULPS Z7, Z2, Z2    // c2 Uv
+	VADDPS Z2, Z2, Z2    // 2 (c2 Uv)
+	VMULPS (R10), Z2, Z2 // 2 (c2 Uv) g
+	VADDPS Z0, Z2, Z2    // + (c1 Um + 0)
+	VMOVUPS Z2, (R9)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, R10
+	ADDQ $64, DI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	DECQ CX
+	JNZ  amgloop
+amgdone:
+	VZEROUPPER
+	RET
+
 // func adamApply32(d, x, m, v *float32, negStep, eps float32, n int)
 // d = x + negStep (m / (sqrt(v) + eps))
 TEXT ·adamApply32(SB), NOSPLIT, $0-48

@@ -367,6 +367,17 @@ func adamApply32(d, x, m, v *float32, negStep, eps float32, n int)
 //go:noescape
 func adamApplyGrad32(gm, gv, up, m, v *float32, negStep, eps float32, n int)
 
+//go:noescape
+func adamMomentsGrad32(gm, gv, gg, um, uv, gr *float32, b1, c1, b2, c2 float32, n int)
+
+func vecAdamMomentsGrad(gm, gv, gg, um, uv, g []float32, b1, c1, b2, c2 float32) int {
+	k := vecLen(len(gm))
+	if k > 0 {
+		adamMomentsGrad32(&gm[0], &gv[:k][0], &gg[:k][0], &um[:k][0], &uv[:k][0], &g[:k][0], b1, c1, b2, c2, k)
+	}
+	return k
+}
+
 func vecAdamSecondMoment(d, v, g []float32, b2, c2 float32) int {
 	k := vecLen(len(d))
 	if k > 0 {

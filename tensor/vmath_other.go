@@ -29,12 +29,13 @@ func vecDot(x, y []float32) (float32, int) { return 0, 0 }
 func fmaSourcePointers(srcs [][]float32, n int) []uintptr               { return nil }
 func vecFMAPlanes4(dst []float32, ptrs []uintptr, coefs []float32) bool { return false }
 
-func vecAffine(d, x []float32, a, b float32) int                                 { return 0 }
-func vecLinComb(d []float32, a float32, x []float32, b float32, y []float32) int { return 0 }
-func vecAdamDir(d, m, v []float32, eps float32) int                              { return 0 }
-func vecAdamDirGrad(gm, gv, g, m, v []float32, eps float32) int                  { return 0 }
-func vecAdamUpdate(x, g, m, v []float32, b1, b2, eps, step float32) int          { return 0 }
-func vecAdamSecondMoment(d, v, g []float32, b2, c2 float32) int                  { return 0 }
-func vecAdamSecondMomentGrad(gv, gg, up, g []float32, b2, c2 float32) int        { return 0 }
-func vecAdamApply(d, x, m, v []float32, negStep, eps float32) int                { return 0 }
-func vecAdamApplyGrad(gm, gv, up, m, v []float32, negStep, eps float32) int      { return 0 }
+func vecAffine(d, x []float32, a, b float32) int                                     { return 0 }
+func vecLinComb(d []float32, a float32, x []float32, b float32, y []float32) int     { return 0 }
+func vecAdamDir(d, m, v []float32, eps float32) int                                  { return 0 }
+func vecAdamDirGrad(gm, gv, g, m, v []float32, eps float32) int                      { return 0 }
+func vecAdamUpdate(x, g, m, v []float32, b1, b2, eps, step float32) int              { return 0 }
+func vecAdamSecondMoment(d, v, g []float32, b2, c2 float32) int                      { return 0 }
+func vecAdamMomentsGrad(gm, gv, gg, um, uv, g []float32, b1, c1, b2, c2 float32) int { return 0 }
+func vecAdamSecondMomentGrad(gv, gg, up, g []float32, b2, c2 float32) int            { return 0 }
+func vecAdamApply(d, x, m, v []float32, negStep, eps float32) int                    { return 0 }
+func vecAdamApplyGrad(gm, gv, up, m, v []float32, negStep, eps float32) int          { return 0 }

@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -399,6 +400,45 @@ func TestVecUnaryGradBitExact(t *testing.T) {
 					t.Fatalf("%v, n=%d: element %d (g %g, x %g, y %g): %g, want %g", f, n, i, g[i], x[i], y[i], d[i], w)
 				}
 			}
+		}
+	}
+}
+
+// TestPackedAdamMatchesUnfused: the packed moments' operations give, bit
+// for bit, what the unfused operations and the sums of their backward
+// passes give (LinComb, AdamSecondMoment, AdamApply and their gradients,
+// with a scaling's +0 on -0 cotangents), both dtypes, with and without a
+// vector tail.
+func TestPackedAdamMatchesUnfused(t *testing.T) {
+	rng := NewRNG(3)
+	// Variables, not constants: 1-b1 is then computed in float64, as the
+	// optimizer computes it (a constant 1-0.9 would be exactly 0.1).
+	b1, b2, step, eps := 0.9, 0.999, 0.0137, 1e-8
+	for _, dt := range []DType{Float32, Float64} {
+		for _, n := range []int{5, 37, 1000} {
+			g, x, um, uv, up := rng.Normal(dt, 0, 1, n), rng.Normal(dt, 0, 1, n), rng.Normal(dt, 0, 1, n), rng.Normal(dt, 0, 1, n), rng.Normal(dt, 0, 1, n)
+			m, v := rng.Normal(dt, 0, 0.1, n), Square(rng.Normal(dt, 0, 0.1, n))
+			negZero := math.Copysign(0, -1)
+			um.SetFlat(1, negZero)
+			uv.SetFlat(2, negZero)
+			pack := func(a, b *Tensor) *Tensor {
+				s := New(dt, 2, n)
+				for i := range n {
+					s.SetFlat(i, a.Flat(i))
+					s.SetFlat(n+i, b.Flat(i))
+				}
+				return s
+			}
+			name := fmt.Sprintf("%v n=%d", dt, n)
+			s := pack(m, v)
+			sameBits(t, name+" moments", AdamMomentsPacked(s, g, b1, b2), pack(LinComb(b1, m, 1-b1, g), AdamSecondMoment(v, g, b2)))
+			gs, gg := AdamMomentsPackedGrad(pack(um, uv), g, b1, b2)
+			gv2, gg2 := AdamSecondMomentGrad(uv, g, b2)
+			sameBits(t, name+" moments' gradient for s", gs, pack(Scale(um, b1), gv2))
+			sameBits(t, name+" moments' gradient for g", gg, Add(gg2, Scale(um, 1-b1)))
+			sameBits(t, name+" apply", AdamApplyPacked(x, s, step, eps), AdamApply(x, m, v, step, eps))
+			gm3, gv3 := AdamApplyGrad(up, m, v, step, eps)
+			sameBits(t, name+" apply's gradient", AdamApplyPackedGrad(up, s, step, eps), pack(gm3, gv3))
 		}
 	}
 }
