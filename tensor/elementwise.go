@@ -520,6 +520,10 @@ func LeakyReLU(x *Tensor, slope float64) *Tensor {
 }
 
 func leaky[T Float](d, x []T, slope T) {
+	if d32, ok := any(d).([]float32); ok {
+		k := vecLeaky(d32, any(x).([]float32), float32(slope))
+		d, x = d[k:], x[k:]
+	}
 	for i, v := range x {
 		if v > 0 {
 			d[i] = v
@@ -555,7 +559,7 @@ func axpy[T Float](y []T, a T, x []T) {
 
 // fast32 holds the float32 kernels of the transcendental functions (see
 // fastmath.go), and the vector kernels of negation (x·(-1), which is -x
-// bit for bit, signed zeros included) and squaring.
+// bit for bit, signed zeros included), squaring, the step and ReLU.
 var fast32 = map[UnaryFunc]func(d, x []float32){
 	FNeg: func(d, x []float32) {
 		for i := vecBin32(opMul, d, x, minusOne32[:], len(x), 1, 0); i < len(x); i++ {
@@ -566,6 +570,14 @@ var fast32 = map[UnaryFunc]func(d, x []float32){
 		for i := vecBin32(opMul, d, x, x, len(x), 1, 1); i < len(x); i++ {
 			d[i] = x[i] * x[i]
 		}
+	},
+	FStep: func(d, x []float32) {
+		k := vecStep(d, x)
+		unaryRow(FStep, d[k:], x[k:])
+	},
+	FReLU: func(d, x []float32) {
+		k := vecReLU(d, x)
+		unaryRow(FReLU, d[k:], x[k:])
 	},
 	FExp: func(d, x []float32) {
 		for i := vecExp(d, x); i < len(x); i++ {

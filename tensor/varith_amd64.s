@@ -401,6 +401,108 @@ done:
 	VZEROUPPER
 	RET
 
+// func stepGT32(d, x *float32, n int)
+TEXT ·stepGT32(SB), NOSPLIT, $0-24
+	MOVQ d+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VPXORD Z3, Z3, Z3
+	MOVL $0x3f800000, AX
+	VPBROADCASTD AX, Z2
+loop32:
+	CMPQ CX, $32
+	JLT  loop16
+	VMOVUPS (SI), Z4
+	VCMPPS $0x1e, Z3, Z4, K1
+	VMOVAPS.Z Z2, K1, Z0
+	VMOVUPS 64(SI), Z5
+	VCMPPS $0x1e, Z3, Z5, K2
+	VMOVAPS.Z Z2, K2, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  loop32
+loop16:
+	CMPQ CX, $16
+	JLT  done
+	VMOVUPS (SI), Z4
+	VCMPPS $0x1e, Z3, Z4, K1
+	VMOVAPS.Z Z2, K1, Z0
+	VMOVUPS Z0, (DI)
+done:
+	VZEROUPPER
+	RET
+
+// func reluGT32(d, x *float32, n int)
+TEXT ·reluGT32(SB), NOSPLIT, $0-24
+	MOVQ d+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VPXORD Z3, Z3, Z3
+loop32:
+	CMPQ CX, $32
+	JLT  loop16
+	VMOVUPS (SI), Z4
+	VCMPPS $0x1e, Z3, Z4, K1
+	VMOVAPS.Z Z4, K1, Z0
+	VMOVUPS 64(SI), Z5
+	VCMPPS $0x1e, Z3, Z5, K2
+	VMOVAPS.Z Z5, K2, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  loop32
+loop16:
+	CMPQ CX, $16
+	JLT  done
+	VMOVUPS (SI), Z4
+	VCMPPS $0x1e, Z3, Z4, K1
+	VMOVAPS.Z Z4, K1, Z0
+	VMOVUPS Z0, (DI)
+done:
+	VZEROUPPER
+	RET
+
+// func leaky32(d, x *float32, slope float32, n int)
+TEXT ·leaky32(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), DI
+	MOVQ x+8(FP), SI
+	VBROADCASTSS slope+16(FP), Z2
+	MOVQ n+24(FP), CX
+	VPXORD Z3, Z3, Z3
+loop32:
+	CMPQ CX, $32
+	JLT  loop16
+	VMOVUPS (SI), Z0
+	VCMPPS $0x1a, Z3, Z0, K1
+	VMULPS Z2, Z0, Z4
+	VMOVAPS Z4, K1, Z0
+	VMOVUPS 64(SI), Z1
+	VCMPPS $0x1a, Z3, Z1, K2
+	VMULPS Z2, Z1, Z5
+	VMOVAPS Z5, K2, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  loop32
+loop16:
+	CMPQ CX, $16
+	JLT  done
+	VMOVUPS (SI), Z0
+	VCMPPS $0x1a, Z3, Z0, K1
+	VMULPS Z2, Z0, Z4
+	VMOVAPS Z4, K1, Z0
+	VMOVUPS Z0, (DI)
+done:
+	VZEROUPPER
+	RET
+
 // func rowSums16(d, x *float32, n int, idx *int32)
 TEXT ·rowSums16(SB), NOSPLIT, $0-32
 	MOVQ d+0(FP), DI

@@ -65,6 +65,26 @@ func main() {
 		return []string{fmt.Sprintf("VMOVUPS %s(SI), Z%d", off, z), fmt.Sprintf("VADDPS Z%d, Z%d, Z%d", z, z, z),
 			fmt.Sprintf("VMULPS %s(DX), Z%d, Z%d", off, z, z)}
 	}, "SI", "DX")
+	// Comparisons against zero, as the scalar loops make them (v > 0 is
+	// false for NaN): the step 1·[v > 0], ReLU v·[v > 0] and LeakyReLU
+	// (v > 0 ? v : slope·v), by masked moves, no branches.
+	unaryPrologue := []string{"MOVQ d+0(FP), DI", "MOVQ x+8(FP), SI", "MOVQ n+16(FP), CX", "VPXORD Z3, Z3, Z3"}
+	kernelFrame(&b, "stepGT32", "d, x *float32, n int", 24, append(unaryPrologue, "MOVL $0x3f800000, AX", "VPBROADCASTD AX, Z2"), func(off string, z int) []string {
+		t, k := z+4, z+1
+		return []string{fmt.Sprintf("VMOVUPS %s(SI), Z%d", off, t), fmt.Sprintf("VCMPPS $0x1e, Z3, Z%d, K%d", t, k), fmt.Sprintf("VMOVAPS.Z Z2, K%d, Z%d", k, z)}
+	}, "SI")
+	kernelFrame(&b, "reluGT32", "d, x *float32, n int", 24, unaryPrologue, func(off string, z int) []string {
+		t, k := z+4, z+1
+		return []string{fmt.Sprintf("VMOVUPS %s(SI), Z%d", off, t), fmt.Sprintf("VCMPPS $0x1e, Z3, Z%d, K%d", t, k), fmt.Sprintf("VMOVAPS.Z Z%d, K%d, Z%d", t, k, z)}
+	}, "SI")
+	kernel(&b, "leaky32", "d, x *float32, slope float32, n int",
+		[]string{"MOVQ d+0(FP), DI", "MOVQ x+8(FP), SI", "VBROADCASTSS slope+16(FP), Z2", "MOVQ n+24(FP), CX", "VPXORD Z3, Z3, Z3"},
+		func(off string, z int) []string {
+			t, k := z+4, z+1
+			// k: not v > 0 (NGT_UQ, true for NaN): there slope·v.
+			return []string{fmt.Sprintf("VMOVUPS %s(SI), Z%d", off, z), fmt.Sprintf("VCMPPS $0x1a, Z3, Z%d, K%d", z, k),
+				fmt.Sprintf("VMULPS Z2, Z%d, Z%d", z, t), fmt.Sprintf("VMOVAPS Z%d, K%d, Z%d", t, k, z)}
+		}, "SI")
 	b.WriteString(rowSums)
 	b.WriteString(axpyDot)
 	b.WriteString(fmaPlanes4)
@@ -74,9 +94,15 @@ func main() {
 	}
 }
 
-// kernel writes one TEXT block; load(off, z) computes 16 lanes at byte
-// offset off into Zz, and srcs are the input pointers to advance.
+// kernel writes one TEXT block of a 32-byte frame; load(off, z) computes
+// 16 lanes at byte offset off into Zz, and srcs are the input pointers to
+// advance.
 func kernel(b *strings.Builder, name, sig string, prologue []string, load func(off string, z int) []string, srcs ...string) {
+	kernelFrame(b, name, sig, 32, prologue, load, srcs...)
+}
+
+// kernelFrame is kernel for a frame of the given size in bytes.
+func kernelFrame(b *strings.Builder, name, sig string, frame int, prologue []string, load func(off string, z int) []string, srcs ...string) {
 	w := func(lines ...string) {
 		for _, l := range lines {
 			if strings.HasSuffix(l, ":") {
@@ -86,7 +112,7 @@ func kernel(b *strings.Builder, name, sig string, prologue []string, load func(o
 			}
 		}
 	}
-	fmt.Fprintf(b, "\n// func %s(%s)\nTEXT ·%s(SB), NOSPLIT, $0-32\n", name, sig, name)
+	fmt.Fprintf(b, "\n// func %s(%s)\nTEXT ·%s(SB), NOSPLIT, $0-%d\n", name, sig, name, frame)
 	w(prologue...)
 	w("loop32:", "CMPQ CX, $32", "JLT  loop16")
 	w(load("", 0)...)

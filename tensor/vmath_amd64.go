@@ -208,6 +208,32 @@ func vecUnaryGrad(f UnaryFunc, d, g, x, y []float32) int {
 var half32 = [1]float32{0.5}
 
 //go:noescape
+func stepGT32(d, x *float32, n int)
+
+//go:noescape
+func reluGT32(d, x *float32, n int)
+
+//go:noescape
+func leaky32(d, x *float32, slope float32, n int)
+
+// vecStep, vecReLU and vecLeaky compute the first k (a multiple of 16)
+// elements of the step, ReLU and LeakyReLU as the scalar loops do and
+// return k.
+func vecStep(d, x []float32) int {
+	return vec(func(d, x []float32) { stepGT32(&d[0], &x[0], len(x)) }, d, x)
+}
+func vecReLU(d, x []float32) int {
+	return vec(func(d, x []float32) { reluGT32(&d[0], &x[0], len(x)) }, d, x)
+}
+func vecLeaky(d, x []float32, slope float32) int {
+	k := vecLen(len(x))
+	if k > 0 {
+		leaky32(&d[:k][0], &x[0], slope, k)
+	}
+	return k
+}
+
+//go:noescape
 func rowSums16(d, x *float32, n int, idx *int32)
 
 // vecRowSums adds each row of x (rows of n values) into its element of d,

@@ -11,6 +11,10 @@ func vecLog(d, x []float32) int      { return 0 }
 func vecSigmoid(d, x []float32) int  { return 0 }
 func vecSoftplus(d, x []float32) int { return 0 }
 func vecELU(d, x []float32) int      { return 0 }
+func vecStep(d, x []float32) int     { return 0 }
+func vecReLU(d, x []float32) int     { return 0 }
+
+func vecLeaky(d, x []float32, slope float32) int { return 0 }
 
 func vecELUGrad(d, g, x, y []float32) int { return 0 }
 

@@ -442,3 +442,44 @@ func TestPackedAdamMatchesUnfused(t *testing.T) {
 		}
 	}
 }
+
+// TestVecCompareBitExact: the step, ReLU and LeakyReLU kernels (masked
+// moves on v > 0) give the scalar loops' bits, NaN, ±0, ±Inf and
+// subnormals included, at lengths with and without a tail.
+func TestVecCompareBitExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	specials := []float32{float32(math.NaN()), 0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), 1e-40, -1e-40}
+	for _, n := range []int{1, 16, 17, 100, 1027} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		for i, v := range specials {
+			x[(i*5)%n] = v
+		}
+		check := func(name string, got, want []float32) {
+			t.Helper()
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s, n=%d: element %d of %g: %g, want %g", name, n, i, x[i], got[i], want[i])
+				}
+			}
+		}
+		for _, f := range []UnaryFunc{FStep, FReLU} {
+			got, want := make([]float32, n), make([]float32, n)
+			fast32[f](got, x)
+			unaryRow(f, want, x)
+			check(f.String(), got, want)
+		}
+		got, want := make([]float32, n), make([]float32, n)
+		leaky(got, x, 0.2)
+		for i, v := range x {
+			if v > 0 {
+				want[i] = v
+			} else {
+				want[i] = 0.2 * v
+			}
+		}
+		check("LeakyReLU", got, want)
+	}
+}
