@@ -434,3 +434,37 @@ func BenchmarkAvgUnpool2d(b *testing.B) {
 		AvgUnpool2d(g, 2)
 	}
 }
+
+// BenchmarkAvgPool2d is the average pooling at the paper ResNet's first
+// down block: x [100,64,32,32] -> [100,64,16,16], float32.
+func BenchmarkAvgPool2d(b *testing.B) {
+	x := NewRNG(1).Normal(Float32, 0, 1, 100, 64, 32, 32)
+	for b.Loop() {
+		AvgPool2d(x, 2)
+	}
+}
+
+// TestAvgPool2MatchesLoop: the 2x2 pooling gives the general loop's bits
+// (-0 inputs included), both dtypes.
+func TestAvgPool2MatchesLoop(t *testing.T) {
+	rng := NewRNG(4)
+	for _, dt := range []DType{Float32, Float64} {
+		x := rng.Normal(dt, 0, 1, 2, 3, 6, 8)
+		for i := 0; i < x.Size(); i += 7 {
+			x.SetFlat(i, math.Copysign(0, -1))
+		}
+		for i := range 6 * 8 { // a plane of -0: windows summing to ±0
+			x.SetFlat(i, math.Copysign(0, -1))
+		}
+		h, w, planes := 6, 8, 6
+		got, want := New(dt, 2, 3, 3, 4), New(dt, 2, 3, 3, 4)
+		if dt == Float32 {
+			avgPool(x.f32, got.f32, 0, planes, h, w, 2)
+			avgPoolLoop(x.f32, want.f32, 0, planes, h, w, 2)
+		} else {
+			avgPool(x.f64, got.f64, 0, planes, h, w, 2)
+			avgPoolLoop(x.f64, want.f64, 0, planes, h, w, 2)
+		}
+		sameBits(t, dt.String(), got, want)
+	}
+}
