@@ -325,9 +325,6 @@ func TestThinRowsMatchPacked(t *testing.T) {
 		if trial%4 == 0 {
 			k = 1 + r.IntN(8)
 		}
-		if transB && k*n > rowsMaxB {
-			k = rowsMaxB / n
-		}
 		pad := r.IntN(3)
 		lda, ldb, ldc := k+pad, n+pad, n+pad
 		if transA {
@@ -363,9 +360,7 @@ func TestThinRowsMatchPacked(t *testing.T) {
 			}
 		}
 		gemmPacked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, 0, want, ldc)
-		if !gemmRows(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, got, ldc) {
-			t.Fatalf("trial %d: not taken", trial)
-		}
+		gemmRows(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, got, ldc)
 		for i := range want {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 				t.Fatalf("trial %d (transA %v, transB %v, m %d, n %d, k %d, alpha %g): element %d is %g, packed %g",

@@ -123,7 +123,8 @@ func gemm[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha
 		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	if kern.rows != nil && beta == 0 && n <= rowsMaxN && k <= kcBlock && work <= rowsMaxWork && gemmRows(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc) {
+	if kern.rows != nil && beta == 0 && n <= rowsMaxN && k <= kcBlock && work <= rowsMaxWork {
+		gemmRows(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
 		return
 	}
 	w := parallel.Workers
@@ -242,12 +243,10 @@ func gemmPacked[T float](kern *microKernel[T], transA, transB bool, m, n, k int,
 }
 
 // Thin products: at most rowsMaxN columns and rowsMaxWork multiply-adds
-// go to the kernel's rows function (see BenchmarkThin for the crossover),
-// with a transposed B of at most rowsMaxB elements copied into rows.
+// go to the kernel's rows function (see BenchmarkThin for the crossover).
 const (
 	rowsMaxN    = 16
 	rowsMaxWork = 1 << 17
-	rowsMaxB    = 1024
 )
 
 // gemmRows computes C = alpha·op(A)·op(B) for beta = 0 with kern.rows,
@@ -256,31 +255,22 @@ const (
 // [2,4] weight) cost what their multiply-adds cost. Every element of C is
 // the chain of fused multiply-adds over p = 0..k-1 from zero, then times
 // alpha, that the packed kernels compute in one k block (k <= kcBlock), so
-// the result does not depend on the path. It reports false, doing
-// nothing, when a transposed B is too large to copy.
-func gemmRows[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, c []T, ldc int) bool {
+// the result does not depend on the path.
+func gemmRows[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, c []T, ldc int) {
 	ars, acs := lda, 1 // A(i, p) = a[i*lda + p]
 	if transA {
 		ars, acs = 1, lda // A(i, p) = a[p*lda + i]
 	}
 	if !transB {
 		kern.rows(m, n, k, &a[0], ars, acs, &b[0], ldb, &c[0], ldc, alpha)
-		return true
+		return
 	}
-	// op(B)(p, j) = b[j*ldb + p]: copy it into rows, in a pooled buffer.
-	if k*n > rowsMaxB {
-		return false
-	}
+	// op(B)(p, j) = b[j*ldb + p]: transpose it into rows of a pooled buffer
+	// (k <= kcBlock, n <= rowsMaxN), as the packing of B would.
 	ws := getWorkspace[T](0, k*n, 0)
-	bt := ws.b[:k*n]
-	for p := 0; p < k; p++ {
-		for j := 0; j < n; j++ {
-			bt[p*n+j] = b[j*ldb+p]
-		}
-	}
-	kern.rows(m, n, k, &a[0], ars, acs, &bt[0], n, &c[0], ldc, alpha)
+	packStrided(ws.b, n, b, ldb, n, k)
+	kern.rows(m, n, k, &a[0], ars, acs, &ws.b[0], n, &c[0], ldc, alpha)
 	putWorkspace(ws)
-	return true
 }
 
 // evenDepth returns the depth of the k blocks: at most kc, and k spread
