@@ -69,18 +69,27 @@ func Mean(x *Tensor, keepdims bool, axes ...int) *Tensor {
 }
 
 func reduce(op string, x *Tensor, keepdims bool, axes []int, isMax bool) *Tensor {
-	// The result's shape, and the shape with the reduced axes kept (the
-	// same layout), in buffers on the stack for the usual ranks.
-	var small [32]int
+	// The shape with the reduced axes kept, and the result's shape (the
+	// same layout: without keepdims, kshape less the reduced axes), in
+	// buffers on the stack for the usual ranks.
+	var small [24]int
+	r := len(x.shape)
 	buf := small[:]
-	if r := len(x.shape); 4*r > len(small) {
-		buf = make([]int, 4*r)
+	if 3*r > len(small) {
+		buf = make([]int, 3*r)
 	}
-	r2 := 2 * len(x.shape)
-	kshape, norm := reducedShape(op, x.shape, axes, true, buf[:r2])
+	kshape, norm := reducedShape(op, x.shape, axes, true, buf[:2*r])
 	shape := kshape
 	if !keepdims {
-		shape, _ = reducedShape(op, x.shape, axes, false, buf[r2:2*r2])
+		shape = buf[2*r : 2*r : 3*r]
+		j := 0 // next reduced axis (norm is increasing)
+		for i, d := range kshape {
+			if j < len(norm) && norm[j] == i {
+				j++
+				continue
+			}
+			shape = append(shape, d)
+		}
 	}
 	out := x.arena.zeros(x.dtype, shape...)
 	if isMax {
