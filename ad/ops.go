@@ -438,49 +438,6 @@ func adamDirectionVJP(g, m, v *Value, eps float64, need []bool) []*Value {
 	return res
 }
 
-// AdamSecondMoment returns b2 v + (1-b2) g², Adam's second-moment update,
-// in one pass. Its derivatives: d/dv = b2, d/dg = 2 (1-b2) g.
-func AdamSecondMoment(v, g *Value, b2 float64) *Value {
-	return record("AdamSecondMoment", tensor.AdamSecondMoment(v.t, g.t, b2), func(up *Value, in []*Value, _ *Value, need []bool) []*Value {
-		g := in[1]
-		if !up.requiresGrad && !g.requiresGrad {
-			gv, gg := tensor.AdamSecondMomentGrad(up.t, g.t, b2)
-			return []*Value{Const(gv), Const(gg)}
-		}
-		res := make([]*Value, 2)
-		if need[0] {
-			res[0] = Scale(up, b2)
-		}
-		if need[1] {
-			res[1] = Mul(Scale(up, 1-b2), Scale(g, 2))
-		}
-		return res
-	}, v, g)
-}
-
-// AdamApply returns x - step m / (sqrt(v) + eps), Adam's parameter update
-// from updated moments m and v, in one pass. Its derivatives: d/dx = 1 and
-// -step times AdamDirection's for m and v.
-func AdamApply(x, m, v *Value, step, eps float64) *Value {
-	return record("AdamApply", tensor.AdamApply(x.t, m.t, v.t, step, eps), func(up *Value, in []*Value, _ *Value, need []bool) []*Value {
-		m, v := in[1], in[2]
-		res := make([]*Value, 3)
-		res[0] = up
-		if !need[1] && !need[2] {
-			return res
-		}
-		if !up.requiresGrad && !m.requiresGrad && !v.requiresGrad {
-			// First-order backward pass: one fused kernel, nothing recorded.
-			gm, gv := tensor.AdamApplyGrad(up.t, m.t, v.t, step, eps)
-			res[1], res[2] = Const(gm), Const(gv)
-			return res
-		}
-		d := adamDirectionVJP(Scale(up, -step), m, v, eps, need[1:])
-		res[1], res[2] = d[0], d[1]
-		return res
-	}, x, m, v)
-}
-
 // The unrolled Adam steps keep both moments in one value s = [m; v] of
 // shape [2, p...] (see tensor.AdamMomentsPacked): the moments' update is one
 // node whose first-order backward pass is one fused kernel.
@@ -509,7 +466,8 @@ func AdamMomentsPacked(s, g *Value, b1, b2 float64) *Value {
 }
 
 // AdamApplyPacked returns x - step m / (sqrt(v) + eps) for s = [m; v], Adam's
-// parameter update: AdamApply with the moments packed.
+// parameter update from the updated moments. Its derivatives: d/dx = 1 and
+// -step times AdamDirection's for m and v.
 func AdamApplyPacked(x, s *Value, step, eps float64) *Value {
 	return record("AdamApplyPacked", tensor.AdamApplyPacked(x.t, s.t, step, eps), func(up *Value, in []*Value, _ *Value, need []bool) []*Value {
 		s := in[1]

@@ -103,20 +103,14 @@ var opCases = []opCase{
 	{name: "AdamDirection", shapes: [][]int{{3, 4}, {3, 4}}, f: func(x []*Value) *Value {
 		return AdamDirection(x[0], Square(x[1]), 1e-3)
 	}, gen: awayFromZero},
-	{name: "AdamSecondMoment", shapes: [][]int{{5, 7}, {5, 7}}, f: func(x []*Value) *Value {
-		return cubeOf(AdamSecondMoment(x[0], x[1], 0.9))
-	}},
 	{name: "AdamMomentsPacked", shapes: [][]int{{2, 5, 7}, {5, 7}}, f: func(x []*Value) *Value {
 		return cubeOf(AdamMomentsPacked(x[0], x[1], 0.9, 0.99))
 	}},
 	{name: "AdamApplyPacked", shapes: [][]int{{5, 7}, {5, 7}, {5, 7}}, f: func(x []*Value) *Value {
 		// v away from 0, where the third derivatives' finite differences
-		// lose their accuracy (for AdamApply too, on other draws).
+		// lose their accuracy.
 		return cubeOf(AdamApplyPacked(x[0], pack(x[1], AddScalar(Square(x[2]), 0.25)), 0.3, 1e-3))
 	}},
-	{name: "AdamApply", shapes: [][]int{{5, 7}, {5, 7}, {5, 7}}, f: func(x []*Value) *Value {
-		return cubeOf(AdamApply(x[0], x[1], Square(x[2]), 0.3, 1e-3))
-	}, gen: awayFromZero},
 	{name: "Inverse", shapes: [][]int{{3, 3}}, f: func(x []*Value) *Value { return Inverse(x[0]) }, gen: wellConditioned},
 	{name: "Cholesky", shapes: [][]int{{3, 3}}, f: func(x []*Value) *Value {
 		// Differentiate through a symmetric positive-definite input X Xᵀ + I.

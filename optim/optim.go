@@ -174,8 +174,7 @@ func (a *Adam) Unroll() Unrolled {
 // unrolledAdam's steps keep each parameter's moments packed, s = [m; v],
 // so that a step is two recorded operations (ad.AdamMomentsPacked, then
 // ad.AdamApplyPacked) whose first-order backward passes are one fused
-// kernel each: the same values, bit for bit, as the moments' update
-// (LinComb, AdamSecondMoment) and AdamApply done apart.
+// kernel each.
 type unrolledAdam struct {
 	a Adam // hyper-parameters and step count (a copy: the real one is untouched)
 	s []*ad.Value

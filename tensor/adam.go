@@ -124,23 +124,8 @@ func adamUpdateRange[T Float](x, g, m, v []T, b1, b2, eps, step T, lo, hi int) {
 	}
 }
 
-// AdamSecondMoment returns Adam's second-moment update b2 v + (1-b2) g²
-// (same shapes and dtype), in one pass.
-func AdamSecondMoment(v, g *Tensor, b2 float64) *Tensor {
-	sameDType("AdamSecondMoment", v, g)
-	if !SameShape(v.shape, g.shape) {
-		panicShapes("AdamSecondMoment", v.shape, g.shape)
-	}
-	out := arenaOf(v, g).empty(v.dtype, v.shape...)
-	if v.dtype == Float32 {
-		adamSecondMoment(out.f32, v.f32, g.f32, float32(b2), float32(1-b2))
-	} else {
-		adamSecondMoment(out.f64, v.f64, g.f64, b2, 1-b2)
-	}
-	return out
-}
-
-// c2 = 1 - b2 is rounded from float64, as a LinComb coefficient would be.
+// adamSecondMoment computes Adam's second-moment update b2 v + c2 g², c2 =
+// 1 - b2 rounded from float64 (as a LinComb coefficient would be).
 func adamSecondMoment[T Float](d, v, g []T, b2, c2 T) {
 	if len(d) < 2*grainElems {
 		adamSecondMomentRange(d, v, g, b2, c2, 0, len(d))
@@ -159,56 +144,8 @@ func adamSecondMomentRange[T Float](d, v, g []T, b2, c2 T, lo, hi int) {
 	}
 }
 
-// AdamSecondMomentGrad returns the gradients of sum(up * AdamSecondMoment(v, g, b2))
-// with respect to v and g in one pass: b2 up and 2 (1-b2) up g.
-func AdamSecondMomentGrad(up, g *Tensor, b2 float64) (gv, gg *Tensor) {
-	a := arenaOf(up, g)
-	gv, gg = a.empty(g.dtype, g.shape...), a.empty(g.dtype, g.shape...)
-	if g.dtype == Float32 {
-		adamSecondMomentGrad(gv.f32, gg.f32, up.f32, g.f32, float32(b2), float32(1-b2))
-	} else {
-		adamSecondMomentGrad(gv.f64, gg.f64, up.f64, g.f64, b2, 1-b2)
-	}
-	return gv, gg
-}
-
-func adamSecondMomentGrad[T Float](gv, gg, up, g []T, b2, c2 T) {
-	if len(g) < 2*grainElems {
-		adamSecondMomentGradRange(gv, gg, up, g, b2, c2, 0, len(g))
-		return
-	}
-	forBlocks(len(g), grainElems, func(lo, hi int) { adamSecondMomentGradRange(gv, gg, up, g, b2, c2, lo, hi) })
-}
-
-// adamSecondMomentGradRange is adamSecondMomentGrad over [lo, hi).
-func adamSecondMomentGradRange[T Float](gv, gg, up, g []T, b2, c2 T, lo, hi int) {
-	if gv32, ok := any(gv).([]float32); ok {
-		lo += vecAdamSecondMomentGrad(gv32[lo:hi], any(gg).([]float32)[lo:hi], any(up).([]float32)[lo:hi], any(g).([]float32)[lo:hi], float32(b2), float32(c2))
-	}
-	for i := lo; i < hi; i++ {
-		gv[i] = b2 * up[i]
-		gg[i] = 2 * (c2 * up[i]) * g[i]
-	}
-}
-
-// AdamApply returns x - step m / (sqrt(v) + eps), Adam's parameter update
-// from updated moments (same shapes and dtype), in one pass.
-func AdamApply(x, m, v *Tensor, step, eps float64) *Tensor {
-	for _, t := range [...]*Tensor{m, v} {
-		sameDType("AdamApply", x, t)
-		if !SameShape(x.shape, t.shape) {
-			panicShapes("AdamApply", x.shape, t.shape)
-		}
-	}
-	out := arenaOf(x, m, v).empty(x.dtype, x.shape...)
-	if x.dtype == Float32 {
-		adamApply(out.f32, x.f32, m.f32, v.f32, float32(-step), float32(eps))
-	} else {
-		adamApply(out.f64, x.f64, m.f64, v.f64, -step, eps)
-	}
-	return out
-}
-
+// adamApply computes Adam's parameter update x + negStep m / (sqrt(v) + eps)
+// from updated moments.
 func adamApply[T Float](d, x, m, v []T, negStep, eps T) {
 	if len(d) < 2*grainElems {
 		adamApplyRange(d, x, m, v, negStep, eps, 0, len(d))
@@ -227,20 +164,9 @@ func adamApplyRange[T Float](d, x, m, v []T, negStep, eps T, lo, hi int) {
 	}
 }
 
-// AdamApplyGrad returns the gradients of sum(up * AdamApply(x, m, v, step, eps))
-// with respect to m and v in one pass (the gradient for x is up itself):
-// with r = 1/(sqrt(v)+eps), -step up r and step up m r² / (2 sqrt(v)).
-func AdamApplyGrad(up, m, v *Tensor, step, eps float64) (gm, gv *Tensor) {
-	a := arenaOf(up, m, v)
-	gm, gv = a.empty(m.dtype, m.shape...), a.empty(m.dtype, m.shape...)
-	if m.dtype == Float32 {
-		adamApplyGrad(gm.f32, gv.f32, up.f32, m.f32, v.f32, float32(-step), float32(eps))
-	} else {
-		adamApplyGrad(gm.f64, gv.f64, up.f64, m.f64, v.f64, -step, eps)
-	}
-	return gm, gv
-}
-
+// adamApplyGrad computes the gradients of sum(up * adamApply(...)) with
+// respect to m and v (the gradient for x is up itself): with r =
+// 1/(sqrt(v)+eps), negStep up r and -negStep up m r² / (2 sqrt(v)).
 func adamApplyGrad[T Float](gm, gv, up, m, v []T, negStep, eps T) {
 	if len(gm) < 2*grainElems {
 		adamApplyGradRange(gm, gv, up, m, v, negStep, eps, 0, len(gm))
@@ -272,7 +198,8 @@ func adamApplyGradRange[T Float](gm, gv, up, m, v []T, negStep, eps T, lo, hi in
 // is one node with one backward pass (paper Sec. 3.2's N unrolled steps).
 
 // AdamMomentsPacked returns [b1 m + (1-b1) g; b2 v + (1-b2) g²] for s = [m; v]:
-// the same operations as LinComb(b1, m, 1-b1, g) and AdamSecondMoment(v, g, b2).
+// the same operations as LinComb(b1, m, 1-b1, g) and LinComb(b2, v, 1-b2,
+// Square(g)).
 func AdamMomentsPacked(s, g *Tensor, b1, b2 float64) *Tensor {
 	n := packedHalf("AdamMomentsPacked", s, g)
 	out := arenaOf(s, g).empty(s.dtype, s.shape...)
@@ -339,8 +266,10 @@ func AdamApplyPacked(x, s *Tensor, step, eps float64) *Tensor {
 	return out
 }
 
-// AdamApplyPackedGrad is AdamApplyGrad for s = [m; v]: the gradient with
-// respect to s, [gm; gv], in one pass.
+// AdamApplyPackedGrad returns the gradient of sum(up * AdamApplyPacked(x, s,
+// step, eps)) with respect to s = [m; v], in one pass (the gradient for x
+// is up itself): with r = 1/(sqrt(v)+eps), [-step up r; step up m r² /
+// (2 sqrt(v))].
 func AdamApplyPackedGrad(up, s *Tensor, step, eps float64) *Tensor {
 	n := packedHalf("AdamApplyPackedGrad", s, up)
 	gs := arenaOf(up, s).empty(s.dtype, s.shape...)

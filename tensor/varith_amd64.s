@@ -852,36 +852,6 @@ asmdone:
 	VZEROUPPER
 	RET
 
-// func adamSecondMomentGrad32(gv, gg, up, gr *float32, b2, c2 float32, n int)
-// gv = b2 G, gg = 2 (c2 G) g, G the upstream gradient
-TEXT ·adamSecondMomentGrad32(SB), NOSPLIT, $0-48
-	MOVQ gv+0(FP), DI
-	MOVQ gg+8(FP), R8
-	MOVQ up+16(FP), SI
-	MOVQ gr+24(FP), DX
-	VBROADCASTSS b2+32(FP), Z2
-	VBROADCASTSS c2+36(FP), Z3
-	MOVQ n+40(FP), CX
-	SHRQ $4, CX
-	JZ   asgdone
-asgloop:
-	VMOVUPS (SI), Z0     // G
-	VMULPS Z2, Z0, Z1    // b2 G
-	VMOVUPS Z1, (DI)
-	VMULPS Z3, Z0, Z0    // c2 G
-	VADDPS Z0, Z0, Z0    // 2 (c2 G)
-	VMULPS (DX), Z0, Z0  // 2 (c2 G) g
-	VMOVUPS Z0, (R8)
-	ADDQ $64, SI
-	ADDQ $64, DX
-	ADDQ $64, DI
-	ADDQ $64, R8
-	DECQ CX
-	JNZ  asgloop
-asgdone:
-	VZEROUPPER
-	RET
-
 // func adamMomentsGrad32(gm, gv, gg, um, uv, gr *float32, b1, c1, b2, c2 float32, n int)
 // gm = b1 Um + 0, gv = b2 Uv, gg = 2 (c2 Uv) g + (c1 Um + 0)
 TEXT ·adamMomentsGrad32(SB), NOSPLIT, $0-72

@@ -385,9 +385,6 @@ func vecAdamUpdate(x, g, m, v []float32, b1, b2, eps, step float32) int {
 func adamSecondMoment32(d, v, gr *float32, b2, c2 float32, n int)
 
 //go:noescape
-func adamSecondMomentGrad32(gv, gg, up, gr *float32, b2, c2 float32, n int)
-
-//go:noescape
 func adamApply32(d, x, m, v *float32, negStep, eps float32, n int)
 
 //go:noescape
@@ -408,14 +405,6 @@ func vecAdamSecondMoment(d, v, g []float32, b2, c2 float32) int {
 	k := vecLen(len(d))
 	if k > 0 {
 		adamSecondMoment32(&d[0], &v[:k][0], &g[:k][0], b2, c2, k)
-	}
-	return k
-}
-
-func vecAdamSecondMomentGrad(gv, gg, up, g []float32, b2, c2 float32) int {
-	k := vecLen(len(gv))
-	if k > 0 {
-		adamSecondMomentGrad32(&gv[0], &gg[:k][0], &up[:k][0], &g[:k][0], b2, c2, k)
 	}
 	return k
 }

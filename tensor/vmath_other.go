@@ -40,6 +40,5 @@ func vecAdamDirGrad(gm, gv, g, m, v []float32, eps float32) int                 
 func vecAdamUpdate(x, g, m, v []float32, b1, b2, eps, step float32) int              { return 0 }
 func vecAdamSecondMoment(d, v, g []float32, b2, c2 float32) int                      { return 0 }
 func vecAdamMomentsGrad(gm, gv, gg, um, uv, g []float32, b1, c1, b2, c2 float32) int { return 0 }
-func vecAdamSecondMomentGrad(gv, gg, up, g []float32, b2, c2 float32) int            { return 0 }
 func vecAdamApply(d, x, m, v []float32, negStep, eps float32) int                    { return 0 }
 func vecAdamApplyGrad(gm, gv, up, m, v []float32, negStep, eps float32) int          { return 0 }

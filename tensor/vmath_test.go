@@ -290,12 +290,17 @@ func TestFusedOptimizerKernelsBitExact(t *testing.T) {
 		}
 		same("adamSecondMoment", n, d[:k], want[:k])
 
-		k = vecAdamSecondMomentGrad(gm, gv, y, g, b2, c2)
+		gg, wg := make([]float32, n), make([]float32, n)
+		const c1 = 1 - b1
+		k = vecAdamMomentsGrad(gm, gv, gg, y, x, g, b1, c1, b2, c2)
+		var zero float32
 		for i := range want {
-			wm[i], wv[i] = b2*y[i], 2*(c2*y[i])*g[i]
+			wm[i], wv[i] = b1*y[i]+zero, b2*x[i]
+			wg[i] = 2*(c2*x[i])*g[i] + (c1*y[i] + zero)
 		}
-		same("adamSecondMomentGrad v", n, gm[:k], wm[:k])
-		same("adamSecondMomentGrad g", n, gv[:k], wv[:k])
+		same("adamMomentsGrad m", n, gm[:k], wm[:k])
+		same("adamMomentsGrad v", n, gv[:k], wv[:k])
+		same("adamMomentsGrad g", n, gg[:k], wg[:k])
 
 		k = vecAdamApply(d, x, m, v, negStep, eps)
 		for i := range want {
@@ -405,10 +410,11 @@ func TestVecUnaryGradBitExact(t *testing.T) {
 }
 
 // TestPackedAdamMatchesUnfused: the packed moments' operations give, bit
-// for bit, what the unfused operations and the sums of their backward
-// passes give (LinComb, AdamSecondMoment, AdamApply and their gradients,
-// with a scaling's +0 on -0 cotangents), both dtypes, with and without a
-// vector tail.
+// for bit, what the unfused operations the unrolled Adam steps were made
+// of give (two LinCombs for the moments, their backward passes' scalings
+// and the sum of g's two cotangents, the parameter update on each half;
+// -0 cotangents included, where a scaling's +0 shows), both dtypes, with
+// and without a vector tail.
 func TestPackedAdamMatchesUnfused(t *testing.T) {
 	rng := NewRNG(3)
 	// Variables, not constants: 1-b1 is then computed in float64, as the
@@ -429,15 +435,31 @@ func TestPackedAdamMatchesUnfused(t *testing.T) {
 				}
 				return s
 			}
+			scalar := func(c float64) *Tensor { return Full(dt, c) }
 			name := fmt.Sprintf("%v n=%d", dt, n)
 			s := pack(m, v)
-			sameBits(t, name+" moments", AdamMomentsPacked(s, g, b1, b2), pack(LinComb(b1, m, 1-b1, g), AdamSecondMoment(v, g, b2)))
+			sameBits(t, name+" moments", AdamMomentsPacked(s, g, b1, b2), pack(LinComb(b1, m, 1-b1, g), LinComb(b2, v, 1-b2, Square(g))))
+
+			// The second moment's backward pass: b2 U_v and 2 ((1-b2) U_v) g,
+			// products without a scaling's +0.
+			c2 := float64(float32(1 - b2))
+			if dt == Float64 {
+				c2 = 1 - b2
+			}
+			gv := Mul(uv, scalar(b2))
+			ggV := Mul(Mul(scalar(2), Mul(scalar(c2), uv)), g)
 			gs, gg := AdamMomentsPackedGrad(pack(um, uv), g, b1, b2)
-			gv2, gg2 := AdamSecondMomentGrad(uv, g, b2)
-			sameBits(t, name+" moments' gradient for s", gs, pack(Scale(um, b1), gv2))
-			sameBits(t, name+" moments' gradient for g", gg, Add(gg2, Scale(um, 1-b1)))
-			sameBits(t, name+" apply", AdamApplyPacked(x, s, step, eps), AdamApply(x, m, v, step, eps))
-			gm3, gv3 := AdamApplyGrad(up, m, v, step, eps)
+			sameBits(t, name+" moments' gradient for s", gs, pack(Scale(um, b1), gv))
+			sameBits(t, name+" moments' gradient for g", gg, Add(ggV, Scale(um, 1-b1)))
+
+			// x + (-step) (m / (sqrt(v) + eps)).
+			sameBits(t, name+" apply", AdamApplyPacked(x, s, step, eps), Add(x, Mul(scalar(-step), Div(m, AddScalar(Sqrt(v), eps)))))
+			gm3, gv3 := New(dt, n), New(dt, n)
+			if dt == Float32 {
+				adamApplyGrad(gm3.f32, gv3.f32, up.f32, m.f32, v.f32, float32(-step), float32(eps))
+			} else {
+				adamApplyGrad(gm3.f64, gv3.f64, up.f64, m.f64, v.f64, -step, eps)
+			}
 			sameBits(t, name+" apply's gradient", AdamApplyPackedGrad(up, s, step, eps), pack(gm3, gv3))
 		}
 	}
