@@ -13,7 +13,7 @@ import (
 type Params struct {
 	names []string
 	ts    []*tensor.Tensor
-	idx   map[string]int // position of each name; shared with the Vals bound from p
+	idx   map[string]int // position of each name
 }
 
 // NewParams returns an empty set.
@@ -91,7 +91,7 @@ func (p *Params) Vars() Vals { return p.bind(ad.Var) }
 func (p *Params) Consts() Vals { return p.bind(ad.Const) }
 
 func (p *Params) bind(f func(*tensor.Tensor) *ad.Value) Vals {
-	v := Vals{names: p.names, idx: p.idx, vs: make([]*ad.Value, len(p.ts))}
+	v := Vals{names: p.names, vs: make([]*ad.Value, len(p.ts))}
 	for i, t := range p.ts {
 		v.vs[i] = f(t)
 	}
@@ -104,8 +104,7 @@ func (p *Params) bind(f func(*tensor.Tensor) *ad.Value) Vals {
 // of bi-level score matching, where phi^N is a function of theta.
 type Vals struct {
 	names []string
-	idx   map[string]int // positions of names, or nil: then Get searches names
-	vs    []*ad.Value
+	vs    []*ad.Value // in the order of names
 }
 
 // NewVals builds Vals from names and values in the same order.
@@ -116,26 +115,16 @@ func NewVals(names []string, vs []*ad.Value) Vals {
 	return Vals{names: names, vs: append([]*ad.Value(nil), vs...)}
 }
 
-// Get returns the value bound to name, panicking if absent.
+// Get returns the value bound to name, panicking if absent. (A search of
+// the names: a model has tens of parameters at most, and binding the
+// parameters each step then builds no index.)
 func (v Vals) Get(name string) *ad.Value {
-	if i, ok := v.index(name); ok {
-		return v.vs[i]
-	}
-	panic(fmt.Sprintf("nn.Vals.Get: no parameter %q (have %v)", name, v.names))
-}
-
-// index returns the position of name.
-func (v Vals) index(name string) (int, bool) {
-	if v.idx != nil {
-		i, ok := v.idx[name]
-		return i, ok && i < len(v.vs)
-	}
 	for i, n := range v.names {
 		if n == name {
-			return i, true
+			return v.vs[i]
 		}
 	}
-	return 0, false
+	panic(fmt.Sprintf("nn.Vals.Get: no parameter %q (have %v)", name, v.names))
 }
 
 // Names returns the names in order.
@@ -148,7 +137,7 @@ func (v Vals) List() []*ad.Value {
 
 // Detach returns the same tensors as constants.
 func (v Vals) Detach() Vals {
-	out := Vals{names: v.names, idx: v.idx, vs: make([]*ad.Value, len(v.vs))}
+	out := Vals{names: v.names, vs: make([]*ad.Value, len(v.vs))}
 	for i, x := range v.vs {
 		out.vs[i] = ad.Detach(x)
 	}
