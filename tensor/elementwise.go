@@ -547,6 +547,16 @@ func AxpyInPlace(y *Tensor, a float64, x *Tensor) {
 }
 
 func axpy[T Float](y []T, a T, x []T) {
+	if len(y) >= 2*grainElems {
+		x = x[:len(y)]
+		forBlocks(len(y), grainElems, func(lo, hi int) { axpyRange(y[lo:hi], a, x[lo:hi]) })
+		return
+	}
+	axpyRange(y, a, x)
+}
+
+// axpyRange is axpy on one piece.
+func axpyRange[T Float](y []T, a T, x []T) {
 	x = x[:len(y)]
 	if y32, ok := any(y).([]float32); ok {
 		k := vecAxpy(y32, float32(a), any(x).([]float32))

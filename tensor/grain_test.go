@@ -7,36 +7,61 @@ import (
 	"github.com/bism-ml/bism/internal/parallel"
 )
 
-// BenchmarkGrain times cheap (Affine, memory-bound) and costly (Exp)
-// elementwise operations on 1 and 2 workers across sizes around the
-// parallel grain (grainElems for cheap operations, grainElems/8 for
-// transcendental ones), where splitting starts to pay:
+// BenchmarkGrain times cheap (Affine, Mul: memory-bound) and costly
+// (Sigmoid) elementwise operations on 1 and 2 workers across sizes around
+// the parallel grain (grainElems for cheap operations, grainElems/2 for
+// the vector transcendental functions), where splitting starts to pay:
 //
-//	go test ./tensor -run XXX -bench Grain
+//	go test ./tensor -run XXX -bench Grain -benchtime 2000x
 //
-// docs/PERFORMANCE.md holds its output and the rule taken from it.
+// "cold" operands cycle through 64 MB of distinct tensors, as a training
+// step's do (every result is a new buffer, read by the next operations),
+// so that they come from memory shared by the cores; "hot" ones are the
+// same tensor every time, in the first core's cache. Back-to-back loops
+// find the workers awake. docs/PERFORMANCE.md holds its output and the
+// rule taken from it.
 func BenchmarkGrain(b *testing.B) {
 	defer func(w int) { parallel.Workers = w }(parallel.Workers)
 	for _, op := range []struct {
 		name string
-		f    func(x *Tensor) *Tensor
-	}{{"affine", func(x *Tensor) *Tensor { return Affine(x, 1.5, 0.5) }}, {"exp", Exp}} {
-		for _, n := range []int{1 << 11, 1 << 12, 1 << 13, 1 << 14, 1 << 15, 1 << 16, 1 << 17, 1 << 18} {
-			x := NewRNG(1).Normal(Float32, 0, 1, n)
-			a := NewArena()
-			x = x.InArena(a)
-			for _, w := range []int{1, 2} {
-				b.Run(fmt.Sprintf("%s/n=%d/workers=%d", op.name, n, w), func(b *testing.B) {
-					parallel.Workers = w
-					if w > 1 { // split at any size
-						defer func(g int) { grainElems = g }(grainElems)
-						grainElems = block
-					}
-					for i := 0; i < b.N; i++ {
-						a.Step(func() { op.f(x) })
-					}
-					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/elem")
-				})
+		f    func(x, y *Tensor) *Tensor
+	}{
+		{"affine", func(x, _ *Tensor) *Tensor { return Affine(x, 1.5, 0.5) }},
+		{"mul", Mul},
+		{"sigmoid", func(x, _ *Tensor) *Tensor { return Sigmoid(x) }},
+	} {
+		for _, temp := range []string{"cold", "hot"} {
+			for _, n := range []int{1 << 12, 1 << 13, 1 << 14, 1 << 15, 1 << 16, 1 << 17} {
+				ring := 1
+				if temp == "cold" {
+					ring = (64 << 20) / (8 * n) // x and y: 64 MB in all
+				}
+				rng := NewRNG(1)
+				a := NewArena()
+				xs, ys := make([]*Tensor, ring), make([]*Tensor, ring)
+				for i := range xs {
+					xs[i] = rng.Normal(Float32, 0, 1, n).InArena(a)
+					ys[i] = rng.Normal(Float32, 0, 1, n).InArena(a)
+				}
+				for _, w := range []int{1, 2} {
+					b.Run(fmt.Sprintf("%s/%s/n=%d/workers=%d", op.name, temp, n, w), func(b *testing.B) {
+						parallel.Workers = w
+						if w > 1 { // split at any size
+							defer func(g int) { grainElems = g }(grainElems)
+							grainElems = block
+						}
+						// One arena step per pass over the ring, so that the
+						// results too are distinct buffers.
+						for i := 0; i < b.N; {
+							a.Step(func() {
+								for j := 0; j < ring && i < b.N; j, i = j+1, i+1 {
+									op.f(xs[j], ys[j])
+								}
+							})
+						}
+						b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/elem")
+					})
+				}
 			}
 		}
 	}

@@ -115,11 +115,15 @@ func (l stridedLoop) runParallel(body func(offs []int)) {
 	parallel.For(l.rows(), grain, func(lo, hi int) { l.run(lo, hi, body) })
 }
 
-// grainElems is the number of elements below which a loop of cheap
-// elementwise arithmetic is not split over cores (transcendental functions
-// split from grainElems/8): BenchmarkGrain measures where splitting pays.
-// A variable only so that the benchmark can force splits.
-var grainElems = 1 << 15
+// grainElems is the smallest piece of cheap elementwise arithmetic worth
+// a core of its own: a loop splits from two pieces (the vector
+// transcendental functions from grainElems/2 per piece, the scalar ones
+// from grainElems/8). BenchmarkGrain measures where splitting pays: with
+// the operands in memory both cores read (a training step's case) it pays
+// at every size it times, with them in the first core's cache from about
+// 2·grainElems elements. A variable only so that tests and the benchmark
+// can force splits.
+var grainElems = 1 << 14
 
 // block is the alignment of the pieces forBlocks hands out: a multiple of
 // every vector kernel's width, so that each element is computed by the same
@@ -224,6 +228,10 @@ func stride2(from []int, rows, n int) (so, si int, ok bool) {
 	return so, si, true
 }
 
+// rowLoopElems is the size from which a 2-D result leaves the row loops
+// (which run on one core) for the general, split loops.
+const rowLoopElems = 1 << 16
+
 // rowLoops enables the row loops of small2 (a variable for tests).
 var rowLoops = true
 
@@ -234,7 +242,7 @@ var rowLoops = true
 // stridedLoop. They make the general path's operations in the same order,
 // so the results are the same bits.
 func small2(shape []int) (rows, n int, ok bool) {
-	if !rowLoops || len(shape) != 2 || shape[0]*shape[1] >= 2*grainElems {
+	if !rowLoops || len(shape) != 2 || shape[0]*shape[1] >= rowLoopElems {
 		return 0, 0, false
 	}
 	return shape[0], shape[1], true

@@ -3,6 +3,8 @@ package tensor
 import (
 	"fmt"
 	"math"
+
+	"github.com/bism-ml/bism/internal/parallel"
 )
 
 // ReducedShape returns the shape of reducing `shape` over `axes` (all axes if
@@ -133,7 +135,7 @@ func reduceRows[T Float](d, x []T, rows, n, oo, oi int, isMax bool) {
 	if d32, ok := any(d).([]float32); ok && !isMax && oi == 0 && oo == 1 && n >= 16 {
 		// Long rows, each summed into its own element: sixteen rows at a
 		// time in vector lanes, each in its own order.
-		done := vecRowSums(d32, any(x).([]float32), rows, n)
+		done := rowSums(d32, any(x).([]float32), rows, n)
 		d, x, rows = d[done:], x[done*n:], rows-done
 	}
 	if isMax || n >= 16 {
@@ -159,6 +161,20 @@ func reduceRows[T Float](d, x []T, rows, n, oo, oi int, isMax bool) {
 			d[j] += v
 		}
 	}
+}
+
+// rowSums is vecRowSums split over cores in groups of sixteen rows when
+// there are enough elements: each row is summed in its own lane, in the
+// same order, wherever it runs.
+func rowSums(d, x []float32, rows, n int) int {
+	if !hasVecMath || rows*n < 2*grainElems || rows < 32 || 16*n > math.MaxInt32 {
+		return vecRowSums(d, x, rows, n)
+	}
+	groups := rows / 16
+	parallel.For(groups, max(1, grainElems/(16*n)), func(lo, hi int) {
+		vecRowSums(d[lo*16:hi*16], x[lo*16*n:hi*16*n], (hi-lo)*16, n)
+	})
+	return groups * 16
 }
 
 func reduceRow[T Float](d, x []T, n, sd, sx int, isMax bool) {

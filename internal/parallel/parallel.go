@@ -2,15 +2,17 @@
 //
 // bism's kernels are small enough that starting goroutines matters, so work
 // is only split when each chunk is at least a caller-chosen grain, and the
-// chunks go to a pool of workers that wait for work by spinning for some
-// microseconds before they sleep: a loop that follows another closely (the
-// usual case in a training step) finds them awake.
+// chunks go to a pool of workers that wait for work by polling for a
+// millisecond before they sleep: a loop that follows another closely (the
+// usual case in a training step) finds them awake, and a chunk that no
+// worker has started when the caller finishes its own, the caller runs.
 package parallel
 
 import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Workers is the number of goroutines a loop is split into at most. It
@@ -67,16 +69,26 @@ func spawn(n, chunk int, body func(lo, hi int)) {
 	wg.Wait()
 }
 
-// spins is how many times a waiting worker (or caller) polls before it
-// sleeps (or yields): some tens of microseconds.
-const spins = 1 << 15
+// spin is how long a waiting worker polls for work before it sleeps: long
+// enough to span the serial operations between two split ones in a
+// training step, so that a split operation rarely pays for a wake-up. While
+// it polls, a worker yields its processor now and then to any goroutine
+// that is ready to run.
+const spin = time.Millisecond
+
+// pollsPerCheck is how many polls a waiting worker makes between looks at
+// the clock and yields (some microseconds).
+const pollsPerCheck = 1 << 12
 
 type task struct {
 	body   func(lo, hi int)
 	lo, hi int
 }
 
-// A worker runs one task at a time, handed over through state.
+// A worker runs one task at a time, handed over through state. The caller
+// that gave it may take a task back that the worker has not started (a
+// worker asleep or descheduled), so that a loop never waits for a worker
+// to wake up longer than the work takes.
 type worker struct {
 	state    atomic.Int32
 	t        task
@@ -85,9 +97,10 @@ type worker struct {
 }
 
 const (
-	idle int32 = iota
-	given
-	finished
+	idle     int32 = iota
+	given          // a task is waiting in t
+	running        // the worker took it
+	finished       // the worker ran it
 )
 
 var pool workerPool
@@ -111,7 +124,9 @@ func (p *workerPool) get(n int) []*worker {
 func (w *worker) give(t task) {
 	w.t = t
 	w.state.Store(given)
+	Gives.Add(1)
 	if w.sleeping.Load() {
+		Wakes.Add(1)
 		select {
 		case w.wake <- struct{}{}:
 		default:
@@ -119,10 +134,25 @@ func (w *worker) give(t task) {
 	}
 }
 
-// wait waits for the worker's task to finish.
+// take runs the task given to w, unless w started it first.
+func (w *worker) take() bool {
+	if !w.state.CompareAndSwap(given, idle) {
+		return false
+	}
+	t := w.t
+	w.t = task{}
+	t.body(t.lo, t.hi)
+	return true
+}
+
+// wait waits for the worker's task to finish, running it itself if the
+// worker has not started it.
 func (w *worker) wait() {
+	if w.take() {
+		return
+	}
 	for i := 0; w.state.Load() != finished; i++ {
-		if i >= spins {
+		if i >= pollsPerCheck {
 			runtime.Gosched()
 		}
 	}
@@ -131,18 +161,9 @@ func (w *worker) wait() {
 
 func (w *worker) loop() {
 	for {
-		for i := 0; w.state.Load() != given; i++ {
-			if i < spins {
-				continue
-			}
-			// Sleep; give sees sleeping or we see given (atomics are
-			// sequentially consistent), so the hand-over is not missed.
-			w.sleeping.Store(true)
-			if w.state.Load() != given {
-				<-w.wake
-			}
-			w.sleeping.Store(false)
-			i = 0
+		w.await()
+		if !w.state.CompareAndSwap(given, running) {
+			continue // the caller took the task back
 		}
 		t := w.t
 		w.t = task{}
@@ -150,3 +171,28 @@ func (w *worker) loop() {
 		w.state.Store(finished)
 	}
 }
+
+// await returns when a task is given, after polling for spin and then
+// sleeping until give wakes it.
+func (w *worker) await() {
+	start := time.Now()
+	for i := 1; w.state.Load() != given; i++ {
+		if i%pollsPerCheck != 0 {
+			continue
+		}
+		if time.Since(start) < spin {
+			runtime.Gosched()
+			continue
+		}
+		// Sleep; give sees sleeping or we see given (atomics are
+		// sequentially consistent), so the hand-over is not missed.
+		w.sleeping.Store(true)
+		if w.state.Load() != given {
+			<-w.wake
+		}
+		w.sleeping.Store(false)
+		start = time.Now()
+	}
+}
+
+var Wakes, Gives atomic.Int64

@@ -1,9 +1,12 @@
 package parallel
 
 import (
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // cover runs For over n with the given grain and checks that every index
@@ -64,4 +67,46 @@ func TestForNestedAndConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// ranBy runs For over two chunks, with the caller's chunk lasting d, and
+// reports whether the second chunk ran in a worker or was taken back by the
+// caller (from the call stack).
+func ranBy(d time.Duration) (worker, caller bool) {
+	var stack string
+	For(2, 1, func(lo, hi int) {
+		if lo == 0 {
+			time.Sleep(d)
+			return
+		}
+		buf := make([]byte, 4096)
+		stack = string(buf[:runtime.Stack(buf, false)])
+	})
+	return strings.Contains(stack, "(*worker).loop"), strings.Contains(stack, "(*worker).take")
+}
+
+// TestForTakesBackUnstartedWork: a chunk given to a sleeping worker that
+// has not started it when the caller is done with its own is run by the
+// caller, not waited for; a worker that is awake runs its chunk.
+func TestForTakesBackUnstartedWork(t *testing.T) {
+	defer func(w int) { Workers = w }(Workers)
+	Workers = 2
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs two processors")
+	}
+	took := false
+	for try := 0; try < 50 && !took; try++ {
+		time.Sleep(3 * spin) // the worker is asleep
+		_, took = ranBy(0)
+	}
+	if !took {
+		t.Error("the caller never took back a chunk that a sleeping worker had not started")
+	}
+	ran := false
+	for try := 0; try < 50 && !ran; try++ {
+		ran, _ = ranBy(5 * time.Millisecond)
+	}
+	if !ran {
+		t.Error("a worker never ran a chunk while the caller was busy")
+	}
 }
