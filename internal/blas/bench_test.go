@@ -99,3 +99,9 @@ func BenchmarkThin(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSgemm_560x400x100 is the same layer's weight gradient for a
+// batch of 100: C[560x400] = Aᵀ B with A[100x560], B[100x400].
+func BenchmarkSgemm_560x400x100(b *testing.B) {
+	benchSgemm(b, 560, 400, 100, []string{"AtB"})
+}
