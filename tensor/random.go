@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/bism-ml/bism/internal/parallel"
 	"github.com/bism-ml/bism/internal/randn"
 )
 
@@ -12,10 +13,11 @@ import (
 // needs randomness, never a package global, so runs reproduce exactly for a
 // seed (the stream is PCG, fixed by the Go standard library).
 type RNG struct {
-	src   *randn.PCG // math/rand/v2's PCG stream, drawn in bulk
-	r     *rand.Rand // over src
-	arena *Arena     // where draws take their storage (SetArena)
-	shard struct{ lo, hi, n int }
+	src    *randn.PCG // math/rand/v2's PCG stream, drawn in bulk
+	r      *rand.Rand // over src
+	arena  *Arena     // where draws take their storage (SetArena)
+	pieces []rngPiece // a split draw's pieces (fillSplit)
+	shard  struct{ lo, hi, n int }
 }
 
 // ShardRows makes the generator draw for rows [lo, hi) of a global batch of
@@ -99,9 +101,15 @@ func (g *RNG) fill(dt DType, shape []int, fill32 func([]float32), fill64 func([]
 
 // Uniform returns values drawn uniformly from [lo, hi).
 func (g *RNG) Uniform(dt DType, lo, hi float64, shape ...int) *Tensor {
-	return g.fill(dt, shape,
-		func(d []float32) { randn.FillUniform(g.src, d, lo, hi) },
-		func(d []float64) { randn.FillUniform(g.src, d, lo, hi) })
+	t := g.arena.empty(dt, shape...)
+	return g.fillSplit(t, func(q *randn.PCG, i, j int) int {
+		if dt == Float32 {
+			randn.FillUniform(q, t.f32[i:j], lo, hi)
+		} else {
+			randn.FillUniform(q, t.f64[i:j], lo, hi)
+		}
+		return j - i
+	}, func(d []float32) { randn.FillUniform(g.src, d, lo, hi) })
 }
 
 // Normal returns values drawn from N(mean, std^2).
@@ -113,9 +121,15 @@ func (g *RNG) Normal(dt DType, mean, std float64, shape ...int) *Tensor {
 
 // Rademacher returns values that are -1 or +1 with equal probability.
 func (g *RNG) Rademacher(dt DType, shape ...int) *Tensor {
-	return g.fill(dt, shape,
-		func(d []float32) { randn.FillSign(g.src, d) },
-		func(d []float64) { randn.FillSign(g.src, d) })
+	t := g.arena.empty(dt, shape...)
+	return g.fillSplit(t, func(q *randn.PCG, i, j int) int {
+		if dt == Float32 {
+			randn.FillSign(q, t.f32[i:j])
+		} else {
+			randn.FillSign(q, t.f64[i:j])
+		}
+		return j - i
+	}, func(d []float32) { randn.FillSign(g.src, d) })
 }
 
 // Gumbel returns standard Gumbel variates, -log(-log(U)) with U in (0, 1).
@@ -145,10 +159,14 @@ func (g *RNG) Gumbel(dt DType, shape ...int) *Tensor {
 // with one uniform and one logarithm instead of two uniforms and four
 // logarithms. The logarithm is computed in float32 precision.
 func (g *RNG) Logistic(dt DType, shape ...int) *Tensor {
-	// Draw the odds serially (the stream), take their logarithms after.
-	t := g.fill(dt, shape,
-		func(d []float32) { randn.FillOdds(g.src, d) },
-		func(d []float64) { randn.FillOdds(g.src, d) })
+	// Draw the odds, take their logarithms after.
+	t := g.arena.empty(dt, shape...)
+	g.fillSplit(t, func(q *randn.PCG, i, j int) int {
+		if dt == Float32 {
+			return randn.FillOdds(q, t.f32[i:j])
+		}
+		return randn.FillOdds(q, t.f64[i:j])
+	}, func(d []float32) { randn.FillOdds(g.src, d) })
 	if dt == Float64 {
 		for i, x := range t.f64 {
 			t.f64[i] = math.Log(x)
@@ -162,14 +180,71 @@ func (g *RNG) Logistic(dt DType, shape ...int) *Tensor {
 // Bernoulli returns 1 with probability p[i] and 0 otherwise, elementwise.
 func (g *RNG) Bernoulli(p *Tensor) *Tensor {
 	t := arenaOf(p).empty(p.dtype, p.shape...)
-	before, after := g.span(p.shape)
-	uniform := func(d []float32) { randn.FillUniform(g.src, d, 0, 1) }
-	randn.Skip(g.src, before, uniform)
-	if p.dtype == Float32 {
-		randn.FillBernoulli(g.src, t.f32, p.f32)
-	} else {
-		randn.FillBernoulli(g.src, t.f64, p.f64)
+	return g.fillSplit(t, func(q *randn.PCG, i, j int) int {
+		if p.dtype == Float32 {
+			randn.FillBernoulli(q, t.f32[i:j], p.f32[i:j])
+		} else {
+			randn.FillBernoulli(q, t.f64[i:j], p.f64[i:j])
+		}
+		return j - i
+	}, func(d []float32) { randn.FillUniform(g.src, d, 0, 1) })
+}
+
+// fillSplit fills t with a draw whose values take one word of the stream
+// each, but for rare redraws: piece(q, i, j) fills t[i:j] from q and
+// returns the words it drew. Large draws are split over cores, each piece
+// from a copy of the stream advanced to its first word; a piece that drew
+// more words than values (a redraw) leaves the pieces after it starting in
+// the wrong place, and they are filled again, in order, from where it
+// ended. The values are those of one fill in order, on any number of
+// cores. skip draws and drops values, for the rows that ShardRows leaves
+// to other processes.
+func (g *RNG) fillSplit(t *Tensor, piece func(q *randn.PCG, i, j int) int, skip func(d []float32)) *Tensor {
+	before, after := g.span(t.shape)
+	randn.Skip(g.src, before, skip)
+	n := t.Size()
+	pieces := min(parallel.Workers, n/rngGrain)
+	if pieces < 2 {
+		piece(g.src, 0, n)
+		randn.Skip(g.src, after, skip)
+		return t
 	}
-	randn.Skip(g.src, after, uniform)
+	if cap(g.pieces) < pieces {
+		g.pieces = make([]rngPiece, pieces)
+	}
+	ps := g.pieces[:pieces]
+	for k := range ps {
+		ps[k] = rngPiece{q: *g.src, lo: k * n / pieces, hi: (k + 1) * n / pieces}
+		ps[k].q.Advance(uint64(ps[k].lo))
+	}
+	parallel.For(pieces, 1, func(a, b int) {
+		for k := a; k < b; k++ {
+			ps[k].words = piece(&ps[k].q, ps[k].lo, ps[k].hi)
+		}
+	})
+	*g.src = ps[pieces-1].q
+	for k := range ps {
+		if ps[k].words != ps[k].hi-ps[k].lo {
+			*g.src = ps[k].q
+			if ps[k].hi < n {
+				piece(g.src, ps[k].hi, n)
+			}
+			break
+		}
+	}
+	randn.Skip(g.src, after, skip)
 	return t
+}
+
+// rngGrain is the fewest values a piece of a split draw has: a value costs
+// a few nanoseconds (a 128-bit multiply and a conversion), and a piece's
+// start costs an Advance (about a hundred 128-bit multiplies).
+var rngGrain = grainElems / 4
+
+// rngPiece is one piece of a split draw: its stream, its values [lo, hi)
+// and the words it drew.
+type rngPiece struct {
+	q      randn.PCG
+	lo, hi int
+	words  int
 }

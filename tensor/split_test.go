@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/bism-ml/bism/internal/parallel"
+	"github.com/bism-ml/bism/internal/randn"
 )
 
 // TestSplitSameBits runs operations that split over cores on one worker and
@@ -38,5 +39,53 @@ func TestSplitSameBits(t *testing.T) {
 			parallel.Workers, grainElems = 3, 2*block
 			sameBits(t, fmt.Sprintf("%s %v", op.name, shape), op.f(), want)
 		}
+	}
+}
+
+// TestSplitDrawsSameStream draws on one worker and on three, with draws
+// small enough to split, and wants the same values and the same stream
+// after them; a draw whose values sometimes take two words (as a redraw
+// does) too, which makes the pieces after the first redraw fill again.
+func TestSplitDrawsSameStream(t *testing.T) {
+	defer func(w, g int) { parallel.Workers, rngGrain = w, g }(parallel.Workers, rngGrain)
+	p := NewRNG(9).Uniform(Float32, 0, 1, 30, 70)
+	twoWords := func(g *RNG, n int) *Tensor { // a value is a word, redrawn when it is 0 mod 5
+		out := New(Float64, n)
+		g.fillSplit(out, func(q *randn.PCG, i, j int) int {
+			words := 0
+			for k := i; k < j; k++ {
+				w := q.Uint64()
+				words++
+				for w%5 == 0 {
+					w = q.Uint64()
+					words++
+				}
+				out.f64[k] = float64(w % 1000003)
+			}
+			return words
+		}, func(d []float32) { t.Fatal("no sharded draws here") })
+		return out
+	}
+	draws := []struct {
+		name string
+		f    func(g *RNG) *Tensor
+	}{
+		{"Uniform", func(g *RNG) *Tensor { return g.Uniform(Float32, -1, 2, 30, 70) }},
+		{"Uniform float64", func(g *RNG) *Tensor { return g.Uniform(Float64, 0, 1, 2101) }},
+		{"Rademacher", func(g *RNG) *Tensor { return g.Rademacher(Float32, 2100) }},
+		{"Logistic", func(g *RNG) *Tensor { return g.Logistic(Float32, 30, 70) }},
+		{"Logistic float64", func(g *RNG) *Tensor { return g.Logistic(Float64, 999) }},
+		{"Bernoulli", func(g *RNG) *Tensor { return g.Bernoulli(p) }},
+		{"two words", func(g *RNG) *Tensor { return twoWords(g, 3000) }},
+	}
+	for _, d := range draws {
+		parallel.Workers, rngGrain = 1, 1<<20
+		g := NewRNG(4)
+		want, wantNext := d.f(g), g.Uniform(Float64, 0, 1, 5)
+		parallel.Workers, rngGrain = 3, 64
+		g = NewRNG(4)
+		got, gotNext := d.f(g), g.Uniform(Float64, 0, 1, 5)
+		sameBits(t, d.name, got, want)
+		sameBits(t, d.name+": the stream after it", gotNext, wantNext)
 	}
 }

@@ -20,16 +20,18 @@ type PCG struct{ hi, lo uint64 }
 // NewPCG returns a generator seeded as rand.NewPCG(seed1, seed2).
 func NewPCG(seed1, seed2 uint64) *PCG { return &PCG{seed1, seed2} }
 
+// The state's step is state = state*mul + inc (mod 2^128).
+const (
+	mulHi = 2549297995355413924
+	mulLo = 4865540595714422341
+	incHi = 6364136223846793005
+	incLo = 1442695040888963407
+)
+
 // pcgStep advances the state (hi, lo) and returns the new state and the
 // output word, as rand.PCG.Uint64 does.
 func pcgStep(hi, lo uint64) (nhi, nlo, out uint64) {
-	const (
-		mulHi    = 2549297995355413924
-		mulLo    = 4865540595714422341
-		incHi    = 6364136223846793005
-		incLo    = 1442695040888963407
-		cheapMul = 0xda942042e4dd58b5
-	)
+	const cheapMul = 0xda942042e4dd58b5
 	// state = state * mul + inc
 	nhi, nlo = bits.Mul64(lo, mulLo)
 	nhi += hi*mulLo + lo*mulHi
@@ -42,6 +44,44 @@ func pcgStep(hi, lo uint64) (nhi, nlo, out uint64) {
 	out ^= out >> 48
 	out *= nlo | 1
 	return nhi, nlo, out
+}
+
+// Advance moves the generator on by n words, as n calls of Uint64 would,
+// in O(log n) steps: the n-fold step is itself an affine map
+// state*M + C (Brown, "Random number generation with arbitrary strides",
+// 1994), built by squaring. A fill split over cores starts each piece from
+// a copy advanced to that piece's first word.
+func (p *PCG) Advance(n uint64) {
+	accMulHi, accMulLo := uint64(0), uint64(1)
+	accIncHi, accIncLo := uint64(0), uint64(0)
+	curMulHi, curMulLo := uint64(mulHi), uint64(mulLo)
+	curIncHi, curIncLo := uint64(incHi), uint64(incLo)
+	for ; n > 0; n >>= 1 {
+		if n&1 != 0 {
+			accMulHi, accMulLo = mul128(accMulHi, accMulLo, curMulHi, curMulLo)
+			accIncHi, accIncLo = mul128(accIncHi, accIncLo, curMulHi, curMulLo)
+			accIncHi, accIncLo = add128(accIncHi, accIncLo, curIncHi, curIncLo)
+		}
+		// (M, C) composed with itself: (M², (M+1)·C).
+		m1Hi, m1Lo := add128(curMulHi, curMulLo, 0, 1)
+		curIncHi, curIncLo = mul128(m1Hi, m1Lo, curIncHi, curIncLo)
+		curMulHi, curMulLo = mul128(curMulHi, curMulLo, curMulHi, curMulLo)
+	}
+	p.hi, p.lo = mul128(accMulHi, accMulLo, p.hi, p.lo)
+	p.hi, p.lo = add128(p.hi, p.lo, accIncHi, accIncLo)
+}
+
+// mul128 returns a*b mod 2^128.
+func mul128(aHi, aLo, bHi, bLo uint64) (hi, lo uint64) {
+	hi, lo = bits.Mul64(aLo, bLo)
+	return hi + aHi*bLo + aLo*bHi, lo
+}
+
+// add128 returns a+b mod 2^128.
+func add128(aHi, aLo, bHi, bLo uint64) (hi, lo uint64) {
+	lo, c := bits.Add64(aLo, bLo, 0)
+	hi, _ = bits.Add64(aHi, bHi, c)
+	return hi, lo
 }
 
 // Uint64 returns 64 uniformly distributed random bits (rand.Source).
@@ -131,9 +171,11 @@ func FillUniform[T Float](p *PCG, dst []T, lo, hi float64) {
 }
 
 // FillOdds sets dst[i] = T(U/(1-U)) for U = Float64(), drawn again while
-// it is 0, in order.
-func FillOdds[T Float](p *PCG, dst []T) {
+// it is 0, in order, and returns the number of words it drew: len(dst)
+// unless a U was 0 (one draw in 2^53).
+func FillOdds[T Float](p *PCG, dst []T) (words int) {
 	hi, lo := p.hi, p.lo
+	words = len(dst)
 	for k := range dst {
 		var w uint64
 		hi, lo, w = pcgStep(hi, lo)
@@ -141,10 +183,12 @@ func FillOdds[T Float](p *PCG, dst []T) {
 		for u == 0 {
 			hi, lo, w = pcgStep(hi, lo)
 			u = unit53(w)
+			words++
 		}
 		dst[k] = T(u / (1 - u))
 	}
 	p.hi, p.lo = hi, lo
+	return words
 }
 
 // FillSign sets dst[i] to +1 when Uint64() is odd and -1 otherwise, in

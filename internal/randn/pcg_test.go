@@ -145,3 +145,20 @@ func BenchmarkFillBernoulliPCG(b *testing.B) {
 	FillUniform(p, prob, 0, 1)
 	benchDraws(b, len(prob), func(d []float32) { FillBernoulli(p, d, prob) })
 }
+
+// Advance(n) leaves the generator where n words would, for n around the
+// powers of two and beyond, and Advance(0) changes nothing.
+func TestPCGAdvance(t *testing.T) {
+	for _, n := range []uint64{0, 1, 2, 3, 7, 8, 9, 255, 256, 1000, 4097, 65536, 100003} {
+		p, q := NewPCG(42, 0x9e3779b97f4a7c15), NewPCG(42, 0x9e3779b97f4a7c15)
+		for range n {
+			p.Uint64()
+		}
+		q.Advance(n)
+		for i := range 3 {
+			if a, b := q.Uint64(), p.Uint64(); a != b {
+				t.Fatalf("Advance(%d): word %d after it %x, want %x", n, i, a, b)
+			}
+		}
+	}
+}
