@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/bism-ml/bism/internal/parallel"
 	"github.com/bism-ml/bism/internal/randn"
@@ -16,7 +17,8 @@ type RNG struct {
 	src    *randn.PCG // math/rand/v2's PCG stream, drawn in bulk
 	r      *rand.Rand // over src
 	arena  *Arena     // where draws take their storage (SetArena)
-	pieces []rngPiece // a split draw's pieces (fillSplit)
+	pieces []rngPiece // a split draw's pieces (fillSplit, normalSplit)
+	starts []int32    // where a split normal draw's values began (normalSplit)
 	shard  struct{ lo, hi, n int }
 }
 
@@ -114,9 +116,77 @@ func (g *RNG) Uniform(dt DType, lo, hi float64, shape ...int) *Tensor {
 
 // Normal returns values drawn from N(mean, std^2).
 func (g *RNG) Normal(dt DType, mean, std float64, shape ...int) *Tensor {
-	return g.fill(dt, shape,
-		func(d []float32) { randn.FillNormal(g.src, d, mean, std) },
-		func(d []float64) { randn.FillNormal(g.src, d, mean, std) })
+	t := g.arena.empty(dt, shape...)
+	before, after := g.span(shape)
+	skip := func(d []float32) { randn.FillNormal(g.src, d, mean, std) }
+	randn.Skip(g.src, before, skip)
+	if dt == Float32 {
+		normalSplit(g, t.f32, mean, std)
+	} else {
+		normalSplit(g, t.f64, mean, std)
+	}
+	randn.Skip(g.src, after, skip)
+	return t
+}
+
+// normalSplit fills d with normals in the stream's order, split over
+// cores when d is large (resyncSplit: a normal takes one word of the
+// stream mostly and more in the ziggurat's wedge and tail).
+func normalSplit[T Float](g *RNG, d []T, mean, std float64) {
+	resyncSplit(g, d, func(q *randn.PCG, d []T, starts []int32) int {
+		return randn.FillNormalStarts(q, d, mean, std, starts)
+	})
+}
+
+// resyncSplit fills d with a draw whose values take a varying number of
+// words of the stream, in the stream's order, split over cores when d is
+// large. fill(q, d, starts) fills d from q and returns the words it drew;
+// when starts is not nil it also notes there the word, from its first, at
+// which each value began. A piece cannot know where in the stream it
+// begins, so piece k > 0 draws from where it would begin if every value
+// before it took one word. Once the pieces before it are settled and end
+// at word e, its values from the one that began at e on are the right ones
+// (a value depends only on where it begins), shifted down by the number
+// before it, and that many values are drawn after them, in order; if no
+// value began at e, the piece is drawn again in order. The values are
+// those of one fill in order, on any number of cores.
+func resyncSplit[T Float](g *RNG, d []T, fill func(q *randn.PCG, d []T, starts []int32) int) {
+	n := len(d)
+	pieces := min(parallel.Workers, n/rngGrain)
+	if pieces < 2 {
+		fill(g.src, d, nil)
+		return
+	}
+	if cap(g.pieces) < pieces {
+		g.pieces = make([]rngPiece, pieces)
+	}
+	if cap(g.starts) < n {
+		g.starts = make([]int32, n)
+	}
+	ps, starts := g.pieces[:pieces], g.starts[:n]
+	for k := range ps {
+		ps[k] = rngPiece{q: *g.src, lo: k * n / pieces, hi: (k + 1) * n / pieces}
+		ps[k].q.Advance(uint64(ps[k].lo))
+	}
+	parallel.For(pieces, 1, func(a, b int) {
+		for k := a; k < b; k++ {
+			p := &ps[k]
+			p.words = fill(&p.q, d[p.lo:p.hi], starts[p.lo:p.hi])
+		}
+	})
+	// Settle the pieces in order: end is the word the settled ones end at.
+	state, end := ps[0].q, ps[0].words
+	for _, p := range ps[1:] {
+		m, found := slices.BinarySearch(starts[p.lo:p.hi], int32(end-p.lo))
+		if !found {
+			end += fill(&state, d[p.lo:p.hi], nil)
+			continue
+		}
+		copy(d[p.lo:], d[p.lo+m:p.hi])
+		state, end = p.q, p.lo+p.words
+		end += fill(&state, d[p.hi-m:p.hi], nil)
+	}
+	*g.src = state
 }
 
 // Rademacher returns values that are -1 or +1 with equal probability.

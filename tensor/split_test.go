@@ -77,6 +77,9 @@ func TestSplitDrawsSameStream(t *testing.T) {
 		{"Logistic float64", func(g *RNG) *Tensor { return g.Logistic(Float64, 999) }},
 		{"Bernoulli", func(g *RNG) *Tensor { return g.Bernoulli(p) }},
 		{"two words", func(g *RNG) *Tensor { return twoWords(g, 3000) }},
+		{"Normal", func(g *RNG) *Tensor { return g.Normal(Float32, 0.5, 2, 100, 560) }},
+		{"Normal float64", func(g *RNG) *Tensor { return g.Normal(Float64, 0, 1, 30011) }},
+		{"Normal, short pieces", func(g *RNG) *Tensor { return g.Normal(Float32, 0, 1, 700) }},
 	}
 	for _, d := range draws {
 		parallel.Workers, rngGrain = 1, 1<<20
@@ -87,5 +90,73 @@ func TestSplitDrawsSameStream(t *testing.T) {
 		got, gotNext := d.f(g), g.Uniform(Float64, 0, 1, 5)
 		sameBits(t, d.name, got, want)
 		sameBits(t, d.name+": the stream after it", gotNext, wantNext)
+	}
+}
+
+// TestResyncSplit: a draw whose values take one, two or three words
+// (most often one), split into pieces, meets both of resyncSplit's cases
+// (a later piece that meets the settled ones, shifted, and one drawn
+// again) and gives the values of one fill in order, and the stream after.
+func TestResyncSplit(t *testing.T) {
+	defer func(w, g int) { parallel.Workers, rngGrain = w, g }(parallel.Workers, rngGrain)
+	var shifted, again int
+	draw := func(g *RNG, n int) *Tensor {
+		out := New(Float64, n)
+		resyncSplit(g, out.f64, func(q *randn.PCG, d []float64, starts []int32) int {
+			words := 0
+			for k := range d {
+				if starts != nil {
+					starts[k] = int32(words)
+				}
+				w := q.Uint64()
+				words++
+				for extra := w % 4; extra > 0; extra-- { // 0 to 3 more words
+					q.Uint64()
+					words++
+				}
+				d[k] = float64(w >> 11)
+			}
+			switch {
+			case starts == nil && len(d) == 250: // a whole piece: drawn again
+				again++
+			case starts == nil: // a shifted piece's last values
+				shifted++
+			}
+			return words
+		})
+		return out
+	}
+	var sumShifted, sumAgain int
+	for seed := range uint64(100) {
+		parallel.Workers, rngGrain = 1, 1<<20
+		g := NewRNG(seed)
+		want, wantNext := draw(g, 1000), g.Uniform(Float64, 0, 1, 2)
+		shifted, again = 0, 0
+		parallel.Workers, rngGrain = 4, 64 // four pieces of 250
+		g = NewRNG(seed)
+		got, gotNext := draw(g, 1000), g.Uniform(Float64, 0, 1, 2)
+		sameBits(t, fmt.Sprintf("seed %d", seed), got, want)
+		sameBits(t, fmt.Sprintf("seed %d: the stream after it", seed), gotNext, wantNext)
+		sumShifted, sumAgain = sumShifted+shifted, sumAgain+again
+	}
+	if sumShifted == 0 || sumAgain == 0 {
+		t.Errorf("over 100 draws, %d pieces shifted and %d drawn again: a case is not tested", sumShifted, sumAgain)
+	}
+	t.Logf("%d pieces shifted, %d drawn again", sumShifted, sumAgain)
+}
+
+// TestSplitNormalsManySeeds: over many streams, the split normal draw gives
+// the values of one fill in order, and the stream after it.
+func TestSplitNormalsManySeeds(t *testing.T) {
+	defer func(w, g int) { parallel.Workers, rngGrain = w, g }(parallel.Workers, rngGrain)
+	for seed := range uint64(200) {
+		parallel.Workers, rngGrain = 1, 1<<20
+		g := NewRNG(seed)
+		want, wantNext := g.Normal(Float64, 0, 1, 1000), g.Uniform(Float64, 0, 1, 2)
+		parallel.Workers, rngGrain = 4, 64
+		g = NewRNG(seed)
+		got, gotNext := g.Normal(Float64, 0, 1, 1000), g.Uniform(Float64, 0, 1, 2)
+		sameBits(t, fmt.Sprintf("seed %d", seed), got, want)
+		sameBits(t, fmt.Sprintf("seed %d: the stream after it", seed), gotNext, wantNext)
 	}
 }

@@ -105,35 +105,41 @@ func (p *PCG) Norm() float64 {
 	if absU32(j) < pcgKn[i] {
 		return x
 	}
-	return p.normSlow(j, i, x)
+	x, _ = p.normSlow(j, i, x)
+	return x
 }
 
 // normSlow goes on with NormFloat64's ziggurat for a word (j, i) outside
 // the rectangle of layer i (value x): the tail of layer 0, or the wedge
-// test, drawing afresh on rejection.
-func (p *PCG) normSlow(j int32, i uint64, x float64) float64 {
+// test, drawing afresh on rejection. It returns the value and the number
+// of words it drew.
+func (p *PCG) normSlow(j int32, i uint64, x float64) (float64, int) {
+	words := 0
 	for {
 		if i == 0 {
 			for {
 				x = -math.Log(p.Float64()) * (1.0 / pcgRn)
 				y := -math.Log(p.Float64())
+				words += 2
 				if y+y >= x*x {
 					break
 				}
 			}
 			if j > 0 {
-				return pcgRn + x
+				return pcgRn + x, words
 			}
-			return -pcgRn - x
+			return -pcgRn - x, words
 		}
+		words++
 		if pcgFn[i]+float32(p.Float64())*(pcgFn[i-1]-pcgFn[i]) < float32(math.Exp(-.5*x*x)) {
-			return x
+			return x, words
 		}
 		u := p.Uint64()
+		words++
 		j, i = int32(u), u>>32&0x7F
 		x = float64(j) * float64(pcgWn[i])
 		if absU32(j) < pcgKn[i] {
-			return x
+			return x, words
 		}
 	}
 }
@@ -143,20 +149,38 @@ type Float interface{ ~float32 | ~float64 }
 
 // FillNormal sets dst[i] = T(mean + std*Norm()) in order.
 func FillNormal[T Float](p *PCG, dst []T, mean, std float64) {
+	FillNormalStarts(p, dst, mean, std, nil)
+}
+
+// FillNormalStarts is FillNormal that also returns the number of words it
+// drew and, when starts is not nil (len(dst) long), sets starts[i] to the
+// word, counted from the first, at which value i began: a normal takes one
+// word mostly, and more in the ziggurat's wedge and tail.
+func FillNormalStarts[T Float](p *PCG, dst []T, mean, std float64, starts []int32) (words int) {
 	hi, lo := p.hi, p.lo
+	if starts != nil {
+		starts = starts[:len(dst)]
+	}
 	for k := range dst {
+		if starts != nil {
+			starts[k] = int32(words)
+		}
 		var u uint64
 		hi, lo, u = pcgStep(hi, lo)
+		words++
 		j, i := int32(u), u>>32&0x7F
 		x := float64(j) * float64(pcgWn[i])
 		if absU32(j) >= pcgKn[i] {
+			var w int
 			p.hi, p.lo = hi, lo
-			x = p.normSlow(j, i, x)
+			x, w = p.normSlow(j, i, x)
 			hi, lo = p.hi, p.lo
+			words += w
 		}
 		dst[k] = T(mean + std*x)
 	}
 	p.hi, p.lo = hi, lo
+	return words
 }
 
 // FillUniform sets dst[i] = T(lo + (hi-lo)*Float64()) in order.

@@ -162,3 +162,28 @@ func TestPCGAdvance(t *testing.T) {
 		}
 	}
 }
+
+// FillNormalStarts counts the words it drew and says where each value
+// began: Norm from the stream advanced to value i's start gives value i,
+// and the stream advanced by the count is where the fill left it.
+func TestFillNormalStarts(t *testing.T) {
+	p := NewPCG(3, 5)
+	d := make([]float64, 20000)
+	starts := make([]int32, len(d))
+	words := FillNormalStarts(p, d, 0, 1, starts)
+	if words <= len(d) {
+		t.Fatalf("%d words for %d normals: no wedge or tail draw", words, len(d))
+	}
+	for i := range d {
+		q := NewPCG(3, 5)
+		q.Advance(uint64(starts[i]))
+		if x := q.Norm(); x != d[i] {
+			t.Fatalf("value %d began at word %d: Norm there %v, want %v", i, starts[i], x, d[i])
+		}
+	}
+	q := NewPCG(3, 5)
+	q.Advance(uint64(words))
+	if a, b := q.Uint64(), p.Uint64(); a != b {
+		t.Fatalf("after %d words: %x, the fill left %x", words, a, b)
+	}
+}
