@@ -152,23 +152,16 @@ func normalSplit[T Float](g *RNG, d []T, mean, std float64) {
 // those of one fill in order, on any number of cores.
 func resyncSplit[T Float](g *RNG, d []T, fill func(q *randn.PCG, d []T, starts []int32) int) {
 	n := len(d)
-	pieces := min(parallel.Workers, n/rngGrain)
-	if pieces < 2 {
+	ps := g.splitPieces(n)
+	if ps == nil {
 		fill(g.src, d, nil)
 		return
-	}
-	if cap(g.pieces) < pieces {
-		g.pieces = make([]rngPiece, pieces)
 	}
 	if cap(g.starts) < n {
 		g.starts = make([]int32, n)
 	}
-	ps, starts := g.pieces[:pieces], g.starts[:n]
-	for k := range ps {
-		ps[k] = rngPiece{q: *g.src, lo: k * n / pieces, hi: (k + 1) * n / pieces}
-		ps[k].q.Advance(uint64(ps[k].lo))
-	}
-	parallel.For(pieces, 1, func(a, b int) {
+	starts := g.starts[:n]
+	parallel.For(len(ps), 1, func(a, b int) {
 		for k := a; k < b; k++ {
 			p := &ps[k]
 			p.words = fill(&p.q, d[p.lo:p.hi], starts[p.lo:p.hi])
@@ -273,26 +266,18 @@ func (g *RNG) fillSplit(t *Tensor, piece func(q *randn.PCG, i, j int) int, skip 
 	before, after := g.span(t.shape)
 	randn.Skip(g.src, before, skip)
 	n := t.Size()
-	pieces := min(parallel.Workers, n/rngGrain)
-	if pieces < 2 {
+	ps := g.splitPieces(n)
+	if ps == nil {
 		piece(g.src, 0, n)
 		randn.Skip(g.src, after, skip)
 		return t
 	}
-	if cap(g.pieces) < pieces {
-		g.pieces = make([]rngPiece, pieces)
-	}
-	ps := g.pieces[:pieces]
-	for k := range ps {
-		ps[k] = rngPiece{q: *g.src, lo: k * n / pieces, hi: (k + 1) * n / pieces}
-		ps[k].q.Advance(uint64(ps[k].lo))
-	}
-	parallel.For(pieces, 1, func(a, b int) {
+	parallel.For(len(ps), 1, func(a, b int) {
 		for k := a; k < b; k++ {
 			ps[k].words = piece(&ps[k].q, ps[k].lo, ps[k].hi)
 		}
 	})
-	*g.src = ps[pieces-1].q
+	*g.src = ps[len(ps)-1].q
 	for k := range ps {
 		if ps[k].words != ps[k].hi-ps[k].lo {
 			*g.src = ps[k].q
@@ -304,6 +289,25 @@ func (g *RNG) fillSplit(t *Tensor, piece func(q *randn.PCG, i, j int) int, skip 
 	}
 	randn.Skip(g.src, after, skip)
 	return t
+}
+
+// splitPieces returns the pieces a draw of n values splits into, one per
+// worker and at least rngGrain values each, each piece's stream a copy of
+// g's advanced by the piece's first index; nil when the draw does not split.
+func (g *RNG) splitPieces(n int) []rngPiece {
+	pieces := min(parallel.Workers, n/rngGrain)
+	if pieces < 2 {
+		return nil
+	}
+	if cap(g.pieces) < pieces {
+		g.pieces = make([]rngPiece, pieces)
+	}
+	ps := g.pieces[:pieces]
+	for k := range ps {
+		ps[k] = rngPiece{q: *g.src, lo: k * n / pieces, hi: (k + 1) * n / pieces}
+		ps[k].q.Advance(uint64(ps[k].lo))
+	}
+	return ps
 }
 
 // rngGrain is the fewest values a piece of a split draw has: a value costs

@@ -124,9 +124,7 @@ func (p *workerPool) get(n int) []*worker {
 func (w *worker) give(t task) {
 	w.t = t
 	w.state.Store(given)
-	Gives.Add(1)
 	if w.sleeping.Load() {
-		Wakes.Add(1)
 		select {
 		case w.wake <- struct{}{}:
 		default:
@@ -194,5 +192,3 @@ func (w *worker) await() {
 		start = time.Now()
 	}
 }
-
-var Wakes, Gives atomic.Int64
