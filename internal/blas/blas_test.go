@@ -369,3 +369,65 @@ func TestThinRowsMatchPacked(t *testing.T) {
 		}
 	}
 }
+
+// TestStridedBMatchesPacked: products that read B where it lies give the
+// bits of the same products with B packed, for every edge tile, several k
+// blocks, beta 0, 1 and otherwise, padded strides, and on one worker and
+// two (the strips).
+func TestStridedBMatchesPacked(t *testing.T) {
+	kern := sgemmKernel
+	if kern.fnB == nil {
+		t.Skip("no strided-B kernels on this CPU/build")
+	}
+	defer func(w int) { parallel.Workers, readBInPlace = w, true }(parallel.Workers)
+	r := rand.New(rand.NewPCG(9, 10))
+	nan := float32(math.NaN())
+	fill := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = float32(r.NormFloat64())
+		}
+		return s
+	}
+	for trial := range 120 {
+		transA := r.IntN(2) == 1
+		m, n, k := 1+r.IntN(mcBlock), 16*(1+r.IntN(40)), 1+r.IntN(3*kcBlock)
+		pad := r.IntN(5)
+		lda, ldb, ldc := k+pad, n+pad, n+pad
+		rowsA := m
+		if transA {
+			lda, rowsA = m+pad, k
+		}
+		a, b, c0 := fill(rowsA*lda), fill(k*ldb), fill(m*ldc)
+		for i := range c0 {
+			if i%ldc >= n {
+				c0[i] = -7 // outside C: must stay
+			}
+		}
+		alpha, beta := float32(r.NormFloat64()), []float32{0, 1, 0.5}[trial%3]
+		if beta == 0 {
+			for i := range c0 {
+				if i%ldc < n {
+					c0[i] = nan // never read
+				}
+			}
+		}
+		workers := 1 + trial%2
+		run := func(inPlace bool) []float32 {
+			parallel.Workers, readBInPlace = workers, inPlace
+			c := append([]float32(nil), c0...)
+			gemm(kern, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			return c
+		}
+		if !kern.stridedB(false, m, n) {
+			t.Fatalf("trial %d: m %d, n %d should read B in place", trial, m, n)
+		}
+		want, got := run(false), run(true)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("trial %d (transA %v, m %d, n %d, k %d, beta %g, %d workers): element %d is %g, packed %g",
+					trial, transA, m, n, k, beta, workers, i, got[i], want[i])
+			}
+		}
+	}
+}

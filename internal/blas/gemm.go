@@ -28,6 +28,10 @@ type microKernel[T float] struct {
 	// and loses to them for very thin products.
 	smallWork float64
 	smallDim  int
+	// fnB, where set, is fn reading B where it lies: row p of the panel at
+	// b + p*ldb (row-major B, not transposed; see gemmStridedB). Every
+	// edge kernel then has one too.
+	fnB func(k int, a, b, c *T, ldc int, alpha, beta T, ldb int)
 	// rows, where set, computes thin products (n <= rowsMaxN, beta = 0)
 	// without packing, bit for bit as fn and its edges would (see gemmRows).
 	rows func(m, n, k int, a *T, ars, acs int, b *T, ldb int, c *T, ldc int, alpha T)
@@ -39,6 +43,7 @@ type microKernel[T float] struct {
 type edgeKernel[T float] struct {
 	rows, cols int
 	fn         func(k int, a, b, c *T, ldc int, alpha, beta T)
+	fnB        func(k int, a, b, c *T, ldc int, alpha, beta T, ldb int)
 }
 
 // Cache blocking, in elements of T scaled for float32 (float64 uses half the
@@ -191,6 +196,24 @@ func gemm[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha
 	}
 }
 
+// stridedB reports whether a product reads op(B) where it lies (fnB)
+// instead of packing it: B not transposed, every column tile exact (n a
+// multiple of the finest tile width, so that no tile reads past a row of
+// B), and at most one block of rows (mcBlock), so that each row of B is
+// read by a few micro-panels only; with more rows, packing B once pays.
+// The packing of a [560, 400] weight for a batch of 100 costs about as much
+// as a fifth of the product.
+func (kern *microKernel[T]) stridedB(transB bool, m, n int) bool {
+	if kern.fnB == nil || transB || m > mcBlock || !readBInPlace {
+		return false
+	}
+	_, cols := kern.granularity()
+	return n%cols == 0
+}
+
+// readBInPlace enables stridedB (a variable for tests).
+var readBInPlace = true
+
 // granularity returns the finest row and column counts the kernel computes
 // without padding: mr and nr, or smaller where an edge kernel covers a full
 // tile width (height) with fewer rows (columns).
@@ -231,11 +254,16 @@ func gemmPacked[T float](kern *microKernel[T], transA, transB bool, m, n, k int,
 			if pc > 0 {
 				bet = 1
 			}
-			packB(transB, b, ldb, pc, kcur, jc, ncur, nr, ws.b)
+			bs, bld := ws.b, 0
+			if kern.stridedB(transB, m, n) {
+				bs, bld = b[pc*ldb+jc:], ldb
+			} else {
+				packB(transB, b, ldb, pc, kcur, jc, ncur, nr, ws.b)
+			}
 			for ic := 0; ic < m; ic += mc {
 				mcur := min(mc, m-ic)
 				packA(transA, a, lda, ic, mcur, pc, kcur, mr, ws.a)
-				macroKernel(kern, mcur, ncur, kcur, alpha, ws.a, ws.b, bet, c[ic*ldc+jc:], ldc, ws.tmp)
+				macroKernelB(kern, mcur, ncur, kcur, alpha, ws.a, bs, bld, bet, c[ic*ldc+jc:], ldc, ws.tmp)
 			}
 		}
 	}
@@ -316,6 +344,7 @@ func gemmStrips[T float](kern *microKernel[T], w, gran int, transA, transB bool,
 		width = (width + gran - 1) / gran * gran
 	}
 	strips := (n + width - 1) / width
+	strided := kern.stridedB(transB, m, n)
 	var next atomic.Int64
 	parallel.For(w, 1, func(lo, hi int) {
 		for range hi - lo {
@@ -340,9 +369,14 @@ func gemmStrips[T float](kern *microKernel[T], w, gran int, transA, transB bool,
 					if pc > 0 {
 						bet = 1
 					}
-					packB(transB, b, ldb, pc, kcur, j0, ncur, nr, ws.b)
+					bs, bld := ws.b, 0
+					if strided {
+						bs, bld = b[pc*ldb+j0:], ldb
+					} else {
+						packB(transB, b, ldb, pc, kcur, j0, ncur, nr, ws.b)
+					}
 					for ic := 0; ic < m; ic += mc {
-						macroKernel(kern, min(mc, m-ic), ncur, kcur, alpha, ws.a[pc*mPad+ic*kcur:], ws.b, bet, c[ic*ldc+j0:], ldc, ws.tmp)
+						macroKernelB(kern, min(mc, m-ic), ncur, kcur, alpha, ws.a[pc*mPad+ic*kcur:], bs, bld, bet, c[ic*ldc+j0:], ldc, ws.tmp)
 					}
 				}
 			}
@@ -358,29 +392,45 @@ func gemmStrips[T float](kern *microKernel[T], w, gran int, transA, transB bool,
 // is still larger than the tile, the result goes through a scratch tile so
 // that nothing outside C is written.
 func macroKernel[T float](kern *microKernel[T], m, n, k int, alpha T, a, b []T, beta T, c []T, ldc int, tmp []T) {
+	macroKernelB(kern, m, n, k, alpha, a, b, 0, beta, c, ldc, tmp)
+}
+
+// macroKernelB is macroKernel with B packed (ldb = 0) or, for ldb > 0, read
+// where it lies by the kernels' fnB: B(p, j) = b[p*ldb + j]. The tiles and
+// the arithmetic are the same either way.
+func macroKernelB[T float](kern *microKernel[T], m, n, k int, alpha T, a, b []T, ldb int, beta T, c []T, ldc int, tmp []T) {
 	mr, nr := kern.mr, kern.nr
 	for jr := 0; jr < n; jr += nr {
 		nrr := min(nr, n-jr)
 		bp := &b[jr*k]
+		if ldb > 0 {
+			bp = &b[jr]
+		}
 		for ir := 0; ir < m; ir += mr {
 			mrr := min(mr, m-ir)
 			ap := &a[ir*k]
-			if mrr == mr && nrr == nr {
-				kern.fn(k, ap, bp, &c[ir*ldc+jr], ldc, alpha, beta)
-				continue
-			}
-			fn, rows, cols := kern.fn, mr, nr
-			for _, e := range kern.edges {
-				if e.rows >= mrr && e.cols >= nrr {
-					fn, rows, cols = e.fn, e.rows, e.cols
-					break
+			fn, fnB, rows, cols := kern.fn, kern.fnB, mr, nr
+			if mrr != mr || nrr != nr {
+				for _, e := range kern.edges {
+					if e.rows >= mrr && e.cols >= nrr {
+						fn, fnB, rows, cols = e.fn, e.fnB, e.rows, e.cols
+						break
+					}
 				}
 			}
 			if rows == mrr && cols == nrr {
-				fn(k, ap, bp, &c[ir*ldc+jr], ldc, alpha, beta)
+				if ldb > 0 {
+					fnB(k, ap, bp, &c[ir*ldc+jr], ldc, alpha, beta, ldb)
+				} else {
+					fn(k, ap, bp, &c[ir*ldc+jr], ldc, alpha, beta)
+				}
 				continue
 			}
-			fn(k, ap, bp, &tmp[0], nr, alpha, 0)
+			if ldb > 0 {
+				fnB(k, ap, bp, &tmp[0], nr, alpha, 0, ldb)
+			} else {
+				fn(k, ap, bp, &tmp[0], nr, alpha, 0)
+			}
 			for i := 0; i < mrr; i++ {
 				crow := c[(ir+i)*ldc+jr:][:nrr]
 				trow := tmp[i*nr:][:nrr]

@@ -47,6 +47,28 @@ func dgemmKernel12x16AVX512(k int, a, b, c *float64, ldc int, alpha, beta float6
 //go:noescape
 func dgemmKernel6x8AVX2(k int, a, b, c *float64, ldc int, alpha, beta float64)
 
+// Strided-B variants of the 12x32 family: the same tiles and arithmetic,
+// reading row p of the B panel at b + p*ldb where B lies (row-major, not
+// transposed) instead of from a packed panel (see gemmStridedB).
+
+//go:noescape
+func sgemmKernel12x32AVX512B(k int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)
+
+//go:noescape
+func sgemmKernel12x32AVX512Edge12x16B(k int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)
+
+//go:noescape
+func sgemmKernel12x32AVX512Edge8x32B(k int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)
+
+//go:noescape
+func sgemmKernel12x32AVX512Edge8x16B(k int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)
+
+//go:noescape
+func sgemmKernel12x32AVX512Edge4x32B(k int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)
+
+//go:noescape
+func sgemmKernel12x32AVX512Edge4x16B(k int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)
+
 // sgemmRowsAVX512 computes C = alpha·A·B for n <= 16 columns (beta = 0)
 // from A and B where they lie (see gemmRows), with the packed kernels' chain
 // of multiply-adds for every element.
@@ -55,14 +77,14 @@ func dgemmKernel6x8AVX2(k int, a, b, c *float64, ldc int, alpha, beta float64)
 func sgemmRowsAVX512(m, n, k int, a *float32, ars, acs int, b *float32, ldb int, c *float32, ldc int, alpha float32)
 
 var (
-	s12x32AVX512 = &microKernel[float32]{name: "avx512-12x32", mr: 12, nr: 32, fn: sgemmKernel12x32AVX512, smallWork: vecSmallWork, rows: sgemmRowsAVX512,
+	s12x32AVX512 = &microKernel[float32]{name: "avx512-12x32", mr: 12, nr: 32, fn: sgemmKernel12x32AVX512, fnB: sgemmKernel12x32AVX512B, smallWork: vecSmallWork, rows: sgemmRowsAVX512,
 		// Smallest first: macroKernel takes the first that covers an edge tile.
 		edges: []edgeKernel[float32]{
-			{4, 16, sgemmKernel12x32AVX512Edge4x16},
-			{4, 32, sgemmKernel12x32AVX512Edge4x32},
-			{8, 16, sgemmKernel12x32AVX512Edge8x16},
-			{12, 16, sgemmKernel12x32AVX512Edge12x16},
-			{8, 32, sgemmKernel12x32AVX512Edge8x32},
+			{4, 16, sgemmKernel12x32AVX512Edge4x16, sgemmKernel12x32AVX512Edge4x16B},
+			{4, 32, sgemmKernel12x32AVX512Edge4x32, sgemmKernel12x32AVX512Edge4x32B},
+			{8, 16, sgemmKernel12x32AVX512Edge8x16, sgemmKernel12x32AVX512Edge8x16B},
+			{12, 16, sgemmKernel12x32AVX512Edge12x16, sgemmKernel12x32AVX512Edge12x16B},
+			{8, 32, sgemmKernel12x32AVX512Edge8x32, sgemmKernel12x32AVX512Edge8x32B},
 		}}
 	s8x32AVX512  = &microKernel[float32]{name: "avx512-8x32", mr: 8, nr: 32, fn: sgemmKernel8x32AVX512, smallWork: vecSmallWork}
 	s6x16AVX2    = &microKernel[float32]{name: "avx2-6x16", mr: 6, nr: 16, fn: sgemmKernel6x16AVX2, smallWork: vecSmallWork}
