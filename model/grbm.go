@@ -80,8 +80,19 @@ func (m *GRBM) EnergyGivenV(th nn.Vals, v *ad.Value) func(h *ad.Value) *ad.Value
 
 // FreeEnergy returns F(v) = 1/2 Σ(v-b)²/σ² - Σ_j softplus(c + Wᵀv)_j per row.
 func (m *GRBM) FreeEnergy(th nn.Vals, v *ad.Value) *ad.Value {
+	f, _ := m.FreeEnergyAndLogits(th, v)
+	return f
+}
+
+// FreeEnergyAndLogits returns FreeEnergy(th, v) and the logits c + Wᵀv (or
+// with v/σ) of p(h|v) that it computes on the way, [B,H]: contrastive
+// divergence starts its chains at the data whose free energy it also
+// needs, so the product Wᵀv serves both.
+func (m *GRBM) FreeEnergyAndLogits(th nn.Vals, v *ad.Value) (f, logits *ad.Value) {
 	m.checkShapes("FreeEnergy", v, nil)
-	return ad.Sub(m.quadratic(th, v), rowSum(ad.Softplus(m.hiddenInput(th, v))))
+	quad := m.quadratic(th, v)
+	logits = m.hiddenInput(th, v)
+	return ad.Sub(quad, rowSum(ad.Softplus(logits))), logits
 }
 
 func (m *GRBM) checkShapes(op string, v, h *ad.Value) {
@@ -118,8 +129,14 @@ func (m *GRBM) Sigma() *tensor.Tensor { return tensor.Exp(m.params.Get("log_sigm
 
 // Gibbs performs one sweep v -> h -> v and returns (h, v').
 func (m *GRBM) Gibbs(v *tensor.Tensor, rng *tensor.RNG) (h, vNew *tensor.Tensor) {
-	h = rng.Bernoulli(m.HiddenProb(v))
+	return m.GibbsFromLogits(m.hiddenInput(m.params.Consts(), ad.Const(v)).Tensor(), rng)
+}
+
+// GibbsFromLogits is Gibbs from v's logits c + Wᵀv (FreeEnergyAndLogits)
+// instead of v.
+func (m *GRBM) GibbsFromLogits(logits *tensor.Tensor, rng *tensor.RNG) (h, vNew *tensor.Tensor) {
+	h = rng.Bernoulli(tensor.Sigmoid(logits))
 	mean := m.VisibleMean(h)
-	noise := rng.Normal(v.DType(), 0, 1, mean.Shape()...)
+	noise := rng.Normal(logits.DType(), 0, 1, mean.Shape()...)
 	return h, tensor.Add(mean, tensor.Mul(noise, m.Sigma()))
 }

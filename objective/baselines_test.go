@@ -560,3 +560,30 @@ func TestVNCEInnerStepsIncreaseBound(t *testing.T) {
 		t.Fatalf("bound %v -> %v did not close half the gap to %v", before, after, ex)
 	}
 }
+
+// TestCDSharesTheDataProduct: CD's step, which starts its chains from the
+// logits of the data's free energy, gives the bits of GibbsChains followed
+// by FreeEnergyGap (the definition), in float32 on a Frey-sized batch.
+func TestCDSharesTheDataProduct(t *testing.T) {
+	for _, scalar := range []bool{false, true} {
+		for _, k := range []int{1, 2} {
+			m := model.NewGRBM(56, 40, scalar, tensor.NewRNG(3), tensor.Float32)
+			v := tensor.NewRNG(4).Normal(tensor.Float32, 0, 1, 30, 56)
+			loss, grads := CD{K: k}.Step(m, v, tensor.NewRNG(7))
+
+			theta := m.Params().Vars()
+			l := FreeEnergyGap(m, theta, v, GibbsChains(m, v, k, tensor.NewRNG(7)))
+			want := ad.Tensors(ad.Grad(l, theta.List()))
+			if math.Float64bits(loss) != math.Float64bits(l.Item()) {
+				t.Fatalf("scalar=%v k=%d: loss %v, by the definition %v", scalar, k, loss, l.Item())
+			}
+			for i, g := range grads {
+				for j := range g.Size() {
+					if math.Float64bits(g.Flat(j)) != math.Float64bits(want[i].Flat(j)) {
+						t.Fatalf("scalar=%v k=%d: %s[%d] %v, by the definition %v", scalar, k, m.Params().Names()[i], j, g.Flat(j), want[i].Flat(j))
+					}
+				}
+			}
+		}
+	}
+}
