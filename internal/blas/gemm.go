@@ -29,7 +29,7 @@ type microKernel[T float] struct {
 	smallWork float64
 	smallDim  int
 	// fnB, where set, is fn reading B where it lies: row p of the panel at
-	// b + p*ldb (row-major B, not transposed; see gemmStridedB). Every
+	// b + p*ldb (row-major B, not transposed; see microKernel.stridedB). Every
 	// edge kernel then has one too.
 	fnB func(k int, a, b, c *T, ldc int, alpha, beta T, ldb int)
 	// rows, where set, computes thin products (n <= rowsMaxN, beta = 0)

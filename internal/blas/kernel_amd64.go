@@ -49,7 +49,7 @@ func dgemmKernel6x8AVX2(k int, a, b, c *float64, ldc int, alpha, beta float64)
 
 // Strided-B variants of the 12x32 family: the same tiles and arithmetic,
 // reading row p of the B panel at b + p*ldb where B lies (row-major, not
-// transposed) instead of from a packed panel (see gemmStridedB).
+// transposed) instead of from a packed panel (see microKernel.stridedB).
 
 //go:noescape
 func sgemmKernel12x32AVX512B(k int, a, b, c *float32, ldc int, alpha, beta float32, ldb int)
