@@ -24,7 +24,7 @@ func AdamDirection(m, v *Tensor, eps float64) *Tensor {
 }
 
 func adamDir[T Float](d, m, v []T, eps T) {
-	if len(d) < 2*grainElems {
+	if !splits(len(d), grainElems) {
 		adamDirRange(d, m, v, eps, 0, len(d))
 		return
 	}
@@ -57,7 +57,7 @@ func AdamDirectionGrad(g, m, v *Tensor, eps float64) (gm, gv *Tensor) {
 }
 
 func adamDirGrad[T Float](gm, gv, g, m, v []T, eps T) {
-	if len(g) < 2*grainElems {
+	if !splits(len(g), grainElems) {
 		adamDirGradRange(gm, gv, g, m, v, eps, 0, len(g))
 		return
 	}
@@ -104,7 +104,7 @@ func AdamUpdateInPlace(x, g, m, v *Tensor, b1, b2, eps, step float64) {
 }
 
 func adamUpdate[T Float](x, g, m, v []T, b1, b2, eps, step T) {
-	if len(x) < 2*grainElems {
+	if !splits(len(x), grainElems) {
 		adamUpdateRange(x, g, m, v, b1, b2, eps, step, 0, len(x))
 		return
 	}
@@ -127,7 +127,7 @@ func adamUpdateRange[T Float](x, g, m, v []T, b1, b2, eps, step T, lo, hi int) {
 // adamSecondMoment computes Adam's second-moment update b2 v + c2 g², c2 =
 // 1 - b2 rounded from float64 (as a LinComb coefficient would be).
 func adamSecondMoment[T Float](d, v, g []T, b2, c2 T) {
-	if len(d) < 2*grainElems {
+	if !splits(len(d), grainElems) {
 		adamSecondMomentRange(d, v, g, b2, c2, 0, len(d))
 		return
 	}
@@ -147,7 +147,7 @@ func adamSecondMomentRange[T Float](d, v, g []T, b2, c2 T, lo, hi int) {
 // adamApply computes Adam's parameter update x + negStep m / (sqrt(v) + eps)
 // from updated moments.
 func adamApply[T Float](d, x, m, v []T, negStep, eps T) {
-	if len(d) < 2*grainElems {
+	if !splits(len(d), grainElems) {
 		adamApplyRange(d, x, m, v, negStep, eps, 0, len(d))
 		return
 	}
@@ -168,7 +168,7 @@ func adamApplyRange[T Float](d, x, m, v []T, negStep, eps T, lo, hi int) {
 // respect to m and v (the gradient for x is up itself): with r =
 // 1/(sqrt(v)+eps), negStep up r and -negStep up m r² / (2 sqrt(v)).
 func adamApplyGrad[T Float](gm, gv, up, m, v []T, negStep, eps T) {
-	if len(gm) < 2*grainElems {
+	if !splits(len(gm), grainElems) {
 		adamApplyGradRange(gm, gv, up, m, v, negStep, eps, 0, len(gm))
 		return
 	}
@@ -231,7 +231,7 @@ func AdamMomentsPackedGrad(up, g *Tensor, b1, b2 float64) (gs, gg *Tensor) {
 }
 
 func adamMomentsGrad[T Float](gm, gv, gg, um, uv, g []T, b1, c1, b2, c2 T) {
-	if len(g) < 2*grainElems {
+	if !splits(len(g), grainElems) {
 		adamMomentsGradRange(gm, gv, gg, um, uv, g, b1, c1, b2, c2, 0, len(g))
 		return
 	}

@@ -167,7 +167,7 @@ func rowsOperand(x []float32, n, o, i int, tile []float32) (v []float32, stride,
 }
 
 func flatBinary[T Float](op binOp, d, a, b []T, n, sa, sb int) {
-	if n < grainElems {
+	if !splits(n, grainElems) {
 		binRow(op, d, a, b, n, sa, sb)
 		return
 	}
@@ -289,7 +289,7 @@ func Affine(x *Tensor, a, b float64) *Tensor {
 }
 
 func affine[T Float](d, x []T, a, b T) {
-	if len(x) < 2*grainElems {
+	if !splits(len(x), grainElems) {
 		affineRange(d, x, a, b, 0, len(x))
 		return
 	}
@@ -360,7 +360,7 @@ func applyUnary[T Float](f UnaryFunc, d, x []T) {
 			if cheapUnary(f) {
 				grain = grainElems
 			}
-			if len(x) < 2*grain {
+			if !splits(len(x), grain) {
 				k(d32, x32)
 				return
 			}
@@ -373,7 +373,7 @@ func applyUnary[T Float](f UnaryFunc, d, x []T) {
 	if cheapUnary(f) {
 		grain = grainElems
 	}
-	if len(x) < 2*grain {
+	if !splits(len(x), grain) {
 		unaryRow(f, d, x)
 		return
 	}
@@ -547,7 +547,7 @@ func AxpyInPlace(y *Tensor, a float64, x *Tensor) {
 }
 
 func axpy[T Float](y []T, a T, x []T) {
-	if len(y) >= 2*grainElems {
+	if splits(len(y), grainElems) {
 		x = x[:len(y)]
 		forBlocks(len(y), grainElems, func(lo, hi int) { axpyRange(y[lo:hi], a, x[lo:hi]) })
 		return
@@ -648,7 +648,7 @@ func LinComb(a float64, x *Tensor, b float64, y *Tensor) *Tensor {
 }
 
 func linComb[T Float](d []T, a T, x []T, b T, y []T) {
-	if len(d) < 2*grainElems {
+	if !splits(len(d), grainElems) {
 		linCombRange(d, a, x, b, y, 0, len(d))
 		return
 	}
@@ -699,7 +699,7 @@ func unaryGrad[T Float](f UnaryFunc, d, g, x, y []T) {
 	if _, ok := any(d).([]float32); ok && hasVecMath && f != FSoftplus {
 		grain = grainElems
 	}
-	if len(d) < 2*grain {
+	if !splits(len(d), grain) {
 		unaryGradRange(f, d, g, x, y, 0, len(d))
 		return
 	}

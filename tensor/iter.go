@@ -107,13 +107,18 @@ func (l stridedLoop) run(lo, hi int, body func(offs []int)) {
 func (l stridedLoop) runParallel(body func(offs []int)) {
 	n, _ := l.inner()
 	rows := l.rows()
-	if rows*n < 2*grainElems {
+	if !splits(rows*n, grainElems) {
 		l.run(0, rows, body)
 		return
 	}
 	grain := grainElems/n + 1
 	parallel.For(l.rows(), grain, func(lo, hi int) { l.run(lo, hi, body) })
 }
+
+// splits reports whether a loop of n elements is split at this grain: into
+// two pieces at least, and only when there is more than one worker (on
+// one, the closure that a split takes is not even made).
+func splits(n, grain int) bool { return parallel.Workers > 1 && n >= 2*grain }
 
 // grainElems is the smallest piece of cheap elementwise arithmetic worth
 // a core of its own: a loop splits from two pieces (the vector

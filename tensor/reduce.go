@@ -167,7 +167,7 @@ func reduceRows[T Float](d, x []T, rows, n, oo, oi int, isMax bool) {
 // there are enough elements: each row is summed in its own lane, in the
 // same order, wherever it runs.
 func rowSums(d, x []float32, rows, n int) int {
-	if !hasVecMath || rows*n < 2*grainElems || rows < 32 || 16*n > math.MaxInt32 {
+	if !hasVecMath || !splits(rows*n, grainElems) || rows < 32 || 16*n > math.MaxInt32 {
 		return vecRowSums(d, x, rows, n)
 	}
 	groups := rows / 16
