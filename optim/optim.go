@@ -191,10 +191,10 @@ func (u *unrolledAdam) Step(p nn.Vals, grads []*ad.Value) nn.Vals {
 	if len(grads) != len(xs) {
 		panic(fmt.Sprintf("optim: unrolled Adam step: %d gradients for %d parameters", len(grads), len(xs)))
 	}
-	if u.s == nil {
+	if u.s == nil { // no optimizer state yet: both moments zero
 		for _, x := range xs {
-			zero := tensor.ZerosLike(x.Tensor())
-			u.s = append(u.s, ad.Const(packMoments(zero, zero)))
+			t := x.Tensor()
+			u.s = append(u.s, ad.Const(tensor.Zeros(t.DType(), append([]int{2}, t.Shape()...)...)))
 		}
 	}
 	a := &u.a

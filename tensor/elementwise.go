@@ -752,11 +752,7 @@ func unaryGradRange[T Float](f UnaryFunc, d, g, x, y []T, lo, hi int) {
 			d[i] = g[i] * (1 - y[i]*y[i])
 		}
 	case FELU:
-		start := 0
-		if d32, ok := any(d).([]float32); ok {
-			start = vecELUGrad(d32, any(g).([]float32), any(x).([]float32), any(y).([]float32))
-		}
-		for i := start; i < len(d); i++ {
+		for i := range d {
 			if x[i] > 0 {
 				d[i] = g[i]
 			} else {

@@ -199,6 +199,8 @@ func vecUnaryGrad(f UnaryFunc, d, g, x, y []float32) int {
 		sigmoidGrad32(&d[0], &g[:k][0], &y[:k][0], k)
 	case FTanh:
 		tanhGrad32(&d[0], &g[:k][0], &y[:k][0], k)
+	case FELU:
+		return vecELUGrad(d, g, x, y)
 	default:
 		return 0
 	}
