@@ -116,17 +116,9 @@ func (g *RNG) Uniform(dt DType, lo, hi float64, shape ...int) *Tensor {
 
 // Normal returns values drawn from N(mean, std^2).
 func (g *RNG) Normal(dt DType, mean, std float64, shape ...int) *Tensor {
-	t := g.arena.empty(dt, shape...)
-	before, after := g.span(shape)
-	skip := func(d []float32) { randn.FillNormal(g.src, d, mean, std) }
-	randn.Skip(g.src, before, skip)
-	if dt == Float32 {
-		normalSplit(g, t.f32, mean, std)
-	} else {
-		normalSplit(g, t.f64, mean, std)
-	}
-	randn.Skip(g.src, after, skip)
-	return t
+	return g.fill(dt, shape,
+		func(d []float32) { normalSplit(g, d, mean, std) },
+		func(d []float64) { normalSplit(g, d, mean, std) })
 }
 
 // normalSplit fills d with normals in the stream's order, split over

@@ -246,6 +246,7 @@ func gemmPacked[T float](kern *microKernel[T], transA, transB bool, m, n, k int,
 	mcp := min(mc, (m+mr-1)/mr*mr)
 	ncp := min(nc, (n+nr-1)/nr*nr)
 	ws := getWorkspace[T](mcp*kc, kc*ncp, mr*nr)
+	strided := kern.stridedB(transB, m, n)
 	for jc := 0; jc < n; jc += nc {
 		ncur := min(nc, n-jc)
 		for pc := 0; pc < k; pc += kc {
@@ -255,7 +256,7 @@ func gemmPacked[T float](kern *microKernel[T], transA, transB bool, m, n, k int,
 				bet = 1
 			}
 			bs, bld := ws.b, 0
-			if kern.stridedB(transB, m, n) {
+			if strided {
 				bs, bld = b[pc*ldb+jc:], ldb
 			} else {
 				packB(transB, b, ldb, pc, kcur, jc, ncur, nr, ws.b)
