@@ -34,6 +34,12 @@ func Cotangent(g *Value) GradOption { return func(c *gradConfig) { c.cotangent =
 // Grad may be applied to them again, to any order.
 //
 // A value in xs that y does not depend on gets a zero gradient of its shape.
+//
+// In a first-order pass inside an arena's Step (tensor.Arena), the
+// gradients of intermediate values live only while the pass needs them:
+// contributions accumulate in place in a gradient the pass computed, and
+// one that has been handed on is released (tensor.Release), so that the
+// next backward rule writes its result to storage still in the cache.
 func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 	var cfg gradConfig
 	for _, o := range opts {
@@ -143,7 +149,18 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 			}
 			out = detach(v)
 		}
+		// In a first-order pass the gradients that the rule computes afresh
+		// (served by the arena after mark) are held by nobody else: a
+		// value's gradient accumulates in place in the first of them, and
+		// a consumed gradient that the pass owns goes back to the arena
+		// while it is still in the cache.
+		var mark tensor.Mark
+		if !cfg.createGraph {
+			mark = v.t.Arena().Mark()
+		}
 		gs := n.vjp(g, in, out, need)
+		ve := &table[v.slot]
+		keep := !ve.owned || ve.target // g is still needed, or not ours to free
 		for j, gj := range gs {
 			if !need[j] || gj == nil {
 				continue
@@ -152,18 +169,36 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 			if !tensor.SameShape(gj.Shape(), x.Shape()) {
 				panic(fmt.Sprintf("ad.Grad: backward of %s gave gradient of shape %v for input %d of shape %v", n.op, gj.Shape(), j, x.Shape()))
 			}
+			fresh := false
+			if !cfg.createGraph {
+				if tensor.SameStorage(gj.t, g.t) {
+					keep = true
+				}
+				fresh = mark.Served(gj.t) && !sharedAmong(gs, need, j)
+			}
 			e := &table[x.slot]
 			switch {
 			case e.grad == nil:
-				e.grad = gj
+				e.grad, e.owned = gj, fresh
 			case e.owned:
 				tensor.AddInPlace(e.grad.t, gj.t)
+				if fresh {
+					tensor.Release(gj.t)
+				}
+			case fresh:
+				// gj + grad has the bits of grad + gj.
+				tensor.AddInPlace(gj.t, e.grad.t)
+				e.grad, e.owned = gj, true
 			default:
 				e.grad = Add(e.grad, gj)
 				// Without CreateGraph the sum is a fresh constant nobody else
 				// holds, so later contributions can be added in place.
 				e.owned = !cfg.createGraph
 			}
+		}
+		if !cfg.createGraph && !keep {
+			tensor.Release(g.t)
+			ve.grad, ve.owned = nil, false
 		}
 	}
 
@@ -212,3 +247,14 @@ var scratchPool = sync.Pool{New: func() any { return new(gradScratch) }}
 
 // gradGen numbers Grad calls (see Value.gen).
 var gradGen atomic.Uint64
+
+// sharedAmong reports whether gs[j] shares its storage with another needed
+// gradient of gs.
+func sharedAmong(gs []*Value, need []bool, j int) bool {
+	for i, gi := range gs {
+		if i != j && need[i] && gi != nil && tensor.SameStorage(gi.t, gs[j].t) {
+			return true
+		}
+	}
+	return false
+}

@@ -24,6 +24,9 @@ type Value struct {
 // i with need[i], the gradient with respect to input i given the cotangent g
 // of the output. It is written with ad operations, so when in and out are
 // recorded values the result is itself differentiable (higher order).
+// A rule may return g itself, or a view of it, for an input. In a
+// first-order pass a result that the rule allocated must be held by nothing
+// else once the rule returns (the pass adds into it and releases it).
 type vjpFunc func(g *Value, in []*Value, out *Value, need []bool) []*Value
 
 type node struct {

@@ -531,18 +531,21 @@ func TestDeepArenaMatchesHeap(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			cfg := tinyDeepConfig(kind)
 			cfg.Method.N = 1
-			heap, arena := build(t, cfg, "", split), build(t, cfg, "", split)
+			heap, poisoned, reused := build(t, cfg, "", split), build(t, cfg, "", split), build(t, cfg, "", split)
 			heap.Run.NoArena = true
-			arena.Run.Arena = tensor.NewArena()
-			arena.Run.Arena.Poison, arena.Run.Arena.MinElems = true, 1
+			for _, e := range []*Experiment{poisoned, reused} {
+				e.Run.Arena = tensor.NewArena()
+				e.Run.Arena.Poison, e.Run.Arena.MinElems = e == poisoned, 1
+			}
 			for i := 0; i < 3; i++ {
-				for _, e := range []*Experiment{heap, arena} {
+				for _, e := range []*Experiment{heap, poisoned, reused} {
 					if err := e.Run.Steps(1); err != nil {
 						t.Fatalf("step %d: %v", i, err)
 					}
 				}
 			}
-			sameState(t, heap, arena)
+			sameState(t, heap, poisoned)
+			sameState(t, heap, reused)
 		})
 	}
 }

@@ -151,11 +151,13 @@ func TestWarmupInRun(t *testing.T) {
 	}
 }
 
-// TestArenaMatchesHeap trains every method a few steps twice, once with the
-// step-scoped arena (released storage poisoned with NaN, every tensor in the
-// arena) and once on the heap. The parameters must agree bit for bit: any
-// tensor kept past its step, or any operation that does not overwrite its
-// uninitialised result, would read NaN or another step's values.
+// TestArenaMatchesHeap trains every method a few steps with the step-scoped
+// arena (every tensor in the arena), once with released storage poisoned
+// with NaN and once reused, and on the heap. The parameters must agree bit
+// for bit: any tensor kept past its step or past its release (tensor.Release:
+// the gradients a backward pass frees), or any operation that does not
+// overwrite its uninitialised result, would read NaN or another tensor's
+// values.
 func TestArenaMatchesHeap(t *testing.T) {
 	for _, method := range []config.Method{config.BiSSM, config.BiDSM, config.BiMDSM, config.BiSM, config.SM, config.SSM,
 		config.DSM, config.MDSM, config.CD, config.PCD, config.NCE, config.VNCE} {
@@ -169,21 +171,24 @@ func TestArenaMatchesHeap(t *testing.T) {
 			if method == config.MDSM || method == config.BiMDSM {
 				cfg.Method.SigmaBegin, cfg.Method.SigmaEnd, cfg.Method.Sigma0 = 0.05, 1, 0.1
 			}
-			heap, arena := build(t, cfg, "", nil), build(t, cfg, "", nil)
+			heap, poisoned, reused := build(t, cfg, "", nil), build(t, cfg, "", nil), build(t, cfg, "", nil)
 			heap.Run.NoArena = true
-			arena.Run.Arena = tensor.NewArena()
-			arena.Run.Arena.Poison, arena.Run.Arena.MinElems = true, 1
+			for _, e := range []*Experiment{poisoned, reused} {
+				e.Run.Arena = tensor.NewArena()
+				e.Run.Arena.Poison, e.Run.Arena.MinElems = e == poisoned, 1
+			}
 			for i := 0; i < 6; i++ {
-				for _, e := range []*Experiment{heap, arena} {
+				for _, e := range []*Experiment{heap, poisoned, reused} {
 					if err := e.Run.Steps(1); err != nil {
 						t.Fatalf("step %d: %v", i, err)
 					}
 				}
 			}
-			if arena.Run.Arena.Misses() == 0 {
+			if poisoned.Run.Arena.Misses() == 0 {
 				t.Fatal("the arena served nothing")
 			}
-			sameState(t, heap, arena)
+			sameState(t, heap, poisoned)
+			sameState(t, heap, reused)
 		})
 	}
 }

@@ -141,9 +141,11 @@ func (b *BiLevel) StepPerturbed(p Perturbed, rng *tensor.RNG) StepResult {
 	x := ad.Const(p.X)
 	energyK := model.EnergyGivenV(b.Model, thConst, x)
 	for k := 0; k < b.K; k++ {
+		mark := p.X.Arena().Mark()
 		phi := qParams.Vars()
 		loss := InnerLoss(energyK, b.Posterior, phi, x, weights, rng)
 		b.InnerOpt.Step(qParams, b.Shard.MeanTensors(ad.Tensors(ad.Grad(loss, phi.List()))))
+		tensor.ReleaseSince(mark)
 	}
 
 	if b.Implicit != nil {

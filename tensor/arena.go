@@ -75,10 +75,11 @@ func (a *Arena) serve(dt DType, shape []int, n int, zero bool) *Tensor {
 			a.hc, a.hoff = a.hc+1, 0
 		}
 	}
+	var served int32
 	if dt == Float32 {
-		b32 = a.p32.take(a, n)
+		b32, served = a.p32.take(a, n)
 	} else {
-		b64 = a.p64.take(a, n)
+		b64, served = a.p64.take(a, n)
 	}
 	a.mu.Unlock()
 	if t == nil {
@@ -86,7 +87,7 @@ func (a *Arena) serve(dt DType, shape []int, n int, zero bool) *Tensor {
 	} else {
 		t.setHeader(shape, dt, a)
 	}
-	t.f32, t.f64 = b32, b64
+	t.f32, t.f64, t.served = b32, b64, served
 	if zero {
 		clear(b32)
 		clear(b64)
@@ -164,6 +165,9 @@ func (a *Arena) Reset() {
 func release[T Float](p *bufs[T], poison bool) (dropped int64) {
 	nan := T(math.NaN())
 	for _, b := range p.used {
+		if b == nil { // released during the step: already free
+			continue
+		}
 		if poison {
 			for i := range b {
 				b[i] = nan
@@ -205,12 +209,14 @@ func (a *Arena) Misses() int64 {
 }
 
 // take returns a buffer of n elements with arbitrary contents: from the
-// slab below a.MinElems, else a free buffer of that length. a.mu is held.
-func (p *bufs[T]) take(a *Arena, n int) []T {
+// slab below a.MinElems, else a free buffer of that length, with 1 + its
+// index among the buffers handed out this step (0 for a slab cut). a.mu is
+// held.
+func (p *bufs[T]) take(a *Arena, n int) ([]T, int32) {
 	if n < a.MinElems {
-		return p.cut(a, n)
+		return p.cut(a, n), 0
 	}
-	return p.get(a, n)
+	return p.get(a, n), int32(len(p.used))
 }
 
 // cut returns the next n elements of the slab (capacity n, so that an
@@ -249,6 +255,126 @@ func (p *bufs[T]) get(a *Arena, n int) []T {
 	}
 	p.used = append(p.used, b)
 	return b
+}
+
+// A Mark is a point in an arena's Step (Arena.Mark): Served tells whether a
+// tensor's storage was handed out after it.
+type Mark struct {
+	a        *Arena
+	n32, n64 int32
+}
+
+// Mark returns the present point of a's Step (a may be nil).
+func (a *Arena) Mark() Mark {
+	if !a.serving() {
+		return Mark{}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return Mark{a, int32(len(a.p32.used)), int32(len(a.p64.used))}
+}
+
+// Served reports whether t is a tensor whose storage m's arena handed out
+// after m, in the same Step, with t's header (not a view such as a
+// Reshape of it). Whoever holds the only reference to such a tensor may
+// Release it.
+func (m Mark) Served(t *Tensor) bool {
+	if m.a == nil || t.arena != m.a || t.served == 0 {
+		return false
+	}
+	if t.dtype == Float32 {
+		return t.served > m.n32
+	}
+	return t.served > m.n64
+}
+
+// Release gives t's storage back to t's arena before the Step ends, so
+// that the next request of its size is served from it while it is still
+// in the cache. Neither t nor any tensor sharing its storage may be used
+// afterwards. Tensors that the arena did not serve in the running Step
+// (heap storage, views, small tensors cut from a slab) are left alone.
+// With Poison set the storage is filled with NaN and stays unused until
+// the next Step.
+func Release(t *Tensor) {
+	a := t.arena
+	if t.served == 0 || !a.serving() {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if t.dtype == Float32 {
+		a.p32.release(t.f32, int(t.served)-1, a.Poison)
+	} else {
+		a.p64.release(t.f64, int(t.served)-1, a.Poison)
+	}
+	t.served = 0
+}
+
+// ReleaseSince gives back the storage of every tensor that m's arena has
+// served since m, as Release does for one: none of them may be used
+// afterwards. A loop inside a Step whose iterations leave nothing behind
+// (the inner optimisation steps of a bi-level step) releases each
+// iteration's tensors, so that the next iteration reuses storage that is
+// still in the cache.
+func ReleaseSince(m Mark) {
+	a := m.a
+	if !a.serving() {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.p32.releaseSince(int(m.n32), a.Poison)
+	a.p64.releaseSince(int(m.n64), a.Poison)
+}
+
+// releaseSince frees the buffers handed out as used[i:]. a.mu is held.
+func (p *bufs[T]) releaseSince(i int, poison bool) {
+	if poison {
+		nan := T(math.NaN())
+		for _, b := range p.used[i:] {
+			for j := range b {
+				b[j] = nan
+			}
+		}
+		return
+	}
+	for j, b := range p.used[i:] {
+		if b != nil {
+			p.free[len(b)] = append(p.free[len(b)], b)
+		}
+		p.used[i+j] = nil
+	}
+	p.used = p.used[:i]
+}
+
+// SameStorage reports whether a and b share their storage (one is a view of
+// the other, as a Reshape is).
+func SameStorage(a, b *Tensor) bool {
+	switch {
+	case a.dtype != b.dtype:
+		return false
+	case a.dtype == Float32:
+		return len(a.f32) > 0 && len(b.f32) > 0 && &a.f32[0] == &b.f32[0]
+	default:
+		return len(a.f64) > 0 && len(b.f64) > 0 && &a.f64[0] == &b.f64[0]
+	}
+}
+
+// release frees b, handed out as used[i], for the next request of its
+// length. a.mu is held.
+func (p *bufs[T]) release(b []T, i int, poison bool) {
+	if i >= len(p.used) || len(p.used[i]) == 0 || &p.used[i][0] != &b[0] {
+		panic("tensor.Release: the tensor's storage is not one this Step of its arena served")
+	}
+	if poison {
+		nan := T(math.NaN())
+		for j := range b {
+			b[j] = nan
+		}
+		return
+	}
+	p.used[i] = nil
+	p.free[len(b)] = append(p.free[len(b)], b)
 }
 
 // serving reports whether a request is served from a (a may be nil): a is

@@ -45,6 +45,11 @@ type Tensor struct {
 	// none). Operations give their results the arena of their inputs, and
 	// take the results' storage from it while it is in a Step.
 	arena *Arena
+	// served is 1 + the index of t's storage among the buffers its arena
+	// has handed out in this Step, on the header the storage was served
+	// with (0 for views, heap storage and slab-cut small tensors): what
+	// Arena.Release needs to take it back.
+	served int32
 }
 
 // New returns a zero tensor of the given dtype and shape, on the heap.
