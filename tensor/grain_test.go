@@ -66,3 +66,38 @@ func BenchmarkGrain(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkResultStorage times Mul of two [100, 400] operands in the cache
+// (a Frey step's shape) writing its result to new storage, as an operation
+// whose result the graph keeps does ("new": a buffer last touched a 64 MB
+// ring ago, as in a training step), or to storage released just before
+// ("released": what a backward rule gets once the pass has released the
+// gradients it consumed, Release), on 1 and 2 workers:
+//
+//	go test ./tensor -run XXX -bench ResultStorage -benchtime 5000x
+func BenchmarkResultStorage(b *testing.B) {
+	defer func(w int) { parallel.Workers = w }(parallel.Workers)
+	const n = 100 * 400
+	rng := NewRNG(1)
+	a := NewArena()
+	x := rng.Normal(Float32, 0, 1, n).InArena(a)
+	y := rng.Normal(Float32, 0, 1, n).InArena(a)
+	ring := (64 << 20) / (4 * n)
+	for _, storage := range []string{"new", "released"} {
+		for _, w := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/workers=%d", storage, w), func(b *testing.B) {
+				parallel.Workers = w
+				for i := 0; i < b.N; {
+					a.Step(func() {
+						for j := 0; j < ring && i < b.N; j, i = j+1, i+1 {
+							z := Mul(x, y)
+							if storage == "released" {
+								Release(z)
+							}
+						}
+					})
+				}
+			})
+		}
+	}
+}
