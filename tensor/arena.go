@@ -312,7 +312,8 @@ func Release(t *Tensor) {
 
 // ReleaseSince gives back the storage of every tensor that m's arena has
 // served since m, as Release does for one: none of them may be used
-// afterwards. A loop inside a Step whose iterations leave nothing behind
+// afterwards, whoever made them (the arena must have had no other user
+// since m). A loop inside a Step whose iterations leave nothing behind
 // (the inner optimisation steps of a bi-level step) releases each
 // iteration's tensors, so that the next iteration reuses storage that is
 // still in the cache.
