@@ -187,3 +187,8 @@ func TestFillNormalStarts(t *testing.T) {
 		t.Fatalf("after %d words: %x, the fill left %x", words, a, b)
 	}
 }
+
+func BenchmarkFillOddsPCG(b *testing.B) {
+	p := NewPCG(1, 2)
+	benchDraws(b, 40000, func(d []float32) { FillOdds(p, d) })
+}
