@@ -256,3 +256,54 @@ func TestFirstOrderPassReleasesGradients(t *testing.T) {
 		t.Fatalf("released gradients were not reused: %d allocations, %d with nothing reused", misses[1], misses[0])
 	}
 }
+
+// TestAddVJPMatchesTheRule: in a first-order pass the packed Adam update
+// adds its product for the moments straight into their gradient when the
+// pass owns it (node.addVJP: here the moments' update gave the first
+// contribution), with the bits of the rule's product added after; on the
+// heap, where the pass owns no first contribution, the rule runs.
+func TestAddVJPMatchesTheRule(t *testing.T) {
+	rng := tensor.NewRNG(6)
+	const p = 3000
+	x0 := rng.Normal(tensor.Float32, 0, 1, p)
+	s0 := rng.Uniform(tensor.Float32, 0, 1, 2, p)
+	g0 := rng.Normal(tensor.Float32, 0, 1, p)
+	w := rng.Normal(tensor.Float32, 0, 1, p)
+	ws := rng.Normal(tensor.Float32, 0, 1, 2, p)
+	run := func(a *tensor.Arena) (grad []float32, added int) {
+		body := func() {
+			x, s, g := Var(x0.InArena(a)), Var(s0.InArena(a)), Var(g0.InArena(a))
+			y := AdamApplyPacked(x, s, 1e-3, 1e-8)
+			add := y.node.addVJP
+			y.node.addVJP = func(up *Value, in []*Value, j int, acc *tensor.Tensor) bool {
+				ok := add(up, in, j, acc)
+				if ok {
+					added++
+				}
+				return ok
+			}
+			s2 := AdamMomentsPacked(s, g, 0.9, 0.999) // a later use of s: its gradient comes first
+			loss := Add(SumAll(Mul(y, Const(w))), SumAll(Mul(s2, Const(ws))))
+			grad = append(grad, Grad(loss, []*Value{s, x})[0].Tensor().F32()...) // x: the rule still runs, for x
+		}
+		if a == nil {
+			body()
+		} else {
+			a.Step(body)
+		}
+		return grad, added
+	}
+	want, added := run(nil)
+	if added != 0 {
+		t.Fatal("the product was added on the heap, where the pass owns no gradient")
+	}
+	got, added := run(tensor.NewArena())
+	if added != 1 {
+		t.Fatalf("the product was added %d times, want once", added)
+	}
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("gradient entry %d: %v, the rule's %v", i, got[i], want[i])
+		}
+	}
+}

@@ -153,12 +153,19 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 		// (served by the arena after mark) are held by nobody else: a
 		// value's gradient accumulates in place in the first of them, and
 		// a consumed gradient that the pass owns goes back to the arena
-		// while it is still in the cache.
+		// while it is still in the cache. A rule that can add its product
+		// straight into a gradient the pass owns does (node.addVJP).
 		var mark tensor.Mark
+		var gs []*Value
 		if !cfg.createGraph {
 			mark = v.t.Arena().Mark()
+			if n.addVJP != nil {
+				any = addInto(n, g, in, need, table)
+			}
 		}
-		gs := n.vjp(g, in, out, need)
+		if any {
+			gs = n.vjp(g, in, out, need)
+		}
 		ve := &table[v.slot]
 		keep := !ve.owned || ve.target // g is still needed, or not ours to free
 		for j, gj := range gs {
@@ -247,6 +254,24 @@ var scratchPool = sync.Pool{New: func() any { return new(gradScratch) }}
 
 // gradGen numbers Grad calls (see Value.gen).
 var gradGen atomic.Uint64
+
+// addInto lets n's rule add the products for its inputs whose gradients the
+// pass owns straight into them, clears their need, and reports whether any
+// input still needs one.
+func addInto(n *node, g *Value, in []*Value, need []bool, table []gradEntry) bool {
+	left := false
+	for j, x := range n.inputs {
+		if !need[j] {
+			continue
+		}
+		if e := &table[x.slot]; e.owned && n.addVJP(g, in, j, e.grad.t) {
+			need[j] = false
+			continue
+		}
+		left = true
+	}
+	return left
+}
 
 // sharedAmong reports whether gs[j] shares its storage with another needed
 // gradient of gs.

@@ -469,7 +469,7 @@ func AdamMomentsPacked(s, g *Value, b1, b2 float64) *Value {
 // parameter update from the updated moments. Its derivatives: d/dx = 1 and
 // -step times AdamDirection's for m and v.
 func AdamApplyPacked(x, s *Value, step, eps float64) *Value {
-	return record("AdamApplyPacked", tensor.AdamApplyPacked(x.t, s.t, step, eps), func(up *Value, in []*Value, _ *Value, need []bool) []*Value {
+	return withAddVJP(record("AdamApplyPacked", tensor.AdamApplyPacked(x.t, s.t, step, eps), func(up *Value, in []*Value, _ *Value, need []bool) []*Value {
 		s := in[1]
 		res := []*Value{up, nil}
 		if !need[1] {
@@ -483,7 +483,22 @@ func AdamApplyPacked(x, s *Value, step, eps float64) *Value {
 		d := adamDirectionVJP(Scale(up, -step), m, v, eps, []bool{true, true})
 		res[1] = pack(d[0], d[1])
 		return res
-	}, x, s)
+	}, x, s), func(up *Value, in []*Value, j int, acc *tensor.Tensor) bool {
+		if j != 1 {
+			return false // x's product is up itself, handed on
+		}
+		tensor.AdamApplyPackedGradAdd(acc, up.t, in[1].t, step, eps)
+		return true
+	})
+}
+
+// withAddVJP gives v's node, if it has one, a rule that adds a product into
+// an owned gradient (node.addVJP).
+func withAddVJP(v *Value, add func(g *Value, in []*Value, j int, acc *tensor.Tensor) bool) *Value {
+	if v.node != nil {
+		v.node.addVJP = add
+	}
+	return v
 }
 
 // unpack returns the halves m and v of s = [m; v].

@@ -33,6 +33,12 @@ type node struct {
 	op     string
 	inputs []*Value
 	vjp    vjpFunc
+	// addVJP, where set, adds input j's vector-Jacobian product to acc, a
+	// gradient a first-order pass owns, in one pass (a fused kernel), and
+	// reports whether it did; the pass then asks vjp only for the rest. g
+	// and in are constants. The sum must have the bits of acc + the
+	// product vjp would return.
+	addVJP func(g *Value, in []*Value, j int, acc *tensor.Tensor) bool
 }
 
 // Var returns a leaf value that requires gradients (a parameter or an input

@@ -283,6 +283,46 @@ func AdamApplyPackedGrad(up, s *Tensor, step, eps float64) *Tensor {
 
 // packedHalf checks that s is [2, p...] for p the shape of t (and of t's
 // dtype) and returns the size of p.
+// AdamApplyPackedGradAdd adds AdamApplyPackedGrad(up, s, step, eps) to acc
+// (shaped like s) in place: one pass over acc instead of a new gradient and
+// a sum, with the bits of AddInPlace(acc, AdamApplyPackedGrad(up, s, step,
+// eps)). The gradient is computed in blocks that stay in the cache.
+func AdamApplyPackedGradAdd(acc, up, s *Tensor, step, eps float64) {
+	n := packedHalf("AdamApplyPackedGradAdd", s, up)
+	sameDType("AdamApplyPackedGradAdd", acc, s)
+	if !SameShape(acc.shape, s.shape) {
+		panicShapes("AdamApplyPackedGradAdd", acc.shape, s.shape)
+	}
+	if s.dtype == Float32 {
+		adamApplyGradAdd(acc.f32[:n], acc.f32[n:], up.f32, s.f32[:n], s.f32[n:], float32(-step), float32(eps))
+	} else {
+		adamApplyGradAdd(acc.f64[:n], acc.f64[n:], up.f64, s.f64[:n], s.f64[n:], -step, eps)
+	}
+}
+
+// adamAddBlock is how many entries of each half adamApplyGradAdd computes
+// before adding them in.
+const adamAddBlock = 1024
+
+// adamApplyGradAdd adds adamApplyGrad's gradients to am and av.
+func adamApplyGradAdd[T Float](am, av, up, m, v []T, negStep, eps T) {
+	body := func(lo, hi int) {
+		var bm, bv [adamAddBlock]T
+		for i := lo; i < hi; i += adamAddBlock {
+			j := min(i+adamAddBlock, hi)
+			gm, gv := bm[:j-i], bv[:j-i]
+			adamApplyGradRange(gm, gv, up[i:j], m[i:j], v[i:j], negStep, eps, 0, j-i)
+			axpyRange(am[i:j], 1, gm)
+			axpyRange(av[i:j], 1, gv)
+		}
+	}
+	if splits(len(am), grainElems/4) {
+		forBlocks(len(am), grainElems/4, body)
+		return
+	}
+	body(0, len(am))
+}
+
 func packedHalf(op string, s, t *Tensor) int {
 	sameDType(op, s, t)
 	if len(s.shape) != len(t.shape)+1 || s.shape[0] != 2 || !SameShape(s.shape[1:], t.shape) {

@@ -101,3 +101,45 @@ func BenchmarkResultStorage(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAdamApplyPackedGradAdd times adding the packed Adam update's
+// gradient for φ = [560, 400] into a gradient the backward pass owns: as a
+// new gradient and an in-place sum ("separate", the released storage
+// reused as in a step), or in one pass (AdamApplyPackedGradAdd, "fused"),
+// on 1 and 2 workers:
+//
+//	go test ./tensor -run XXX -bench AdamApplyPackedGradAdd -benchtime 300x
+func BenchmarkAdamApplyPackedGradAdd(b *testing.B) {
+	defer func(w int) { parallel.Workers = w }(parallel.Workers)
+	const p = 560 * 400
+	rng := NewRNG(1)
+	a := NewArena()
+	// Operands in a ring of 64 MB, as a step's come from memory.
+	ring := (64 << 20) / (4 * 6 * p)
+	type operands struct{ acc, up, s *Tensor }
+	ops := make([]operands, ring)
+	for i := range ops {
+		ops[i] = operands{rng.Normal(Float32, 0, 1, 2, p), rng.Normal(Float32, 0, 1, p), rng.Uniform(Float32, 0, 1, 2, p)}
+	}
+	for _, kind := range []string{"separate", "fused"} {
+		for _, w := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/workers=%d", kind, w), func(b *testing.B) {
+				parallel.Workers = w
+				for i := 0; i < b.N; {
+					a.Step(func() {
+						for j := 0; j < ring && i < b.N; j, i = j+1, i+1 {
+							o := ops[j]
+							if kind == "fused" {
+								AdamApplyPackedGradAdd(o.acc, o.up, o.s, 1e-3, 1e-8)
+								continue
+							}
+							g := AdamApplyPackedGrad(o.up.InArena(a), o.s, 1e-3, 1e-8)
+							AddInPlace(o.acc, g)
+							Release(g)
+						}
+					})
+				}
+			})
+		}
+	}
+}

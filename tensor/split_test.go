@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/bism-ml/bism/internal/parallel"
@@ -158,5 +159,37 @@ func TestSplitNormalsManySeeds(t *testing.T) {
 		got, gotNext := g.Normal(Float64, 0, 1, 1000), g.Uniform(Float64, 0, 1, 2)
 		sameBits(t, fmt.Sprintf("seed %d", seed), got, want)
 		sameBits(t, fmt.Sprintf("seed %d: the stream after it", seed), gotNext, wantNext)
+	}
+}
+
+// TestAdamApplyPackedGradAddSameBits: adding the packed Adam update's
+// gradient in place has the bits of a new gradient added with AddInPlace,
+// for halves shorter than a vector, between blocks and over several
+// blocks, in float32 and float64 (including v = 0 entries), on one worker
+// and split over three.
+func TestAdamApplyPackedGradAddSameBits(t *testing.T) {
+	defer func(w, g int) { parallel.Workers, grainElems = w, g }(parallel.Workers, grainElems)
+	rng := NewRNG(4)
+	for _, dt := range []DType{Float32, Float64} {
+		for _, p := range []int{7, 1000, 1029, 3*adamAddBlock + 5, 9000} {
+			acc := rng.Normal(dt, 0, 1, 2, p)
+			up := rng.Normal(dt, 0, 1, p)
+			s := rng.Uniform(dt, -1, 1, 2, p)
+			for i := p; i < 2*p; i += 3 { // v >= 0, and 0 in places (m = 0 there)
+				s.SetFlat(i, math.Abs(s.Flat(i)))
+				if i%7 == 0 {
+					s.SetFlat(i, 0)
+					s.SetFlat(i-p, 0)
+				}
+			}
+			want := acc.Clone()
+			AddInPlace(want, AdamApplyPackedGrad(up, s, 1e-3, 1e-8))
+			for _, w := range []int{1, 3} {
+				parallel.Workers, grainElems = w, 2*block
+				got := acc.Clone()
+				AdamApplyPackedGradAdd(got, up, s, 1e-3, 1e-8)
+				sameBits(t, fmt.Sprintf("%v p=%d workers=%d", dt, p, w), got, want)
+			}
+		}
 	}
 }
