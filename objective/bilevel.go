@@ -141,6 +141,8 @@ func (b *BiLevel) StepPerturbed(p Perturbed, rng *tensor.RNG) StepResult {
 	x := ad.Const(p.X)
 	energyK := model.EnergyGivenV(b.Model, thConst, x)
 	for k := 0; k < b.K; k++ {
+		// An inner step leaves nothing behind but φ, updated in place: its
+		// tensors serve the next step (tensor.ReleaseSince).
 		mark := p.X.Arena().Mark()
 		phi := qParams.Vars()
 		loss := InnerLoss(energyK, b.Posterior, phi, x, weights, rng)

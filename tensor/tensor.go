@@ -48,7 +48,7 @@ type Tensor struct {
 	// served is 1 + the index of t's storage among the buffers its arena
 	// has handed out in this Step, on the header the storage was served
 	// with (0 for views, heap storage and slab-cut small tensors): what
-	// Arena.Release needs to take it back.
+	// Release needs to take it back.
 	served int32
 }
 
