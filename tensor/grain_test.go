@@ -50,15 +50,7 @@ func BenchmarkGrain(b *testing.B) {
 							defer func(g int) { grainElems = g }(grainElems)
 							grainElems = block
 						}
-						// One arena step per pass over the ring, so that the
-						// results too are distinct buffers.
-						for i := 0; i < b.N; {
-							a.Step(func() {
-								for j := 0; j < ring && i < b.N; j, i = j+1, i+1 {
-									op.f(xs[j], ys[j])
-								}
-							})
-						}
+						ringSteps(b, a, ring, func(j int) { op.f(xs[j], ys[j]) })
 						b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/elem")
 					})
 				}
@@ -87,16 +79,12 @@ func BenchmarkResultStorage(b *testing.B) {
 		for _, w := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s/workers=%d", storage, w), func(b *testing.B) {
 				parallel.Workers = w
-				for i := 0; i < b.N; {
-					a.Step(func() {
-						for j := 0; j < ring && i < b.N; j, i = j+1, i+1 {
-							z := Mul(x, y)
-							if storage == "released" {
-								Release(z)
-							}
-						}
-					})
-				}
+				ringSteps(b, a, ring, func(int) {
+					z := Mul(x, y)
+					if storage == "released" {
+						Release(z)
+					}
+				})
 			})
 		}
 	}
@@ -125,21 +113,30 @@ func BenchmarkAdamApplyPackedGradAdd(b *testing.B) {
 		for _, w := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s/workers=%d", kind, w), func(b *testing.B) {
 				parallel.Workers = w
-				for i := 0; i < b.N; {
-					a.Step(func() {
-						for j := 0; j < ring && i < b.N; j, i = j+1, i+1 {
-							o := ops[j]
-							if kind == "fused" {
-								AdamApplyPackedGradAdd(o.acc, o.up, o.s, 1e-3, 1e-8)
-								continue
-							}
-							g := AdamApplyPackedGrad(o.up.InArena(a), o.s, 1e-3, 1e-8)
-							AddInPlace(o.acc, g)
-							Release(g)
-						}
-					})
-				}
+				ringSteps(b, a, ring, func(j int) {
+					o := ops[j]
+					if kind == "fused" {
+						AdamApplyPackedGradAdd(o.acc, o.up, o.s, 1e-3, 1e-8)
+						return
+					}
+					g := AdamApplyPackedGrad(o.up.InArena(a), o.s, 1e-3, 1e-8)
+					AddInPlace(o.acc, g)
+					Release(g)
+				})
 			})
 		}
+	}
+}
+
+// ringSteps runs b.N calls of op over a ring of operands (op(j), j cycling
+// through [0, ring)), one arena step per pass over the ring, so that the
+// results too are distinct buffers, as in a training step.
+func ringSteps(b *testing.B, a *Arena, ring int, op func(j int)) {
+	for i := 0; i < b.N; {
+		a.Step(func() {
+			for j := 0; j < ring && i < b.N; j, i = j+1, i+1 {
+				op(j)
+			}
+		})
 	}
 }
