@@ -129,7 +129,14 @@ func ImplicitGradientSolve(outer, inner func(theta, phi nn.Vals) *ad.Value, thet
 	// ⟨∇_φ Ĝ, u⟩ for a constant u: differentiated in φ, a Hessian-vector
 	// product; in θ, the mixed term.
 	pair := func(u []float64) *ad.Value { return ad.Inner(gradG, constsLike(gradG, u)) }
-	hvp := func(u, out []float64) { flattenInto(out, ad.Tensors(ad.Grad(pair(u), phi.List()))) }
+	arena := gradG[0].Tensor().Arena()
+	hvp := func(u, out []float64) {
+		// Each product leaves nothing behind but out: its tensors serve the
+		// next (tensor.ReleaseSince).
+		mark := arena.Mark()
+		flattenInto(out, ad.Tensors(ad.Grad(pair(u), phi.List())))
+		tensor.ReleaseSince(mark)
+	}
 	w, si := solve(hvp, flatten(ad.Tensors(dJdPhi)))
 	info.SolveInfo = si
 	mixed := ad.Tensors(ad.Grad(pair(w), theta.List()))
