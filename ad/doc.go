@@ -26,8 +26,11 @@
 // CreateGraph the backward pass is itself recorded and Grad can be applied to
 // its results again, to any order (PyTorch's create_graph=True, JAX's
 // grad-of-grad). Without CreateGraph the backward pass runs on constants and
-// records nothing. A matrix product's gradient is a matrix product at every
-// order: no outer products are formed.
+// records nothing; inside an arena's Step it also owns the gradients it
+// computes, adds into them in place and releases each once it has been
+// handed on, and a rule may add its product straight into such a gradient
+// (the packed Adam update's does). A matrix product's gradient is a matrix
+// product at every order: no outer products are formed.
 //
 // A value that y does not depend on gets a zero gradient of its own shape.
 //

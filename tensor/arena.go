@@ -23,8 +23,15 @@ import (
 // always live on the heap. Outside a Step, an arena's tensors take their
 // storage from the heap too.
 //
+// Storage can also come back within a Step: Release gives back one tensor
+// whose only holder is done with it (a backward pass's consumed
+// gradients), ReleaseSince everything served after a Mark (an inner loop's
+// iteration), so that the next request of that size is served from
+// storage still in the cache.
+//
 // The contract is the caller's: no tensor whose storage came from the
-// arena may be read or written after the next Step begins. Values that
+// arena may be read or written after the next Step begins, or after its
+// release. Values that
 // must outlive a step (optimizer moments, persistent Markov chains) are
 // created on the heap (New) or copied out with Keep; parameters are updated
 // in place.
