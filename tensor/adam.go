@@ -281,8 +281,6 @@ func AdamApplyPackedGrad(up, s *Tensor, step, eps float64) *Tensor {
 	return gs
 }
 
-// packedHalf checks that s is [2, p...] for p the shape of t (and of t's
-// dtype) and returns the size of p.
 // AdamApplyPackedGradAdd adds AdamApplyPackedGrad(up, s, step, eps) to acc
 // (shaped like s) in place: one pass over acc instead of a new gradient and
 // a sum, with the bits of AddInPlace(acc, AdamApplyPackedGrad(up, s, step,
@@ -323,6 +321,8 @@ func adamApplyGradAdd[T Float](am, av, up, m, v []T, negStep, eps T) {
 	body(0, len(am))
 }
 
+// packedHalf checks that s is [2, p...] for p the shape of t (and of t's
+// dtype) and returns the size of p.
 func packedHalf(op string, s, t *Tensor) int {
 	sameDType(op, s, t)
 	if len(s.shape) != len(t.shape)+1 || s.shape[0] != 2 || !SameShape(s.shape[1:], t.shape) {
