@@ -66,16 +66,18 @@ type CD struct{ K int }
 // the loss mean F(v) - mean F(v_model) and its θ-gradient in the order of
 // m.Params().Names(). θ is not modified.
 func (c CD) Step(m *model.GRBM, v *tensor.Tensor, rng *tensor.RNG) (float64, []*tensor.Tensor) {
-	theta := m.Params().Vars()
-	if c.K == 0 {
-		l := FreeEnergyGap(m, theta, v, v)
-		return l.Item(), ad.Tensors(ad.Grad(l, theta.List()))
+	if c.K < 0 {
+		panic(fmt.Sprintf("objective.CD: K = %d < 0", c.K))
 	}
-	// FreeEnergyGap with the chains' first sweep started from the logits
-	// that the data's free energy computes (the same values as Gibbs from v).
+	theta := m.Params().Vars()
+	// FreeEnergyGap, with the chains' first sweep started from the logits
+	// that the data's free energy computes (the values Gibbs from v gives).
 	f, logits := m.FreeEnergyAndLogits(theta, ad.Const(v))
-	_, neg := m.GibbsFromLogits(logits.Tensor(), rng)
-	neg = GibbsChains(m, neg, c.K-1, rng)
+	neg := v // K = 0: the chains stay at the data
+	if c.K > 0 {
+		_, neg = m.GibbsFromLogits(logits.Tensor(), rng)
+		neg = GibbsChains(m, neg, c.K-1, rng)
+	}
 	l := ad.Sub(ad.Mean(f, false), ad.Mean(m.FreeEnergy(theta, ad.Const(neg)), false))
 	return l.Item(), ad.Tensors(ad.Grad(l, theta.List()))
 }
