@@ -307,3 +307,73 @@ func TestAddVJPMatchesTheRule(t *testing.T) {
 		}
 	}
 }
+
+// TestSquaredDistanceMatchesComposition: SquaredDistance stands for
+// Sum(Mul(Square(Sub(x, c)), w), false, -1) in a GRBM's free energy. The
+// gradients that training takes through it must have the composition's
+// bits: first order (contrastive divergence) in an arena's Step, with
+// released storage reused and poisoned; second order (the parameters'
+// gradient of a score-matching loss on -∂F/∂v); third order (sliced score
+// matching's Hessian-vector product, differentiated once more).
+func TestSquaredDistanceMatchesComposition(t *testing.T) {
+	rng := tensor.NewRNG(8)
+	const b, d, h = 37, 40, 9
+	v0 := rng.Normal(tensor.Float32, 0, 1, b, d)
+	u0 := rng.Rademacher(tensor.Float32, b, d)
+	p0 := []*tensor.Tensor{rng.Normal(tensor.Float32, 0, 0.3, d, h), rng.Normal(tensor.Float32, 0, 1, d),
+		rng.Normal(tensor.Float32, 0, 1, h), rng.Normal(tensor.Float32, 0, 0.3, d)}
+	fused := func(v, c, w *Value) *Value { return SquaredDistance(v, c, w) }
+	parts := func(v, c, w *Value) *Value { return Sum(Mul(Square(Sub(v, c)), w), false, -1) }
+	run := func(a *tensor.Arena, quad func(v, c, w *Value) *Value, order int) (grads [][]float32) {
+		body := func() {
+			ps := make([]*Value, len(p0))
+			for i, p := range p0 {
+				ps[i] = Var(p.InArena(a))
+			}
+			v := Var(v0.InArena(a))
+			freeEnergy := func(v *Value) *Value {
+				prec := Exp(Scale(ps[3], -2))
+				return Sub(Scale(quad(v, ps[1], prec), 0.5), Sum(Softplus(Add(MatMul(v, ps[0], false, false), ps[2])), false, -1))
+			}
+			var loss *Value
+			switch order {
+			case 1:
+				loss = Mean(freeEnergy(v), false)
+			default:
+				score := Neg(Grad(SumAll(freeEnergy(v)), []*Value{v}, CreateGraph())[0])
+				loss = SumAll(Square(score))
+				if order == 3 {
+					uS := SumAll(Mul(score, Const(u0.InArena(a))))
+					hvp := Grad(uS, []*Value{v}, CreateGraph())[0]
+					loss = Add(loss, SumAll(Mul(hvp, Const(u0.InArena(a)))))
+				}
+			}
+			for _, g := range Grad(loss, append(ps, v)) {
+				grads = append(grads, append([]float32(nil), g.Tensor().F32()...))
+			}
+		}
+		if a == nil {
+			body()
+		} else {
+			a.Step(body)
+		}
+		return grads
+	}
+	for order := 1; order <= 3; order++ {
+		want := run(nil, parts, order)
+		for _, poison := range []bool{false, true} {
+			a := tensor.NewArena()
+			a.MinElems, a.Poison = 1, poison
+			for _, arena := range []*tensor.Arena{nil, a} {
+				got := run(arena, fused, order)
+				for j := range want {
+					for k := range want[j] {
+						if math.Float32bits(got[j][k]) != math.Float32bits(want[j][k]) {
+							t.Fatalf("order %d, arena %v, poison %v: gradient %d entry %d is %v, the composition's %v", order, arena != nil, poison, j, k, got[j][k], want[j][k])
+						}
+					}
+				}
+			}
+		}
+	}
+}

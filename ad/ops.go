@@ -241,6 +241,50 @@ func LogSumExp(x *Value, keepdims bool, axes ...int) *Value {
 	}, x)
 }
 
+// SquaredDistance returns s_n = Σ_i w_i (x_ni - c_i)² for each row of x
+// [B, D], with c and w of shape [D]: the quadratic term of a Gaussian
+// energy in one operation. It is Sum(Mul(Square(Sub(x, c)), w), false, -1)
+// with the same bits, forward and in a first-order backward pass, where one
+// fused kernel computes
+//
+//	∂/∂x_ni = 2 g_n w_i (x_ni - c_i),  ∂/∂c = -Σ_n ∂/∂x_n,  ∂/∂w_i = Σ_n g_n (x_ni - c_i)².
+//
+// Its recorded backward pass is that composition's, on a recomputed x - c.
+func SquaredDistance(x, c, w *Value) *Value {
+	return record("SquaredDistance", tensor.SquaredDistance(x.t, c.t, w.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+		x, c, w := in[0], in[1], in[2]
+		if !g.requiresGrad && !x.requiresGrad && !c.requiresGrad && !w.requiresGrad {
+			// First-order backward pass: one fused kernel, nothing recorded.
+			gx, gc, gw := tensor.SquaredDistanceGrad(g.t, x.t, c.t, w.t, need[0], need[1], need[2])
+			return []*Value{constOrNil(gx), constOrNil(gc), constOrNil(gw)}
+		}
+		d := Sub(x, c)
+		gb := expandReduced(g, x.Shape(), []int{-1})
+		res := make([]*Value, 3)
+		if need[2] {
+			res[2] = SumTo(Mul(gb, Square(d)), w.Shape())
+		}
+		if need[0] || need[1] {
+			gd := Mul(Mul(gb, w), Scale(d, 2)) // Square's recorded rule
+			if need[0] {
+				res[0] = gd
+			}
+			if need[1] {
+				res[1] = SumTo(Neg(gd), c.Shape())
+			}
+		}
+		return res
+	}, x, c, w)
+}
+
+// constOrNil wraps t as a constant, or returns nil for a nil t.
+func constOrNil(t *tensor.Tensor) *Value {
+	if t == nil {
+		return nil
+	}
+	return Const(t)
+}
+
 // expandReduced broadcasts a reduction's cotangent back to the input shape.
 func expandReduced(g *Value, shape []int, axes []int) *Value {
 	kshape, _ := tensor.ReducedShape("reduce", shape, axes, true)

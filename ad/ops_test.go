@@ -111,6 +111,9 @@ var opCases = []opCase{
 		// lose their accuracy.
 		return cubeOf(AdamApplyPacked(x[0], pack(x[1], AddScalar(Square(x[2]), 0.25)), 0.3, 1e-3))
 	}},
+	{name: "SquaredDistance", shapes: [][]int{{4, 5}, {5}, {5}}, f: func(x []*Value) *Value {
+		return cubeOf(SquaredDistance(x[0], x[1], x[2]))
+	}},
 	{name: "Inverse", shapes: [][]int{{3, 3}}, f: func(x []*Value) *Value { return Inverse(x[0]) }, gen: wellConditioned},
 	{name: "Cholesky", shapes: [][]int{{3, 3}}, f: func(x []*Value) *Value {
 		// Differentiate through a symmetric positive-definite input X Xᵀ + I.

@@ -44,10 +44,15 @@ func NewGRBM(d, h int, scalarSigma bool, rng *tensor.RNG, dt tensor.DType) *GRBM
 // Params returns θ = (W, b, c, log_sigma).
 func (m *GRBM) Params() *nn.Params { return m.params }
 
-// quadratic returns 1/2 Σ (v-b)²/σ² per row.
+// quadratic returns 1/2 Σ (v-b)²/σ² per row: with a σ per dimension one
+// fused operation (ad.SquaredDistance), with the paper's scalar σ the
+// broadcasting composition it stands for.
 func (m *GRBM) quadratic(th nn.Vals, v *ad.Value) *ad.Value {
 	prec := ad.Exp(ad.Scale(th.Get("log_sigma"), -2))
-	return ad.Scale(rowSum(ad.Mul(ad.Square(ad.Sub(v, th.Get("b"))), prec)), 0.5)
+	if m.ScalarSigma {
+		return ad.Scale(rowSum(ad.Mul(ad.Square(ad.Sub(v, th.Get("b"))), prec)), 0.5)
+	}
+	return ad.Scale(ad.SquaredDistance(v, th.Get("b"), prec), 0.5)
 }
 
 // hiddenInput returns c + Wᵀv (default) or c + Wᵀv/σ (paper), [B,H]:
