@@ -142,8 +142,10 @@ func (o Outer) PerExample(e EnergyFn, p Perturbed) *ad.Value {
 	case SM:
 		per = ad.Add(halfSqNorm(s), trace(s, x))
 	case SSM:
+		// uᵀ∇_v(s·u) needs only the gradient of s·u: s's gradient with
+		// cotangent u, without computing s·u itself.
 		u := ad.Const(p.U)
-		hu := ad.Grad(ad.Dot(s, u), []*ad.Value{x}, ad.CreateGraph())[0]
+		hu := ad.Grad(s, []*ad.Value{x}, ad.CreateGraph(), ad.Cotangent(u))[0]
 		per = ad.Add(halfSqNorm(s), rows(ad.Mul(hu, u)))
 	case DSM:
 		per = halfSqNorm(ad.Add(s, ad.Const(tensor.Scale(p.Eps, 1/o.Sigma))))
