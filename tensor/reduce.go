@@ -111,6 +111,12 @@ func reduce(op string, x *Tensor, keepdims bool, axes []int, isMax bool) *Tensor
 		}
 		return out
 	}
+	if outer, c, inner, ok := oneAxisKept(x.shape, norm); ok && !isMax && x.dtype == Float32 && hasVecMath && c >= 16 {
+		// A sum over every axis but one (a convolution's bias gradient):
+		// sixteen kept indices at a time in vector lanes.
+		keptSums(out.f32, x.f32, outer, c, inner)
+		return out
+	}
 	// Output strides over x's shape: zero on reduced axes.
 	os := contiguousStrides(kshape)
 	for i := range kshape {
@@ -160,6 +166,57 @@ func reduceRows[T Float](d, x []T, rows, n, oo, oi int, isMax bool) {
 		for j, v := range x[r*n : r*n+n] {
 			d[j] += v
 		}
+	}
+}
+
+// oneAxisKept reports whether the sorted axes norm reduce every axis of
+// shape but one, k, with the sizes before k, at k and after k multiplied
+// out.
+func oneAxisKept(shape, norm []int) (outer, c, inner int, ok bool) {
+	if len(norm) != len(shape)-1 || len(shape) < 3 {
+		return 0, 0, 0, false
+	}
+	k := len(shape) - 1 // the one axis missing from norm
+	for i, a := range norm {
+		if a != i {
+			k = i
+			break
+		}
+	}
+	outer, inner = 1, 1
+	for _, d := range shape[:k] {
+		outer *= d
+	}
+	for _, d := range shape[k+1:] {
+		inner *= d
+	}
+	return outer, shape[k], inner, true
+}
+
+// keptSums adds x, [outer, c, inner], into d [c] over its first and last
+// axes, each d[j] in the general loop's order (x's row-major order):
+// sixteen j at a time in the lanes of the row-sum kernel, whose rows here
+// are the sixteen j's runs of inner values, continued over the outer
+// index; the j left over one at a time. Blocks of sixteen are split over
+// cores.
+func keptSums(d, x []float32, outer, c, inner int) {
+	blocks := c / 16
+	body := func(lo, hi int) { vecKeptSums(d, x, outer, c, inner, lo, hi) }
+	if splits(outer*c*inner, grainElems) && blocks >= 2 && 16*inner <= math.MaxInt32 {
+		parallel.For(blocks, 1, body)
+	} else if 16*inner <= math.MaxInt32 {
+		body(0, blocks)
+	} else {
+		blocks = 0
+	}
+	for j := blocks * 16; j < c; j++ {
+		acc := d[j]
+		for o := range outer {
+			for _, v := range x[(o*c+j)*inner : (o*c+j+1)*inner] {
+				acc += v
+			}
+		}
+		d[j] = acc
 	}
 }
 

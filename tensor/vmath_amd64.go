@@ -238,6 +238,22 @@ func vecLeaky(d, x []float32, slope float32) int {
 //go:noescape
 func rowSums16(d, x *float32, n int, idx *int32)
 
+// vecKeptSums adds x, [outer, c, inner], over its first and last axes
+// into d[16b : 16b+16] for the blocks b in [lo, hi), each element in x's
+// row-major order (keptSums).
+func vecKeptSums(d, x []float32, outer, c, inner, lo, hi int) {
+	var idx [16]int32
+	for i := range idx {
+		idx[i] = int32(i * inner)
+	}
+	for b := lo; b < hi; b++ {
+		for o := range outer {
+			_ = x[(o*c+b*16+16)*inner-1]
+			rowSums16(&d[b*16], &x[(o*c+b*16)*inner], inner, &idx[0])
+		}
+	}
+}
+
 // vecRowSums adds each row of x (rows of n values) into its element of d,
 // sixteen rows at a time with the additions of the scalar loop in their
 // order, and returns how many rows it did (a multiple of 16).
