@@ -377,3 +377,64 @@ func TestSquaredDistanceMatchesComposition(t *testing.T) {
 		}
 	}
 }
+
+// TestELUBackwardMatchesComposition: ELU's recorded backward rule is one
+// operation (eluBackward); a score-matching loss on a network of ELUs
+// differentiates it once more. The parameters' gradients must have the
+// bits of the rule written as its composition, on the heap and in an
+// arena's Step with storage reused and poisoned, at second order (the
+// score's loss) and third (its Hessian-vector product, differentiated).
+func TestELUBackwardMatchesComposition(t *testing.T) {
+	eluByParts := func(x *Value) *Value {
+		return unary(tensor.FELU, x, func(g, x, out *Value) *Value {
+			pos := tensor.Apply(tensor.FStep, x.t)
+			neg := Const(tensor.Affine(pos, -1, 1))
+			return Mul(g, Add(Const(pos), Mul(neg, AddScalar(out, 1))))
+		})
+	}
+	rng := tensor.NewRNG(9)
+	const b, d, h = 23, 30, 40
+	v0 := rng.Normal(tensor.Float32, 0, 1, b, d)
+	u0 := rng.Rademacher(tensor.Float32, b, d)
+	w0 := rng.Normal(tensor.Float32, 0, 0.3, d, h)
+	a0 := rng.Normal(tensor.Float32, 0, 1, h)
+	run := func(a *tensor.Arena, elu func(*Value) *Value, order int) (grads [][]float32) {
+		body := func() {
+			w, av, v := Var(w0.InArena(a)), Var(a0.InArena(a)), Var(v0.InArena(a))
+			energy := func(v *Value) *Value { return Sum(Mul(elu(MatMul(v, w, false, false)), av), false, -1) }
+			score := Neg(Grad(SumAll(energy(v)), []*Value{v}, CreateGraph())[0])
+			loss := SumAll(Square(score))
+			if order == 3 {
+				u := Const(u0.InArena(a))
+				hu := Grad(score, []*Value{v}, CreateGraph(), Cotangent(u))[0]
+				loss = Add(loss, SumAll(Mul(hu, u)))
+			}
+			for _, g := range Grad(loss, []*Value{w, av, v}) {
+				grads = append(grads, append([]float32(nil), g.Tensor().F32()...))
+			}
+		}
+		if a == nil {
+			body()
+		} else {
+			a.Step(body)
+		}
+		return grads
+	}
+	for _, order := range []int{2, 3} {
+		want := run(nil, eluByParts, order)
+		for _, poison := range []bool{false, true} {
+			a := tensor.NewArena()
+			a.MinElems, a.Poison = 1, poison
+			for _, arena := range []*tensor.Arena{nil, a} {
+				got := run(arena, ELU, order)
+				for j := range want {
+					for k := range want[j] {
+						if math.Float32bits(got[j][k]) != math.Float32bits(want[j][k]) {
+							t.Fatalf("order %d, arena %v, poison %v: gradient %d entry %d is %v, the composition's %v", order, arena != nil, poison, j, k, got[j][k], want[j][k])
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -762,6 +762,59 @@ func unaryGradRange[T Float](f UnaryFunc, d, g, x, y []T, lo, hi int) {
 	}
 }
 
+// ELUBackwardGrad returns the gradients of Σ G·r, where r = g·ELU'(x)
+// (UnaryGrad(FELU, g, x, out), ELU's backward product, with ELU'(x) = 1
+// for x > 0 and out + 1 = exp(x) otherwise), with respect to g and out,
+// each only where asked (nil otherwise):
+//
+//	∂/∂g = G·ELU'(x),  ∂/∂out = (G·g)·[x ≤ 0]
+//
+// the second computed as (G·g)·(1 - step(x)), the product a recorded
+// backward pass through r's composition (Mul, Add, Mul by 1 - step(x),
+// out + 1) forms, signed zeros included, in one pass over memory.
+func ELUBackwardGrad(G, g, x, out *Tensor, needG, needOut bool) (dg, dout *Tensor) {
+	if !SameShape(G.shape, x.shape) || !SameShape(g.shape, x.shape) || !SameShape(out.shape, x.shape) {
+		panic(fmt.Sprintf("tensor.ELUBackwardGrad: shapes %v, %v, %v and %v differ", G.shape, g.shape, x.shape, out.shape))
+	}
+	if needG {
+		dg, _ = UnaryGrad(FELU, G, x, out)
+	}
+	if needOut {
+		dout = arenaOf(G, g, x, out).empty(x.dtype, x.shape...)
+		if x.dtype == Float32 {
+			eluOutGrad(dout.f32, G.f32, g.f32, x.f32)
+		} else {
+			eluOutGrad(dout.f64, G.f64, g.f64, x.f64)
+		}
+	}
+	return dg, dout
+}
+
+// eluOutGrad sets d = (G·g)·(1 - step(x)) in chunks that stay in the
+// first-level cache: the product, then 1 - step(x) with the step and
+// affine kernels, then their product.
+func eluOutGrad[T Float](d, G, g, x []T) {
+	body := func(lo, hi int) {
+		const chunk = 1024
+		buf := getBuf[T](chunk)
+		defer putBuf(buf)
+		neg := *buf
+		for c := lo; c < hi; c += chunk {
+			e := min(c+chunk, hi)
+			n := e - c
+			binRow(opMul, d[c:e], G[c:], g[c:], n, 1, 1)
+			applyUnary(FStep, neg[:n], x[c:e])
+			affineRange(neg, neg, -1, 1, 0, n)
+			binRow(opMul, d[c:e], d[c:e], neg, n, 1, 1)
+		}
+	}
+	if !splits(len(d), grainElems) {
+		body(0, len(d))
+		return
+	}
+	forBlocks(len(d), grainElems, body)
+}
+
 func sigmoidOf[T Float](x T) T {
 	if v, ok := any(x).(float32); ok {
 		return T(sigmoid32(v))
