@@ -438,3 +438,72 @@ func TestELUBackwardMatchesComposition(t *testing.T) {
 		}
 	}
 }
+
+// TestRelaxedBernoulliMatchesComposition: a relaxed Bernoulli posterior's
+// sample (SigmoidScaledSum) and log-density (BernoulliLogProb) stand for
+// Sigmoid(Scale(Add(l, g), 1/τ)) and Sum(Sub(Mul(h, l), Softplus(l)),
+// false, -1) in the bi-level objectives' inner loss E(v, h) + log q(h|v).
+// The gradients training takes through them must have the compositions'
+// bits: the inner loss's φ-gradient at first order (the K inner steps) in
+// an arena's Step with storage reused and poisoned, and, with that
+// gradient recorded, a loss of it differentiated once more (the unrolled
+// steps), with respect to φ and θ.
+func TestRelaxedBernoulliMatchesComposition(t *testing.T) {
+	type parts struct {
+		sample  func(l, g *Value, a float64) *Value
+		logProb func(l, h *Value) *Value
+	}
+	fused := parts{SigmoidScaledSum, BernoulliLogProb}
+	composed := parts{
+		func(l, g *Value, a float64) *Value { return Sigmoid(Scale(Add(l, g), a)) },
+		func(l, h *Value) *Value { return Sum(Sub(Mul(h, l), Softplus(l)), false, -1) },
+	}
+	rng := tensor.NewRNG(10)
+	const b, d, h = 21, 30, 40
+	v0 := rng.Normal(tensor.Float32, 0, 1, b, d)
+	g0 := rng.Logistic(tensor.Float32, b, h)
+	a0 := rng.Normal(tensor.Float32, 0, 0.3, d, h) // φ
+	w0 := rng.Normal(tensor.Float32, 0, 0.3, d, h) // θ
+	run := func(a *tensor.Arena, p parts, order int) (grads [][]float32) {
+		body := func() {
+			phi, theta, v := Var(a0.InArena(a)), Var(w0.InArena(a)), Const(v0.InArena(a))
+			l := MatMul(v, phi, false, false)
+			hs := p.sample(l, Const(g0.InArena(a)), 10)
+			energy := Neg(Sum(Mul(MatMul(v, theta, false, false), hs), false, -1))
+			inner := Mean(Add(energy, p.logProb(l, hs)), false)
+			var gs []*Value
+			if order == 1 {
+				gs = Grad(inner, []*Value{phi, theta})
+			} else {
+				gphi := Grad(inner, []*Value{phi}, CreateGraph())[0]
+				gs = Grad(SumAll(Square(gphi)), []*Value{phi, theta})
+			}
+			for _, g := range gs {
+				grads = append(grads, append([]float32(nil), g.Tensor().F32()...))
+			}
+		}
+		if a == nil {
+			body()
+		} else {
+			a.Step(body)
+		}
+		return grads
+	}
+	for _, order := range []int{1, 2} {
+		want := run(nil, composed, order)
+		for _, poison := range []bool{false, true} {
+			a := tensor.NewArena()
+			a.MinElems, a.Poison = 1, poison
+			for _, arena := range []*tensor.Arena{nil, a} {
+				got := run(arena, fused, order)
+				for j := range want {
+					for k := range want[j] {
+						if math.Float32bits(got[j][k]) != math.Float32bits(want[j][k]) {
+							t.Fatalf("order %d, arena %v, poison %v: gradient %d entry %d is %v, the composition's %v", order, arena != nil, poison, j, k, got[j][k], want[j][k])
+						}
+					}
+				}
+			}
+		}
+	}
+}

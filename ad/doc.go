@@ -32,6 +32,14 @@
 // (the packed Adam update's does). A matrix product's gradient is a matrix
 // product at every order: no outer products are formed.
 //
+// A few operations stand for compositions that the models evaluate on
+// every example (a Gaussian energy's quadratic term SquaredDistance, a
+// relaxed Bernoulli sample SigmoidScaledSum and log-density
+// BernoulliLogProb, ELU's recorded backward rule): one kernel forward and
+// one for a first-order backward pass, rounding as the composition does,
+// so results keep their bits, and the composition's own rule when the
+// backward pass is recorded.
+//
 // A value that y does not depend on gets a zero gradient of its own shape.
 //
 // # Stopping gradients

@@ -300,6 +300,54 @@ func SquaredDistance(x, c, w *Value) *Value {
 	}, x, c, w)
 }
 
+// SigmoidScaledSum returns σ((x + c)·a) for same-shaped x and c: a relaxed
+// Bernoulli sample σ((l + g)/τ) from logits l and logistic noise g in one
+// operation, with the bits of Sigmoid(Scale(Add(x, c), a)) forward and in a
+// first-order backward pass, ∂/∂x = ∂/∂c = G·y(1-y)·a for y the result, one
+// kernel. Its recorded backward pass is that composition's.
+func SigmoidScaledSum(x, c *Value, a float64) *Value {
+	return record("SigmoidScaledSum", tensor.SigmoidScaledSum(x.t, c.t, a), func(g *Value, _ []*Value, y *Value, need []bool) []*Value {
+		var d *Value
+		if !g.requiresGrad && !y.requiresGrad {
+			// First-order backward pass: one fused kernel, nothing recorded.
+			d = Const(tensor.SigmoidScaledSumGrad(g.t, y.t, a))
+		} else {
+			d = Scale(Mul(g, Mul(y, OneMinus(y))), a) // Sigmoid's, then Scale's rule
+		}
+		return []*Value{d, d} // Add hands the cotangent to both
+	}, x, c)
+}
+
+// BernoulliLogProb returns Σ_j h_j l_j - softplus(l_j) for each row of
+// logits l and values h, [B, H]: the log-probability of h under
+// independent Bernoulli(σ(l_j)), evaluated at relaxed h too, in one
+// operation. It has the bits of Sum(Sub(Mul(h, l), Softplus(l)), false, -1)
+// forward and in a first-order backward pass, one kernel for
+//
+//	∂/∂l = σ(l)·(-G) + G·h,  ∂/∂h = G·l.
+//
+// Its recorded backward pass is that composition's.
+func BernoulliLogProb(l, h *Value) *Value {
+	return record("BernoulliLogProb", tensor.BernoulliLogProb(l.t, h.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+		l, h := in[0], in[1]
+		if !g.requiresGrad && !l.requiresGrad && !h.requiresGrad {
+			// First-order backward pass: one fused kernel, nothing recorded.
+			dl, dh := tensor.BernoulliLogProbGrad(g.t, l.t, h.t, need[0], need[1])
+			return []*Value{constOrNil(dl), constOrNil(dh)}
+		}
+		gb := expandReduced(g, l.Shape(), []int{-1})
+		res := make([]*Value, 2)
+		if need[0] {
+			// Softplus's rule on Sub's negated cotangent, then Mul's.
+			res[0] = Add(Mul(Neg(gb), Sigmoid(l)), Mul(gb, h))
+		}
+		if need[1] {
+			res[1] = Mul(gb, l)
+		}
+		return res
+	}, l, h)
+}
+
 // constOrNil wraps t as a constant, or returns nil for a nil t.
 func constOrNil(t *tensor.Tensor) *Value {
 	if t == nil {

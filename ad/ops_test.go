@@ -114,6 +114,12 @@ var opCases = []opCase{
 	{name: "SquaredDistance", shapes: [][]int{{4, 5}, {5}, {5}}, f: func(x []*Value) *Value {
 		return cubeOf(SquaredDistance(x[0], x[1], x[2]))
 	}},
+	{name: "SigmoidScaledSum", shapes: [][]int{{4, 5}, {4, 5}}, f: func(x []*Value) *Value {
+		return SigmoidScaledSum(x[0], x[1], 0.7)
+	}},
+	{name: "BernoulliLogProb", shapes: [][]int{{4, 5}, {4, 5}}, f: func(x []*Value) *Value {
+		return cubeOf(BernoulliLogProb(x[0], x[1]))
+	}},
 	{name: "Inverse", shapes: [][]int{{3, 3}}, f: func(x []*Value) *Value { return Inverse(x[0]) }, gen: wellConditioned},
 	{name: "Cholesky", shapes: [][]int{{3, 3}}, f: func(x []*Value) *Value {
 		// Differentiate through a symmetric positive-definite input X Xᵀ + I.

@@ -58,7 +58,7 @@ func (q *BernoulliPosterior) sampleAt(l *ad.Value, rng *tensor.RNG) *ad.Value {
 	// g0 - g1 of two standard Gumbels is a standard logistic variate, which
 	// costs one uniform and one logarithm to draw.
 	g := rng.Logistic(l.DType(), shape...)
-	return ad.Sigmoid(ad.Scale(ad.Add(l, ad.Const(g)), 1/q.Tau))
+	return ad.SigmoidScaledSum(l, ad.Const(g), 1/q.Tau)
 }
 
 // LogProb returns Σ_j h_j l_j - softplus(l_j) per row.
@@ -66,4 +66,4 @@ func (q *BernoulliPosterior) LogProb(phi nn.Vals, v, h *ad.Value) *ad.Value {
 	return logProbAt(q.Logits(phi, v), h)
 }
 
-func logProbAt(l, h *ad.Value) *ad.Value { return rowSum(ad.Sub(ad.Mul(h, l), ad.Softplus(l))) }
+func logProbAt(l, h *ad.Value) *ad.Value { return ad.BernoulliLogProb(l, h) }

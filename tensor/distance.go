@@ -97,32 +97,35 @@ func squaredDistance[T Float](out, x, c, w []T, rows, n int) {
 		return
 	}
 	blocks := (rows + 15) / 16
-	body := func(lo, hi int) {
-		buf := getBuf[T](16 * n)
-		defer putBuf(buf)
-		t := *buf
-		for r := lo * 16; r < min(hi*16, rows); r += 16 {
-			m := min(16, rows-r)
-			for j := range m {
-				tj := t[j*n : j*n+n]
-				binRow(opSub, tj, x[(r+j)*n:], c, n, 1, 1)
-				binRow(opMul, tj, tj, tj, n, 1, 1)
-				binRow(opMul, tj, tj, w, n, 1, 1)
-			}
-			done := 0
-			if t32, ok := any(t).([]float32); ok && m == 16 {
-				done = vecRowSums(any(out[r:r+16]).([]float32), t32, 16, n)
-			}
-			for j := done; j < m; j++ {
-				reduceRow(out[r+j:], t[j*n:], n, 0, 1, false)
-			}
-		}
-	}
 	if !splits(rows*n, grainElems) || blocks < 2 {
-		body(0, blocks)
+		squaredDistanceBlocks(out, x, c, w, rows, n, 0, blocks)
 		return
 	}
-	parallel.For(blocks, max(1, grainElems/(16*n)), body)
+	parallel.For(blocks, max(1, grainElems/(16*n)), func(lo, hi int) { squaredDistanceBlocks(out, x, c, w, rows, n, lo, hi) })
+}
+
+// squaredDistanceBlocks is squaredDistance's blocks of sixteen rows
+// [lo, hi).
+func squaredDistanceBlocks[T Float](out, x, c, w []T, rows, n, lo, hi int) {
+	buf := getBuf[T](16 * n)
+	defer putBuf(buf)
+	t := *buf
+	for r := lo * 16; r < min(hi*16, rows); r += 16 {
+		m := min(16, rows-r)
+		for j := range m {
+			tj := t[j*n : j*n+n]
+			binRow(opSub, tj, x[(r+j)*n:], c, n, 1, 1)
+			binRow(opMul, tj, tj, tj, n, 1, 1)
+			binRow(opMul, tj, tj, w, n, 1, 1)
+		}
+		done := 0
+		if t32, ok := any(t).([]float32); ok && m == 16 {
+			done = vecRowSums(any(out[r:r+16]).([]float32), t32, 16, n)
+		}
+		for j := done; j < m; j++ {
+			reduceRow(out[r+j:], t[j*n:], n, 0, 1, false)
+		}
+	}
 }
 
 // squaredDistanceGrad fills the gradients that are not nil (gc and gw
@@ -152,32 +155,34 @@ func squaredDistanceGrad[T Float](g, x, c, w, gx, gc, gw []T, rows, n int) {
 		}
 		return
 	}
-	body := func(lo, hi int) {
-		m := hi - lo
-		buf := getBuf[T](3 * m)
-		defer putBuf(buf)
-		d, gs, s := (*buf)[:m], (*buf)[m:2*m], (*buf)[2*m:]
-		for r := range rows {
-			binRow(opSub, d, x[r*n+lo:], c[lo:], m, 1, 1)
-			binRow(opMul, gs, w[lo:], g[r:], m, 1, 0)
-			if gw != nil {
-				binRow(opMul, s, d, d, m, 1, 1)
-				binRow(opMul, s, s, g[r:], m, 1, 0)
-				binRow(opAdd, gw[lo:], gw[lo:], s, m, 1, 1)
-			}
-			gd := s
-			if gx != nil {
-				gd = gx[r*n+lo : r*n+hi]
-			}
-			unaryGradRange(FSquare, gd, gs, d, d, 0, m)
-			if gc != nil {
-				binRow(opSub, gc[lo:], gc[lo:], gd, m, 1, 1)
-			}
-		}
-	}
 	if !splits(rows*n, grainElems) {
-		body(0, n)
+		squaredDistanceGradCols(g, x, c, w, gx, gc, gw, rows, n, 0, n)
 		return
 	}
-	forBlocks(n, max(block, grainElems/rows), body)
+	forBlocks(n, max(block, grainElems/rows), func(lo, hi int) { squaredDistanceGradCols(g, x, c, w, gx, gc, gw, rows, n, lo, hi) })
+}
+
+// squaredDistanceGradCols is squaredDistanceGrad's columns [lo, hi).
+func squaredDistanceGradCols[T Float](g, x, c, w, gx, gc, gw []T, rows, n, lo, hi int) {
+	m := hi - lo
+	buf := getBuf[T](3 * m)
+	defer putBuf(buf)
+	d, gs, s := (*buf)[:m], (*buf)[m:2*m], (*buf)[2*m:]
+	for r := range rows {
+		binRow(opSub, d, x[r*n+lo:], c[lo:], m, 1, 1)
+		binRow(opMul, gs, w[lo:], g[r:], m, 1, 0)
+		if gw != nil {
+			binRow(opMul, s, d, d, m, 1, 1)
+			binRow(opMul, s, s, g[r:], m, 1, 0)
+			binRow(opAdd, gw[lo:], gw[lo:], s, m, 1, 1)
+		}
+		gd := s
+		if gx != nil {
+			gd = gx[r*n+lo : r*n+hi]
+		}
+		unaryGradRange(FSquare, gd, gs, d, d, 0, m)
+		if gc != nil {
+			binRow(opSub, gc[lo:], gc[lo:], gd, m, 1, 1)
+		}
+	}
 }

@@ -794,25 +794,26 @@ func ELUBackwardGrad(G, g, x, out *Tensor, needG, needOut bool) (dg, dout *Tenso
 // first-level cache: the product, then 1 - step(x) with the step and
 // affine kernels, then their product.
 func eluOutGrad[T Float](d, G, g, x []T) {
-	body := func(lo, hi int) {
-		const chunk = 1024
-		buf := getBuf[T](chunk)
-		defer putBuf(buf)
-		neg := *buf
-		for c := lo; c < hi; c += chunk {
-			e := min(c+chunk, hi)
-			n := e - c
-			binRow(opMul, d[c:e], G[c:], g[c:], n, 1, 1)
-			applyUnary(FStep, neg[:n], x[c:e])
-			affineRange(neg, neg, -1, 1, 0, n)
-			binRow(opMul, d[c:e], d[c:e], neg, n, 1, 1)
-		}
-	}
 	if !splits(len(d), grainElems) {
-		body(0, len(d))
+		eluOutGradRange(d, G, g, x, 0, len(d))
 		return
 	}
-	forBlocks(len(d), grainElems, body)
+	forBlocks(len(d), grainElems, func(lo, hi int) { eluOutGradRange(d, G, g, x, lo, hi) })
+}
+
+// eluOutGradRange is eluOutGrad over [lo, hi).
+func eluOutGradRange[T Float](d, G, g, x []T, lo, hi int) {
+	buf := getBuf[T](chunk)
+	defer putBuf(buf)
+	neg := *buf
+	for c := lo; c < hi; c += chunk {
+		e := min(c+chunk, hi)
+		n := e - c
+		binRow(opMul, d[c:e], G[c:], g[c:], n, 1, 1)
+		applyUnary(FStep, neg[:n], x[c:e])
+		affineRange(neg, neg, -1, 1, 0, n)
+		binRow(opMul, d[c:e], d[c:e], neg, n, 1, 1)
+	}
 }
 
 func sigmoidOf[T Float](x T) T {

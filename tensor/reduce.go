@@ -201,11 +201,10 @@ func oneAxisKept(shape, norm []int) (outer, c, inner int, ok bool) {
 // cores.
 func keptSums(d, x []float32, outer, c, inner int) {
 	blocks := c / 16
-	body := func(lo, hi int) { vecKeptSums(d, x, outer, c, inner, lo, hi) }
 	if splits(outer*c*inner, grainElems) && blocks >= 2 && 16*inner <= math.MaxInt32 {
-		parallel.For(blocks, 1, body)
+		parallel.For(blocks, 1, func(lo, hi int) { vecKeptSums(d, x, outer, c, inner, lo, hi) })
 	} else if 16*inner <= math.MaxInt32 {
-		body(0, blocks)
+		vecKeptSums(d, x, outer, c, inner, 0, blocks)
 	} else {
 		blocks = 0
 	}

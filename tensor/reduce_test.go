@@ -42,3 +42,22 @@ func TestKeptSumsSameBits(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkKeptSums sums a [100, 32, 32, 32] activation over every axis
+// but the channels (a convolution's bias gradient), sixteen channels in
+// vector lanes or (general) one running sum at a time:
+//
+//	go test ./tensor -run XXX -bench KeptSums
+func BenchmarkKeptSums(b *testing.B) {
+	x := NewRNG(1).Normal(Float32, 0, 1, 100, 32, 32, 32)
+	for _, vec := range []bool{true, false} {
+		b.Run(map[bool]string{true: "vector", false: "general"}[vec], func(b *testing.B) {
+			saved := hasVecMath
+			defer func() { hasVecMath = saved }()
+			hasVecMath = hasVecMath && vec
+			for b.Loop() {
+				Sum(x, true, 0, 2, 3)
+			}
+		})
+	}
+}
