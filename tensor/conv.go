@@ -756,8 +756,9 @@ func gemm[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb 
 	}
 }
 
-// Scratch buffers for im2col, one pool per element type, so repeated
-// convolutions do not allocate a patch matrix per call.
+// Scratch buffers, one pool per element type, so that repeated
+// convolutions do not allocate a patch matrix per call, nor the fused
+// elementwise kernels their chunks.
 var bufPools [2]sync.Pool
 
 func poolOf[T Float]() *sync.Pool {

@@ -1,0 +1,102 @@
+package ad
+
+import "github.com/bism-ml/bism/tensor"
+
+// Operations that stand for compositions the models evaluate on every
+// example: one kernel forward and one for a first-order backward pass,
+// rounding as the composition does, so that results keep their bits, and
+// the composition's own rule when the backward pass is recorded (so higher
+// derivatives are the composition's too). ELU's recorded backward rule,
+// eluBackward, is one as well (ops.go).
+
+// SquaredDistance returns s_n = Σ_i w_i (x_ni - c_i)² for each row of x
+// [B, D], with c and w of shape [D]: the quadratic term of a Gaussian
+// energy in one operation. It is Sum(Mul(Square(Sub(x, c)), w), false, -1)
+// with the same bits, forward and in a first-order backward pass, where one
+// fused kernel computes
+//
+//	∂/∂x_ni = 2 g_n w_i (x_ni - c_i),  ∂/∂c = -Σ_n ∂/∂x_n,  ∂/∂w_i = Σ_n g_n (x_ni - c_i)².
+//
+// Its recorded backward pass is that composition's, on a recomputed x - c.
+func SquaredDistance(x, c, w *Value) *Value {
+	return record("SquaredDistance", tensor.SquaredDistance(x.t, c.t, w.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+		x, c, w := in[0], in[1], in[2]
+		if !g.requiresGrad && !x.requiresGrad && !c.requiresGrad && !w.requiresGrad {
+			// First-order backward pass: one fused kernel, nothing recorded.
+			gx, gc, gw := tensor.SquaredDistanceGrad(g.t, x.t, c.t, w.t, need[0], need[1], need[2])
+			return []*Value{constOrNil(gx), constOrNil(gc), constOrNil(gw)}
+		}
+		d := Sub(x, c)
+		gb := expandReduced(g, x.Shape(), []int{-1})
+		res := make([]*Value, 3)
+		if need[2] {
+			res[2] = SumTo(Mul(gb, Square(d)), w.Shape())
+		}
+		if need[0] || need[1] {
+			gd := Mul(Mul(gb, w), Scale(d, 2)) // Square's recorded rule
+			if need[0] {
+				res[0] = gd
+			}
+			if need[1] {
+				res[1] = SumTo(Neg(gd), c.Shape())
+			}
+		}
+		return res
+	}, x, c, w)
+}
+
+// SigmoidScaledSum returns σ((x + c)·a) for same-shaped x and c: a relaxed
+// Bernoulli sample σ((l + g)/τ) from logits l and logistic noise g in one
+// operation, with the bits of Sigmoid(Scale(Add(x, c), a)) forward and in a
+// first-order backward pass, ∂/∂x = ∂/∂c = G·y(1-y)·a for y the result, one
+// kernel. Its recorded backward pass is that composition's.
+func SigmoidScaledSum(x, c *Value, a float64) *Value {
+	return record("SigmoidScaledSum", tensor.SigmoidScaledSum(x.t, c.t, a), func(g *Value, _ []*Value, y *Value, need []bool) []*Value {
+		var d *Value
+		if !g.requiresGrad && !y.requiresGrad {
+			// First-order backward pass: one fused kernel, nothing recorded.
+			d = Const(tensor.SigmoidScaledSumGrad(g.t, y.t, a))
+		} else {
+			d = Scale(Mul(g, Mul(y, OneMinus(y))), a) // Sigmoid's, then Scale's rule
+		}
+		return []*Value{d, d} // Add hands the cotangent to both
+	}, x, c)
+}
+
+// BernoulliLogProb returns Σ_j h_j l_j - softplus(l_j) for each row of
+// logits l and values h, [B, H]: the log-probability of h under
+// independent Bernoulli(σ(l_j)), evaluated at relaxed h too, in one
+// operation. It has the bits of Sum(Sub(Mul(h, l), Softplus(l)), false, -1)
+// forward and in a first-order backward pass, one kernel for
+//
+//	∂/∂l = σ(l)·(-G) + G·h,  ∂/∂h = G·l.
+//
+// Its recorded backward pass is that composition's.
+func BernoulliLogProb(l, h *Value) *Value {
+	return record("BernoulliLogProb", tensor.BernoulliLogProb(l.t, h.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+		l, h := in[0], in[1]
+		if !g.requiresGrad && !l.requiresGrad && !h.requiresGrad {
+			// First-order backward pass: one fused kernel, nothing recorded.
+			dl, dh := tensor.BernoulliLogProbGrad(g.t, l.t, h.t, need[0], need[1])
+			return []*Value{constOrNil(dl), constOrNil(dh)}
+		}
+		gb := expandReduced(g, l.Shape(), []int{-1})
+		res := make([]*Value, 2)
+		if need[0] {
+			// Softplus's rule on Sub's negated cotangent, then Mul's.
+			res[0] = Add(Mul(Neg(gb), Sigmoid(l)), Mul(gb, h))
+		}
+		if need[1] {
+			res[1] = Mul(gb, l)
+		}
+		return res
+	}, l, h)
+}
+
+// constOrNil wraps t as a constant, or returns nil for a nil t.
+func constOrNil(t *tensor.Tensor) *Value {
+	if t == nil {
+		return nil
+	}
+	return Const(t)
+}
