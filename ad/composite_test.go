@@ -308,64 +308,21 @@ func TestAddVJPMatchesTheRule(t *testing.T) {
 	}
 }
 
-// TestSquaredDistanceMatchesComposition: SquaredDistance stands for
-// Sum(Mul(Square(Sub(x, c)), w), false, -1) in a GRBM's free energy. The
-// gradients that training takes through it must have the composition's
-// bits: first order (contrastive divergence) in an arena's Step, with
-// released storage reused and poisoned; second order (the parameters'
-// gradient of a score-matching loss on -∂F/∂v); third order (sliced score
-// matching's Hessian-vector product, differentiated once more).
-func TestSquaredDistanceMatchesComposition(t *testing.T) {
-	rng := tensor.NewRNG(8)
-	const b, d, h = 37, 40, 9
-	v0 := rng.Normal(tensor.Float32, 0, 1, b, d)
-	u0 := rng.Rademacher(tensor.Float32, b, d)
-	p0 := []*tensor.Tensor{rng.Normal(tensor.Float32, 0, 0.3, d, h), rng.Normal(tensor.Float32, 0, 1, d),
-		rng.Normal(tensor.Float32, 0, 1, h), rng.Normal(tensor.Float32, 0, 0.3, d)}
-	fused := func(v, c, w *Value) *Value { return SquaredDistance(v, c, w) }
-	parts := func(v, c, w *Value) *Value { return Sum(Mul(Square(Sub(v, c)), w), false, -1) }
-	run := func(a *tensor.Arena, quad func(v, c, w *Value) *Value, order int) (grads [][]float32) {
-		body := func() {
-			ps := make([]*Value, len(p0))
-			for i, p := range p0 {
-				ps[i] = Var(p.InArena(a))
-			}
-			v := Var(v0.InArena(a))
-			freeEnergy := func(v *Value) *Value {
-				prec := Exp(Scale(ps[3], -2))
-				return Sub(Scale(quad(v, ps[1], prec), 0.5), Sum(Softplus(Add(MatMul(v, ps[0], false, false), ps[2])), false, -1))
-			}
-			var loss *Value
-			switch order {
-			case 1:
-				loss = Mean(freeEnergy(v), false)
-			default:
-				score := Neg(Grad(SumAll(freeEnergy(v)), []*Value{v}, CreateGraph())[0])
-				loss = SumAll(Square(score))
-				if order == 3 {
-					uS := SumAll(Mul(score, Const(u0.InArena(a))))
-					hvp := Grad(uS, []*Value{v}, CreateGraph())[0]
-					loss = Add(loss, SumAll(Mul(hvp, Const(u0.InArena(a)))))
-				}
-			}
-			for _, g := range Grad(loss, append(ps, v)) {
-				grads = append(grads, append([]float32(nil), g.Tensor().F32()...))
-			}
-		}
-		if a == nil {
-			body()
-		} else {
-			a.Step(body)
-		}
-		return grads
-	}
-	for order := 1; order <= 3; order++ {
-		want := run(nil, parts, order)
+// sameGradsAsComposition checks a fused operation against the composition
+// it stands for: grads(a, fused, order) returns the gradients a training
+// step takes at that order, with the fused operation or the composition,
+// computed in a's Step (the heap when a is nil). The composition's on the
+// heap are the reference; the fused operation's, on the heap and in an
+// arena with released storage reused and poisoned, must have their bits.
+func sameGradsAsComposition(t *testing.T, orders []int, grads func(a *tensor.Arena, fused bool, order int) [][]float32) {
+	t.Helper()
+	for _, order := range orders {
+		want := grads(nil, false, order)
 		for _, poison := range []bool{false, true} {
 			a := tensor.NewArena()
 			a.MinElems, a.Poison = 1, poison
 			for _, arena := range []*tensor.Arena{nil, a} {
-				got := run(arena, fused, order)
+				got := grads(arena, true, order)
 				for j := range want {
 					for k := range want[j] {
 						if math.Float32bits(got[j][k]) != math.Float32bits(want[j][k]) {
@@ -378,11 +335,72 @@ func TestSquaredDistanceMatchesComposition(t *testing.T) {
 	}
 }
 
+// inStep runs body in a's Step, or directly when a is nil.
+func inStep(a *tensor.Arena, body func()) {
+	if a == nil {
+		body()
+		return
+	}
+	a.Step(body)
+}
+
+// float32s copies the values' data.
+func float32s(vs []*Value) (out [][]float32) {
+	for _, v := range vs {
+		out = append(out, append([]float32(nil), v.Tensor().F32()...))
+	}
+	return out
+}
+
+// TestSquaredDistanceMatchesComposition: SquaredDistance stands for
+// Sum(Mul(Square(Sub(x, c)), w), false, -1) in a GRBM's free energy. The
+// gradients that training takes through it must have the composition's
+// bits: first order (contrastive divergence), second order (the
+// parameters' gradient of a score-matching loss on -∂F/∂v), third order
+// (sliced score matching's Hessian-vector product, differentiated once
+// more).
+func TestSquaredDistanceMatchesComposition(t *testing.T) {
+	rng := tensor.NewRNG(8)
+	const b, d, h = 37, 40, 9
+	v0 := rng.Normal(tensor.Float32, 0, 1, b, d)
+	u0 := rng.Rademacher(tensor.Float32, b, d)
+	p0 := []*tensor.Tensor{rng.Normal(tensor.Float32, 0, 0.3, d, h), rng.Normal(tensor.Float32, 0, 1, d),
+		rng.Normal(tensor.Float32, 0, 1, h), rng.Normal(tensor.Float32, 0, 0.3, d)}
+	sameGradsAsComposition(t, []int{1, 2, 3}, func(a *tensor.Arena, fused bool, order int) (grads [][]float32) {
+		quad := func(v, c, w *Value) *Value { return Sum(Mul(Square(Sub(v, c)), w), false, -1) }
+		if fused {
+			quad = SquaredDistance
+		}
+		inStep(a, func() {
+			ps := make([]*Value, len(p0))
+			for i, p := range p0 {
+				ps[i] = Var(p.InArena(a))
+			}
+			v := Var(v0.InArena(a))
+			freeEnergy := func(v *Value) *Value {
+				prec := Exp(Scale(ps[3], -2))
+				return Sub(Scale(quad(v, ps[1], prec), 0.5), Sum(Softplus(Add(MatMul(v, ps[0], false, false), ps[2])), false, -1))
+			}
+			loss := Mean(freeEnergy(v), false)
+			if order > 1 {
+				score := Neg(Grad(SumAll(freeEnergy(v)), []*Value{v}, CreateGraph())[0])
+				loss = SumAll(Square(score))
+				if order == 3 {
+					u := Const(u0.InArena(a))
+					hvp := Grad(score, []*Value{v}, CreateGraph(), Cotangent(u))[0]
+					loss = Add(loss, SumAll(Mul(hvp, u)))
+				}
+			}
+			grads = float32s(Grad(loss, append(ps, v)))
+		})
+		return grads
+	})
+}
+
 // TestELUBackwardMatchesComposition: ELU's recorded backward rule is one
 // operation (eluBackward); a score-matching loss on a network of ELUs
 // differentiates it once more. The parameters' gradients must have the
-// bits of the rule written as its composition, on the heap and in an
-// arena's Step with storage reused and poisoned, at second order (the
+// bits of the rule written as its composition, at second order (the
 // score's loss) and third (its Hessian-vector product, differentiated).
 func TestELUBackwardMatchesComposition(t *testing.T) {
 	eluByParts := func(x *Value) *Value {
@@ -398,8 +416,12 @@ func TestELUBackwardMatchesComposition(t *testing.T) {
 	u0 := rng.Rademacher(tensor.Float32, b, d)
 	w0 := rng.Normal(tensor.Float32, 0, 0.3, d, h)
 	a0 := rng.Normal(tensor.Float32, 0, 1, h)
-	run := func(a *tensor.Arena, elu func(*Value) *Value, order int) (grads [][]float32) {
-		body := func() {
+	sameGradsAsComposition(t, []int{2, 3}, func(a *tensor.Arena, fused bool, order int) (grads [][]float32) {
+		elu := eluByParts
+		if fused {
+			elu = ELU
+		}
+		inStep(a, func() {
 			w, av, v := Var(w0.InArena(a)), Var(a0.InArena(a)), Var(v0.InArena(a))
 			energy := func(v *Value) *Value { return Sum(Mul(elu(MatMul(v, w, false, false)), av), false, -1) }
 			score := Neg(Grad(SumAll(energy(v)), []*Value{v}, CreateGraph())[0])
@@ -409,34 +431,10 @@ func TestELUBackwardMatchesComposition(t *testing.T) {
 				hu := Grad(score, []*Value{v}, CreateGraph(), Cotangent(u))[0]
 				loss = Add(loss, SumAll(Mul(hu, u)))
 			}
-			for _, g := range Grad(loss, []*Value{w, av, v}) {
-				grads = append(grads, append([]float32(nil), g.Tensor().F32()...))
-			}
-		}
-		if a == nil {
-			body()
-		} else {
-			a.Step(body)
-		}
+			grads = float32s(Grad(loss, []*Value{w, av, v}))
+		})
 		return grads
-	}
-	for _, order := range []int{2, 3} {
-		want := run(nil, eluByParts, order)
-		for _, poison := range []bool{false, true} {
-			a := tensor.NewArena()
-			a.MinElems, a.Poison = 1, poison
-			for _, arena := range []*tensor.Arena{nil, a} {
-				got := run(arena, ELU, order)
-				for j := range want {
-					for k := range want[j] {
-						if math.Float32bits(got[j][k]) != math.Float32bits(want[j][k]) {
-							t.Fatalf("order %d, arena %v, poison %v: gradient %d entry %d is %v, the composition's %v", order, arena != nil, poison, j, k, got[j][k], want[j][k])
-						}
-					}
-				}
-			}
-		}
-	}
+	})
 }
 
 // TestRelaxedBernoulliMatchesComposition: a relaxed Bernoulli posterior's
@@ -444,66 +442,35 @@ func TestELUBackwardMatchesComposition(t *testing.T) {
 // Sigmoid(Scale(Add(l, g), 1/τ)) and Sum(Sub(Mul(h, l), Softplus(l)),
 // false, -1) in the bi-level objectives' inner loss E(v, h) + log q(h|v).
 // The gradients training takes through them must have the compositions'
-// bits: the inner loss's φ-gradient at first order (the K inner steps) in
-// an arena's Step with storage reused and poisoned, and, with that
-// gradient recorded, a loss of it differentiated once more (the unrolled
-// steps), with respect to φ and θ.
+// bits: the inner loss's φ-gradient at first order (the K inner steps),
+// and, with that gradient recorded, a loss of it differentiated once more
+// (the unrolled steps), with respect to φ and θ.
 func TestRelaxedBernoulliMatchesComposition(t *testing.T) {
-	type parts struct {
-		sample  func(l, g *Value, a float64) *Value
-		logProb func(l, h *Value) *Value
-	}
-	fused := parts{SigmoidScaledSum, BernoulliLogProb}
-	composed := parts{
-		func(l, g *Value, a float64) *Value { return Sigmoid(Scale(Add(l, g), a)) },
-		func(l, h *Value) *Value { return Sum(Sub(Mul(h, l), Softplus(l)), false, -1) },
-	}
 	rng := tensor.NewRNG(10)
 	const b, d, h = 21, 30, 40
 	v0 := rng.Normal(tensor.Float32, 0, 1, b, d)
 	g0 := rng.Logistic(tensor.Float32, b, h)
 	a0 := rng.Normal(tensor.Float32, 0, 0.3, d, h) // φ
 	w0 := rng.Normal(tensor.Float32, 0, 0.3, d, h) // θ
-	run := func(a *tensor.Arena, p parts, order int) (grads [][]float32) {
-		body := func() {
+	sameGradsAsComposition(t, []int{1, 2}, func(a *tensor.Arena, fused bool, order int) (grads [][]float32) {
+		sample := func(l, g *Value, a float64) *Value { return Sigmoid(Scale(Add(l, g), a)) }
+		logProb := func(l, h *Value) *Value { return Sum(Sub(Mul(h, l), Softplus(l)), false, -1) }
+		if fused {
+			sample, logProb = SigmoidScaledSum, BernoulliLogProb
+		}
+		inStep(a, func() {
 			phi, theta, v := Var(a0.InArena(a)), Var(w0.InArena(a)), Const(v0.InArena(a))
 			l := MatMul(v, phi, false, false)
-			hs := p.sample(l, Const(g0.InArena(a)), 10)
+			hs := sample(l, Const(g0.InArena(a)), 10)
 			energy := Neg(Sum(Mul(MatMul(v, theta, false, false), hs), false, -1))
-			inner := Mean(Add(energy, p.logProb(l, hs)), false)
-			var gs []*Value
+			inner := Mean(Add(energy, logProb(l, hs)), false)
 			if order == 1 {
-				gs = Grad(inner, []*Value{phi, theta})
-			} else {
-				gphi := Grad(inner, []*Value{phi}, CreateGraph())[0]
-				gs = Grad(SumAll(Square(gphi)), []*Value{phi, theta})
+				grads = float32s(Grad(inner, []*Value{phi, theta}))
+				return
 			}
-			for _, g := range gs {
-				grads = append(grads, append([]float32(nil), g.Tensor().F32()...))
-			}
-		}
-		if a == nil {
-			body()
-		} else {
-			a.Step(body)
-		}
+			gphi := Grad(inner, []*Value{phi}, CreateGraph())[0]
+			grads = float32s(Grad(SumAll(Square(gphi)), []*Value{phi, theta}))
+		})
 		return grads
-	}
-	for _, order := range []int{1, 2} {
-		want := run(nil, composed, order)
-		for _, poison := range []bool{false, true} {
-			a := tensor.NewArena()
-			a.MinElems, a.Poison = 1, poison
-			for _, arena := range []*tensor.Arena{nil, a} {
-				got := run(arena, fused, order)
-				for j := range want {
-					for k := range want[j] {
-						if math.Float32bits(got[j][k]) != math.Float32bits(want[j][k]) {
-							t.Fatalf("order %d, arena %v, poison %v: gradient %d entry %d is %v, the composition's %v", order, arena != nil, poison, j, k, got[j][k], want[j][k])
-						}
-					}
-				}
-			}
-		}
-	}
+	})
 }

@@ -16,11 +16,8 @@ import (
 // sigmoid and softplus round differently from their scalar tails, so an
 // element must land in the same one).
 func TestRelaxedBernoulliSameBits(t *testing.T) {
-	defer func(w, g int, v bool) { parallel.Workers, grainElems, hasVecMath = w, g, v }(parallel.Workers, grainElems, hasVecMath)
-	vecs := []bool{false}
-	if hasVecMath {
-		vecs = append(vecs, true)
-	}
+	defer restoreSplitting()()
+	vecs := vectorSettings()
 	rng := NewRNG(7)
 	for _, dt := range []DType{Float32, Float64} {
 		for _, shape := range [][]int{{100, 400}, {37, 129}, {100, 4}, {33, 15}, {16, 16}, {3, 1}, {700, 7}} {

@@ -28,11 +28,8 @@ func squaredDistanceByParts(g, x, c, w *Tensor) (s, gx, gc, gw *Tensor) {
 // lengths that are not a multiple of a vector. Zeros in g, x - c and w
 // check the signs of zero.
 func TestSquaredDistanceSameBits(t *testing.T) {
-	defer func(w, g int, v bool) { parallel.Workers, grainElems, hasVecMath = w, g, v }(parallel.Workers, grainElems, hasVecMath)
-	vecs := []bool{false}
-	if hasVecMath {
-		vecs = append(vecs, true)
-	}
+	defer restoreSplitting()()
+	vecs := vectorSettings()
 	rng := NewRNG(5)
 	for _, dt := range []DType{Float32, Float64} {
 		for _, shape := range [][]int{{100, 560}, {37, 129}, {16, 16}, {50, 20}, {1000, 2}, {33, 15}, {3, 1}} {

@@ -16,7 +16,7 @@ func TestKeptSumsSameBits(t *testing.T) {
 	if !hasVecMath {
 		t.Skip("no vector kernels on this CPU/build")
 	}
-	defer func(w, g int, v bool) { parallel.Workers, grainElems, hasVecMath = w, g, v }(parallel.Workers, grainElems, hasVecMath)
+	defer restoreSplitting()()
 	rng := NewRNG(6)
 	for _, c := range []struct {
 		shape []int
@@ -60,4 +60,21 @@ func BenchmarkKeptSums(b *testing.B) {
 			}
 		})
 	}
+}
+
+// restoreSplitting returns a function that restores the worker count, the
+// grain and the vector-kernel switch as they are now: tests that change
+// them defer it.
+func restoreSplitting() func() {
+	w, g, v := parallel.Workers, grainElems, hasVecMath
+	return func() { parallel.Workers, grainElems, hasVecMath = w, g, v }
+}
+
+// vectorSettings lists the settings of hasVecMath this CPU and build can
+// test: without the vector kernels, and with them where they run.
+func vectorSettings() []bool {
+	if hasVecMath {
+		return []bool{false, true}
+	}
+	return []bool{false}
 }
