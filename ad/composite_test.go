@@ -474,3 +474,48 @@ func TestRelaxedBernoulliMatchesComposition(t *testing.T) {
 		return grads
 	})
 }
+
+// TestMatMulAddVJP: a weight used in two products (a step's two phases)
+// gets the second product added to its gradient by the matrix kernels
+// (tensor.MatMulAddInPlace) when the first-order pass owns the gradient,
+// with the bits of the rule's product added after; on the heap, where the
+// pass owns no first contribution, the rule runs.
+func TestMatMulAddVJP(t *testing.T) {
+	rng := tensor.NewRNG(12)
+	x10, x20 := rng.Normal(tensor.Float32, 0, 1, 100, 56), rng.Normal(tensor.Float32, 0, 1, 100, 56)
+	w0 := rng.Normal(tensor.Float32, 0, 0.3, 56, 40)
+	run := func(a *tensor.Arena) (grad []float32, added int) {
+		inStep(a, func() {
+			w := Var(w0.InArena(a))
+			count := func(y *Value) *Value {
+				add := y.node.addVJP
+				y.node.addVJP = func(g *Value, in []*Value, j int, acc *tensor.Tensor) bool {
+					ok := add(g, in, j, acc)
+					if ok {
+						added++
+					}
+					return ok
+				}
+				return y
+			}
+			y1 := count(MatMul(Const(x10.InArena(a)), w, false, false))
+			y2 := count(MatMul(Const(x20.InArena(a)), w, false, false))
+			loss := Add(SumAll(Tanh(y1)), SumAll(Sigmoid(y2)))
+			grad = append(grad, Grad(loss, []*Value{w})[0].Tensor().F32()...)
+		})
+		return grad, added
+	}
+	want, added := run(nil)
+	if added != 0 {
+		t.Fatal("a product was added on the heap, where the pass owns no gradient")
+	}
+	got, added := run(tensor.NewArena())
+	if added != 1 {
+		t.Fatalf("products added %d times, want once", added)
+	}
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("gradient entry %d: %v, the rule's %v", i, got[i], want[i])
+		}
+	}
+}

@@ -29,8 +29,9 @@
 // records nothing; inside an arena's Step it also owns the gradients it
 // computes, adds into them in place and releases each once it has been
 // handed on, and a rule may add its product straight into such a gradient
-// (the packed Adam update's does). A matrix product's gradient is a matrix
-// product at every order: no outer products are formed.
+// (the packed Adam update's and the matrix product's do). A matrix
+// product's gradient is a matrix product at every order: no outer products
+// are formed.
 //
 // A few operations stand for compositions that the models evaluate on
 // every example (a Gaussian energy's quadratic term SquaredDistance, a

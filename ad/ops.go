@@ -350,7 +350,7 @@ func Concat(axis int, xs ...*Value) *Value {
 // Gradients are matrix products too, at every order: no outer products are
 // ever formed.
 func MatMul(a, b *Value, transA, transB bool) *Value {
-	return record("MatMul", tensor.MatMul(a.t, b.t, transA, transB), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+	return withAddVJP(record("MatMul", tensor.MatMul(a.t, b.t, transA, transB), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
 		a, b := in[0], in[1]
 		r := make([]*Value, 2)
 		if need[0] {
@@ -370,7 +370,22 @@ func MatMul(a, b *Value, transA, transB bool) *Value {
 			r[1] = SumTo(r[1], b.Shape())
 		}
 		return r
-	}, a, b)
+	}, a, b), func(g *Value, in []*Value, j int, acc *tensor.Tensor) bool {
+		// A weight's gradient from several products (a step's positive and
+		// negative phases, the unrolled steps' uses of a parameter) gets
+		// each one added by the matrix kernels, where they add exactly.
+		a, b := in[0].t, in[1].t
+		switch {
+		case j == 0 && transA:
+			return tensor.MatMulAddInPlace(acc, b, g.t, transB, true)
+		case j == 0:
+			return tensor.MatMulAddInPlace(acc, g.t, b, false, !transB)
+		case transB:
+			return tensor.MatMulAddInPlace(acc, g.t, a, true, transA)
+		default:
+			return tensor.MatMulAddInPlace(acc, a, g.t, !transA, false)
+		}
+	})
 }
 
 // Dot returns sum(a * b) as a scalar.

@@ -43,6 +43,34 @@ func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
 }
 
 // matDims returns (batch, rows, cols) of op(x).
+// MatMulAddInPlace adds op(a)·op(b) to c ([m, n], 2-D operands) in place
+// where the matrix kernels do so with the bits of MatMul followed by
+// AddInPlace (blas.SgemmAddsExactly), and reports whether it did; it
+// leaves c alone otherwise.
+func MatMulAddInPlace(c, a, b *Tensor, transA, transB bool) bool {
+	if len(a.shape) != 2 || len(b.shape) != 2 || len(c.shape) != 2 || a.dtype != c.dtype || b.dtype != c.dtype {
+		return false
+	}
+	_, m, k := matDims(a, transA)
+	_, kb, n := matDims(b, transB)
+	if k != kb || c.shape[0] != m || c.shape[1] != n {
+		panic(fmt.Sprintf("tensor.MatMulAddInPlace: %v += %v%s · %v%s", c.shape, a.shape, tflag(transA), b.shape, tflag(transB)))
+	}
+	lda, ldb := a.shape[1], b.shape[1]
+	if c.dtype == Float32 {
+		if !blas.SgemmAddsExactly(m, n, k) {
+			return false
+		}
+		blas.Sgemm(transA, transB, m, n, k, 1, a.f32, lda, b.f32, ldb, 1, c.f32, n)
+	} else {
+		if !blas.DgemmAddsExactly(m, n, k) {
+			return false
+		}
+		blas.Dgemm(transA, transB, m, n, k, 1, a.f64, lda, b.f64, ldb, 1, c.f64, n)
+	}
+	return true
+}
+
 func matDims(x *Tensor, trans bool) (batch, r, c int) {
 	switch len(x.shape) {
 	case 2:

@@ -96,6 +96,30 @@ func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int
 	gemm(dgemmKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// SgemmAddsExactly reports whether Sgemm with alpha = 1 and beta = 1 on an
+// m x n x k product leaves, in each element, C + P rounded once, where P is
+// what the same call with beta = 0 writes: the packed path in one depth
+// block, whose micro-kernels finish the product in registers before adding
+// beta·C. Small products, which accumulate into C term by term, thin ones,
+// which only beta = 0 computes by rows, deeper ones, added to C block by
+// block, and OpenBLAS's are not. A caller that adds a product to a
+// gradient with it keeps the bits of a product and an addition.
+func SgemmAddsExactly(m, n, k int) bool { return addsExactly(sgemmKernel, m, n, k) }
+
+// DgemmAddsExactly is SgemmAddsExactly for Dgemm.
+func DgemmAddsExactly(m, n, k int) bool { return addsExactly(dgemmKernel, m, n, k) }
+
+func addsExactly[T float](kern *microKernel[T], m, n, k int) bool {
+	if useOpenBLAS || m == 0 || n == 0 || k == 0 {
+		return false
+	}
+	work := float64(m) * float64(n) * float64(k)
+	kc, _, _ := blockSizes(kern)
+	small := work < kern.smallWork || min(m, n) <= kern.smallDim
+	thin := kern.rows != nil && n <= rowsMaxN && k <= kcBlock && work <= rowsMaxWork
+	return !small && !thin && k <= kc
+}
+
 // flops counts the floating-point operations of the products made so far.
 var flops atomic.Int64
 
