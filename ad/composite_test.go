@@ -270,10 +270,27 @@ func TestAddVJPMatchesTheRule(t *testing.T) {
 	g0 := rng.Normal(tensor.Float32, 0, 1, p)
 	w := rng.Normal(tensor.Float32, 0, 1, p)
 	ws := rng.Normal(tensor.Float32, 0, 1, 2, p)
-	run := func(a *tensor.Arena) (grad []float32, added int) {
-		body := func() {
+	addedOnce(t, func(a *tensor.Arena, counted func(*Value) *Value) (grad []float32) {
+		inStep(a, func() {
 			x, s, g := Var(x0.InArena(a)), Var(s0.InArena(a)), Var(g0.InArena(a))
-			y := AdamApplyPacked(x, s, 1e-3, 1e-8)
+			y := counted(AdamApplyPacked(x, s, 1e-3, 1e-8))
+			s2 := AdamMomentsPacked(s, g, 0.9, 0.999) // a later use of s: its gradient comes first
+			loss := Add(SumAll(Mul(y, Const(w))), SumAll(Mul(s2, Const(ws))))
+			grad = Grad(loss, []*Value{s, x})[0].Tensor().F32() // x: the rule still runs, for x
+		})
+		return grad
+	})
+}
+
+// addedOnce runs grad, a first-order pass through values passed to
+// counted, on the heap and in an arena's Step: their nodes' addVJP must add
+// a product once in the arena, where the pass owns a first contribution,
+// and never on the heap, where it owns none and the rule runs, and the
+// gradients must have the same bits.
+func addedOnce(t *testing.T, grad func(a *tensor.Arena, counted func(*Value) *Value) []float32) {
+	t.Helper()
+	run := func(a *tensor.Arena) (g []float32, added int) {
+		counted := func(y *Value) *Value {
 			add := y.node.addVJP
 			y.node.addVJP = func(up *Value, in []*Value, j int, acc *tensor.Tensor) bool {
 				ok := add(up, in, j, acc)
@@ -282,24 +299,18 @@ func TestAddVJPMatchesTheRule(t *testing.T) {
 				}
 				return ok
 			}
-			s2 := AdamMomentsPacked(s, g, 0.9, 0.999) // a later use of s: its gradient comes first
-			loss := Add(SumAll(Mul(y, Const(w))), SumAll(Mul(s2, Const(ws))))
-			grad = append(grad, Grad(loss, []*Value{s, x})[0].Tensor().F32()...) // x: the rule still runs, for x
+			return y
 		}
-		if a == nil {
-			body()
-		} else {
-			a.Step(body)
-		}
-		return grad, added
+		g = append([]float32(nil), grad(a, counted)...)
+		return g, added
 	}
 	want, added := run(nil)
 	if added != 0 {
-		t.Fatal("the product was added on the heap, where the pass owns no gradient")
+		t.Fatal("a product was added on the heap, where the pass owns no gradient")
 	}
 	got, added := run(tensor.NewArena())
 	if added != 1 {
-		t.Fatalf("the product was added %d times, want once", added)
+		t.Fatalf("products added %d times, want once", added)
 	}
 	for i := range want {
 		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
@@ -484,38 +495,14 @@ func TestMatMulAddVJP(t *testing.T) {
 	rng := tensor.NewRNG(12)
 	x10, x20 := rng.Normal(tensor.Float32, 0, 1, 100, 56), rng.Normal(tensor.Float32, 0, 1, 100, 56)
 	w0 := rng.Normal(tensor.Float32, 0, 0.3, 56, 40)
-	run := func(a *tensor.Arena) (grad []float32, added int) {
+	addedOnce(t, func(a *tensor.Arena, counted func(*Value) *Value) (grad []float32) {
 		inStep(a, func() {
 			w := Var(w0.InArena(a))
-			count := func(y *Value) *Value {
-				add := y.node.addVJP
-				y.node.addVJP = func(g *Value, in []*Value, j int, acc *tensor.Tensor) bool {
-					ok := add(g, in, j, acc)
-					if ok {
-						added++
-					}
-					return ok
-				}
-				return y
-			}
-			y1 := count(MatMul(Const(x10.InArena(a)), w, false, false))
-			y2 := count(MatMul(Const(x20.InArena(a)), w, false, false))
+			y1 := counted(MatMul(Const(x10.InArena(a)), w, false, false))
+			y2 := counted(MatMul(Const(x20.InArena(a)), w, false, false))
 			loss := Add(SumAll(Tanh(y1)), SumAll(Sigmoid(y2)))
-			grad = append(grad, Grad(loss, []*Value{w})[0].Tensor().F32()...)
+			grad = Grad(loss, []*Value{w})[0].Tensor().F32()
 		})
-		return grad, added
-	}
-	want, added := run(nil)
-	if added != 0 {
-		t.Fatal("a product was added on the heap, where the pass owns no gradient")
-	}
-	got, added := run(tensor.NewArena())
-	if added != 1 {
-		t.Fatalf("products added %d times, want once", added)
-	}
-	for i := range want {
-		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-			t.Fatalf("gradient entry %d: %v, the rule's %v", i, got[i], want[i])
-		}
-	}
+		return grad
+	})
 }
