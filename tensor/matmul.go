@@ -42,7 +42,6 @@ func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
 	return out
 }
 
-// matDims returns (batch, rows, cols) of op(x).
 // MatMulAddInPlace adds op(a)·op(b) to c ([m, n], 2-D operands) in place
 // where the matrix kernels do so with the bits of MatMul followed by
 // AddInPlace (blas.SgemmAddsExactly), and reports whether it did; it
@@ -71,6 +70,7 @@ func MatMulAddInPlace(c, a, b *Tensor, transA, transB bool) bool {
 	return true
 }
 
+// matDims returns (batch, rows, cols) of op(x).
 func matDims(x *Tensor, trans bool) (batch, r, c int) {
 	switch len(x.shape) {
 	case 2:
