@@ -113,11 +113,8 @@ func addsExactly[T float](kern *microKernel[T], m, n, k int) bool {
 	if useOpenBLAS || m == 0 || n == 0 || k == 0 {
 		return false
 	}
-	work := float64(m) * float64(n) * float64(k)
 	kc, _, _ := blockSizes(kern)
-	small := work < kern.smallWork || min(m, n) <= kern.smallDim
-	thin := kern.rows != nil && n <= rowsMaxN && k <= kcBlock && work <= rowsMaxWork
-	return !small && !thin && k <= kc
+	return !kern.small(m, n, k) && !kern.thin(m, n, k) && k <= kc
 }
 
 // flops counts the floating-point operations of the products made so far.

@@ -112,6 +112,18 @@ func getWorkspace[T float](na, nb, ntmp int) *workspace[T] {
 
 func putWorkspace[T float](w *workspace[T]) { wsPool[T]().Put(w) }
 
+// small reports whether gemm computes an m x n x k product directly
+// (gemmSmall), accumulating into C term by term, rather than packed.
+func (kern *microKernel[T]) small(m, n, k int) bool {
+	return float64(m)*float64(n)*float64(k) < kern.smallWork || min(m, n) <= kern.smallDim
+}
+
+// thin reports whether gemm computes an m x n x k product by rows
+// (gemmRows) when beta = 0.
+func (kern *microKernel[T]) thin(m, n, k int) bool {
+	return kern.rows != nil && n <= rowsMaxN && k <= kcBlock && float64(m)*float64(n)*float64(k) <= rowsMaxWork
+}
+
 // gemm is the common driver behind Sgemm and Dgemm (arguments already
 // checked). It picks the small direct path or the packed path, and splits
 // large problems over goroutines.
@@ -124,11 +136,11 @@ func gemm[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha
 		return
 	}
 	work := float64(m) * float64(n) * float64(k)
-	if work < kern.smallWork || min(m, n) <= kern.smallDim {
+	if kern.small(m, n, k) {
 		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	if kern.rows != nil && beta == 0 && n <= rowsMaxN && k <= kcBlock && work <= rowsMaxWork {
+	if beta == 0 && kern.thin(m, n, k) {
 		gemmRows(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
 		return
 	}
