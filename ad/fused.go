@@ -33,7 +33,7 @@ func SquaredDistance(x, c, w *Value) *Value {
 			res[2] = SumTo(Mul(gb, Square(d)), w.Shape())
 		}
 		if need[0] || need[1] {
-			gd := Mul(Mul(gb, w), Scale(d, 2)) // Square's recorded rule
+			gd := squareVJP(Mul(gb, w), d, nil)
 			if need[0] {
 				res[0] = gd
 			}
@@ -57,7 +57,7 @@ func SigmoidScaledSum(x, c *Value, a float64) *Value {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			d = Const(tensor.SigmoidScaledSumGrad(g.t, y.t, a))
 		} else {
-			d = Scale(Mul(g, Mul(y, OneMinus(y))), a) // Sigmoid's, then Scale's rule
+			d = Scale(sigmoidVJP(g, nil, y), a) // then Scale's rule
 		}
 		return []*Value{d, d} // Add hands the cotangent to both
 	}, x, c)
@@ -84,7 +84,7 @@ func BernoulliLogProb(l, h *Value) *Value {
 		res := make([]*Value, 2)
 		if need[0] {
 			// Softplus's rule on Sub's negated cotangent, then Mul's.
-			res[0] = Add(Mul(Neg(gb), Sigmoid(l)), Mul(gb, h))
+			res[0] = Add(softplusVJP(Neg(gb), l, nil), Mul(gb, h))
 		}
 		if need[1] {
 			res[1] = Mul(gb, l)

@@ -155,9 +155,10 @@ func Sqrt(x *Value) *Value {
 }
 
 // Square returns x*x.
-func Square(x *Value) *Value {
-	return unary(tensor.FSquare, x, func(g, x, _ *Value) *Value { return Mul(g, Scale(x, 2)) })
-}
+func Square(x *Value) *Value { return unary(tensor.FSquare, x, squareVJP) }
+
+// squareVJP is Square's recorded rule, g·2x (SquaredDistance's too).
+func squareVJP(g, x, _ *Value) *Value { return Mul(g, Scale(x, 2)) }
 
 // Abs returns |x|; its derivative at 0 is taken as 0.
 func Abs(x *Value) *Value {
@@ -165,14 +166,18 @@ func Abs(x *Value) *Value {
 }
 
 // Sigmoid returns 1/(1+exp(-x)).
-func Sigmoid(x *Value) *Value {
-	return unary(tensor.FSigmoid, x, func(g, _, s *Value) *Value { return Mul(g, Mul(s, OneMinus(s))) })
-}
+func Sigmoid(x *Value) *Value { return unary(tensor.FSigmoid, x, sigmoidVJP) }
+
+// sigmoidVJP is Sigmoid's recorded rule, g·s(1-s) for s = sigmoid(x)
+// (SigmoidScaledSum's too).
+func sigmoidVJP(g, _, s *Value) *Value { return Mul(g, Mul(s, OneMinus(s))) }
 
 // Softplus returns log(1+exp(x)), computed stably.
-func Softplus(x *Value) *Value {
-	return unary(tensor.FSoftplus, x, func(g, x, _ *Value) *Value { return Mul(g, Sigmoid(x)) })
-}
+func Softplus(x *Value) *Value { return unary(tensor.FSoftplus, x, softplusVJP) }
+
+// softplusVJP is Softplus's recorded rule, g·sigmoid(x) (BernoulliLogProb's
+// too).
+func softplusVJP(g, x, _ *Value) *Value { return Mul(g, Sigmoid(x)) }
 
 // Tanh returns the hyperbolic tangent of x.
 func Tanh(x *Value) *Value {
