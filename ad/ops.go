@@ -375,22 +375,41 @@ func MatMul(a, b *Value, transA, transB bool) *Value {
 			r[1] = SumTo(r[1], b.Shape())
 		}
 		return r
-	}, a, b), func(g *Value, in []*Value, j int, acc *tensor.Tensor) bool {
-		// A weight's gradient from several products (a step's positive and
-		// negative phases, the unrolled steps' uses of a parameter) gets
-		// each one added by the matrix kernels, where they add exactly.
-		a, b := in[0].t, in[1].t
-		switch {
-		case j == 0 && transA:
-			return tensor.MatMulAddInPlace(acc, b, g.t, transB, true)
-		case j == 0:
-			return tensor.MatMulAddInPlace(acc, g.t, b, false, !transB)
-		case transB:
-			return tensor.MatMulAddInPlace(acc, g.t, a, true, transA)
-		default:
-			return tensor.MatMulAddInPlace(acc, a, g.t, !transA, false)
+	}, a, b), matMulAddVJP[boolIndex(transA)][boolIndex(transB)])
+}
+
+// matMulAddVJP[transA][transB] is MatMul's addVJP: a weight's gradient
+// from several products (a step's positive and negative phases, the
+// unrolled steps' uses of a parameter) gets each one added by the matrix
+// kernels, where they add exactly. One function per pair of transposes,
+// made once, so that recording a product allocates none.
+var matMulAddVJP = func() (rules [2][2]addVJPFunc) {
+	for _, transA := range []bool{false, true} {
+		for _, transB := range []bool{false, true} {
+			rules[boolIndex(transA)][boolIndex(transB)] = func(g *Value, in []*Value, j int, acc *tensor.Tensor) bool {
+				a, b := in[0].t, in[1].t
+				switch {
+				case j == 0 && transA:
+					return tensor.MatMulAddInPlace(acc, b, g.t, transB, true)
+				case j == 0:
+					return tensor.MatMulAddInPlace(acc, g.t, b, false, !transB)
+				case transB:
+					return tensor.MatMulAddInPlace(acc, g.t, a, true, transA)
+				default:
+					return tensor.MatMulAddInPlace(acc, a, g.t, !transA, false)
+				}
+			}
 		}
-	})
+	}
+	return rules
+}()
+
+// boolIndex is 1 for true and 0 for false.
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Dot returns sum(a * b) as a scalar.
@@ -537,7 +556,7 @@ func AdamApplyPacked(x, s *Value, step, eps float64) *Value {
 
 // withAddVJP gives v's node, if it has one, a rule that adds a product into
 // an owned gradient (node.addVJP).
-func withAddVJP(v *Value, add func(g *Value, in []*Value, j int, acc *tensor.Tensor) bool) *Value {
+func withAddVJP(v *Value, add addVJPFunc) *Value {
 	if v.node != nil {
 		v.node.addVJP = add
 	}

@@ -38,8 +38,11 @@ type node struct {
 	// reports whether it did; the pass then asks vjp only for the rest. g
 	// and in are constants. The sum must have the bits of acc + the
 	// product vjp would return.
-	addVJP func(g *Value, in []*Value, j int, acc *tensor.Tensor) bool
+	addVJP addVJPFunc
 }
+
+// addVJPFunc is node.addVJP's type.
+type addVJPFunc func(g *Value, in []*Value, j int, acc *tensor.Tensor) bool
 
 // Var returns a leaf value that requires gradients (a parameter or an input
 // to differentiate with respect to).
