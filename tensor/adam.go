@@ -298,27 +298,26 @@ func AdamApplyPackedGradAdd(acc, up, s *Tensor, step, eps float64) {
 	}
 }
 
-// adamAddBlock is how many entries of each half adamApplyGradAdd computes
-// before adding them in.
-const adamAddBlock = 1024
-
 // adamApplyGradAdd adds adamApplyGrad's gradients to am and av.
 func adamApplyGradAdd[T Float](am, av, up, m, v []T, negStep, eps T) {
-	body := func(lo, hi int) {
-		var bm, bv [adamAddBlock]T
-		for i := lo; i < hi; i += adamAddBlock {
-			j := min(i+adamAddBlock, hi)
-			gm, gv := bm[:j-i], bv[:j-i]
-			adamApplyGradRange(gm, gv, up[i:j], m[i:j], v[i:j], negStep, eps, 0, j-i)
-			axpyRange(am[i:j], 1, gm)
-			axpyRange(av[i:j], 1, gv)
-		}
-	}
-	if splits(len(am), grainElems/4) {
-		forBlocks(len(am), grainElems/4, body)
+	if !splits(len(am), grainElems/4) {
+		adamApplyGradAddRange(am, av, up, m, v, negStep, eps, 0, len(am))
 		return
 	}
-	body(0, len(am))
+	forBlocks(len(am), grainElems/4, func(lo, hi int) { adamApplyGradAddRange(am, av, up, m, v, negStep, eps, lo, hi) })
+}
+
+// adamApplyGradAddRange is adamApplyGradAdd over [lo, hi): the gradients
+// of chunk entries at a time, in the cache, then added in.
+func adamApplyGradAddRange[T Float](am, av, up, m, v []T, negStep, eps T, lo, hi int) {
+	var bm, bv [chunk]T
+	for i := lo; i < hi; i += chunk {
+		j := min(i+chunk, hi)
+		gm, gv := bm[:j-i], bv[:j-i]
+		adamApplyGradRange(gm, gv, up[i:j], m[i:j], v[i:j], negStep, eps, 0, j-i)
+		axpyRange(am[i:j], 1, gm)
+		axpyRange(av[i:j], 1, gv)
+	}
 }
 
 // packedHalf checks that s is [2, p...] for p the shape of t (and of t's

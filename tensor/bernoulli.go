@@ -15,9 +15,6 @@ import (
 // element goes to the vector kernels or their scalar tails as it does in
 // a whole-tensor operation.
 
-// chunk is the length of the pieces the fused kernels compute in scratch.
-const chunk = 1024
-
 // SigmoidScaledSum returns σ((x + c)·a), the composition
 // Sigmoid(Scale(Add(x, c), a)) of same-shaped x and c in one pass, with its
 // bits.

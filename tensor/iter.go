@@ -135,6 +135,11 @@ var grainElems = 1 << 14
 // code (vector lanes or the scalar tail) however the loop is split.
 const block = 64
 
+// chunk is how many elements a fused kernel computes at a time in
+// scratch that stays in the first-level cache: a multiple of block, so
+// chunks start where the vector kernels would.
+const chunk = 1024
+
 // forBlocks is parallel.For over [0, n) with piece boundaries at multiples
 // of block: the vector kernels and their scalar tails then see the same
 // elements on any number of cores, and results do not depend on it (the

@@ -171,7 +171,7 @@ func TestAdamApplyPackedGradAddSameBits(t *testing.T) {
 	defer func(w, g int) { parallel.Workers, grainElems = w, g }(parallel.Workers, grainElems)
 	rng := NewRNG(4)
 	for _, dt := range []DType{Float32, Float64} {
-		for _, p := range []int{7, 1000, 1029, 3*adamAddBlock + 5, 9000} {
+		for _, p := range []int{7, 1000, 1029, 3*chunk + 5, 9000} {
 			acc := rng.Normal(dt, 0, 1, 2, p)
 			up := rng.Normal(dt, 0, 1, p)
 			s := rng.Uniform(dt, -1, 1, 2, p)
