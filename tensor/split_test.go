@@ -168,7 +168,7 @@ func TestSplitNormalsManySeeds(t *testing.T) {
 // blocks, in float32 and float64 (including v = 0 entries), on one worker
 // and split over three.
 func TestAdamApplyPackedGradAddSameBits(t *testing.T) {
-	defer func(w, g int) { parallel.Workers, grainElems = w, g }(parallel.Workers, grainElems)
+	defer restoreSplitting()()
 	rng := NewRNG(4)
 	for _, dt := range []DType{Float32, Float64} {
 		for _, p := range []int{7, 1000, 1029, 3*chunk + 5, 9000} {
@@ -182,11 +182,12 @@ func TestAdamApplyPackedGradAddSameBits(t *testing.T) {
 					s.SetFlat(i-p, 0)
 				}
 			}
-			if got := AdamApplyPackedGrad(up, s, 1e-3, 1e-8); got.HasNaNOrInf() {
+			ref := AdamApplyPackedGrad(up, s, 1e-3, 1e-8)
+			if ref.HasNaNOrInf() {
 				t.Fatalf("p=%d: the reference gradient is not finite", p)
 			}
 			want := acc.Clone()
-			AddInPlace(want, AdamApplyPackedGrad(up, s, 1e-3, 1e-8))
+			AddInPlace(want, ref)
 			for _, w := range []int{1, 3} {
 				parallel.Workers, grainElems = w, 2*block
 				got := acc.Clone()
