@@ -506,3 +506,53 @@ func TestMatMulAddVJP(t *testing.T) {
 		return grad
 	})
 }
+
+// TestConv2dBiasMatchesComposition: a convolution layer's output with its
+// bias is one operation (Conv2dBias) standing for Add(Conv2d(x, w),
+// Reshape(b, O, 1, 1)). A score-matching loss on a small ELU network of
+// such layers (same-size, strided and 1x1, as a ResNet's blocks have) must
+// give the composition's bits for every parameter, at first order (the
+// loss itself), second (a loss on the score -∂E/∂x, as MDSM) and third (its
+// Hessian-vector product, differentiated once more).
+func TestConv2dBiasMatchesComposition(t *testing.T) {
+	rng := tensor.NewRNG(11)
+	x0 := rng.Normal(tensor.Float32, 0, 1, 5, 2, 8, 8)
+	u0 := rng.Rademacher(tensor.Float32, 5, 2, 8, 8)
+	p0 := []*tensor.Tensor{
+		rng.Normal(tensor.Float32, 0, 0.3, 4, 2, 3, 3), rng.Normal(tensor.Float32, 0, 1, 4),
+		rng.Normal(tensor.Float32, 0, 0.3, 6, 4, 3, 3), rng.Normal(tensor.Float32, 0, 1, 6),
+		rng.Normal(tensor.Float32, 0, 0.3, 3, 6, 1, 1), rng.Normal(tensor.Float32, 0, 1, 3),
+	}
+	sameGradsAsComposition(t, []int{1, 2, 3}, func(a *tensor.Arena, fused bool, order int) (grads [][]float32) {
+		layer := func(x, w, b *Value, stride, pad int) *Value {
+			return Add(Conv2d(x, w, stride, pad), Reshape(b, b.Shape()[0], 1, 1))
+		}
+		if fused {
+			layer = Conv2dBias
+		}
+		inStep(a, func() {
+			ps := make([]*Value, len(p0))
+			for i, p := range p0 {
+				ps[i] = Var(p.InArena(a))
+			}
+			x := Var(x0.InArena(a))
+			energy := func(x *Value) *Value {
+				h := ELU(layer(x, ps[0], ps[1], 1, 1))
+				h = ELU(layer(h, ps[2], ps[3], 2, 1))
+				return SumAll(Square(layer(h, ps[4], ps[5], 1, 0)))
+			}
+			loss := energy(x)
+			if order > 1 {
+				score := Neg(Grad(energy(x), []*Value{x}, CreateGraph())[0])
+				loss = SumAll(Square(score))
+				if order == 3 {
+					u := Const(u0.InArena(a))
+					hvp := Grad(score, []*Value{x}, CreateGraph(), Cotangent(u))[0]
+					loss = Add(loss, SumAll(Mul(hvp, u)))
+				}
+			}
+			grads = float32s(Grad(loss, append(ps, x)))
+		})
+		return grads
+	})
+}

@@ -18,7 +18,7 @@ import (
 
 // Conv2d returns the 2-D cross-correlation of x [N,C,H,W] with w
 // [O,C,KH,KW] (see tensor.Conv2d): an [N,O,Ho,Wo] value with
-// Ho = (H+2*pad-KH)/stride+1. Add a bias [O,1,1] by broadcasting.
+// Ho = (H+2*pad-KH)/stride+1. Conv2dBias adds a bias.
 func Conv2d(x, w *Value, stride, pad int) *Value {
 	return record("Conv2d", tensor.Conv2d(x.t, w.t, stride, pad), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
 		x, w := in[0], in[1]
@@ -31,6 +31,29 @@ func Conv2d(x, w *Value, stride, pad int) *Value {
 		}
 		return r
 	}, x, w)
+}
+
+// Conv2dBias returns Conv2d(x, w, stride, pad) plus the bias b [O] on every
+// output plane, a convolution layer's output, as one operation
+// (tensor.Conv2dBias): the values and gradients, at every order, of
+// Add(Conv2d(x, w, stride, pad), Reshape(b, O, 1, 1)), whose rules it
+// applies in their order.
+func Conv2dBias(x, w, b *Value, stride, pad int) *Value {
+	o := w.Shape()[0]
+	return record("Conv2dBias", tensor.Conv2dBias(x.t, w.t, b.t, stride, pad), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+		x, w, b := in[0], in[1], in[2]
+		r := make([]*Value, 3)
+		if need[2] {
+			r[2] = Reshape(SumTo(g, []int{o, 1, 1}), b.Shape()...)
+		}
+		if need[0] {
+			r[0] = conv2dInputGrad(g, w, x.Shape(), stride, pad)
+		}
+		if need[1] {
+			r[1] = conv2dWeightGrad(x, g, w.Shape(), stride, pad)
+		}
+		return r
+	}, x, w, b)
 }
 
 // conv2dInputGrad is the adjoint of x -> Conv2d(x, w) applied to g, shaped

@@ -39,6 +39,12 @@ var convCases = []opCase{
 	{name: "conv2dWeightGrad/s2p1", shapes: [][]int{{2, 2, 5, 4}, {2, 3, 3, 2}}, f: func(x []*Value) *Value {
 		return cubeOf(conv2dWeightGrad(x[0], x[1], []int{3, 2, 3, 3}, 2, 1))
 	}},
+	{name: "Conv2dBias/s1p1", shapes: [][]int{{2, 2, 5, 4}, {3, 2, 3, 3}, {3}}, f: func(x []*Value) *Value {
+		return cubeOf(Conv2dBias(x[0], x[1], x[2], 1, 1))
+	}},
+	{name: "Conv2dBias/s2p1", shapes: [][]int{{2, 2, 5, 4}, {3, 2, 3, 3}, {3}}, f: func(x []*Value) *Value {
+		return cubeOf(Conv2dBias(x[0], x[1], x[2], 2, 1))
+	}},
 	{name: "AvgPool2d/k2", shapes: [][]int{{2, 2, 4, 6}}, f: func(x []*Value) *Value { return cubeOf(AvgPool2d(x[0], 2)) }},
 	{name: "AvgPool2d/k3", shapes: [][]int{{1, 2, 3, 6}}, f: func(x []*Value) *Value { return cubeOf(AvgPool2d(x[0], 3)) }},
 	{name: "avgUnpool2d/k2", shapes: [][]int{{2, 2, 2, 3}}, f: func(x []*Value) *Value { return cubeOf(avgUnpool2d(x[0], 2)) }},

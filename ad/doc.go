@@ -36,7 +36,8 @@
 // A few operations stand for compositions that the models evaluate on
 // every example (a Gaussian energy's quadratic term SquaredDistance, a
 // relaxed Bernoulli sample SigmoidScaledSum and log-density
-// BernoulliLogProb, ELU's recorded backward rule): one kernel forward and
+// BernoulliLogProb, ELU's recorded backward rule, a convolution layer's
+// output with its bias Conv2dBias): one kernel forward and
 // one for a first-order backward pass, rounding as the composition does,
 // so results keep their bits, and the composition's own rule when the
 // backward pass is recorded.

@@ -67,11 +67,10 @@ func (c Conv2d) Apply(th Vals, x *ad.Value) *ad.Value {
 	if s := x.Shape(); len(s) != 4 || s[1] != c.In {
 		panic(fmt.Sprintf("nn.Conv2d(%q): input shape %v, want [N %d H W]", c.Name, s, c.In))
 	}
-	y := ad.Conv2d(x, th.Get(c.WeightName()), c.Stride, c.Pad)
 	if c.Bias {
-		y = ad.Add(y, ad.Reshape(th.Get(c.BiasName()), c.Out, 1, 1))
+		return ad.Conv2dBias(x, th.Get(c.WeightName()), th.Get(c.BiasName()), c.Stride, c.Pad)
 	}
-	return y
+	return ad.Conv2d(x, th.Get(c.WeightName()), c.Stride, c.Pad)
 }
 
 // OutSize returns the output's spatial size for an h×w input.

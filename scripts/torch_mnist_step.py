@@ -138,8 +138,9 @@ def bimdsm_step(m, q, opt, qopt, x, K=5):
     opt.step()
 
 
-def timeit(fn, n):
-    fn()
+def timeit(fn, n, warmup=1):
+    for _ in range(warmup):
+        fn()
     t = time.perf_counter()
     for _ in range(n):
         fn()
@@ -163,7 +164,7 @@ def langevin_step(ebm, x):
 for p in ebm.parameters():
     p.requires_grad_(False)
 xl = torch.rand(B, 1, 32, 32)
-ms = timeit(lambda: langevin_step(ebm, xl), 10 * iters)
+ms = timeit(lambda: langevin_step(ebm, xl), 10 * iters, warmup=10)
 print(f"Langevin step, ResNet EBM: {ms:.1f} ms/step, {B / (ms / 1000 * 2701):.2f} images/s over 2700 steps + denoise")
 if only == "langevin":
     sys.exit(0)

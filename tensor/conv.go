@@ -93,6 +93,27 @@ func Conv2d(x, w *Tensor, stride, pad int) *Tensor {
 	return out
 }
 
+// Conv2dBias returns Conv2d(x, w, stride, pad) plus b [O] on every output
+// plane: the bits of Add(Conv2d(x, w, stride, pad), b reshaped to
+// [O,1,1]), with each sample's addition made while its planes are still in
+// the cache (or while they are copied out of a grouped product) instead
+// of in a pass of its own over a second tensor.
+func Conv2dBias(x, w, b *Tensor, stride, pad int) *Tensor {
+	sameDType("Conv2dBias", x, w)
+	sameDType("Conv2dBias", x, b)
+	g := convGeometry("Conv2dBias", x.shape, w.shape, stride, pad)
+	if b.Size() != g.o {
+		panic(fmt.Sprintf("tensor.Conv2dBias: bias %v for weight %v: want %d entries", b.shape, w.shape, g.o))
+	}
+	out := arenaOf(x, w).empty(x.dtype, g.outShape()...)
+	if x.dtype == Float32 {
+		conv2dBias(&g, x.f32, w.f32, b.f32, out.f32)
+	} else {
+		conv2dBias(&g, x.f64, w.f64, b.f64, out.f64)
+	}
+	return out
+}
+
 // Conv2dInputGrad returns the adjoint of x -> Conv2d(x, w, stride, pad)
 // applied to g [N,O,Ho,Wo] (the transposed convolution): a tensor of shape
 // xShape with <Conv2d(x, w), g> = <x, Conv2dInputGrad(g, w, ...)> for all x.
@@ -245,6 +266,17 @@ func fromColumns[T Float](src, dst []T, m, rows, cols, ld int) {
 	}
 }
 
+// fromColumnsBias is fromColumns that adds bias[r] to row r as it copies.
+func fromColumnsBias[T Float](src, dst, bias []T, m, rows, cols, ld int) {
+	var v [1]T
+	for j := 0; j < m; j++ {
+		for r := 0; r < rows; r++ {
+			v[0] = bias[r]
+			binRow(opAdd, dst[(j*rows+r)*cols:][:cols], src[r*ld+j*cols:][:cols], v[:], cols, 1, 0)
+		}
+	}
+}
+
 // eachGroup runs f over the samples [lo, hi) in groups of up to
 // samplesPerGEMM (first sample s, m samples, ld = m·HoWo columns), with the
 // worker's scratch buffers (convScratch).
@@ -309,13 +341,16 @@ func (g *convGeom) planeGEMM() bool {
 	return g.stride == 1 && g.ho == g.h && g.wo == g.w && !g.direct && g.kh == g.kw && g.samplesPerGEMM() == 1
 }
 
-func conv2d[T Float](g *convGeom, x, w, out []T) {
+func conv2d[T Float](g *convGeom, x, w, out []T) { conv2dBias(g, x, w, nil, out) }
+
+// conv2dBias is conv2d plus bias[o] on output plane o (no bias when nil).
+func conv2dBias[T Float](g *convGeom, x, w, bias, out []T) {
 	if g.shiftedForward() {
-		conv2dShifted(g, x, w, out)
+		conv2dShifted(g, x, w, bias, out)
 		return
 	}
 	if g.planeGEMM() {
-		conv2dPlaneGEMM(g, x, w, out)
+		conv2dPlaneGEMM(g, x, w, bias, out)
 		return
 	}
 	os := g.o * g.howo
@@ -324,11 +359,28 @@ func conv2d[T Float](g *convGeom, x, w, out []T) {
 		// out [O, m·HoWo] = W [O, CKK] @ col [CKK, m·HoWo]
 		if m == 1 {
 			gemm(false, false, g.o, ld, g.ckk, w, g.ckk, b, ld, 0, out[s*os:], ld)
+			addPlaneBias(out[s*os:(s+1)*os], bias, g.howo)
 			return
 		}
 		gemm(false, false, g.o, ld, g.ckk, w, g.ckk, b, ld, 0, wide, ld)
-		fromColumns(wide, out[s*os:], m, g.o, g.howo, ld)
+		if bias == nil {
+			fromColumns(wide, out[s*os:], m, g.o, g.howo, ld)
+			return
+		}
+		fromColumnsBias(wide, out[s*os:], bias, m, g.o, g.howo, ld)
 	})
+}
+
+// addPlaneBias adds bias[o] to every entry of plane o of one sample's
+// output planes [O, hw] (nothing when bias is nil), with the additions of
+// a broadcast Add.
+func addPlaneBias[T Float](planes, bias []T, hw int) {
+	var v [1]T
+	for o := range bias {
+		p := planes[o*hw : (o+1)*hw]
+		v[0] = bias[o]
+		binRow(opAdd, p, p, v[:], hw, 1, 0)
+	}
 }
 
 // conv2dPlaneGEMM computes a same-size stride-1 convolution without the
@@ -339,7 +391,7 @@ func conv2d[T Float](g *convGeom, x, w, out []T) {
 // accumulating GEMMs with the weight regrouped by kernel row. The planes
 // are a third of the im2col matrix (for K = 3) and the GEMMs do the same
 // work as one of depth C·K², whose packing is split into blocks anyway.
-func conv2dPlaneGEMM[T Float](g *convGeom, x, w, out []T) {
+func conv2dPlaneGEMM[T Float](g *convGeom, x, w, bias, out []T) {
 	k, hw, ph := g.kw, g.hw, (g.h+2*g.pad)*g.w
 	ck := g.c * k
 	wbuf := getBuf[T](k * g.o * ck)
@@ -367,6 +419,7 @@ func conv2dPlaneGEMM[T Float](g *convGeom, x, w, out []T) {
 				}
 				gemm(false, false, g.o, hw, ck, wk[kh*g.o*ck:], ck, planes[kh*g.w:], ph, beta, on, hw)
 			}
+			addPlaneBias(on[:g.o*hw], bias, hw)
 		}
 	})
 }
@@ -540,7 +593,7 @@ func fillShiftedPlanes[T Float](g *convGeom, planes, x []T, n int) {
 // input planes, four output channels per pass (vecFMAPlanes4), with no patch
 // matrix and no packing; other element types and leftover channels use
 // axpy.
-func conv2dShifted[T Float](g *convGeom, x, w, out []T) {
+func conv2dShifted[T Float](g *convGeom, x, w, bias, out []T) {
 	blas.Count(g.o, g.n*g.howo, g.ckk) // the work of the GEMM it replaces
 	k, hw := g.kw, g.hw
 	ph, m := (g.h+2*g.pad)*g.w, g.c*k*k
@@ -569,6 +622,7 @@ func conv2dShifted[T Float](g *convGeom, x, w, out []T) {
 					axpy(dst, coefs[j], src)
 				}
 			}
+			addPlaneBias(on, bias, hw)
 		}
 	})
 }
@@ -814,7 +868,7 @@ func AvgUnpool2d(g *Tensor, k int) *Tensor {
 		panic(fmt.Sprintf("tensor.AvgUnpool2d: shape %v is not [N,C,H,W] or kernel %d < 1", g.shape, k))
 	}
 	h, w := g.shape[2]*k, g.shape[3]*k
-	out := g.arena.zeros(g.dtype, g.shape[0], g.shape[1], h, w)
+	out := g.arena.empty(g.dtype, g.shape[0], g.shape[1], h, w) // avgUnpool writes every entry
 	grain := grainElems/(h*w+1) + 1
 	parallel.For(g.shape[0]*g.shape[1], grain, func(lo, hi int) {
 		if g.dtype == Float32 {

@@ -137,6 +137,35 @@ func TestConv2dMatchesNaive(t *testing.T) {
 	})
 }
 
+// TestConv2dBiasSameBits: Conv2dBias adds the bias inside each of the
+// convolution's paths (shifted planes, plane GEMMs, one sample per GEMM,
+// grouped samples, 1x1) and must give the bits of Conv2d followed by a
+// broadcast Add, with and without the vector kernels, on 1 and 3 workers.
+func TestConv2dBiasSameBits(t *testing.T) {
+	defer restoreSplitting()()
+	forConvCases(t, func(t *testing.T, i int, c convCase, dt DType) {
+		rng := NewRNG(uint64(40 + i))
+		x := rng.Normal(dt, 0, 1, c.x...)
+		w := rng.Normal(dt, 0, 1, c.w...)
+		b := rng.Normal(dt, 0, 1, c.w[0])
+		for _, vec := range vectorSettings() {
+			for _, workers := range []int{1, 3} {
+				hasVecMath, parallel.Workers = vec, workers
+				got := Conv2dBias(x, w, b, c.stride, c.pad)
+				want := Add(Conv2d(x, w, c.stride, c.pad), b.Reshape(c.w[0], 1, 1))
+				if !SameShape(got.Shape(), want.Shape()) {
+					t.Fatalf("shape %v, want %v", got.Shape(), want.Shape())
+				}
+				for k := 0; k < want.Size(); k++ {
+					if g, e := got.Flat(k), want.Flat(k); math.Float64bits(g) != math.Float64bits(e) {
+						t.Fatalf("vector kernels %v, %d workers: entry %d is %v, Conv2d + bias gives %v", vec, workers, k, g, e)
+					}
+				}
+			}
+		}
+	})
+}
+
 func convDot(a, b *Tensor) float64 {
 	var s float64
 	for i := 0; i < a.Size(); i++ {
@@ -401,7 +430,7 @@ func BenchmarkConvNarrow(b *testing.B) {
 		out := New(Float32, 100, o, hw, hw)
 		b.Run(fmt.Sprintf("c%d_o%d_%dx%d/fwd/shifted", c, o, hw, hw), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				conv2dShifted(&geo, x.f32, w.f32, out.f32)
+				conv2dShifted(&geo, x.f32, w.f32, nil, out.f32)
 			}
 		})
 		b.Run(fmt.Sprintf("c%d_o%d_%dx%d/fwd/gemm", c, o, hw, hw), func(b *testing.B) {
