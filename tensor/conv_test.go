@@ -81,6 +81,7 @@ var convCases = []convCase{
 	{[]int{2, 2, 5, 4}, []int{3, 2, 2, 2}, 1, 1},   // even kernel
 	{[]int{2, 2, 5, 4}, []int{3, 2, 3, 1}, 1, 1},   // non-square kernel: col2im input gradient
 	{[]int{2, 4, 8, 8}, []int{5, 4, 3, 3}, 1, 1},   // shifted forward (4 planes by the vector kernel, 1 by axpy) and input gradient (4 planes)
+	{[]int{2, 4, 8, 12}, []int{4, 4, 3, 3}, 1, 1},  // shifted forward: a 64-lane block and a 32-lane one
 	{[]int{2, 2, 32, 32}, []int{3, 2, 3, 3}, 1, 1}, // large plane, few channels: shifted weight gradient
 	{[]int{2, 2, 32, 32}, []int{3, 2, 5, 5}, 1, 2}, // the same with shifts of ±2
 }

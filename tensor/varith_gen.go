@@ -213,10 +213,12 @@ reduce:
 
 // fmaPlanes4 computes four output planes of a convolution as weighted sums
 // of the same shifted input planes: dst[p·n + i] = Σ_j coefs[p·m + j] ·
-// srcs[j][i] for p < 4, i < n (a multiple of 32). Each 32-lane block keeps
-// eight accumulators in registers across all m sources, so every source
-// block is loaded once for four planes and dst is written once.
-const fmaPlanes4 = `
+// srcs[j][i] for p < 4, i < n (a multiple of 32). Each 64-lane block (then
+// a last 32-lane one) keeps sixteen (eight) accumulators in registers
+// across all m sources, so every source block is loaded once for four
+// planes and dst is written once; each sum is the FMAs over j in order,
+// whatever the block.
+var fmaPlanes4 = `
 // func fmaPlanes4(dst *float32, n int, srcs *uintptr, coefs *float32, m int)
 TEXT ·fmaPlanes4(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
@@ -229,6 +231,30 @@ TEXT ·fmaPlanes4(SB), NOSPLIT, $0-40
 	MOVQ R10, R12
 	SHLQ $2, R12 // coefficient row stride in bytes
 	XORQ AX, AX  // byte offset of the block
+block64:
+	CMPQ CX, $64
+	JLT  block32
+` + zeroAcc64 + `	XORQ BX, BX
+	MOVQ R9, DX // coefficient of source 0, plane 0
+src64:
+	MOVQ (R8)(BX*8), SI
+	VMOVUPS (SI)(AX*1), Z16
+	VMOVUPS 64(SI)(AX*1), Z17
+	VMOVUPS 128(SI)(AX*1), Z18
+	VMOVUPS 192(SI)(AX*1), Z19
+	VBROADCASTSS (DX), Z20
+	VBROADCASTSS (DX)(R12*1), Z21
+	LEAQ (DX)(R12*2), R13
+	VBROADCASTSS (R13), Z22
+	VBROADCASTSS (R13)(R12*1), Z23
+` + fma64 + `	ADDQ $4, DX
+	INCQ BX
+	CMPQ BX, R10
+	JLT  src64
+	LEAQ (DI)(AX*1), SI
+` + store64 + `	ADDQ $256, AX
+	SUBQ $64, CX
+	JMP  block64
 block32:
 	CMPQ CX, $32
 	JLT  done
@@ -282,6 +308,30 @@ done:
 	VZEROUPPER
 	RET
 `
+
+// The 64-lane block of fmaPlanes4: accumulators Z0-Z15 (plane p, lanes
+// 16q..16q+15 in Z(4p+q)), sources Z16-Z19, coefficients Z20-Z23.
+var zeroAcc64, fma64, store64 = func() (zero, fma, store string) {
+	for z := 0; z < 16; z++ {
+		zero += fmt.Sprintf("\tVPXORD Z%d, Z%d, Z%d\n", z, z, z)
+	}
+	for p := 0; p < 4; p++ {
+		for q := 0; q < 4; q++ {
+			fma += fmt.Sprintf("\tVFMADD231PS Z%d, Z%d, Z%d\n", 16+q, 20+p, 4*p+q)
+		}
+		if p > 0 {
+			store += "\tADDQ R11, SI\n"
+		}
+		for q := 0; q < 4; q++ {
+			off := ""
+			if q > 0 {
+				off = fmt.Sprint(64 * q)
+			}
+			store += fmt.Sprintf("\tVMOVUPS Z%d, %s(SI)\n", 4*p+q, off)
+		}
+	}
+	return zero, fma, store
+}()
 
 // fused holds the fused elementwise kernels of the optimizer's steps and
 // their derivatives, 16 lanes per iteration, each the same IEEE operations
