@@ -156,22 +156,28 @@ func Conv2dWeightGrad(x, g *Tensor, wShape []int, stride, pad int) *Tensor {
 func flipTranspose(w *Tensor) *Tensor {
 	o, c, kh, kw := w.shape[0], w.shape[1], w.shape[2], w.shape[3]
 	out := w.arena.empty(w.dtype, c, o, kh, kw)
-	for i := 0; i < o; i++ {
-		for j := 0; j < c; j++ {
-			src := ((i*c + j) * kh) * kw
-			dst := ((j*o + i) * kh) * kw
-			for p := 0; p < kh; p++ {
-				for q := 0; q < kw; q++ {
-					if w.dtype == Float32 {
-						out.f32[dst+(kh-1-p)*kw+kw-1-q] = w.f32[src+p*kw+q]
-					} else {
-						out.f64[dst+(kh-1-p)*kw+kw-1-q] = w.f64[src+p*kw+q]
-					}
-				}
+	if w.dtype == Float32 {
+		flipTransposeKernels(w.f32, out.f32, o, c, kh*kw)
+	} else {
+		flipTransposeKernels(w.f64, out.f64, o, c, kh*kw)
+	}
+	return out
+}
+
+// flipTransposeKernels writes each kernel (o, c) of src [O,C,KK] reversed
+// (the flip of both spatial axes, in row-major order) as kernel (c, o) of
+// dst [C,O,KK], dst in order (fresh storage, written once: sequential
+// stores keep the writes from missing the cache kernel by kernel).
+func flipTransposeKernels[T Float](src, dst []T, o, c, kk int) {
+	for j := 0; j < c; j++ {
+		for i := 0; i < o; i++ {
+			s := src[(i*c+j)*kk:][:kk]
+			d := dst[(j*o+i)*kk:][:kk]
+			for t, v := range s {
+				d[kk-1-t] = v
 			}
 		}
 	}
-	return out
 }
 
 func checkConvOut(op string, g *Tensor, xs, ws []int, geo *convGeom) {
