@@ -2,6 +2,7 @@ package sample
 
 import (
 	"fmt"
+	"github.com/bism-ml/bism/internal/blas"
 	"testing"
 
 	"github.com/bism-ml/bism/ad"
@@ -44,9 +45,12 @@ func benchSteps(b *testing.B, e EnergyFn, x *tensor.Tensor, rng *tensor.RNG) {
 		cfg.Temps[i] = 1
 	}
 	b.ResetTimer()
+	flops0 := blas.Flops()
 	LangevinFrom(e, x, cfg, rng)
 	perStep := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(perStep*1000, "ms/step")
+	// The products' and convolutions' work, as bism bench counts it.
+	b.ReportMetric(float64(blas.Flops()-flops0)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	b.ReportMetric(float64(x.Dim(0))/(perStep*float64(len(Default().Temperatures())+1)), "images/s")
 }
 
