@@ -27,9 +27,15 @@ go build -o runs/bism ./cmd/bism
 
 torch=no
 if "$py" -c 'import torch' 2>/dev/null; then torch=yes; fi
+best_core=
+if grep -q -w avx512f /proc/cpuinfo; then best_core=SkylakeX
+elif grep -q -w avx2 /proc/cpuinfo; then best_core=Haswell; fi
 if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-  if grep -q -w avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
-  elif grep -q -w avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
+  [ -n "$best_core" ] && export OPENBLAS_CORETYPE=$best_core
+elif [ -n "$best_core" ] && [ "$OPENBLAS_CORETYPE" != "$best_core" ]; then
+  # Some machines preset it (an AVX-512 machine here had Haswell, whose
+  # kernels ran a 1024^3 product at 80 GFLOP/s against SkylakeX's 140).
+  echo "note: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE was set before this script; this CPU's fastest is $best_core (unset it to give PyTorch its fastest BLAS)" >&2
 fi
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores," \
