@@ -231,107 +231,66 @@ TEXT ·fmaPlanes4(SB), NOSPLIT, $0-40
 	MOVQ R10, R12
 	SHLQ $2, R12 // coefficient row stride in bytes
 	XORQ AX, AX  // byte offset of the block
-block64:
-	CMPQ CX, $64
-	JLT  block32
-` + zeroAcc64 + `	XORQ BX, BX
-	MOVQ R9, DX // coefficient of source 0, plane 0
-src64:
-	MOVQ (R8)(BX*8), SI
-	VMOVUPS (SI)(AX*1), Z16
-	VMOVUPS 64(SI)(AX*1), Z17
-	VMOVUPS 128(SI)(AX*1), Z18
-	VMOVUPS 192(SI)(AX*1), Z19
-	VBROADCASTSS (DX), Z20
-	VBROADCASTSS (DX)(R12*1), Z21
-	LEAQ (DX)(R12*2), R13
-	VBROADCASTSS (R13), Z22
-	VBROADCASTSS (R13)(R12*1), Z23
-` + fma64 + `	ADDQ $4, DX
-	INCQ BX
-	CMPQ BX, R10
-	JLT  src64
-	LEAQ (DI)(AX*1), SI
-` + store64 + `	ADDQ $256, AX
-	SUBQ $64, CX
-	JMP  block64
-block32:
-	CMPQ CX, $32
-	JLT  done
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	XORQ BX, BX
-	MOVQ R9, DX // coefficient of source 0, plane 0
-src:
-	MOVQ (R8)(BX*8), SI
-	VMOVUPS (SI)(AX*1), Z8
-	VMOVUPS 64(SI)(AX*1), Z9
-	VBROADCASTSS (DX), Z10
-	VBROADCASTSS (DX)(R12*1), Z11
-	LEAQ (DX)(R12*2), R13
-	VBROADCASTSS (R13), Z12
-	VBROADCASTSS (R13)(R12*1), Z13
-	VFMADD231PS Z8, Z10, Z0
-	VFMADD231PS Z9, Z10, Z1
-	VFMADD231PS Z8, Z11, Z2
-	VFMADD231PS Z9, Z11, Z3
-	VFMADD231PS Z8, Z12, Z4
-	VFMADD231PS Z9, Z12, Z5
-	VFMADD231PS Z8, Z13, Z6
-	VFMADD231PS Z9, Z13, Z7
-	ADDQ $4, DX
-	INCQ BX
-	CMPQ BX, R10
-	JLT  src
-	LEAQ (DI)(AX*1), SI
-	VMOVUPS Z0, (SI)
-	VMOVUPS Z1, 64(SI)
-	ADDQ R11, SI
-	VMOVUPS Z2, (SI)
-	VMOVUPS Z3, 64(SI)
-	ADDQ R11, SI
-	VMOVUPS Z4, (SI)
-	VMOVUPS Z5, 64(SI)
-	ADDQ R11, SI
-	VMOVUPS Z6, (SI)
-	VMOVUPS Z7, 64(SI)
-	ADDQ $128, AX
-	SUBQ $32, CX
-	JMP  block32
-done:
+` + fmaPlanesBlock(4, "block32") + fmaPlanesBlock(2, "done") + `done:
 	VZEROUPPER
 	RET
 `
 
-// The 64-lane block of fmaPlanes4: accumulators Z0-Z15 (plane p, lanes
-// 16q..16q+15 in Z(4p+q)), sources Z16-Z19, coefficients Z20-Z23.
-var zeroAcc64, fma64, store64 = func() (zero, fma, store string) {
-	for z := 0; z < 16; z++ {
-		zero += fmt.Sprintf("\tVPXORD Z%d, Z%d, Z%d\n", z, z, z)
+// fmaPlanesBlock is fmaPlanes4's loop over blocks of 16·q lanes, which
+// goes on to next when fewer remain: accumulators Z0..Z(4q-1) (plane p,
+// lanes 16r..16r+15 in Z(q·p+r)), the sources' vectors from Z16, the four
+// planes' coefficients in Z20-Z23.
+func fmaPlanesBlock(q int, next string) string {
+	lanes := 16 * q
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	off := func(r int) string { // byte offset of the r-th vector of a block
+		if r == 0 {
+			return ""
+		}
+		return fmt.Sprint(64 * r)
 	}
+	w("block%d:", lanes)
+	w("\tCMPQ CX, $%d", lanes)
+	w("\tJLT  %s", next)
+	for z := 0; z < 4*q; z++ {
+		w("\tVPXORD Z%d, Z%d, Z%d", z, z, z)
+	}
+	w("\tXORQ BX, BX")
+	w("\tMOVQ R9, DX // coefficient of source 0, plane 0")
+	w("src%d:", lanes)
+	w("\tMOVQ (R8)(BX*8), SI")
+	for r := 0; r < q; r++ {
+		w("\tVMOVUPS %s(SI)(AX*1), Z%d", off(r), 16+r)
+	}
+	w("\tVBROADCASTSS (DX), Z20")
+	w("\tVBROADCASTSS (DX)(R12*1), Z21")
+	w("\tLEAQ (DX)(R12*2), R13")
+	w("\tVBROADCASTSS (R13), Z22")
+	w("\tVBROADCASTSS (R13)(R12*1), Z23")
 	for p := 0; p < 4; p++ {
-		for q := 0; q < 4; q++ {
-			fma += fmt.Sprintf("\tVFMADD231PS Z%d, Z%d, Z%d\n", 16+q, 20+p, 4*p+q)
-		}
-		if p > 0 {
-			store += "\tADDQ R11, SI\n"
-		}
-		for q := 0; q < 4; q++ {
-			off := ""
-			if q > 0 {
-				off = fmt.Sprint(64 * q)
-			}
-			store += fmt.Sprintf("\tVMOVUPS Z%d, %s(SI)\n", 4*p+q, off)
+		for r := 0; r < q; r++ {
+			w("\tVFMADD231PS Z%d, Z%d, Z%d", 16+r, 20+p, q*p+r)
 		}
 	}
-	return zero, fma, store
-}()
+	w("\tADDQ $4, DX")
+	w("\tINCQ BX")
+	w("\tCMPQ BX, R10")
+	w("\tJLT  src%d", lanes)
+	w("\tLEAQ (DI)(AX*1), SI")
+	for p := 0; p < 4; p++ {
+		if p > 0 {
+			w("\tADDQ R11, SI")
+		}
+		for r := 0; r < q; r++ {
+			w("\tVMOVUPS Z%d, %s(SI)", q*p+r, off(r))
+		}
+	}
+	w("\tADDQ $%d, AX", 4*lanes)
+	w("\tSUBQ $%d, CX", lanes)
+	w("\tJMP  block%d", lanes)
+	return b.String()
+}
 
 // fused holds the fused elementwise kernels of the optimizer's steps and
 // their derivatives, 16 lanes per iteration, each the same IEEE operations
