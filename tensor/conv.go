@@ -19,8 +19,9 @@ import (
 // themselves), one sample per GEMM for large planes and several side by side
 // for small ones, with samples split over cores. Same-size stride-1
 // convolutions build shifted copies of the input planes instead of the patch
-// matrix: narrow ones sum them with vector FMAs (conv2dShifted), wide ones
-// feed them to K GEMMs (conv2dPlaneGEMM).
+// matrix: with AVX-512 and planes of a multiple of 32 pixels they sum them
+// with vector FMAs (conv2dShifted), otherwise, on large planes, they feed
+// them to K GEMMs (conv2dPlaneGEMM).
 
 // convGeom is the geometry of one convolution.
 type convGeom struct {
@@ -207,9 +208,9 @@ var shiftedForwardPairs = math.MaxInt
 // the input, planes a multiple of 32 pixels (the vector kernel's block) and
 // at least 4 output channels. BenchmarkConvNarrow (batch 100, machine
 // shared, so ratios only) measured it faster than im2col + GEMM at every
-// ResNet shape it times on an AMD EPYC (Zen 5): 2-3x from 1→8 channels at
-// 32x32 to 128→64 at 8x8, 1.3-1.6x for the paper-scale 64→64 at 32x32,
-// 128→128 at 16x16 and 256→256 at 8x8; on an Intel Xeon, with an earlier
+// ResNet shape it times on an AMD EPYC (Zen 5): 2-18x at the CPU-scale
+// shapes (1→8 channels at 32x32 to 128→64 at 8x8), 1.3-1.6x at the paper
+// scale's 64→64 at 32x32, 128→128 at 16x16 and 256→256 at 8x8; on an Intel Xeon, with an earlier
 // 32-lane kernel, 1.5-7x up to 32→64 at 8x8 and level at 64→64 on 32x32.
 // The stride-1 input gradient, a convolution with the flipped kernel,
 // takes the same path.
