@@ -2,10 +2,10 @@ package sample
 
 import (
 	"fmt"
-	"github.com/bism-ml/bism/internal/blas"
 	"testing"
 
 	"github.com/bism-ml/bism/ad"
+	"github.com/bism-ml/bism/internal/blas"
 	"github.com/bism-ml/bism/model"
 	"github.com/bism-ml/bism/objective"
 	"github.com/bism-ml/bism/tensor"
