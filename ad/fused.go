@@ -21,7 +21,7 @@ import "github.com/bism-ml/bism/tensor"
 func SquaredDistance(x, c, w *Value) *Value {
 	return record("SquaredDistance", tensor.SquaredDistance(x.t, c.t, w.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
 		x, c, w := in[0], in[1], in[2]
-		if !g.requiresGrad && !x.requiresGrad && !c.requiresGrad && !w.requiresGrad {
+		if firstOrder(g, x, c, w) {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			gx, gc, gw := tensor.SquaredDistanceGrad(g.t, x.t, c.t, w.t, need[0], need[1], need[2])
 			return []*Value{constOrNil(gx), constOrNil(gc), constOrNil(gw)}
@@ -53,7 +53,7 @@ func SquaredDistance(x, c, w *Value) *Value {
 func SigmoidScaledSum(x, c *Value, a float64) *Value {
 	return record("SigmoidScaledSum", tensor.SigmoidScaledSum(x.t, c.t, a), func(g *Value, _ []*Value, y *Value, need []bool) []*Value {
 		var d *Value
-		if !g.requiresGrad && !y.requiresGrad {
+		if firstOrder(g, y) {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			d = Const(tensor.SigmoidScaledSumGrad(g.t, y.t, a))
 		} else {
@@ -75,7 +75,7 @@ func SigmoidScaledSum(x, c *Value, a float64) *Value {
 func BernoulliLogProb(l, h *Value) *Value {
 	return record("BernoulliLogProb", tensor.BernoulliLogProb(l.t, h.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
 		l, h := in[0], in[1]
-		if !g.requiresGrad && !l.requiresGrad && !h.requiresGrad {
+		if firstOrder(g, l, h) {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			dl, dh := tensor.BernoulliLogProbGrad(g.t, l.t, h.t, need[0], need[1])
 			return []*Value{constOrNil(dl), constOrNil(dh)}
@@ -91,6 +91,18 @@ func BernoulliLogProb(l, h *Value) *Value {
 		}
 		return res
 	}, l, h)
+}
+
+// firstOrder reports whether a backward rule's operands are all constants:
+// a first-order pass (Grad without CreateGraph), which records nothing, so
+// the rule may run a fused kernel instead of recorded operations.
+func firstOrder(vs ...*Value) bool {
+	for _, v := range vs {
+		if v.requiresGrad {
+			return false
+		}
+	}
+	return true
 }
 
 // constOrNil wraps t as a constant, or returns nil for a nil t.

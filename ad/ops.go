@@ -115,7 +115,7 @@ func OneMinus(x *Value) *Value { return Affine(x, -1, 1) }
 
 func unary(f tensor.UnaryFunc, x *Value, vjp func(g, x, out *Value) *Value) *Value {
 	return record(f.String(), tensor.Apply(f, x.t), func(g *Value, in []*Value, out *Value, _ []bool) []*Value {
-		if !g.requiresGrad && !in[0].requiresGrad && !out.requiresGrad {
+		if firstOrder(g, in[0], out) {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			if d, ok := tensor.UnaryGrad(f, g.t, in[0].t, out.t); ok {
 				return []*Value{Const(d)}
@@ -186,7 +186,7 @@ func Tanh(x *Value) *Value {
 
 // ELU returns x for x > 0 and exp(x)-1 otherwise (alpha = 1).
 func ELU(x *Value) *Value {
-	return unary(tensor.FELU, x, func(g, x, out *Value) *Value { return eluBackward(g, x, out) })
+	return unary(tensor.FELU, x, eluBackward)
 }
 
 // eluBackward is ELU's recorded backward rule, g·ELU'(x), as one operation
@@ -200,7 +200,7 @@ func eluBackward(g, x, out *Value) *Value {
 	r, _ := tensor.UnaryGrad(tensor.FELU, g.t, x.t, out.t)
 	return record("ELUBackward", r, func(up *Value, in []*Value, _ *Value, need []bool) []*Value {
 		g, out := in[0], in[1]
-		if !up.requiresGrad && !g.requiresGrad && !out.requiresGrad {
+		if firstOrder(up, g, out) {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			dg, dout := tensor.ELUBackwardGrad(up.t, g.t, x.t, out.t, need[0], need[1])
 			return []*Value{constOrNil(dg), constOrNil(dout)}
@@ -475,7 +475,7 @@ func LinComb(a float64, x *Value, b float64, y *Value) *Value {
 func AdamDirection(m, v *Value, eps float64) *Value {
 	return record("AdamDirection", tensor.AdamDirection(m.t, v.t, eps), func(g *Value, in []*Value, out *Value, need []bool) []*Value {
 		m, v := in[0], in[1]
-		if !g.requiresGrad && !m.requiresGrad && !v.requiresGrad {
+		if firstOrder(g, m, v) {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			gm, gv := tensor.AdamDirectionGrad(g.t, m.t, v.t, eps)
 			return []*Value{Const(gm), Const(gv)}
@@ -510,7 +510,7 @@ func adamDirectionVJP(g, m, v *Value, eps float64, need []bool) []*Value {
 func AdamMomentsPacked(s, g *Value, b1, b2 float64) *Value {
 	return record("AdamMomentsPacked", tensor.AdamMomentsPacked(s.t, g.t, b1, b2), func(up *Value, in []*Value, _ *Value, need []bool) []*Value {
 		g := in[1]
-		if !up.requiresGrad && !g.requiresGrad {
+		if firstOrder(up, g) {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			gs, gg := tensor.AdamMomentsPackedGrad(up.t, g.t, b1, b2)
 			return []*Value{Const(gs), Const(gg)}
@@ -537,7 +537,7 @@ func AdamApplyPacked(x, s *Value, step, eps float64) *Value {
 		if !need[1] {
 			return res
 		}
-		if !up.requiresGrad && !s.requiresGrad {
+		if firstOrder(up, s) {
 			res[1] = Const(tensor.AdamApplyPackedGrad(up.t, s.t, step, eps))
 			return res
 		}

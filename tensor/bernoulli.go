@@ -113,8 +113,7 @@ func checkLogProb(op string, l, h *Tensor) (rows, n int) {
 }
 
 // bernoulliLogProb sums the rows' terms in blocks of sixteen rows: the
-// block's terms in scratch, then the row sums of Sum (sixteen rows in
-// vector lanes, or one after another), each row in its order.
+// block's terms in scratch, then Sum's row sums of them (reduceRows).
 func bernoulliLogProb[T Float](out, l, h []T, rows, n int) {
 	blocks := (rows + 15) / 16
 	if !splits(rows*n, grainElems) || blocks < 2 {
@@ -137,13 +136,7 @@ func bernoulliLogProbBlocks[T Float](out, l, h []T, rows, n, lo, hi int) {
 		binRow(opMul, t[:k], h[at:], l[at:], k, 1, 1)
 		applyUnary(FSoftplus, s[:k], l[at:at+k])
 		binRow(opSub, t[:k], t, s, k, 1, 1)
-		done := 0
-		if t32, ok := any(t).([]float32); ok && m == 16 && n >= 16 {
-			done = vecRowSums(any(out[r:r+16]).([]float32), t32, 16, n)
-		}
-		for j := done; j < m; j++ {
-			reduceRow(out[r+j:], t[j*n:], n, 0, 1, false)
-		}
+		reduceRows(out[r:], t, m, n, 1, 0, false)
 	}
 }
 

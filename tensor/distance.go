@@ -81,8 +81,8 @@ func data64(t *Tensor) []float64 {
 // squaredDistance computes out[r] += Σ_i w_i (x_ri - c_i)² for rows of n
 // values. Rows of sixteen or more values run sixteen rows at a time: their
 // terms go to a scratch block (the vector kernels of Sub, Square and Mul)
-// whose rows are then summed as Sum sums them. Whole blocks are split over
-// cores.
+// whose rows are then summed as Sum sums them (reduceRows). Whole blocks
+// are split over cores.
 func squaredDistance[T Float](out, x, c, w []T, rows, n int) {
 	if n < 16 {
 		// Short rows: Sum's scalar additions, in order, one row at a time.
@@ -118,13 +118,7 @@ func squaredDistanceBlocks[T Float](out, x, c, w []T, rows, n, lo, hi int) {
 			binRow(opMul, tj, tj, tj, n, 1, 1)
 			binRow(opMul, tj, tj, w, n, 1, 1)
 		}
-		done := 0
-		if t32, ok := any(t).([]float32); ok && m == 16 {
-			done = vecRowSums(any(out[r:r+16]).([]float32), t32, 16, n)
-		}
-		for j := done; j < m; j++ {
-			reduceRow(out[r+j:], t[j*n:], n, 0, 1, false)
-		}
+		reduceRows(out[r:], t, m, n, 1, 0, false)
 	}
 }
 
