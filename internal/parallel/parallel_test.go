@@ -1,6 +1,7 @@
 package parallel
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -109,4 +110,65 @@ func TestForTakesBackUnstartedWork(t *testing.T) {
 	if !ran {
 		t.Error("a worker never ran a chunk while the caller was busy")
 	}
+}
+
+// BenchmarkHandOver times For over two chunks of a fixed amount of work
+// (k steps of an integer loop, about 0.4 ns each) on one and two workers,
+// so that its cost beyond half the serial time is the hand-over's; and
+// "roundtrip", two goroutines bouncing a counter through two cache lines,
+// the least any hand-over between two cores can cost on the machine:
+//
+//	go test ./internal/parallel -run XXX -bench HandOver -benchtime 200000x
+func BenchmarkHandOver(b *testing.B) {
+	defer func(w int) { Workers = w }(Workers)
+	var sink [2][16]int // one cache line per chunk (and more)
+	for _, k := range []int{1000, 4000} {
+		for _, w := range []int{1, 2} {
+			b.Run(fmt.Sprintf("k=%d/workers=%d", k, w), func(b *testing.B) {
+				Workers = w
+				for range b.N {
+					For(2, 1, func(lo, hi int) {
+						for j := lo; j < hi; j++ {
+							sink[j][0] += spin2(k)
+						}
+					})
+				}
+			})
+		}
+	}
+	b.Run("roundtrip", func(b *testing.B) {
+		if runtime.GOMAXPROCS(0) < 2 {
+			b.Skip("needs two processors")
+		}
+		var flags [2]struct {
+			n atomic.Int64
+			_ [56]byte // one cache line each
+		}
+		n := int64(b.N)
+		done := make(chan struct{})
+		go func() {
+			for i := int64(1); i <= n; i++ {
+				for flags[0].n.Load() != i {
+				}
+				flags[1].n.Store(i)
+			}
+			close(done)
+		}()
+		b.ResetTimer()
+		for i := int64(1); i <= n; i++ {
+			flags[0].n.Store(i)
+			for flags[1].n.Load() != i {
+			}
+		}
+		<-done
+	})
+}
+
+// spin2 is k steps of integer work that the compiler cannot remove.
+func spin2(k int) int {
+	s := 0
+	for i := range k {
+		s += i * i >> 3
+	}
+	return s
 }
