@@ -212,24 +212,49 @@ func (g *RNG) Gumbel(dt DType, shape ...int) *Tensor {
 // Logistic returns standard logistic variates log(U/(1-U)): the
 // distribution of the difference of two independent standard Gumbels, drawn
 // with one uniform and one logarithm instead of two uniforms and four
-// logarithms. The logarithm is computed in float32 precision.
+// logarithms. The logarithm is computed in float32 precision, by each piece
+// of a split draw right after its odds, while they are in the cache.
 func (g *RNG) Logistic(dt DType, shape ...int) *Tensor {
-	// Draw the odds, take their logarithms after.
 	t := g.arena.empty(dt, shape...)
-	g.fillSplit(t, func(q *randn.PCG, i, j int) int {
-		if dt == Float32 {
-			return randn.FillOdds(q, t.f32[i:j])
+	return g.fillSplit(t, func(q *randn.PCG, i, j int) int {
+		if dt == Float64 {
+			words := randn.FillOdds(q, t.f64[i:j])
+			for k := i; k < j; k++ {
+				t.f64[k] = math.Log(t.f64[k])
+			}
+			return words
 		}
-		return randn.FillOdds(q, t.f64[i:j])
+		words := randn.FillOdds(q, t.f32[i:j])
+		logRange32(t.f32, i, j)
+		return words
 	}, func(d []float32) { randn.FillOdds(g.src, d) })
-	if dt == Float64 {
-		for i, x := range t.f64 {
-			t.f64[i] = math.Log(x)
+}
+
+// logRange32 takes the logarithm of x[i:j] in place with the bits of
+// Log over all of x: the vector kernel on x's elements below the largest
+// multiple of 16 in len(x) and log32 on the rest, wherever the range
+// starts and ends.
+func logRange32(x []float32, i, j int) {
+	v := min(j, len(x)&^15) // x[:v] is the vector kernel's part of [i, j)
+	if i < v {
+		k := i + vecLog(x[i:v], x[i:v])
+		if k < v && hasVecMath { // fewer than 16 left: through a padded block
+			var b [16]float32
+			for n := range b {
+				b[n] = 1
+			}
+			copy(b[:], x[k:v])
+			vecLog(b[:], b[:])
+			copy(x[k:v], b[:])
+			k = v
 		}
-	} else {
-		applyUnary(FLog, t.f32, t.f32)
+		for ; k < v; k++ {
+			x[k] = log32(x[k])
+		}
 	}
-	return t
+	for k := max(i, v); k < j; k++ {
+		x[k] = log32(x[k])
+	}
 }
 
 // Bernoulli returns 1 with probability p[i] and 0 otherwise, elementwise.
