@@ -282,6 +282,31 @@ func TestAddVJPMatchesTheRule(t *testing.T) {
 	})
 }
 
+// TestHandedOnGradientIsOwned: a rule that hands its cotangent on
+// unchanged (the packed Adam update's product for the parameters, in an
+// unrolled step φ1 = φ0 + Δ) hands on the pass's ownership of it too, so
+// that φ0's own use in a product (MatMul(x, φ0), met later in the pass)
+// adds its weight gradient straight into it, with the bits of the rule's
+// product added after.
+func TestHandedOnGradientIsOwned(t *testing.T) {
+	rng := tensor.NewRNG(8)
+	x0 := rng.Normal(tensor.Float32, 0, 1, 100, 56) // a product the kernels add into
+	phi0 := rng.Normal(tensor.Float32, 0, 0.3, 56, 40)
+	s0 := rng.Uniform(tensor.Float32, 0, 1, 2, 56, 40)
+	c0 := rng.Normal(tensor.Float32, 0, 1, 100, 40)
+	addedOnce(t, func(a *tensor.Arena, counted func(*Value) *Value) (grad []float32) {
+		inStep(a, func() {
+			x, phi, s, c := Const(x0.InArena(a)), Var(phi0.InArena(a)), Const(s0.InArena(a)), Const(c0.InArena(a))
+			h0 := counted(MatMul(x, phi, false, false))
+			phi1 := AdamApplyPacked(phi, s, 1e-2, 1e-8)
+			h1 := MatMul(x, phi1, false, false)
+			loss := Add(SumAll(Mul(h0, c)), SumAll(Mul(Tanh(h1), c)))
+			grad = Grad(loss, []*Value{phi})[0].Tensor().F32()
+		})
+		return grad
+	})
+}
+
 // addedOnce runs grad, a first-order pass through values passed to
 // counted, on the heap and in an arena's Step: their nodes' addVJP must add
 // a product once in the arena, where the pass owns a first contribution,

@@ -181,7 +181,15 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 				if tensor.SameStorage(gj.t, g.t) {
 					keep = true
 				}
-				fresh = mark.Served(gj.t) && !sharedAmong(gs, need, j)
+				// A rule that hands g on unchanged (an identity's product)
+				// hands on the pass's ownership of it too: v's rule has run,
+				// so nothing reads g as v's gradient again, and x's later
+				// products can be added into it (node.addVJP).
+				handedOn := gj.t == g.t && ve.owned && !ve.target
+				fresh = (handedOn || mark.Served(gj.t)) && !sharedAmong(gs, need, j)
+				if handedOn && fresh {
+					ve.owned = false
+				}
 			}
 			e := &table[x.slot]
 			switch {
