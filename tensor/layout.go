@@ -51,9 +51,12 @@ func stridedCopy[T Float](d, x []T, n, sx int) {
 	case 1:
 		copy(d[:n], x[:n])
 	case 0:
-		v := x[0]
-		for i := range d[:n] {
-			d[i] = v
+		v, k := x[0], 0
+		if d32, ok := any(d).([]float32); ok {
+			k = vecFill(d32[:n], any(v).(float32))
+		}
+		for i := range d[k:n] {
+			d[k+i] = v
 		}
 	default:
 		for i := range d[:n] {

@@ -154,3 +154,29 @@ func BenchmarkRowSums(b *testing.B) {
 		})
 	}
 }
+
+// TestBroadcastColumnCopiesBits: broadcasting a column fills each row with
+// its value's exact bits (the vector fill on 16-value blocks, the scalar
+// loop on the rest): signed zeros, a NaN's payload, infinities,
+// subnormals, at widths around the blocks.
+func TestBroadcastColumnCopiesBits(t *testing.T) {
+	vals := []uint32{0x80000000, 0, 0x7fc01234, 0xffa00001, 0x7f800000, 0xff800000, 0x00000001, 0x807fffff, 0x3f9e0419}
+	col := New(Float32, len(vals), 1)
+	for i, b := range vals {
+		col.f32[i] = math.Float32frombits(b)
+	}
+	for _, w := range []int{1, 15, 16, 17, 33, 400} {
+		for _, rowLoopsOn := range []bool{true, false} {
+			rowLoops = rowLoopsOn
+			got := BroadcastTo(col, []int{len(vals), w})
+			rowLoops = true
+			for r, b := range vals {
+				for j := range w {
+					if g := math.Float32bits(got.f32[r*w+j]); g != b {
+						t.Fatalf("width %d, row loops %v: element [%d, %d] has bits %#x, want %#x", w, rowLoopsOn, r, j, g, b)
+					}
+				}
+			}
+		}
+	}
+}

@@ -503,6 +503,30 @@ done:
 	VZEROUPPER
 	RET
 
+// func fill32(d *float32, y float32, n int)
+TEXT ·fill32(SB), NOSPLIT, $0-24
+	MOVQ d+0(FP), DI
+	VBROADCASTSS y+8(FP), Z2
+	MOVQ n+16(FP), CX
+loop32:
+	CMPQ CX, $32
+	JLT  loop16
+	VMOVAPS Z2, Z0
+	VMOVAPS Z2, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  loop32
+loop16:
+	CMPQ CX, $16
+	JLT  done
+	VMOVAPS Z2, Z0
+	VMOVUPS Z0, (DI)
+done:
+	VZEROUPPER
+	RET
+
 // func rowSums16(d, x *float32, n int, idx *int32)
 TEXT ·rowSums16(SB), NOSPLIT, $0-32
 	MOVQ d+0(FP), DI

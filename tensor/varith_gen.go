@@ -85,6 +85,10 @@ func main() {
 			return []string{fmt.Sprintf("VMOVUPS %s(SI), Z%d", off, z), fmt.Sprintf("VCMPPS $0x1a, Z3, Z%d, K%d", z, k),
 				fmt.Sprintf("VMULPS Z2, Z%d, Z%d", z, t), fmt.Sprintf("VMOVAPS Z%d, K%d, Z%d", t, k, z)}
 		}, "SI")
+	// A fill, d = y: a broadcast column's rows (BroadcastTo).
+	kernelFrame(&b, "fill32", "d *float32, y float32, n int", 24,
+		[]string{"MOVQ d+0(FP), DI", "VBROADCASTSS y+8(FP), Z2", "MOVQ n+16(FP), CX"},
+		func(_ string, z int) []string { return []string{fmt.Sprintf("VMOVAPS Z2, Z%d", z)} })
 	b.WriteString(rowSums)
 	b.WriteString(axpyDot)
 	b.WriteString(fmaPlanes4)

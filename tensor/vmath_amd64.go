@@ -110,6 +110,20 @@ func subSV32(d *float32, x float32, b *float32, n int)
 //go:noescape
 func divSV32(d *float32, x float32, b *float32, n int)
 
+//go:noescape
+func fill32(d *float32, y float32, n int)
+
+// vecFill sets the longest multiple-of-16 prefix of d to y and returns its
+// length (0 when the kernels cannot run).
+func vecFill(d []float32, y float32) int {
+	k := len(d) &^ 15
+	if !hasVecMath || k == 0 {
+		return 0
+	}
+	fill32(&d[0], y, k)
+	return k
+}
+
 // vecBin32 computes the first k elements of binRow(op, d, a, b, n, sa, sb)
 // and returns k, a multiple of 16 (0 when the kernels cannot run).
 func vecBin32(op binOp, d, a, b []float32, n, sa, sb int) int {

@@ -26,6 +26,8 @@ func vecUnaryGrad(f UnaryFunc, d, g, x, y []float32) int { return 0 }
 
 func vecAxpy(y []float32, a float32, x []float32) int { return 0 }
 
+func vecFill(d []float32, y float32) int { return 0 }
+
 func vecRowSums(d, x []float32, rows, n int) int              { return 0 }
 func vecKeptSums(d, x []float32, outer, c, inner, lo, hi int) {}
 
