@@ -149,8 +149,8 @@ func (w *worker) wait() {
 	if w.take() {
 		return
 	}
-	for i := 0; w.state.Load() != finished; i++ {
-		if i >= pollsPerCheck {
+	for i := 1; w.state.Load() != finished; i++ {
+		if i%pollsPerCheck == 0 {
 			runtime.Gosched()
 		}
 	}
