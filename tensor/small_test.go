@@ -90,11 +90,18 @@ func sameBits(t *testing.T, what string, got, want *Tensor) {
 	}
 }
 
+// BenchmarkSmallBroadcast times row loops on small 2-D operands and, as
+// "column400", a [100, 1] column broadcast to [100, 400] in an arena step
+// (a row sum's cotangent spread over a Frey GRBM's hidden units):
+//
+//	go test ./tensor -run XXX -bench SmallBroadcast -benchtime 20000x
 func BenchmarkSmallBroadcast(b *testing.B) {
 	rng := NewRNG(1)
 	x := rng.Normal(Float32, 0, 1, 100, 4)
 	bias := rng.Normal(Float32, 0, 1, 4)
 	col := rng.Normal(Float32, 0, 1, 100, 1)
+	a := NewArena()
+	wide := rng.Normal(Float32, 0, 1, 100, 1).InArena(a) // a row sum's cotangent, spread over H = 400
 	for _, c := range []struct {
 		name string
 		f    func()
@@ -104,6 +111,7 @@ func BenchmarkSmallBroadcast(b *testing.B) {
 		{"addrow", func() { Add(x, bias) }},
 		{"mulcol", func() { Mul(x, col) }},
 		{"broadcast", func() { BroadcastTo(bias, []int{100, 4}) }},
+		{"column400", func() { a.Step(func() { BroadcastTo(wide, []int{100, 400}) }) }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
