@@ -532,6 +532,52 @@ func TestMatMulAddVJP(t *testing.T) {
 	})
 }
 
+// TestLinearMatchesComposition: a dense layer's pre-activation is one
+// operation (Linear) standing for Add(MatMul(x, w), b). A score-matching
+// loss on a small ELU network of such layers, one of them as wide as a
+// Frey posterior's (so that its product takes the packed, split paths),
+// must give the composition's bits for every parameter and the input at
+// first order, second (a loss on the score) and third (its Hessian-vector
+// product, differentiated once more).
+func TestLinearMatchesComposition(t *testing.T) {
+	rng := tensor.NewRNG(13)
+	x0 := rng.Normal(tensor.Float32, 0, 1, 100, 56)
+	u0 := rng.Rademacher(tensor.Float32, 100, 56)
+	p0 := []*tensor.Tensor{
+		rng.Normal(tensor.Float32, 0, 0.2, 56, 400), rng.Normal(tensor.Float32, 0, 1, 400),
+		rng.Normal(tensor.Float32, 0, 0.1, 400, 7), rng.Normal(tensor.Float32, 0, 1, 7),
+	}
+	sameGradsAsComposition(t, []int{1, 2, 3}, func(a *tensor.Arena, fused bool, order int) (grads [][]float32) {
+		layer := func(x, w, b *Value) *Value { return Add(MatMul(x, w, false, false), b) }
+		if fused {
+			layer = Linear
+		}
+		inStep(a, func() {
+			ps := make([]*Value, len(p0))
+			for i, p := range p0 {
+				ps[i] = Var(p.InArena(a))
+			}
+			x := Var(x0.InArena(a))
+			energy := func(x *Value) *Value {
+				h := ELU(layer(x, ps[0], ps[1]))
+				return SumAll(Square(layer(h, ps[2], ps[3])))
+			}
+			loss := energy(x)
+			if order > 1 {
+				score := Neg(Grad(energy(x), []*Value{x}, CreateGraph())[0])
+				loss = SumAll(Square(score))
+				if order == 3 {
+					u := Const(u0.InArena(a))
+					hvp := Grad(score, []*Value{x}, CreateGraph(), Cotangent(u))[0]
+					loss = Add(loss, SumAll(Mul(hvp, u)))
+				}
+			}
+			grads = float32s(Grad(loss, append(ps, x)))
+		})
+		return grads
+	})
+}
+
 // TestConv2dBiasMatchesComposition: a convolution layer's output with its
 // bias is one operation (Conv2dBias) standing for Add(Conv2d(x, w),
 // Reshape(b, O, 1, 1)). A score-matching loss on a small ELU network of

@@ -378,6 +378,36 @@ func MatMul(a, b *Value, transA, transB bool) *Value {
 	}, a, b), matMulAddVJP[boolIndex(transA)][boolIndex(transB)])
 }
 
+// Linear returns x·w + b for x [B, in], w [in, out] and b [out]: a dense
+// layer's pre-activation in one operation (tensor.MatMulBias), with the
+// bits of Add(MatMul(x, w, false, false), b) and that composition's rules
+// at every order: dx = G wᵀ, dw = xᵀ G, db = Σ_rows G. Other shapes get
+// the composition itself.
+func Linear(x, w, b *Value) *Value {
+	xs, ws, bs := x.Shape(), w.Shape(), b.Shape()
+	if len(xs) != 2 || len(ws) != 2 || len(bs) != 1 || bs[0] != ws[1] {
+		return Add(MatMul(x, w, false, false), b)
+	}
+	return withAddVJP(record("Linear", tensor.MatMulBias(x.t, w.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+		r := make([]*Value, 3)
+		if need[0] {
+			r[0] = MatMul(g, in[1], false, true)
+		}
+		if need[1] {
+			r[1] = MatMul(in[0], g, true, false)
+		}
+		if need[2] {
+			r[2] = SumTo(g, in[2].Shape())
+		}
+		return r
+	}, x, w, b), linearAddVJP)
+}
+
+// linearAddVJP is Linear's addVJP: x's and w's products, as MatMul's.
+func linearAddVJP(g *Value, in []*Value, j int, acc *tensor.Tensor) bool {
+	return j < 2 && matMulAddVJP[0][0](g, in, j, acc)
+}
+
 // matMulAddVJP[transA][transB] is MatMul's addVJP: a weight's gradient
 // from several products (a step's positive and negative phases, the
 // unrolled steps' uses of a parameter) gets each one added by the matrix

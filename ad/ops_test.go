@@ -98,6 +98,7 @@ var opCases = []opCase{
 	{name: "MatMul/NT", shapes: [][]int{{3, 5}, {4, 5}}, f: func(x []*Value) *Value { return cubeOf(MatMul(x[0], x[1], false, true)) }},
 	{name: "MatMul/TT", shapes: [][]int{{5, 3}, {4, 5}}, f: func(x []*Value) *Value { return cubeOf(MatMul(x[0], x[1], true, true)) }},
 	{name: "MatMul/batched", shapes: [][]int{{2, 3, 5}, {2, 5, 4}}, f: func(x []*Value) *Value { return cubeOf(MatMul(x[0], x[1], false, false)) }},
+	{name: "Linear", shapes: [][]int{{3, 5}, {5, 4}, {4}}, f: func(x []*Value) *Value { return cubeOf(Linear(x[0], x[1], x[2])) }},
 	{name: "MatMul/batched-shared", shapes: [][]int{{2, 3, 5}, {4, 5}}, f: func(x []*Value) *Value { return cubeOf(MatMul(x[0], x[1], false, true)) }},
 	{name: "LinComb", shapes: [][]int{{3, 4}, {3, 4}}, f: func(x []*Value) *Value { return cubeOf(LinComb(0.7, x[0], -1.3, x[1])) }},
 	{name: "AdamDirection", shapes: [][]int{{3, 4}, {3, 4}}, f: func(x []*Value) *Value {

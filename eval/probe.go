@@ -133,7 +133,7 @@ func LinearProbe(trainX *tensor.Tensor, trainY []int, testX *tensor.Tensor, test
 // probeLoss is the mean cross-entropy logsumexp(z) - z_y of logits
 // z = xW + b, plus L2/2·|W|².
 func probeLoss(th nn.Vals, x *tensor.Tensor, ys []int, classes int, l2 float64) *ad.Value {
-	z := ad.Add(ad.MatMul(ad.Const(x), th.Get("W"), false, false), th.Get("b"))
+	z := ad.Linear(ad.Const(x), th.Get("W"), th.Get("b"))
 	onehot := tensor.New(tensor.Float64, len(ys), classes)
 	for i, y := range ys {
 		onehot.Set(1, i, y)

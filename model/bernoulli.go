@@ -38,7 +38,7 @@ func (q *BernoulliPosterior) Continuous() bool { return false }
 
 // Logits returns l = vA + a, [B,H].
 func (q *BernoulliPosterior) Logits(phi nn.Vals, v *ad.Value) *ad.Value {
-	return ad.Add(ad.MatMul(v, phi.Get("A"), false, false), phi.Get("a"))
+	return ad.Linear(v, phi.Get("A"), phi.Get("a"))
 }
 
 // Sample draws a relaxed Bernoulli h.

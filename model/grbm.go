@@ -58,10 +58,11 @@ func (m *GRBM) quadratic(th nn.Vals, v *ad.Value) *ad.Value {
 // hiddenInput returns c + Wᵀv (default) or c + Wᵀv/σ (paper), [B,H]:
 // the logits of p(h|v).
 func (m *GRBM) hiddenInput(th nn.Vals, v *ad.Value) *ad.Value {
-	vw := ad.MatMul(v, th.Get("W"), false, false)
-	if m.ScalarSigma {
-		vw = ad.Mul(vw, ad.Exp(ad.Neg(th.Get("log_sigma"))))
+	if !m.ScalarSigma {
+		return ad.Linear(v, th.Get("W"), th.Get("c"))
 	}
+	vw := ad.MatMul(v, th.Get("W"), false, false)
+	vw = ad.Mul(vw, ad.Exp(ad.Neg(th.Get("log_sigma"))))
 	return ad.Add(vw, th.Get("c"))
 }
 

@@ -117,7 +117,7 @@ func (q *GaussianPosterior) scale(phi nn.Vals) *ad.Value {
 
 // Mean returns vA + a.
 func (q *GaussianPosterior) Mean(phi nn.Vals, v *ad.Value) *ad.Value {
-	return ad.Add(ad.MatMul(v, phi.Get("A"), false, false), phi.Get("a"))
+	return ad.Linear(v, phi.Get("A"), phi.Get("a"))
 }
 
 // Sample returns h = μ + εLᵀ, ε ~ N(0, I).

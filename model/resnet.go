@@ -224,7 +224,7 @@ func (m *DeepEBLVM) EnergyGivenV(th nn.Vals, v *ad.Value) func(h *ad.Value) *ad.
 	w := th.Get(m.g3.WeightName())
 	top := ad.Slice(w, 0, 0, m.Cfg.H)
 	sum := ad.Add(top, ad.Slice(w, 0, m.Cfg.H, 2*m.Cfg.H)) // W_top + W_bot
-	c := ad.Add(ad.MatMul(m.Features(th, v), top, false, false), th.Get(m.g3.BiasName()))
+	c := ad.Linear(m.Features(th, v), top, th.Get(m.g3.BiasName()))
 	b := v.Shape()[0]
 	return func(h *ad.Value) *ad.Value {
 		if s := h.Shape(); len(s) != 2 || s[0] != b || s[1] != m.Cfg.H {

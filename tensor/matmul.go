@@ -42,6 +42,37 @@ func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
 	return out
 }
 
+// MatMulBias returns a·b + bias for a [m, k], b [k, n] and bias [n]: a dense
+// layer's pre-activation, with the bits of Add(MatMul(a, b, false, false),
+// bias). Each block of the product gets its bias as soon as the block is
+// final, on the core that computed it and while it is in that core's cache,
+// instead of in a pass of its own over the result.
+func MatMulBias(a, b, bias *Tensor) *Tensor {
+	sameDType("MatMulBias", a, b)
+	sameDType("MatMulBias", a, bias)
+	if len(a.shape) != 2 || len(b.shape) != 2 || len(bias.shape) != 1 || a.shape[1] != b.shape[0] || bias.shape[0] != b.shape[1] {
+		panic(fmt.Sprintf("tensor.MatMulBias: shapes %v · %v + %v", a.shape, b.shape, bias.shape))
+	}
+	m, k, n := a.shape[0], a.shape[1], b.shape[1]
+	out := arenaOf(a, b, bias).empty(a.dtype, m, n)
+	if a.dtype == Float32 {
+		blas.SgemmThen(false, false, m, n, k, 1, a.f32, k, b.f32, n, 0, out.f32, n, func(i0, i1, j0, j1 int) {
+			for i := i0; i < i1; i++ {
+				row := out.f32[i*n+j0 : i*n+j1]
+				binRow(opAdd, row, row, bias.f32[j0:j1], j1-j0, 1, 1)
+			}
+		})
+	} else {
+		blas.DgemmThen(false, false, m, n, k, 1, a.f64, k, b.f64, n, 0, out.f64, n, func(i0, i1, j0, j1 int) {
+			for i := i0; i < i1; i++ {
+				row := out.f64[i*n+j0 : i*n+j1]
+				binRow(opAdd, row, row, bias.f64[j0:j1], j1-j0, 1, 1)
+			}
+		})
+	}
+	return out
+}
+
 // MatMulAddInPlace adds op(a)·op(b) to c ([m, n], 2-D operands) in place
 // where the matrix kernels do so with the bits of MatMul followed by
 // AddInPlace (blas.SgemmAddsExactly), and reports whether it did; it

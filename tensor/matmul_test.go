@@ -68,3 +68,53 @@ func TestMatMulAddInPlace(t *testing.T) {
 		t.Fatal("a batched product was added")
 	}
 }
+
+// TestMatMulBiasSameBits: a product with its bias added block by block, as
+// each block is finished, has the bits of MatMul followed by Add, for
+// every path of the product (small, packed, strips, split over rows), both
+// dtypes, one worker and three.
+func TestMatMulBiasSameBits(t *testing.T) {
+	defer func(w int) { parallel.Workers = w }(parallel.Workers)
+	rng := NewRNG(14)
+	for _, dt := range []DType{Float32, Float64} {
+		for _, s := range [][3]int{{3, 5, 4}, {100, 56, 40}, {100, 560, 400}, {560, 100, 400}, {37, 300, 700}} {
+			m, k, n := s[0], s[1], s[2]
+			a, b, bias := rng.Normal(dt, 0, 1, m, k), rng.Normal(dt, 0, 1, k, n), rng.Normal(dt, 0, 1, n)
+			for _, w := range []int{1, 3} {
+				parallel.Workers = w
+				sameBits(t, fmt.Sprintf("%v %v, %d workers", dt, s, w), MatMulBias(a, b, bias), Add(MatMul(a, b, false, false), bias))
+			}
+		}
+	}
+}
+
+// BenchmarkMatMulBias times a Frey posterior's logits, [100, 560] x
+// [560, 400] plus a bias row, in an arena step, with the bias added by the
+// product's blocks as they are finished ("fused") or by Add after it
+// ("separate"), on 1 and 2 workers:
+//
+//	go test ./tensor -run XXX -bench MatMulBias -benchtime 2000x
+func BenchmarkMatMulBias(b *testing.B) {
+	defer func(w int) { parallel.Workers = w }(parallel.Workers)
+	rng := NewRNG(1)
+	ar := NewArena()
+	x := rng.Normal(Float32, 0, 1, 100, 560).InArena(ar)
+	w := rng.Normal(Float32, 0, 1, 560, 400).InArena(ar)
+	bias := rng.Normal(Float32, 0, 1, 400).InArena(ar)
+	for _, workers := range []int{1, 2} {
+		for _, kind := range []string{"fused", "separate"} {
+			b.Run(fmt.Sprintf("%s/workers=%d", kind, workers), func(b *testing.B) {
+				parallel.Workers = workers
+				for b.Loop() {
+					ar.Step(func() {
+						if kind == "fused" {
+							MatMulBias(x, w, bias)
+						} else {
+							Add(MatMul(x, w, false, false), bias)
+						}
+					})
+				}
+			})
+		}
+	}
+}

@@ -90,9 +90,10 @@ func sameBits(t *testing.T, what string, got, want *Tensor) {
 	}
 }
 
-// BenchmarkSmallBroadcast times row loops on small 2-D operands and, as
-// "column400", a [100, 1] column broadcast to [100, 400] in an arena step
-// (a row sum's cotangent spread over a Frey GRBM's hidden units):
+// BenchmarkSmallBroadcast times row loops on small 2-D operands and, in an
+// arena step, a [100, 1] column broadcast to [100, 400] ("column400": a row
+// sum's cotangent spread over a Frey GRBM's hidden units) and a bias row
+// added to [100, 400] ("addrow400"):
 //
 //	go test ./tensor -run XXX -bench SmallBroadcast -benchtime 20000x
 func BenchmarkSmallBroadcast(b *testing.B) {
@@ -102,6 +103,8 @@ func BenchmarkSmallBroadcast(b *testing.B) {
 	col := rng.Normal(Float32, 0, 1, 100, 1)
 	a := NewArena()
 	wide := rng.Normal(Float32, 0, 1, 100, 1).InArena(a) // a row sum's cotangent, spread over H = 400
+	xw := rng.Normal(Float32, 0, 1, 100, 400).InArena(a) // a batch's hidden inputs, and their bias
+	bw := rng.Normal(Float32, 0, 1, 400).InArena(a)
 	for _, c := range []struct {
 		name string
 		f    func()
@@ -112,6 +115,7 @@ func BenchmarkSmallBroadcast(b *testing.B) {
 		{"mulcol", func() { Mul(x, col) }},
 		{"broadcast", func() { BroadcastTo(bias, []int{100, 4}) }},
 		{"column400", func() { a.Step(func() { BroadcastTo(wide, []int{100, 400}) }) }},
+		{"addrow400", func() { a.Step(func() { Add(xw, bw) }) }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {

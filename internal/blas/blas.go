@@ -96,6 +96,38 @@ func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int
 	gemm(dgemmKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// SgemmThen is Sgemm followed by then(i0, i1, j0, j1) on disjoint blocks
+// of C that cover it (rows [i0, i1), columns [j0, j1)), each called once
+// the block holds its final values, by the goroutine that computed it, so
+// that work on the result (a bias added to each row) finds it in that
+// core's cache. then must only touch its block.
+func SgemmThen(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, then func(i0, i1, j0, j1 int)) {
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	count(m, n, k)
+	if useOpenBLAS {
+		openblasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		if m > 0 && n > 0 {
+			then(0, m, 0, n)
+		}
+		return
+	}
+	gemmThen(sgemmKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, then)
+}
+
+// DgemmThen is SgemmThen in float64.
+func DgemmThen(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int, then func(i0, i1, j0, j1 int)) {
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	count(m, n, k)
+	if useOpenBLAS {
+		openblasDgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		if m > 0 && n > 0 {
+			then(0, m, 0, n)
+		}
+		return
+	}
+	gemmThen(dgemmKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, then)
+}
+
 // SgemmAddsExactly reports whether Sgemm with alpha = 1 and beta = 1 on an
 // m x n x k product leaves, in each element, C + P rounded once, where P is
 // what the same call with beta = 0 writes: the packed path in one depth

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/bism-ml/bism/internal/parallel"
@@ -427,6 +428,83 @@ func TestStridedBMatchesPacked(t *testing.T) {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 				t.Fatalf("trial %d (transA %v, m %d, n %d, k %d, beta %g, %d workers): element %d is %g, packed %g",
 					trial, transA, m, n, k, beta, workers, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestGemmThenSeesFinalBlocks: SgemmThen and DgemmThen call then on
+// disjoint blocks that cover C exactly once, each holding the product's
+// final values when then sees it (the values of Sgemm's own call), on
+// every path: small, thin, packed on one goroutine, strips, split over
+// columns and over rows, one worker and three.
+func TestGemmThenSeesFinalBlocks(t *testing.T) {
+	saved := parallel.Workers
+	defer func() { parallel.Workers = saved }()
+	rng := rand.New(rand.NewPCG(7, 8))
+	// The last shape packs too much of A for the strips (static column split).
+	shapes := [][3]int{{3, 4, 5}, {100, 40, 30}, {100, 400, 560}, {560, 400, 100}, {1000, 64, 300}, {37, 700, 300}, {2, 2, 0}, {1000, 2000, 1050}}
+	for _, w := range []int{1, 3} {
+		parallel.Workers = w
+		for si, s := range shapes {
+			m, n, k := s[0], s[1], s[2]
+			for ti, tr := range [][2]bool{{false, false}, {true, false}, {false, true}} {
+				if si == len(shapes)-1 && (w == 1 || ti > 0) {
+					continue // large: once, where it splits
+				}
+				lda, ldb := k, n
+				if tr[0] {
+					lda = m
+				}
+				if tr[1] {
+					ldb = k
+				}
+				a, b := make([]float32, m*k), make([]float32, k*n)
+				for i := range a {
+					a[i] = rng.Float32() - 0.5
+				}
+				for i := range b {
+					b[i] = rng.Float32() - 0.5
+				}
+				want := make([]float32, m*n)
+				Sgemm(tr[0], tr[1], m, n, k, 1, a, lda, b, ldb, 0, want, n)
+				got := make([]float32, m*n)
+				var mu sync.Mutex
+				seen := make([]int, m*n)
+				SgemmThen(tr[0], tr[1], m, n, k, 1, a, lda, b, ldb, 0, got, n, func(i0, i1, j0, j1 int) {
+					mu.Lock()
+					defer mu.Unlock()
+					for i := i0; i < i1; i++ {
+						for j := j0; j < j1; j++ {
+							seen[i*n+j]++
+							if math.Float32bits(got[i*n+j]) != math.Float32bits(want[i*n+j]) {
+								t.Fatalf("workers %d, %dx%dx%d %v: C(%d,%d) = %v when then saw it, want %v", w, m, n, k, tr, i, j, got[i*n+j], want[i*n+j])
+							}
+						}
+					}
+				})
+				for i, c := range seen {
+					if c != 1 {
+						t.Fatalf("workers %d, %dx%dx%d %v: C(%d,%d) in %d blocks, want 1", w, m, n, k, tr, i/n, i%n, c)
+					}
+				}
+				// float64: coverage only.
+				a64, b64, c64 := make([]float64, m*k), make([]float64, k*n), make([]float64, m*n)
+				cover := make([]int, m*n)
+				DgemmThen(tr[0], tr[1], m, n, k, 1, a64, lda, b64, ldb, 0, c64, n, func(i0, i1, j0, j1 int) {
+					mu.Lock()
+					defer mu.Unlock()
+					for i := i0; i < i1; i++ {
+						for j := j0; j < j1; j++ {
+							cover[i*n+j]++
+						}
+					}
+				})
+				for i, c := range cover {
+					if c != 1 {
+						t.Fatalf("float64, workers %d, %dx%dx%d: C(%d,%d) in %d blocks, want 1", w, m, n, k, i/n, i%n, c)
+					}
+				}
 			}
 		}
 	}

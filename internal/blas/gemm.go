@@ -128,25 +128,41 @@ func (kern *microKernel[T]) thin(m, n, k int) bool {
 // checked). It picks the small direct path or the packed path, and splits
 // large problems over goroutines.
 func gemm[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	gemmThen(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
+}
+
+// gemmThen is gemm followed by then(i0, i1, j0, j1) on disjoint blocks
+// of C that cover it (rows [i0, i1), columns [j0, j1)), each called once
+// the block is final, by the goroutine that computed it (nil: none).
+func gemmThen[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, then func(i0, i1, j0, j1 int)) {
 	if m == 0 || n == 0 {
 		return
 	}
+	whole := func() {
+		if then != nil {
+			then(0, m, 0, n)
+		}
+	}
 	if k == 0 || alpha == 0 {
 		scaleC(m, n, beta, c, ldc)
+		whole()
 		return
 	}
 	work := float64(m) * float64(n) * float64(k)
 	if kern.small(m, n, k) {
 		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		whole()
 		return
 	}
 	if beta == 0 && kern.thin(m, n, k) {
 		gemmRows(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+		whole()
 		return
 	}
 	w := parallel.Workers
 	if w <= 1 || work < 2*minParallelWork {
 		gemmPacked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		whole()
 		return
 	}
 
@@ -179,9 +195,10 @@ func gemm[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha
 	switch {
 	case costN < 0 && costM < 0:
 		gemmPacked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		whole()
 	case costM < 0 || (costN >= 0 && costN <= costM):
 		if pw := min(w, nUnits/grainN); float64((m+kern.mr-1)/kern.mr*kern.mr)*float64(k) <= maxSharedA {
-			gemmStrips(kern, pw, colGran, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			gemmStrips(kern, pw, colGran, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, then)
 			return
 		}
 		parallel.For(nUnits, grainN, func(lo, hi int) {
@@ -193,6 +210,9 @@ func gemm[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha
 				bs = b[j0:] // B(p, j) = b[p*ldb + j]
 			}
 			gemmPacked(kern, transA, transB, m, j1-j0, k, alpha, a, lda, bs, ldb, beta, c[j0:], ldc)
+			if then != nil {
+				then(0, m, j0, j1)
+			}
 		})
 	default:
 		parallel.For(mUnits, grainM, func(lo, hi int) {
@@ -204,6 +224,9 @@ func gemm[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha
 				as = a[i0*lda:] // A(i, p) = a[i*lda + p]
 			}
 			gemmPacked(kern, transA, transB, i1-i0, n, k, alpha, as, lda, b, ldb, beta, c[i0*ldc:], ldc)
+			if then != nil {
+				then(i0, i1, 0, n)
+			}
 		})
 	}
 }
@@ -343,7 +366,7 @@ const stripsPerWorker = 4
 // static split into w strips this costs nothing extra in packing (each
 // worker still packs A once and its own columns of B) and keeps all cores
 // busy when one of them is slow.
-func gemmStrips[T float](kern *microKernel[T], w, gran int, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+func gemmStrips[T float](kern *microKernel[T], w, gran int, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, then func(i0, i1, j0, j1 int)) {
 	kc, mc, _ := blockSizes(kern)
 	mr, nr := kern.mr, kern.nr
 	kc = evenDepth(kc, k)
@@ -391,6 +414,9 @@ func gemmStrips[T float](kern *microKernel[T], w, gran int, transA, transB bool,
 					for ic := 0; ic < m; ic += mc {
 						macroKernelB(kern, min(mc, m-ic), ncur, kcur, alpha, ws.a[pc*mPad+ic*kcur:], bs, bld, bet, c[ic*ldc+j0:], ldc, ws.tmp)
 					}
+				}
+				if then != nil {
+					then(0, m, j0, j0+ncur)
 				}
 			}
 			putWorkspace(ws)
