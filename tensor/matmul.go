@@ -57,20 +57,23 @@ func MatMulBias(a, b, bias *Tensor) *Tensor {
 	out := arenaOf(a, b, bias).empty(a.dtype, m, n)
 	if a.dtype == Float32 {
 		blas.SgemmThen(false, false, m, n, k, 1, a.f32, k, b.f32, n, 0, out.f32, n, func(i0, i1, j0, j1 int) {
-			for i := i0; i < i1; i++ {
-				row := out.f32[i*n+j0 : i*n+j1]
-				binRow(opAdd, row, row, bias.f32[j0:j1], j1-j0, 1, 1)
-			}
+			addBias(out.f32, bias.f32, n, i0, i1, j0, j1)
 		})
 	} else {
 		blas.DgemmThen(false, false, m, n, k, 1, a.f64, k, b.f64, n, 0, out.f64, n, func(i0, i1, j0, j1 int) {
-			for i := i0; i < i1; i++ {
-				row := out.f64[i*n+j0 : i*n+j1]
-				binRow(opAdd, row, row, bias.f64[j0:j1], j1-j0, 1, 1)
-			}
+			addBias(out.f64, bias.f64, n, i0, i1, j0, j1)
 		})
 	}
 	return out
+}
+
+// addBias adds bias[j0:j1] to columns [j0, j1) of rows [i0, i1) of c (rows
+// of n values), as Add's rows do.
+func addBias[T Float](c, bias []T, n, i0, i1, j0, j1 int) {
+	for i := i0; i < i1; i++ {
+		row := c[i*n+j0 : i*n+j1]
+		binRow(opAdd, row, row, bias[j0:j1], j1-j0, 1, 1)
+	}
 }
 
 // MatMulAddInPlace adds op(a)·op(b) to c ([m, n], 2-D operands) in place
