@@ -552,29 +552,10 @@ func TestLinearMatchesComposition(t *testing.T) {
 		if fused {
 			layer = Linear
 		}
-		inStep(a, func() {
-			ps := make([]*Value, len(p0))
-			for i, p := range p0 {
-				ps[i] = Var(p.InArena(a))
-			}
-			x := Var(x0.InArena(a))
-			energy := func(x *Value) *Value {
-				h := ELU(layer(x, ps[0], ps[1]))
-				return SumAll(Square(layer(h, ps[2], ps[3])))
-			}
-			loss := energy(x)
-			if order > 1 {
-				score := Neg(Grad(energy(x), []*Value{x}, CreateGraph())[0])
-				loss = SumAll(Square(score))
-				if order == 3 {
-					u := Const(u0.InArena(a))
-					hvp := Grad(score, []*Value{x}, CreateGraph(), Cotangent(u))[0]
-					loss = Add(loss, SumAll(Mul(hvp, u)))
-				}
-			}
-			grads = float32s(Grad(loss, append(ps, x)))
+		return scoreLossGrads(a, order, x0, u0, p0, func(x *Value, ps []*Value) *Value {
+			h := ELU(layer(x, ps[0], ps[1]))
+			return SumAll(Square(layer(h, ps[2], ps[3])))
 		})
-		return grads
 	})
 }
 
@@ -601,29 +582,37 @@ func TestConv2dBiasMatchesComposition(t *testing.T) {
 		if fused {
 			layer = Conv2dBias
 		}
-		inStep(a, func() {
-			ps := make([]*Value, len(p0))
-			for i, p := range p0 {
-				ps[i] = Var(p.InArena(a))
-			}
-			x := Var(x0.InArena(a))
-			energy := func(x *Value) *Value {
-				h := ELU(layer(x, ps[0], ps[1], 1, 1))
-				h = ELU(layer(h, ps[2], ps[3], 2, 1))
-				return SumAll(Square(layer(h, ps[4], ps[5], 1, 0)))
-			}
-			loss := energy(x)
-			if order > 1 {
-				score := Neg(Grad(energy(x), []*Value{x}, CreateGraph())[0])
-				loss = SumAll(Square(score))
-				if order == 3 {
-					u := Const(u0.InArena(a))
-					hvp := Grad(score, []*Value{x}, CreateGraph(), Cotangent(u))[0]
-					loss = Add(loss, SumAll(Mul(hvp, u)))
-				}
-			}
-			grads = float32s(Grad(loss, append(ps, x)))
+		return scoreLossGrads(a, order, x0, u0, p0, func(x *Value, ps []*Value) *Value {
+			h := ELU(layer(x, ps[0], ps[1], 1, 1))
+			h = ELU(layer(h, ps[2], ps[3], 2, 1))
+			return SumAll(Square(layer(h, ps[4], ps[5], 1, 0)))
 		})
-		return grads
 	})
+}
+
+// scoreLossGrads returns, in a's Step (the heap when a is nil), the
+// gradients for the parameters p0 and the input x0 of a loss on
+// energy(x, ps) at the given order: the energy itself (1), the squared
+// score -∂E/∂x as MDSM's loss (2), plus the score's Hessian-vector
+// product with u0, differentiated once more (3).
+func scoreLossGrads(a *tensor.Arena, order int, x0, u0 *tensor.Tensor, p0 []*tensor.Tensor, energy func(x *Value, ps []*Value) *Value) (grads [][]float32) {
+	inStep(a, func() {
+		ps := make([]*Value, len(p0))
+		for i, p := range p0 {
+			ps[i] = Var(p.InArena(a))
+		}
+		x := Var(x0.InArena(a))
+		loss := energy(x, ps)
+		if order > 1 {
+			score := Neg(Grad(energy(x, ps), []*Value{x}, CreateGraph())[0])
+			loss = SumAll(Square(score))
+			if order == 3 {
+				u := Const(u0.InArena(a))
+				hvp := Grad(score, []*Value{x}, CreateGraph(), Cotangent(u))[0]
+				loss = Add(loss, SumAll(Mul(hvp, u)))
+			}
+		}
+		grads = float32s(Grad(loss, append(ps, x)))
+	})
+	return grads
 }

@@ -469,43 +469,50 @@ func TestGemmThenSeesFinalBlocks(t *testing.T) {
 				want := make([]float32, m*n)
 				Sgemm(tr[0], tr[1], m, n, k, 1, a, lda, b, ldb, 0, want, n)
 				got := make([]float32, m*n)
-				var mu sync.Mutex
-				seen := make([]int, m*n)
-				SgemmThen(tr[0], tr[1], m, n, k, 1, a, lda, b, ldb, 0, got, n, func(i0, i1, j0, j1 int) {
-					mu.Lock()
-					defer mu.Unlock()
-					for i := i0; i < i1; i++ {
-						for j := j0; j < j1; j++ {
-							seen[i*n+j]++
-							if math.Float32bits(got[i*n+j]) != math.Float32bits(want[i*n+j]) {
-								t.Fatalf("workers %d, %dx%dx%d %v: C(%d,%d) = %v when then saw it, want %v", w, m, n, k, tr, i, j, got[i*n+j], want[i*n+j])
-							}
-						}
-					}
-				})
-				for i, c := range seen {
-					if c != 1 {
-						t.Fatalf("workers %d, %dx%dx%d %v: C(%d,%d) in %d blocks, want 1", w, m, n, k, tr, i/n, i%n, c)
-					}
-				}
+				then, check := finalBlocks(m, n, func(i, j int) bool { return math.Float32bits(got[i*n+j]) == math.Float32bits(want[i*n+j]) })
+				SgemmThen(tr[0], tr[1], m, n, k, 1, a, lda, b, ldb, 0, got, n, then)
+				check(t, fmt.Sprintf("float32, workers %d, %dx%dx%d %v", w, m, n, k, tr))
 				// float64: coverage only.
 				a64, b64, c64 := make([]float64, m*k), make([]float64, k*n), make([]float64, m*n)
-				cover := make([]int, m*n)
-				DgemmThen(tr[0], tr[1], m, n, k, 1, a64, lda, b64, ldb, 0, c64, n, func(i0, i1, j0, j1 int) {
-					mu.Lock()
-					defer mu.Unlock()
-					for i := i0; i < i1; i++ {
-						for j := j0; j < j1; j++ {
-							cover[i*n+j]++
-						}
-					}
-				})
-				for i, c := range cover {
-					if c != 1 {
-						t.Fatalf("float64, workers %d, %dx%dx%d: C(%d,%d) in %d blocks, want 1", w, m, n, k, i/n, i%n, c)
-					}
+				then, check = finalBlocks(m, n, func(int, int) bool { return true })
+				DgemmThen(tr[0], tr[1], m, n, k, 1, a64, lda, b64, ldb, 0, c64, n, then)
+				check(t, fmt.Sprintf("float64, workers %d, %dx%dx%d %v", w, m, n, k, tr))
+			}
+		}
+	}
+}
+
+// finalBlocks returns a then for SgemmThen/DgemmThen on an m x n C that
+// counts the blocks each element is in and asks final(i, j) of each
+// element as its block is handed over (from any goroutine), and a check
+// that reports, on the test's goroutine, an element not in exactly one
+// block or not final when its block came.
+func finalBlocks(m, n int, final func(i, j int) bool) (then func(i0, i1, j0, j1 int), check func(t *testing.T, what string)) {
+	var mu sync.Mutex
+	seen := make([]int, m*n)
+	bad := -1
+	then = func(i0, i1, j0, j1 int) {
+		mu.Lock()
+		defer mu.Unlock()
+		for i := i0; i < i1; i++ {
+			for j := j0; j < j1; j++ {
+				seen[i*n+j]++
+				if bad < 0 && !final(i, j) {
+					bad = i*n + j
 				}
 			}
 		}
 	}
+	check = func(t *testing.T, what string) {
+		t.Helper()
+		if bad >= 0 {
+			t.Fatalf("%s: C(%d,%d) was not final when its block was handed over", what, bad/n, bad%n)
+		}
+		for i, c := range seen {
+			if c != 1 {
+				t.Fatalf("%s: C(%d,%d) in %d blocks, want 1", what, i/n, i%n, c)
+			}
+		}
+	}
+	return then, check
 }
