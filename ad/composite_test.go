@@ -282,6 +282,28 @@ func TestAddVJPMatchesTheRule(t *testing.T) {
 	})
 }
 
+// TestMulAddVJP: in a first-order pass a product whose input's gradient the
+// pass already owns (here from the input's tanh, met first) adds g·(the
+// other operand) straight into it, with the bits of the rule's product
+// added after; a product with a broadcast operand, met last, takes the
+// rule.
+func TestMulAddVJP(t *testing.T) {
+	rng := tensor.NewRNG(16)
+	x0, c0 := rng.Normal(tensor.Float32, 0, 1, 100, 40), rng.Normal(tensor.Float32, 0, 1e3, 100, 40)
+	r0 := rng.Normal(tensor.Float32, 0, 1, 40)
+	addedOnce(t, func(a *tensor.Arena, counted func(*Value) *Value) (grad []float32) {
+		inStep(a, func() {
+			x := Var(x0.InArena(a))
+			q := counted(Mul(x, Const(r0.InArena(a)))) // broadcast: the rule, met last
+			p := counted(Mul(x, Const(c0.InArena(a))))
+			// The pass meets Tanh(x), then p's product, then q's.
+			loss := Add(Add(SumAll(Sigmoid(q)), SumAll(Square(p))), SumAll(Tanh(x)))
+			grad = Grad(loss, []*Value{x})[0].Tensor().F32()
+		})
+		return grad
+	})
+}
+
 // TestHandedOnGradientIsOwned: a rule that hands its cotangent on
 // unchanged (the packed Adam update's product for the parameters, in an
 // unrolled step φ1 = φ0 + Δ) hands on the pass's ownership of it too, so

@@ -32,7 +32,7 @@ func Sub(a, b *Value) *Value {
 
 // Mul returns a * b elementwise with numpy broadcasting.
 func Mul(a, b *Value) *Value {
-	return record("Mul", tensor.Mul(a.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+	return withAddVJP(record("Mul", tensor.Mul(a.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
 		r := make([]*Value, 2)
 		if need[0] {
 			r[0] = SumTo(Mul(g, in[1]), in[0].Shape())
@@ -41,7 +41,19 @@ func Mul(a, b *Value) *Value {
 			r[1] = SumTo(Mul(g, in[0]), in[1].Shape())
 		}
 		return r
-	}, a, b)
+	}, a, b), mulAddVJP)
+}
+
+// mulAddVJP is Mul's addVJP: acc += G·(the other operand) in one pass
+// (tensor.AddMulInPlace), where G, that operand and acc have one shape
+// (nothing broadcast, so nothing to sum back).
+func mulAddVJP(g *Value, in []*Value, j int, acc *tensor.Tensor) bool {
+	o := in[1-j].t
+	if !tensor.SameShape(g.t.Shape(), o.Shape()) || !tensor.SameShape(acc.Shape(), o.Shape()) {
+		return false
+	}
+	tensor.AddMulInPlace(acc, g.t, o)
+	return true
 }
 
 // Div returns a / b elementwise with numpy broadcasting.

@@ -546,6 +546,43 @@ func AxpyInPlace(y *Tensor, a float64, x *Tensor) {
 	}
 }
 
+// AddMulInPlace computes acc += a·b elementwise in one pass, for acc, a
+// and b of one shape and dtype, with the bits of AddInPlace(acc, Mul(a,
+// b)): each product is rounded before it is added. A backward pass adds a
+// product rule's result into a gradient it owns with it.
+func AddMulInPlace(acc, a, b *Tensor) {
+	sameDType("AddMulInPlace", acc, a)
+	sameDType("AddMulInPlace", acc, b)
+	if !SameShape(acc.shape, a.shape) || !SameShape(acc.shape, b.shape) {
+		panicShapes("AddMulInPlace", a.shape, b.shape)
+	}
+	if acc.dtype == Float32 {
+		addMul(acc.f32, a.f32, b.f32)
+	} else {
+		addMul(acc.f64, a.f64, b.f64)
+	}
+}
+
+func addMul[T Float](d, a, b []T) {
+	if splits(len(d), grainElems) {
+		forBlocks(len(d), grainElems, func(lo, hi int) { addMulRange(d[lo:hi], a[lo:hi], b[lo:hi]) })
+		return
+	}
+	addMulRange(d, a, b)
+}
+
+// addMulRange is addMul on one piece.
+func addMulRange[T Float](d, a, b []T) {
+	a, b = a[:len(d)], b[:len(d)]
+	if d32, ok := any(d).([]float32); ok {
+		k := vecAddMul(d32, any(a).([]float32), any(b).([]float32))
+		d, a, b = d[k:], a[k:], b[k:]
+	}
+	for i := range d {
+		d[i] += T(a[i] * b[i]) // the conversion rounds the product: no fused multiply-add
+	}
+}
+
 func axpy[T Float](y []T, a T, x []T) {
 	if splits(len(y), grainElems) {
 		x = x[:len(y)]

@@ -140,3 +140,40 @@ func ringSteps(b *testing.B, a *Arena, ring int, op func(j int)) {
 		})
 	}
 }
+
+// BenchmarkAddMulInPlace times adding a product g·b into a gradient the
+// backward pass owns, [100, 400] (a Frey step's batch by its hidden units),
+// operands from a 64 MB ring: as a new product and an in-place sum
+// ("separate", the product's storage released as in a step) or in one pass
+// (AddMulInPlace, "fused"), on 1 and 2 workers:
+//
+//	go test ./tensor -run XXX -bench AddMulInPlace -benchtime 5000x
+func BenchmarkAddMulInPlace(b *testing.B) {
+	defer func(w int) { parallel.Workers = w }(parallel.Workers)
+	const n = 100 * 400
+	rng := NewRNG(1)
+	a := NewArena()
+	ring := (64 << 20) / (4 * 3 * n)
+	type operands struct{ acc, g, x *Tensor }
+	ops := make([]operands, ring)
+	for i := range ops {
+		ops[i] = operands{rng.Normal(Float32, 0, 1, n), rng.Normal(Float32, 0, 1, n), rng.Normal(Float32, 0, 1, n)}
+	}
+	for _, kind := range []string{"separate", "fused"} {
+		for _, w := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/workers=%d", kind, w), func(b *testing.B) {
+				parallel.Workers = w
+				ringSteps(b, a, ring, func(j int) {
+					o := ops[j]
+					if kind == "fused" {
+						AddMulInPlace(o.acc, o.g, o.x)
+						return
+					}
+					p := Mul(o.g.InArena(a), o.x)
+					AddInPlace(o.acc, p)
+					Release(p)
+				})
+			})
+		}
+	}
+}

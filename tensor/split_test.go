@@ -250,3 +250,27 @@ func TestLogisticLogsEachPiece(t *testing.T) {
 		}
 	}
 }
+
+// TestAddMulInPlaceSameBits: adding a product into a tensor in one pass has
+// the bits of Mul followed by AddInPlace (the product rounded before the
+// sum, no fused multiply-add), across the vector blocks and the scalar
+// tail, both dtypes, one worker and three at a lowered grain.
+func TestAddMulInPlaceSameBits(t *testing.T) {
+	defer func(w, g int) { parallel.Workers, grainElems = w, g }(parallel.Workers, grainElems)
+	rng := NewRNG(15)
+	for _, dt := range []DType{Float32, Float64} {
+		for _, n := range []int{7, 16, 45, 4000} {
+			// Values whose products need rounding (a fused multiply-add
+			// would keep the product exact and differ in the last bit).
+			acc, a, b := rng.Normal(dt, 0, 1, n), rng.Normal(dt, 0, 1e3, n), rng.Uniform(dt, 0.1, 3, n)
+			want := acc.Clone()
+			AddInPlace(want, Mul(a, b))
+			for _, w := range []int{1, 3} {
+				parallel.Workers, grainElems = w, 2*block
+				got := acc.Clone()
+				AddMulInPlace(got, a, b)
+				sameBits(t, fmt.Sprintf("%v n=%d, %d workers", dt, n, w), got, want)
+			}
+		}
+	}
+}

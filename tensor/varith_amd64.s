@@ -503,6 +503,39 @@ done:
 	VZEROUPPER
 	RET
 
+// func addMulVV32(d, a, b *float32, n int)
+TEXT ·addMulVV32(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+loop32:
+	CMPQ CX, $32
+	JLT  loop16
+	VMOVUPS (SI), Z0
+	VMULPS (DX), Z0, Z0
+	VADDPS (DI), Z0, Z0
+	VMOVUPS 64(SI), Z1
+	VMULPS 64(DX), Z1, Z1
+	VADDPS 64(DI), Z1, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $128, SI
+	ADDQ $128, DX
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  loop32
+loop16:
+	CMPQ CX, $16
+	JLT  done
+	VMOVUPS (SI), Z0
+	VMULPS (DX), Z0, Z0
+	VADDPS (DI), Z0, Z0
+	VMOVUPS Z0, (DI)
+done:
+	VZEROUPPER
+	RET
+
 // func fill32(d *float32, y float32, n int)
 TEXT ·fill32(SB), NOSPLIT, $0-24
 	MOVQ d+0(FP), DI

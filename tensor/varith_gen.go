@@ -85,6 +85,14 @@ func main() {
 			return []string{fmt.Sprintf("VMOVUPS %s(SI), Z%d", off, z), fmt.Sprintf("VCMPPS $0x1a, Z3, Z%d, K%d", z, k),
 				fmt.Sprintf("VMULPS Z2, Z%d, Z%d", z, t), fmt.Sprintf("VMOVAPS Z%d, K%d, Z%d", t, k, z)}
 		}, "SI")
+	// A product added, d = d + a·b with the product rounded first (no FMA):
+	// a product of the backward pass added into a gradient (AddMulInPlace).
+	kernel(&b, "addMulVV32", "d, a, b *float32, n int",
+		[]string{"MOVQ d+0(FP), DI", "MOVQ a+8(FP), SI", "MOVQ b+16(FP), DX", "MOVQ n+24(FP), CX"},
+		func(off string, z int) []string {
+			return []string{fmt.Sprintf("VMOVUPS %s(SI), Z%d", off, z), fmt.Sprintf("VMULPS %s(DX), Z%d, Z%d", off, z, z),
+				fmt.Sprintf("VADDPS %s(DI), Z%d, Z%d", off, z, z)}
+		}, "SI", "DX")
 	// A fill, d = y: a broadcast column's rows (BroadcastTo).
 	kernelFrame(&b, "fill32", "d *float32, y float32, n int", 24,
 		[]string{"MOVQ d+0(FP), DI", "VBROADCASTSS y+8(FP), Z2", "MOVQ n+16(FP), CX"},

@@ -111,6 +111,22 @@ func subSV32(d *float32, x float32, b *float32, n int)
 func divSV32(d *float32, x float32, b *float32, n int)
 
 //go:noescape
+func addMulVV32(d, a, b *float32, n int)
+
+// vecAddMul sets d += a·b (the product rounded first) on the longest
+// multiple-of-16 prefix of d and returns its length (0 when the kernels
+// cannot run).
+func vecAddMul(d, a, b []float32) int {
+	k := len(d) &^ 15
+	if !hasVecMath || k == 0 {
+		return 0
+	}
+	a, b = a[:k], b[:k]
+	addMulVV32(&d[0], &a[0], &b[0], k)
+	return k
+}
+
+//go:noescape
 func fill32(d *float32, y float32, n int)
 
 // vecFill sets the longest multiple-of-16 prefix of d to y and returns its

@@ -28,6 +28,8 @@ func vecAxpy(y []float32, a float32, x []float32) int { return 0 }
 
 func vecFill(d []float32, y float32) int { return 0 }
 
+func vecAddMul(d, a, b []float32) int { return 0 }
+
 func vecRowSums(d, x []float32, rows, n int) int              { return 0 }
 func vecKeptSums(d, x []float32, outer, c, inner, lo, hi int) {}
 
