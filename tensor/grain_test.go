@@ -98,7 +98,6 @@ func BenchmarkResultStorage(b *testing.B) {
 //
 //	go test ./tensor -run XXX -bench AdamApplyPackedGradAdd -benchtime 300x
 func BenchmarkAdamApplyPackedGradAdd(b *testing.B) {
-	defer func(w int) { parallel.Workers = w }(parallel.Workers)
 	const p = 560 * 400
 	rng := NewRNG(1)
 	a := NewArena()
@@ -109,20 +108,32 @@ func BenchmarkAdamApplyPackedGradAdd(b *testing.B) {
 	for i := range ops {
 		ops[i] = operands{rng.Normal(Float32, 0, 1, 2, p), rng.Normal(Float32, 0, 1, p), rng.Uniform(Float32, 0, 1, 2, p)}
 	}
+	separateOrFused(b, a, ring, func(j int) {
+		o := ops[j]
+		g := AdamApplyPackedGrad(o.up.InArena(a), o.s, 1e-3, 1e-8)
+		AddInPlace(o.acc, g)
+		Release(g)
+	}, func(j int) {
+		o := ops[j]
+		AdamApplyPackedGradAdd(o.acc, o.up, o.s, 1e-3, 1e-8)
+	})
+}
+
+// separateOrFused runs the benchmarks "separate/workers=W" and
+// "fused/workers=W", W = 1 and 2, of a sum into a gradient computed as a
+// new tensor and an addition (separate(j)) or in one pass (fused(j)), on
+// the j-th operands of a ring (ringSteps).
+func separateOrFused(b *testing.B, a *Arena, ring int, separate, fused func(j int)) {
+	defer func(w int) { parallel.Workers = w }(parallel.Workers)
 	for _, kind := range []string{"separate", "fused"} {
+		op := separate
+		if kind == "fused" {
+			op = fused
+		}
 		for _, w := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s/workers=%d", kind, w), func(b *testing.B) {
 				parallel.Workers = w
-				ringSteps(b, a, ring, func(j int) {
-					o := ops[j]
-					if kind == "fused" {
-						AdamApplyPackedGradAdd(o.acc, o.up, o.s, 1e-3, 1e-8)
-						return
-					}
-					g := AdamApplyPackedGrad(o.up.InArena(a), o.s, 1e-3, 1e-8)
-					AddInPlace(o.acc, g)
-					Release(g)
-				})
+				ringSteps(b, a, ring, op)
 			})
 		}
 	}
@@ -149,7 +160,6 @@ func ringSteps(b *testing.B, a *Arena, ring int, op func(j int)) {
 //
 //	go test ./tensor -run XXX -bench AddMulInPlace -benchtime 5000x
 func BenchmarkAddMulInPlace(b *testing.B) {
-	defer func(w int) { parallel.Workers = w }(parallel.Workers)
 	const n = 100 * 400
 	rng := NewRNG(1)
 	a := NewArena()
@@ -159,21 +169,13 @@ func BenchmarkAddMulInPlace(b *testing.B) {
 	for i := range ops {
 		ops[i] = operands{rng.Normal(Float32, 0, 1, n), rng.Normal(Float32, 0, 1, n), rng.Normal(Float32, 0, 1, n)}
 	}
-	for _, kind := range []string{"separate", "fused"} {
-		for _, w := range []int{1, 2} {
-			b.Run(fmt.Sprintf("%s/workers=%d", kind, w), func(b *testing.B) {
-				parallel.Workers = w
-				ringSteps(b, a, ring, func(j int) {
-					o := ops[j]
-					if kind == "fused" {
-						AddMulInPlace(o.acc, o.g, o.x)
-						return
-					}
-					p := Mul(o.g.InArena(a), o.x)
-					AddInPlace(o.acc, p)
-					Release(p)
-				})
-			})
-		}
-	}
+	separateOrFused(b, a, ring, func(j int) {
+		o := ops[j]
+		p := Mul(o.g.InArena(a), o.x)
+		AddInPlace(o.acc, p)
+		Release(p)
+	}, func(j int) {
+		o := ops[j]
+		AddMulInPlace(o.acc, o.g, o.x)
+	})
 }
