@@ -76,37 +76,25 @@ var (
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C in float32.
 // op(A) is m x k, op(B) is k x n, C is m x n; lda, ldb, ldc are row strides.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	count(m, n, k)
-	if useOpenBLAS {
-		openblasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	gemm(sgemmKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	SgemmThen(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
 }
 
 // Dgemm is Sgemm in float64.
 func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
-	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	count(m, n, k)
-	if useOpenBLAS {
-		openblasDgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	gemm(dgemmKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	DgemmThen(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
 }
 
 // SgemmThen is Sgemm followed by then(i0, i1, j0, j1) on disjoint blocks
 // of C that cover it (rows [i0, i1), columns [j0, j1)), each called once
 // the block holds its final values, by the goroutine that computed it, so
 // that work on the result (a bias added to each row) finds it in that
-// core's cache. then must only touch its block.
+// core's cache. then must only touch its block; nil is Sgemm.
 func SgemmThen(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, then func(i0, i1, j0, j1 int)) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	count(m, n, k)
 	if useOpenBLAS {
 		openblasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		if m > 0 && n > 0 {
+		if then != nil && m > 0 && n > 0 {
 			then(0, m, 0, n)
 		}
 		return
@@ -120,7 +108,7 @@ func DgemmThen(transA, transB bool, m, n, k int, alpha float64, a []float64, lda
 	count(m, n, k)
 	if useOpenBLAS {
 		openblasDgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		if m > 0 && n > 0 {
+		if then != nil && m > 0 && n > 0 {
 			then(0, m, 0, n)
 		}
 		return
