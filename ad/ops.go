@@ -368,33 +368,38 @@ func Concat(axis int, xs ...*Value) *Value {
 // ever formed.
 func MatMul(a, b *Value, transA, transB bool) *Value {
 	return withAddVJP(record("MatMul", tensor.MatMul(a.t, b.t, transA, transB), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
-		a, b := in[0], in[1]
 		r := make([]*Value, 2)
-		if need[0] {
-			if transA { // A^T is used: dA = op(B) G^T
-				r[0] = MatMul(b, g, transB, true)
-			} else { // dA = G op(B)^T
-				r[0] = MatMul(g, b, false, !transB)
-			}
-			r[0] = SumTo(r[0], a.Shape())
-		}
-		if need[1] {
-			if transB { // dB = G^T op(A)
-				r[1] = MatMul(g, a, true, transA)
-			} else { // dB = op(A)^T G
-				r[1] = MatMul(a, g, !transA, false)
-			}
-			r[1] = SumTo(r[1], b.Shape())
-		}
+		matMulVJP(r, g, in[0], in[1], transA, transB, need)
 		return r
 	}, a, b), matMulAddVJP[boolIndex(transA)][boolIndex(transB)])
+}
+
+// matMulVJP sets r[0] and r[1], where need asks for them, to MatMul's
+// vector-Jacobian products for a and b with cotangent g.
+func matMulVJP(r []*Value, g, a, b *Value, transA, transB bool, need []bool) {
+	if need[0] {
+		if transA { // A^T is used: dA = op(B) G^T
+			r[0] = MatMul(b, g, transB, true)
+		} else { // dA = G op(B)^T
+			r[0] = MatMul(g, b, false, !transB)
+		}
+		r[0] = SumTo(r[0], a.Shape())
+	}
+	if need[1] {
+		if transB { // dB = G^T op(A)
+			r[1] = MatMul(g, a, true, transA)
+		} else { // dB = op(A)^T G
+			r[1] = MatMul(a, g, !transA, false)
+		}
+		r[1] = SumTo(r[1], b.Shape())
+	}
 }
 
 // Linear returns x·w + b for x [B, in], w [in, out] and b [out]: a dense
 // layer's pre-activation in one operation (tensor.MatMulBias), with the
 // bits of Add(MatMul(x, w, false, false), b) and that composition's rules
-// at every order: dx = G wᵀ, dw = xᵀ G, db = Σ_rows G. Other shapes get
-// the composition itself.
+// at every order (MatMul's for x and w, Add's for b: db = Σ_rows G). Other
+// shapes get the composition itself.
 func Linear(x, w, b *Value) *Value {
 	xs, ws, bs := x.Shape(), w.Shape(), b.Shape()
 	if len(xs) != 2 || len(ws) != 2 || len(bs) != 1 || bs[0] != ws[1] {
@@ -402,12 +407,7 @@ func Linear(x, w, b *Value) *Value {
 	}
 	return withAddVJP(record("Linear", tensor.MatMulBias(x.t, w.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
 		r := make([]*Value, 3)
-		if need[0] {
-			r[0] = MatMul(g, in[1], false, true)
-		}
-		if need[1] {
-			r[1] = MatMul(in[0], g, true, false)
-		}
+		matMulVJP(r, g, in[0], in[1], false, false, need)
 		if need[2] {
 			r[2] = SumTo(g, in[2].Shape())
 		}
