@@ -213,9 +213,12 @@ func (g *RNG) Gumbel(dt DType, shape ...int) *Tensor {
 // distribution of the difference of two independent standard Gumbels, drawn
 // with one uniform and one logarithm instead of two uniforms and four
 // logarithms. The logarithm is computed in float32 precision, by each piece
-// of a split draw right after its odds, while they are in the cache.
+// of a split draw right after its odds, while they are in the cache (the
+// pieces start on Log's blocks, so the bits are those of Log over the
+// whole tensor).
 func (g *RNG) Logistic(dt DType, shape ...int) *Tensor {
 	t := g.arena.empty(dt, shape...)
+	log32s := fast32[FLog]
 	return g.fillSplit(t, func(q *randn.PCG, i, j int) int {
 		if dt == Float64 {
 			words := randn.FillOdds(q, t.f64[i:j])
@@ -225,36 +228,9 @@ func (g *RNG) Logistic(dt DType, shape ...int) *Tensor {
 			return words
 		}
 		words := randn.FillOdds(q, t.f32[i:j])
-		logRange32(t.f32, i, j)
+		log32s(t.f32[i:j], t.f32[i:j])
 		return words
 	}, func(d []float32) { randn.FillOdds(g.src, d) })
-}
-
-// logRange32 takes the logarithm of x[i:j] in place with the bits of
-// Log over all of x: the vector kernel on x's elements below the largest
-// multiple of 16 in len(x) and log32 on the rest, wherever the range
-// starts and ends.
-func logRange32(x []float32, i, j int) {
-	v := min(j, len(x)&^15) // x[:v] is the vector kernel's part of [i, j)
-	if i < v {
-		k := i + vecLog(x[i:v], x[i:v])
-		if k < v && hasVecMath { // fewer than 16 left: through a padded block
-			var b [16]float32
-			for n := range b {
-				b[n] = 1
-			}
-			copy(b[:], x[k:v])
-			vecLog(b[:], b[:])
-			copy(x[k:v], b[:])
-			k = v
-		}
-		for ; k < v; k++ {
-			x[k] = log32(x[k])
-		}
-	}
-	for k := max(i, v); k < j; k++ {
-		x[k] = log32(x[k])
-	}
 }
 
 // Bernoulli returns 1 with probability p[i] and 0 otherwise, elementwise.
@@ -311,8 +287,11 @@ func (g *RNG) fillSplit(t *Tensor, piece func(q *randn.PCG, i, j int) int, skip 
 // splitPieces returns the pieces a draw of n values splits into, one per
 // worker and at least rngGrain values each, each piece's stream a copy of
 // g's advanced by the piece's first index; nil when the draw does not split.
+// Pieces start on multiples of block, as the elementwise operations' split
+// pieces do (forBlocks), so that a piece may apply a vector kernel to its
+// values with the bits of one pass over all of them.
 func (g *RNG) splitPieces(n int) []rngPiece {
-	pieces := min(parallel.Workers, n/rngGrain)
+	pieces := min(parallel.Workers, n/max(rngGrain, block))
 	if pieces < 2 {
 		return nil
 	}
@@ -321,9 +300,10 @@ func (g *RNG) splitPieces(n int) []rngPiece {
 	}
 	ps := g.pieces[:pieces]
 	for k := range ps {
-		ps[k] = rngPiece{q: *g.src, lo: k * n / pieces, hi: (k + 1) * n / pieces}
+		ps[k] = rngPiece{q: *g.src, lo: k * n / pieces &^ (block - 1), hi: (k + 1) * n / pieces &^ (block - 1)}
 		ps[k].q.Advance(uint64(ps[k].lo))
 	}
+	ps[pieces-1].hi = n
 	return ps
 }
 

@@ -118,7 +118,7 @@ func TestResyncSplit(t *testing.T) {
 				d[k] = float64(w >> 11)
 			}
 			switch {
-			case starts == nil && len(d) == 250: // a whole piece: drawn again
+			case starts == nil && len(d) == 256: // a whole piece: drawn again
 				again++
 			case starts == nil: // a shifted piece's last values
 				shifted++
@@ -131,11 +131,11 @@ func TestResyncSplit(t *testing.T) {
 	for seed := range uint64(100) {
 		parallel.Workers, rngGrain = 1, 1<<20
 		g := NewRNG(seed)
-		want, wantNext := draw(g, 1000), g.Uniform(Float64, 0, 1, 2)
+		want, wantNext := draw(g, 1024), g.Uniform(Float64, 0, 1, 2)
 		shifted, again = 0, 0
-		parallel.Workers, rngGrain = 4, 64 // four pieces of 250
+		parallel.Workers, rngGrain = 4, 64 // four pieces of 256
 		g = NewRNG(seed)
-		got, gotNext := draw(g, 1000), g.Uniform(Float64, 0, 1, 2)
+		got, gotNext := draw(g, 1024), g.Uniform(Float64, 0, 1, 2)
 		sameBits(t, fmt.Sprintf("seed %d", seed), got, want)
 		sameBits(t, fmt.Sprintf("seed %d: the stream after it", seed), gotNext, wantNext)
 		sumShifted, sumAgain = sumShifted+shifted, sumAgain+again
@@ -201,9 +201,8 @@ func TestAdamApplyPackedGradAddSameBits(t *testing.T) {
 // TestLogisticLogsEachPiece: a logistic draw that takes the logarithm of
 // each piece's odds as it draws them has the bits of the odds drawn first
 // and their logarithm taken after over the whole tensor (Log), on one
-// worker and on three whose pieces start and end off the vector kernel's
-// 16-value blocks (700 of 2103 values each, then 2103 - 1400), and
-// pieces that end inside the scalar tail.
+// worker and on three, with a scalar tail or none; the bits rest on every
+// split draw's pieces starting on the elementwise blocks, checked too.
 func TestLogisticLogsEachPiece(t *testing.T) {
 	defer func(w, g int) { parallel.Workers, rngGrain = w, g }(parallel.Workers, rngGrain)
 	for _, n := range []int{2103, 2100, 40000, 13} {
@@ -215,37 +214,17 @@ func TestLogisticLogsEachPiece(t *testing.T) {
 			sameBits(t, fmt.Sprintf("n=%d, %d workers", n, w), NewRNG(5).Logistic(Float32, n), want)
 		}
 	}
-	// Every part of a range: below, inside and after the last vector block,
-	// on values whose logarithm the vector kernel and log32 round apart
-	// (about one in 4000), so that a part taken by the wrong one shows.
-	cand := NewRNG(6).Uniform(Float32, 0.01, 30, 1<<20)
-	vec := make([]float32, cand.Size())
-	n := vecLog(vec, cand.f32)
-	var vals []float32
-	for i := 0; i < n && len(vals) < 53; i++ {
-		if vec[i] != log32(cand.f32[i]) {
-			vals = append(vals, cand.f32[i])
-		}
-	}
-	if n == 0 { // no vector kernel: log32 everywhere
-		vals = cand.f32[:53]
-	}
-	if len(vals) != 53 {
-		t.Fatalf("found %d values that the two logarithms round apart, want 53", len(vals))
-	}
-	x := New(Float32, 53)
-	copy(x.f32, vals)
-	want := Log(x)
-	for _, r := range [][2]int{{0, 53}, {3, 20}, {17, 40}, {30, 48}, {47, 53}, {50, 53}, {0, 5}} {
-		y := x.Clone()
-		logRange32(y.f32, r[0], r[1])
-		for k := range 53 {
-			exp := x.f32[k]
-			if k >= r[0] && k < r[1] {
-				exp = want.f32[k]
+	for _, w := range []int{2, 3, 7} {
+		for _, n := range []int{700, 2103, 40000, 224000} {
+			parallel.Workers, rngGrain = w, 64
+			ps := NewRNG(1).splitPieces(n)
+			for k, p := range ps {
+				if p.lo%block != 0 || p.hi <= p.lo || (k > 0 && p.lo != ps[k-1].hi) {
+					t.Fatalf("%d workers, n=%d: piece %d is [%d, %d) after [%d, %d)", w, n, k, p.lo, p.hi, ps[max(k-1, 0)].lo, ps[max(k-1, 0)].hi)
+				}
 			}
-			if math.Float32bits(y.f32[k]) != math.Float32bits(exp) {
-				t.Fatalf("logRange32(%d, %d): element %d is %v, want %v", r[0], r[1], k, y.f32[k], exp)
+			if len(ps) > 0 && ps[len(ps)-1].hi != n {
+				t.Fatalf("%d workers, n=%d: pieces end at %d", w, n, ps[len(ps)-1].hi)
 			}
 		}
 	}
