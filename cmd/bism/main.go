@@ -51,7 +51,7 @@ func init() {
 		{"eval", "-run DIR [-json] [-select] [-checkpoint FILE]", "evaluate a run: log-likelihood (GRBM) or sample scores (deep models)", evalAbout, cmdEval, evalFlags},
 		{"sample", "-run DIR [-n 64] [-steps N] [-out FILE]", "draw samples of a trained model", sampleAbout, cmdSample, sampleFlags},
 		{"denoise", "-run DIR -sigma S [-n 64] [-steps N]", "diagnostic: Langevin chains from noisy test images (deep models)", denoiseAbout, cmdDenoise, denoiseFlags},
-		{"bench", "-config NAME|FILE [-iterations 50] [-json]", "time training iterations", benchAbout, cmdBench, benchFlags},
+		{"bench", "-config NAME|FILE [-iterations 50] [-json]", "time training iterations", benchAbout + copiesAbout, cmdBench, benchFlags},
 		{"compare", "-a DIR -b DIR [-tol T] [-json]", "compare two runs' checkpoints and metrics (reproducibility, data-parallel runs)", compareAbout, cmdCompare, compareFlags},
 		{"sweep", "-file FILE -out DIR [-j N] [-slurm] [-set key=value ...] | -status DIR | -summarize DIR | -cancel DIR", "run a grid of experiments (variants x keys x seeds) and summarise it", sweepAbout, cmdSweep, sweepFlags},
 		{"study", "NAME -run DIR [flags]", "research studies of trained runs: " + strings.Join(studyNames(), ", "), studyAbout, cmdStudy, nil},

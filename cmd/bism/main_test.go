@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/bism-ml/bism/data"
 	"github.com/bism-ml/bism/internal/datatest"
+	"github.com/bism-ml/bism/internal/parallel"
 	"github.com/bism-ml/bism/train"
 )
 
@@ -575,6 +578,40 @@ func TestCompareCommand(t *testing.T) {
 func TestLaunchedWithoutMPI(t *testing.T) {
 	t.Setenv("OMPI_COMM_WORLD_SIZE", "2")
 	fails(t, 1, []string{"built without MPI", "-tags mpi"}, "train", "-config", "checkerboard/dsm", "-out", filepath.Join(t.TempDir(), "r"))
+}
+
+// TestBenchCopies: bench -copies times one copy alone and N at once, each
+// on one core, reports N times the lone copy's time over the slowest
+// copy's, leaves the loops' splitting as it was, and refuses more copies
+// than cores.
+func TestBenchCopies(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	workers := parallel.Workers
+	var rec struct {
+		Copies   int       `json:"copies"`
+		Alone    float64   `json:"ms_per_iter_alone"`
+		Together []float64 `json:"ms_per_iter_copies"`
+		Ratio    float64   `json:"throughput_ratio"`
+	}
+	out := ok(t, "bench", "-config", "checkerboard/dsm", "-iterations", "3", "-warmup", "1", "-copies", "2", "-json")
+	if err := json.Unmarshal([]byte(out), &rec); err != nil {
+		t.Fatalf("%v in %q", err, out)
+	}
+	if rec.Copies != 2 || len(rec.Together) != 2 || rec.Alone <= 0 {
+		t.Fatalf("got %+v, want 2 copies' times and one alone", rec)
+	}
+	if want := 2 * rec.Alone / max(rec.Together[0], rec.Together[1]); math.Abs(rec.Ratio-want) > 1e-9*want {
+		t.Errorf("throughput_ratio %v, want 2 x %v / max(%v) = %v", rec.Ratio, rec.Alone, rec.Together, want)
+	}
+	if parallel.Workers != workers {
+		t.Errorf("parallel.Workers %d after the copies, was %d", parallel.Workers, workers)
+	}
+	if out := ok(t, "bench", "-config", "checkerboard/dsm", "-iterations", "2", "-warmup", "0", "-copies", "2"); !strings.Contains(out, "2 cores give at most") {
+		t.Errorf("no ceiling line in:\n%s", out)
+	}
+	fails(t, 2, []string{"-copies 3 needs 3 cores, and GOMAXPROCS is 2"}, "bench", "-config", "checkerboard/dsm", "-copies", "3")
+	fails(t, 2, []string{"does not combine with profiles"}, "bench", "-config", "checkerboard/dsm", "-copies", "2", "-cpuprofile", filepath.Join(t.TempDir(), "c"))
+	fails(t, 2, []string{"-copies non-negative"}, "bench", "-config", "checkerboard/dsm", "-copies", "-1")
 }
 
 // TestBenchProfiles: bench writes the CPU, blocking, lock-contention and

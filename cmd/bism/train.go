@@ -179,7 +179,7 @@ type benchArgs struct {
 	config, data, profile      string
 	blockProfile, mutexProfile string
 	memProfile                 string
-	iters, warmup              int
+	iters, warmup, copies      int
 	json                       bool
 	sets                       setFlags
 }
@@ -190,6 +190,7 @@ func (a *benchArgs) declare(fs *flag.FlagSet) {
 	fs.IntVar(&a.warmup, "warmup", 5, "untimed warm-up iterations")
 	fs.BoolVar(&a.json, "json", false, "print one JSON object")
 	fs.StringVar(&a.data, "data", "", "data folder")
+	fs.IntVar(&a.copies, "copies", 0, "time `N` independent one-core copies of the run at once against one alone: the most N cores could give it here")
 	fs.StringVar(&a.profile, "cpuprofile", "", "write a CPU profile of the timed iterations to this `file`")
 	fs.StringVar(&a.blockProfile, "blockprofile", "", "write a profile of where the timed iterations' goroutines waited (blocking) to this `file`")
 	fs.StringVar(&a.mutexProfile, "mutexprofile", "", "write a profile of the timed iterations' lock contention to this `file`")
@@ -209,8 +210,8 @@ func cmdBench(args []string) error {
 	if a.config == "" {
 		return usageError("-config is required")
 	}
-	if a.iters < 1 || a.warmup < 0 {
-		return usageError("-iterations must be positive and -warmup non-negative")
+	if a.iters < 1 || a.warmup < 0 || a.copies < 0 {
+		return usageError("-iterations must be positive, -warmup and -copies non-negative")
 	}
 	cfg, err := config.Load(a.config, a.sets)
 	if err != nil {
@@ -223,6 +224,12 @@ func cmdBench(args []string) error {
 	group, leave, err := launch()
 	if err != nil {
 		return err
+	}
+	if a.copies > 1 {
+		if group != nil {
+			return leave(usageError("-copies runs in one process, not under mpirun"))
+		}
+		return benchCopies(a, cfg)
 	}
 	return leave(bench(a, cfg, group))
 }

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/bism-ml/bism/config"
+	"github.com/bism-ml/bism/experiment"
+	"github.com/bism-ml/bism/internal/parallel"
+)
+
+const copiesAbout = `
+With -copies N it instead times N independent copies of the run at once,
+each on one core (no loop split), after one copy alone: on a machine whose
+cores share caches, memory and, in a virtual machine, a host, N copies take
+longer each than one alone, and N times one copy's time over the copies'
+is the most any way of splitting one run over N cores could give it there.`
+
+// benchCopies times one copy of the run alone and then n copies at once,
+// every copy on one core, and reports their throughput against one copy's:
+// the ceiling for splitting this workload over n cores on this machine.
+func benchCopies(a benchArgs, cfg config.Config) error {
+	n := a.copies
+	if p := runtime.GOMAXPROCS(0); p < n {
+		return usageError("-copies %d needs %d cores, and GOMAXPROCS is %d", n, n, p)
+	}
+	if a.profile != "" || a.blockProfile != "" || a.mutexProfile != "" || a.memProfile != "" {
+		return usageError("-copies does not combine with profiles")
+	}
+	defer func(w int) { parallel.Workers = w }(parallel.Workers)
+	parallel.Workers = 1
+	exps := make([]*experiment.Experiment, n)
+	for i := range exps {
+		e, err := experiment.New(cfg, "", experiment.Options{})
+		if err != nil {
+			return err
+		}
+		if err := experiment.CheckMemory(e); err != nil {
+			return err
+		}
+		if err := e.Run.Steps(a.warmup); err != nil {
+			return err
+		}
+		exps[i] = e
+	}
+	alone, err := exps[0].Run.Bench(0, a.iters)
+	if err != nil {
+		return err
+	}
+	together := make([]float64, n)
+	errs := make([]error, n)
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	for i, e := range exps {
+		ready.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			ready.Done()
+			<-start
+			together[i], errs[i] = e.Run.Bench(0, a.iters)
+		}()
+	}
+	ready.Wait()
+	close(start)
+	done.Wait()
+	slowest := 0.0
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("copy %d: %w", i, err)
+		}
+		slowest = max(slowest, together[i])
+	}
+	ratio := float64(n) * alone / slowest
+	if a.json {
+		return json.NewEncoder(stdout).Encode(map[string]any{"copies": n, "iterations": a.iters,
+			"ms_per_iter_alone": alone, "ms_per_iter_copies": together, "throughput_ratio": ratio,
+			"method": cfg.Method.Name, "data": cfg.Data.Name, "model": cfg.Model.Kind, "ch": cfg.Model.Ch})
+	}
+	fmt.Fprintf(stdout, "%s, one core per copy (batch %d, %d iterations after %d warm-up):\n",
+		cfg.Describe(), cfg.Train.BatchSize, a.iters, a.warmup)
+	fmt.Fprintf(stdout, "one copy alone: %.3f ms per iteration\n%d copies at once:", alone, n)
+	for _, ms := range together {
+		fmt.Fprintf(stdout, " %.3f", ms)
+	}
+	fmt.Fprintf(stdout, " ms per iteration\n%d cores give at most %.2fx one core's speed here\n", n, ratio)
+	return nil
+}
