@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"os/exec"
+	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -43,6 +45,10 @@ func TestBenchScripts(t *testing.T) {
 		if !strings.Contains(out, "| "+w+" | ") {
 			t.Errorf("bench.sh printed no row for %s:\n%s", w, out)
 		}
+	}
+	// Two cores or more: every bism workload has its two-core ceiling.
+	if runtime.NumCPU() >= 2 && !regexp.MustCompile(`\| frey-bidsm \|[^|]+\|[^|]+\| [0-9.]+x \| [0-9.]+x \|`).MatchString(out) {
+		t.Errorf("bench.sh printed no two-core ceiling for frey-bidsm:\n%s", out)
 	}
 	run("scripts/bench_deep.sh", "smoke")
 }
