@@ -33,17 +33,10 @@ func benchCopies(a benchArgs, cfg config.Config) error {
 	parallel.Workers = 1
 	exps := make([]*experiment.Experiment, n)
 	for i := range exps {
-		e, err := experiment.New(cfg, "", experiment.Options{})
-		if err != nil {
+		var err error
+		if exps[i], err = warmedUp(cfg, nil, a.warmup); err != nil {
 			return err
 		}
-		if err := experiment.CheckMemory(e); err != nil {
-			return err
-		}
-		if err := e.Run.Steps(a.warmup); err != nil {
-			return err
-		}
-		exps[i] = e
 	}
 	alone, err := exps[0].Run.Bench(0, a.iters)
 	if err != nil {

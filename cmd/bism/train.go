@@ -234,17 +234,24 @@ func cmdBench(args []string) error {
 	return leave(bench(a, cfg, group))
 }
 
+// warmedUp returns the experiment of cfg (a rank's, with group) after its
+// untimed warm-up iterations.
+func warmedUp(cfg config.Config, group *dist.Group, warmup int) (*experiment.Experiment, error) {
+	e, err := experiment.New(cfg, "", experiment.Options{Group: group})
+	if err != nil {
+		return nil, err
+	}
+	if err := experiment.CheckMemory(e); err != nil {
+		return nil, err
+	}
+	return e, e.Run.Steps(warmup)
+}
+
 // bench times the iterations; in a data-parallel launch it also reports
 // the sums across ranks each iteration makes.
 func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
-	e, err := experiment.New(cfg, "", experiment.Options{Group: group})
+	e, err := warmedUp(cfg, group, a.warmup)
 	if err != nil {
-		return err
-	}
-	if err := experiment.CheckMemory(e); err != nil {
-		return err
-	}
-	if err := e.Run.Steps(a.warmup); err != nil {
 		return err
 	}
 	if a.profile != "" {
