@@ -12,17 +12,21 @@ import (
 )
 
 const copiesAbout = `
-With -copies N it instead times N independent copies of the run at once,
-each on one core (no loop split), after one copy alone: on a machine whose
-cores share caches, memory and, in a virtual machine, a host, N copies take
-longer each than one alone, and N times one copy's time over the copies'
-is the most any way of splitting one run over N cores could give it there.`
+With -copies N (N >= 2) it instead times N independent copies of the run
+at once, each on one core (no loop split), after one copy alone. Cores
+that share caches, memory or, in a virtual machine, a host may run each
+copy slower than one alone; N times one copy's time over the slowest
+copy's is the most any way of splitting one run over N cores could give
+it on that machine.`
 
 // benchCopies times one copy of the run alone and then n copies at once,
 // every copy on one core, and reports their throughput against one copy's:
 // the ceiling for splitting this workload over n cores on this machine.
 func benchCopies(a benchArgs, cfg config.Config) error {
 	n := a.copies
+	if n < 2 {
+		return usageError("-copies %d: N copies at once against one alone needs N >= 2", n)
+	}
 	if p := runtime.GOMAXPROCS(0); p < n {
 		return usageError("-copies %d needs %d cores, and GOMAXPROCS is %d", n, n, p)
 	}
@@ -44,19 +48,16 @@ func benchCopies(a benchArgs, cfg config.Config) error {
 	}
 	together := make([]float64, n)
 	errs := make([]error, n)
-	var ready, done sync.WaitGroup
+	var done sync.WaitGroup
 	start := make(chan struct{})
 	for i, e := range exps {
-		ready.Add(1)
 		done.Add(1)
 		go func() {
 			defer done.Done()
-			ready.Done()
 			<-start
 			together[i], errs[i] = e.Run.Bench(0, a.iters)
 		}()
 	}
-	ready.Wait()
 	close(start)
 	done.Wait()
 	slowest := 0.0

@@ -582,8 +582,8 @@ func TestLaunchedWithoutMPI(t *testing.T) {
 
 // TestBenchCopies: bench -copies times one copy alone and N at once, each
 // on one core, reports N times the lone copy's time over the slowest
-// copy's, leaves the loops' splitting as it was, and refuses more copies
-// than cores.
+// copy's, leaves the loops' splitting as it was, and refuses one copy and
+// more copies than cores.
 func TestBenchCopies(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	workers := parallel.Workers
@@ -612,6 +612,7 @@ func TestBenchCopies(t *testing.T) {
 	fails(t, 2, []string{"-copies 3 needs 3 cores, and GOMAXPROCS is 2"}, "bench", "-config", "checkerboard/dsm", "-copies", "3")
 	fails(t, 2, []string{"does not combine with profiles"}, "bench", "-config", "checkerboard/dsm", "-copies", "2", "-cpuprofile", filepath.Join(t.TempDir(), "c"))
 	fails(t, 2, []string{"-copies non-negative"}, "bench", "-config", "checkerboard/dsm", "-copies", "-1")
+	fails(t, 2, []string{"needs N >= 2"}, "bench", "-config", "checkerboard/dsm", "-copies", "1")
 }
 
 // TestBenchProfiles: bench writes the CPU, blocking, lock-contention and

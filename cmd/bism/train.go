@@ -225,7 +225,7 @@ func cmdBench(args []string) error {
 	if err != nil {
 		return err
 	}
-	if a.copies > 1 {
+	if a.copies > 0 {
 		if group != nil {
 			return leave(usageError("-copies runs in one process, not under mpirun"))
 		}
