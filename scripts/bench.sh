@@ -11,8 +11,8 @@
 # training iteration, the baseline's faster thread setting, and the ratios
 # baseline / bism and bism 1 core / 2 cores, and the most two cores could
 # give the workload here: two independent one-core copies of it run at once
-# against one alone (`bism bench -copies 2`; the machine's cores share
-# caches, memory and a host). SCALE (default 1) multiplies
+# against one alone (`bism bench -copies 2`; cores that share caches,
+# memory or a host may give less than 2x). SCALE (default 1) multiplies
 # the iteration counts: `scripts/bench.sh 1 0.05` is a smoke test.
 # The baseline needs python3 with torch (Debian: python3-torch and
 # libopenblas-dev); without it those columns read "-". Debian's OpenBLAS
