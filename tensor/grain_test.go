@@ -3,7 +3,9 @@ package tensor
 import (
 	"fmt"
 	"testing"
+	"time"
 
+	"github.com/bism-ml/bism/internal/blas"
 	"github.com/bism-ml/bism/internal/parallel"
 )
 
@@ -178,4 +180,38 @@ func BenchmarkAddMulInPlace(b *testing.B) {
 		o := ops[j]
 		AddMulInPlace(o.acc, o.g, o.x)
 	})
+}
+
+// BenchmarkAdamUpdateAfterProduct times the in-place Adam update of a Frey
+// posterior's weight, [560, 400], right after a product that reads it, v·φ
+// with v [100, 560] (an inner step's next forward pass), both on 1 or 2
+// workers; update-ns/op is the update's share of ns/op:
+//
+//	go test ./tensor -run XXX -bench AdamUpdateAfterProduct -benchtime 2000x
+//
+// On two workers each core's product reads columns of φ and each core's
+// update writes rows of it, so half of the lines an update writes were
+// last read by the other core.
+func BenchmarkAdamUpdateAfterProduct(b *testing.B) {
+	defer func(w int) { parallel.Workers = w }(parallel.Workers)
+	const batch, d, h = 100, 560, 400
+	rng := NewRNG(1)
+	v := rng.Normal(Float32, 0, 1, batch, d)
+	phi := rng.Normal(Float32, 0, 0.1, d, h)
+	g := rng.Normal(Float32, 0, 1, d, h)
+	m, s := New(Float32, d, h), New(Float32, d, h)
+	y := New(Float32, batch, h)
+	for _, w := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+			parallel.Workers = w
+			var update time.Duration
+			for i := 0; i < b.N; i++ {
+				blas.Sgemm(false, false, batch, h, d, 1, v.f32, d, phi.f32, h, 0, y.f32, h)
+				t := time.Now()
+				AdamUpdateInPlace(phi, g, m, s, 0.9, 0.999, 1e-8, 1e-6)
+				update += time.Since(t)
+			}
+			b.ReportMetric(float64(update.Nanoseconds())/float64(b.N), "update-ns/op")
+		})
+	}
 }
