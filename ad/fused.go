@@ -55,7 +55,7 @@ func SigmoidScaledSum(x, c *Value, a float64) *Value {
 		var d *Value
 		if firstOrder(g, y) {
 			// First-order backward pass: one fused kernel, nothing recorded.
-			d = Const(tensor.SigmoidScaledSumGrad(g.t, y.t, a))
+			d = constResult(tensor.SigmoidScaledSumGrad(g.t, y.t, a))
 		} else {
 			d = Scale(sigmoidVJP(g, nil, y), a) // then Scale's rule
 		}
@@ -110,5 +110,5 @@ func constOrNil(t *tensor.Tensor) *Value {
 	if t == nil {
 		return nil
 	}
-	return Const(t)
+	return constResult(t)
 }

@@ -50,7 +50,7 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 		if y.t.Size() != 1 {
 			panic(fmt.Sprintf("ad.Grad: output of shape %v is not a single element; pass a Cotangent", y.Shape()))
 		}
-		seed = Const(tensor.OnesLike(y.t))
+		seed = constResult(tensor.OnesLike(y.t))
 	} else if !tensor.SameShape(seed.Shape(), y.Shape()) {
 		panic(fmt.Sprintf("ad.Grad: cotangent shape %v does not match output shape %v", seed.Shape(), y.Shape()))
 	}
@@ -222,11 +222,11 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 		g := table[x.slot].grad
 		switch {
 		case x.gen != gen || g == nil:
-			res[i] = Const(tensor.ZerosLike(x.t))
+			res[i] = constResult(tensor.ZerosLike(x.t))
 		case !cfg.createGraph:
 			// g may be one of the scratch constants, which the next call
 			// reuses.
-			res[i] = Const(g.t)
+			res[i] = constResult(g.t)
 		default:
 			res[i] = g
 		}

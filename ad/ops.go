@@ -84,6 +84,9 @@ func SumTo(x *Value, shape []int) *Value {
 	if tensor.SameShape(x.Shape(), shape) {
 		return x
 	}
+	if !recorded(x) {
+		return constResult(tensor.SumTo(x.t, shape))
+	}
 	return record("SumTo", tensor.SumTo(x.t, shape), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
 		return []*Value{BroadcastTo(g, in[0].Shape())}
 	}, x)
@@ -94,6 +97,9 @@ func BroadcastTo(x *Value, shape []int) *Value {
 	if tensor.SameShape(x.Shape(), shape) {
 		return x
 	}
+	if !recorded(x) {
+		return constResult(tensor.BroadcastTo(x.t, shape))
+	}
 	return record("BroadcastTo", tensor.BroadcastTo(x.t, shape), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
 		return []*Value{SumTo(g, in[0].Shape())}
 	}, x)
@@ -103,6 +109,9 @@ func BroadcastTo(x *Value, shape []int) *Value {
 
 // Affine returns a*x + b for scalars a and b.
 func Affine(x *Value, a, b float64) *Value {
+	if !recorded(x) {
+		return constResult(tensor.Affine(x.t, a, b))
+	}
 	return record("Affine", tensor.Affine(x.t, a, b), func(g *Value, _ []*Value, _ *Value, _ []bool) []*Value {
 		return []*Value{Scale(g, a)}
 	}, x)
@@ -126,11 +135,14 @@ func OneMinus(x *Value) *Value { return Affine(x, -1, 1) }
 // ---- elementwise functions ----
 
 func unary(f tensor.UnaryFunc, x *Value, vjp func(g, x, out *Value) *Value) *Value {
+	if !recorded(x) {
+		return constOf(f, x)
+	}
 	return record(f.String(), tensor.Apply(f, x.t), func(g *Value, in []*Value, out *Value, _ []bool) []*Value {
 		if firstOrder(g, in[0], out) {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			if d, ok := tensor.UnaryGrad(f, g.t, in[0].t, out.t); ok {
-				return []*Value{Const(d)}
+				return []*Value{constResult(d)}
 			}
 		}
 		return []*Value{vjp(g, in[0], out)}
@@ -139,7 +151,7 @@ func unary(f tensor.UnaryFunc, x *Value, vjp func(g, x, out *Value) *Value) *Val
 
 // constOf returns a constant computed from x's data (a mask or a sign): its
 // derivative is zero almost everywhere, so it is not recorded.
-func constOf(f tensor.UnaryFunc, x *Value) *Value { return Const(tensor.Apply(f, x.t)) }
+func constOf(f tensor.UnaryFunc, x *Value) *Value { return constResult(tensor.Apply(f, x.t)) }
 
 // Neg returns -x.
 func Neg(x *Value) *Value {
@@ -218,10 +230,10 @@ func eluBackward(g, x, out *Value) *Value {
 			return []*Value{constOrNil(dg), constOrNil(dout)}
 		}
 		pos := tensor.Apply(tensor.FStep, x.t)
-		neg := Const(tensor.Affine(pos, -1, 1))
+		neg := constResult(tensor.Affine(pos, -1, 1))
 		res := make([]*Value, 2)
 		if need[0] {
-			res[0] = Mul(up, Add(Const(pos), Mul(neg, AddScalar(out, 1))))
+			res[0] = Mul(up, Add(constResult(pos), Mul(neg, AddScalar(out, 1))))
 		}
 		if need[1] {
 			res[1] = Mul(Mul(up, g), neg)
@@ -239,7 +251,7 @@ func ReLU(x *Value) *Value {
 func LeakyReLU(x *Value, slope float64) *Value {
 	return record("LeakyReLU", tensor.LeakyReLU(x.t, slope), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
 		d := tensor.Affine(tensor.Apply(tensor.FStep, in[0].t), 1-slope, slope)
-		return []*Value{Mul(g, Const(d))}
+		return []*Value{Mul(g, constResult(d))}
 	}, x)
 }
 
@@ -247,6 +259,9 @@ func LeakyReLU(x *Value, slope float64) *Value {
 
 // Sum sums over axes (all axes if none given); keepdims keeps them as size 1.
 func Sum(x *Value, keepdims bool, axes ...int) *Value {
+	if !recorded(x) {
+		return constResult(tensor.Sum(x.t, keepdims, axes...))
+	}
 	return record("Sum", tensor.Sum(x.t, keepdims, axes...), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
 		return []*Value{expandReduced(g, in[0].Shape(), axes)}
 	}, x)
@@ -267,7 +282,7 @@ func Mean(x *Value, keepdims bool, axes ...int) *Value {
 // Max takes the maximum over axes. Ties share the gradient equally.
 func Max(x *Value, keepdims bool, axes ...int) *Value {
 	return record("Max", tensor.Max(x.t, keepdims, axes...), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
-		return []*Value{Mul(expandReduced(g, in[0].Shape(), axes), Const(tensor.MaxMask(in[0].t, axes...)))}
+		return []*Value{Mul(expandReduced(g, in[0].Shape(), axes), constResult(tensor.MaxMask(in[0].t, axes...)))}
 	}, x)
 }
 
@@ -367,6 +382,9 @@ func Concat(axis int, xs ...*Value) *Value {
 // Gradients are matrix products too, at every order: no outer products are
 // ever formed.
 func MatMul(a, b *Value, transA, transB bool) *Value {
+	if !recorded(a, b) {
+		return constResult(tensor.MatMul(a.t, b.t, transA, transB))
+	}
 	return withAddVJP(record("MatMul", tensor.MatMul(a.t, b.t, transA, transB), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
 		r := make([]*Value, 2)
 		matMulVJP(r, g, in[0], in[1], transA, transB, need)
@@ -404,6 +422,9 @@ func Linear(x, w, b *Value) *Value {
 	xs, ws, bs := x.Shape(), w.Shape(), b.Shape()
 	if len(xs) != 2 || len(ws) != 2 || len(bs) != 1 || bs[0] != ws[1] {
 		return Add(MatMul(x, w, false, false), b)
+	}
+	if !recorded(x, w, b) {
+		return constResult(tensor.MatMulBias(x.t, w.t, b.t))
 	}
 	return withAddVJP(record("Linear", tensor.MatMulBias(x.t, w.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
 		r := make([]*Value, 3)
@@ -487,7 +508,7 @@ func Inverse(x *Value) *Value {
 func Cholesky(x *Value) *Value {
 	return record("Cholesky", tensor.Cholesky(x.t), func(g *Value, _ []*Value, l *Value, _ []bool) []*Value {
 		n := l.Shape()[0]
-		phi := Mul(MatMul(l, g, true, false), Const(tensor.TrilMask(l.DType(), n, 0.5)))
+		phi := Mul(MatMul(l, g, true, false), constResult(tensor.TrilMask(l.DType(), n, 0.5)))
 		linv := Inverse(l)
 		s := MatMul(MatMul(linv, phi, true, false), linv, false, false)
 		return []*Value{Scale(Add(s, Transpose(s)), 0.5)}
@@ -520,7 +541,7 @@ func AdamDirection(m, v *Value, eps float64) *Value {
 		if firstOrder(g, m, v) {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			gm, gv := tensor.AdamDirectionGrad(g.t, m.t, v.t, eps)
-			return []*Value{Const(gm), Const(gv)}
+			return []*Value{constResult(gm), constResult(gv)}
 		}
 		return adamDirectionVJP(g, m, v, eps, need)
 	}, m, v)
@@ -529,7 +550,7 @@ func AdamDirection(m, v *Value, eps float64) *Value {
 // adamDirectionVJP is the recorded backward pass of AdamDirection.
 func adamDirectionVJP(g, m, v *Value, eps float64, need []bool) []*Value {
 	sq := Sqrt(v)
-	r := Div(Const(tensor.OnesLike(v.t)), AddScalar(sq, eps))
+	r := Div(constResult(tensor.OnesLike(v.t)), AddScalar(sq, eps))
 	res := make([]*Value, 2)
 	if need[0] {
 		res[0] = Mul(g, r)
@@ -555,7 +576,7 @@ func AdamMomentsPacked(s, g *Value, b1, b2 float64) *Value {
 		if firstOrder(up, g) {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			gs, gg := tensor.AdamMomentsPackedGrad(up.t, g.t, b1, b2)
-			return []*Value{Const(gs), Const(gg)}
+			return []*Value{constResult(gs), constResult(gg)}
 		}
 		um, uv := unpack(up)
 		res := make([]*Value, 2)
@@ -580,7 +601,7 @@ func AdamApplyPacked(x, s *Value, step, eps float64) *Value {
 			return res
 		}
 		if firstOrder(up, s) {
-			res[1] = Const(tensor.AdamApplyPackedGrad(up.t, s.t, step, eps))
+			res[1] = constResult(tensor.AdamApplyPackedGrad(up.t, s.t, step, eps))
 			return res
 		}
 		m, v := unpack(s)

@@ -1,6 +1,7 @@
 package ad
 
 import (
+	"math"
 	"testing"
 
 	"github.com/bism-ml/bism/tensor"
@@ -257,5 +258,71 @@ func TestRecordedValuesFollowTheArena(t *testing.T) {
 	})
 	if y := Mul(Var(p), Var(p)); y == prev[0] {
 		t.Fatal("a recorded value reused outside a step")
+	}
+}
+
+// Vars and Consts bind several tensors at once, as Var and Const do one.
+func TestVarsConsts(t *testing.T) {
+	ts := []*tensor.Tensor{tensor.New(tensor.Float64, 2, 3), tensor.New(tensor.Float64, 3)}
+	for _, c := range []struct {
+		name string
+		vs   []*Value
+		grad bool
+	}{{"Vars", Vars(ts), true}, {"Consts", Consts(ts), false}} {
+		if len(c.vs) != len(ts) {
+			t.Fatalf("%s: %d values for %d tensors", c.name, len(c.vs), len(ts))
+		}
+		for i, v := range c.vs {
+			if v.Tensor() != ts[i] || v.RequiresGrad() != c.grad || v.Op() != "" {
+				t.Errorf("%s[%d]: tensor %p (want %p), requires grad %v, op %q", c.name, i, v.Tensor(), ts[i], v.RequiresGrad(), v.Op())
+			}
+		}
+	}
+	// The values are distinct: a gradient flows to each leaf on its own.
+	vs := Vars(ts[:1])
+	ws := Vars(ts[:1])
+	g := Grad(SumAll(Mul(vs[0], ws[0])), []*Value{vs[0], ws[0]})
+	if len(g) != 2 || g[0].Tensor().Size() != 6 {
+		t.Fatalf("gradients %v", g)
+	}
+}
+
+// Operations on constants compute what they compute on leaves, without
+// recording anything.
+func TestConstantInputsRecordNothing(t *testing.T) {
+	rng := tensor.NewRNG(3)
+	x := rng.Normal(tensor.Float64, 0, 1, 4, 3)
+	w := rng.Normal(tensor.Float64, 0, 1, 3, 5)
+	b := rng.Normal(tensor.Float64, 0, 1, 5)
+	for _, c := range []struct {
+		name string
+		f    func(x, w, b *Value) *Value
+	}{
+		{"Affine", func(x, _, _ *Value) *Value { return Affine(x, 1.5, -0.25) }},
+		{"Sigmoid", func(x, _, _ *Value) *Value { return Sigmoid(x) }},
+		{"Sum", func(x, _, _ *Value) *Value { return Sum(x, true, 1) }},
+		{"SumTo", func(x, _, _ *Value) *Value { return SumTo(x, []int{1, 3}) }},
+		{"BroadcastTo", func(_, _, b *Value) *Value { return BroadcastTo(b, []int{2, 5}) }},
+		{"MatMul", func(x, w, _ *Value) *Value { return MatMul(x, w, false, false) }},
+		{"Linear", func(x, w, b *Value) *Value { return Linear(x, w, b) }},
+	} {
+		got := c.f(Const(x), Const(w), Const(b))
+		want := c.f(Var(x), Var(w), Var(b))
+		if got.RequiresGrad() || got.Op() != "" {
+			t.Errorf("%s of constants: requires grad %v, op %q", c.name, got.RequiresGrad(), got.Op())
+		}
+		if !want.RequiresGrad() {
+			t.Errorf("%s of leaves does not require gradients", c.name)
+		}
+		g, h := got.Tensor().F64(), want.Tensor().F64()
+		if !tensor.SameShape(got.Shape(), want.Shape()) || len(g) != len(h) {
+			t.Fatalf("%s: shape %v on constants, %v on leaves", c.name, got.Shape(), want.Shape())
+		}
+		for i := range g {
+			if math.Float64bits(g[i]) != math.Float64bits(h[i]) {
+				t.Errorf("%s: element %d is %v on constants, %v on leaves", c.name, i, g[i], h[i])
+				break
+			}
+		}
 	}
 }

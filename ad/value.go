@@ -51,6 +51,46 @@ func Var(t *tensor.Tensor) *Value { return &Value{t: t, requiresGrad: true} }
 // Const returns a value that never requires gradients.
 func Const(t *tensor.Tensor) *Value { return &Value{t: t} }
 
+// Vars returns Var(t) for each of ts, in one allocation.
+func Vars(ts []*tensor.Tensor) []*Value { return leaves(ts, true) }
+
+// Consts returns Const(t) for each of ts, in one allocation.
+func Consts(ts []*tensor.Tensor) []*Value { return leaves(ts, false) }
+
+func leaves(ts []*tensor.Tensor, requiresGrad bool) []*Value {
+	vs := make([]Value, len(ts))
+	out := make([]*Value, len(ts))
+	for i, t := range ts {
+		vs[i] = Value{t: t, requiresGrad: requiresGrad}
+		out[i] = &vs[i]
+	}
+	return out
+}
+
+// recorded reports whether an operation on xs is recorded: whether one of
+// them requires gradients. Operations whose backward rule captures their
+// arguments (a closure: one allocation) check it first, so that computing
+// on constants (sampling, first-order backward passes) makes no rule.
+func recorded(xs ...*Value) bool {
+	for _, x := range xs {
+		if x.requiresGrad {
+			return true
+		}
+	}
+	return false
+}
+
+// constResult is Const for a tensor an operation has just computed: in an
+// arena's step the value comes from the step's slab, as record's constant
+// results do, so it lives as long as the tensor's storage.
+func constResult(t *tensor.Tensor) *Value {
+	if v := constants.Get(t.Arena()); v != nil {
+		v.t = t
+		return v
+	}
+	return &Value{t: t}
+}
+
 // Detach returns v's tensor as a constant: gradients stop here.
 func Detach(v *Value) *Value { return Const(v.t) }
 

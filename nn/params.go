@@ -85,18 +85,10 @@ func (p *Params) Count() int {
 }
 
 // Vars returns the parameters as leaf values that require gradients.
-func (p *Params) Vars() Vals { return p.bind(ad.Var) }
+func (p *Params) Vars() Vals { return Vals{names: p.names, vs: ad.Vars(p.ts)} }
 
 // Consts returns the parameters as constants (gradients stop at them).
-func (p *Params) Consts() Vals { return p.bind(ad.Const) }
-
-func (p *Params) bind(f func(*tensor.Tensor) *ad.Value) Vals {
-	v := Vals{names: p.names, vs: make([]*ad.Value, len(p.ts))}
-	for i, t := range p.ts {
-		v.vs[i] = f(t)
-	}
-	return v
-}
+func (p *Params) Consts() Vals { return Vals{names: p.names, vs: ad.Consts(p.ts)} }
 
 // Vals binds parameter names to autodiff values: the parameters a model's
 // functions are evaluated at. They may be leaves (Params.Vars), constants

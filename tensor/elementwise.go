@@ -50,7 +50,8 @@ func binary(op binOp, a, b *Tensor) *Tensor {
 		}
 		return out
 	}
-	shape := BroadcastShapes(name, a.shape, b.shape)
+	var buf [4]int
+	shape := broadcastShapes(buf[:0], name, a.shape, b.shape)
 	out := arenaOf(a, b).empty(a.dtype, shape...)
 	if rows, n, ok := small2(shape); ok {
 		// A small 2-D result (operands of at most 2 dimensions), row by row.

@@ -188,9 +188,13 @@ func broadcastStrides(op string, from, to []int) []int {
 
 // BroadcastShapes returns the numpy-style broadcast of two shapes, or panics
 // naming op and both shapes.
-func BroadcastShapes(op string, a, b []int) []int {
+func BroadcastShapes(op string, a, b []int) []int { return broadcastShapes(nil, op, a, b) }
+
+// broadcastShapes is BroadcastShapes appending to dst[:0] (a caller's
+// stack buffer, so that an operation's shape is not a heap allocation).
+func broadcastShapes(dst []int, op string, a, b []int) []int {
 	n := max(len(a), len(b))
-	out := make([]int, n)
+	out := append(dst[:0], make([]int, n)...)
 	for i := 0; i < n; i++ {
 		da, db := 1, 1
 		if j := i - (n - len(a)); j >= 0 {
