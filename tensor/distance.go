@@ -130,22 +130,35 @@ func squaredDistanceBlocks[T Float](out, x, c, w []T, rows, n, lo, hi int) {
 // derivative), gc += -gx (as gc - gx, the same IEEE operation), gw += g·d².
 func squaredDistanceGrad[T Float](g, x, c, w, gx, gc, gw []T, rows, n int) {
 	if n < 16 {
+		// The sums over rows in local arrays (in registers, not through
+		// memory each row), added in the same order.
+		var sc, sw [16]T
+		if gc != nil {
+			copy(sc[:n], gc)
+		}
+		if gw != nil {
+			copy(sw[:n], gw)
+		}
+		x, c, w = x[:rows*n], c[:n], w[:n]
 		for r := range rows {
 			gr := g[r]
+			xr := x[r*n : r*n+n]
 			for i := range n {
-				d := x[r*n+i] - c[i]
+				d := xr[i] - c[i]
 				gs := gr * w[i]
 				gd := T(2*gs) * d
 				if gx != nil {
 					gx[r*n+i] = gd
 				}
-				if gc != nil {
-					gc[i] -= gd
-				}
-				if gw != nil {
-					gw[i] += T(gr * T(d*d))
-				}
+				sc[i] -= gd
+				sw[i] += T(gr * T(d*d))
 			}
+		}
+		if gc != nil {
+			copy(gc[:n], sc[:n])
+		}
+		if gw != nil {
+			copy(gw[:n], sw[:n])
 		}
 		return
 	}

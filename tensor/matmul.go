@@ -70,6 +70,17 @@ func MatMulBias(a, b, bias *Tensor) *Tensor {
 // addBias adds bias[j0:j1] to columns [j0, j1) of rows [i0, i1) of c (rows
 // of n values), as Add's rows do.
 func addBias[T Float](c, bias []T, n, i0, i1, j0, j1 int) {
+	if m := j1 - j0; m < 16 {
+		// Short rows (binRow's scalar additions) without a call per row.
+		b := bias[j0:j1]
+		for i := i0; i < i1; i++ {
+			row := c[i*n+j0 : i*n+j1]
+			for j := range b {
+				row[j] += b[j]
+			}
+		}
+		return
+	}
 	for i := i0; i < i1; i++ {
 		row := c[i*n+j0 : i*n+j1]
 		binRow(opAdd, row, row, bias[j0:j1], j1-j0, 1, 1)
