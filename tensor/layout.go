@@ -7,7 +7,11 @@ func BroadcastTo(x *Tensor, shape []int) *Tensor {
 	if SameShape(x.shape, shape) {
 		return x
 	}
-	if rows, n, ok := small2(shape); ok {
+	rows, n, ok := small2(shape)
+	if len(shape) == 1 && len(x.shape) <= 1 && shape[0] < rowLoopElems && rowLoops {
+		rows, n, ok = 1, shape[0], true // one row
+	}
+	if ok {
 		if xo, xi, ok := stride2(x.shape, rows, n); ok {
 			out := x.arena.empty(x.dtype, shape...)
 			if x.dtype == Float32 {

@@ -117,6 +117,16 @@ func reduce(op string, x *Tensor, keepdims bool, axes []int, isMax bool) *Tensor
 		keptSums(out.f32, x.f32, outer, c, inner)
 		return out
 	}
+	if rowLoops && len(norm) == len(x.shape) {
+		// Every axis: one pass over x in order, as the general loop makes
+		// it once it has merged all the axes.
+		if x.dtype == Float32 {
+			reduceRow(out.f32, x.f32, x.Size(), 0, 1, isMax)
+		} else {
+			reduceRow(out.f64, x.f64, x.Size(), 0, 1, isMax)
+		}
+		return out
+	}
 	// Output strides over x's shape: zero on reduced axes.
 	os := contiguousStrides(kshape)
 	for i := range kshape {
