@@ -116,6 +116,15 @@ func (g *RNG) Uniform(dt DType, lo, hi float64, shape ...int) *Tensor {
 
 // Normal returns values drawn from N(mean, std^2).
 func (g *RNG) Normal(dt DType, mean, std float64, shape ...int) *Tensor {
+	if g.direct(shape) {
+		t := g.arena.empty(dt, shape...)
+		if dt == Float32 {
+			randn.FillNormalStarts(g.src, t.f32, mean, std, nil)
+		} else {
+			randn.FillNormalStarts(g.src, t.f64, mean, std, nil)
+		}
+		return t
+	}
 	return g.fill(dt, shape,
 		func(d []float32) { normalSplit(g, d, mean, std) },
 		func(d []float64) { normalSplit(g, d, mean, std) })
@@ -236,6 +245,14 @@ func (g *RNG) Logistic(dt DType, shape ...int) *Tensor {
 // Bernoulli returns 1 with probability p[i] and 0 otherwise, elementwise.
 func (g *RNG) Bernoulli(p *Tensor) *Tensor {
 	t := arenaOf(p).empty(p.dtype, p.shape...)
+	if g.direct(p.shape) {
+		if p.dtype == Float32 {
+			randn.FillBernoulli(g.src, t.f32, p.f32)
+		} else {
+			randn.FillBernoulli(g.src, t.f64, p.f64)
+		}
+		return t
+	}
 	return g.fillSplit(t, func(q *randn.PCG, i, j int) int {
 		if p.dtype == Float32 {
 			randn.FillBernoulli(q, t.f32[i:j], p.f32[i:j])
@@ -291,7 +308,7 @@ func (g *RNG) fillSplit(t *Tensor, piece func(q *randn.PCG, i, j int) int, skip 
 // pieces do (forBlocks), so that a piece may apply a vector kernel to its
 // values with the bits of one pass over all of them.
 func (g *RNG) splitPieces(n int) []rngPiece {
-	pieces := min(parallel.Workers, n/max(rngGrain, block))
+	pieces := rngPieces(n)
 	if pieces < 2 {
 		return nil
 	}
@@ -305,6 +322,19 @@ func (g *RNG) splitPieces(n int) []rngPiece {
 	}
 	ps[pieces-1].hi = n
 	return ps
+}
+
+// rngPieces is how many pieces a draw of n values splits into (below 2:
+// none).
+func rngPieces(n int) int { return min(parallel.Workers, n/max(rngGrain, block)) }
+
+// direct reports whether a draw of shape is one fill of its values from
+// the stream in order: not split over cores, nothing to drop for other
+// processes' rows. Such draws call the fill directly, without the
+// closures that a split or sharded draw takes.
+func (g *RNG) direct(shape []int) bool {
+	before, after := g.span(shape)
+	return before == 0 && after == 0 && rngPieces(SizeOf(shape)) < 2
 }
 
 // rngGrain is the fewest values a piece of a split draw has: a value costs

@@ -20,6 +20,7 @@ type progress struct {
 	elapsed float64 // training seconds, evaluation excluded
 	order   []int   // the current epoch's permutation of training rows
 	pos     int     // next position in order
+	idx     []int   // nextIndices' result, reused
 	acc     accumulator
 
 	// thetaLR and innerLR are the learning rates at iteration it
@@ -46,18 +47,35 @@ func (p *progress) Iter() int { return p.iter }
 func (p *progress) RNG() *tensor.RNG { return p.rng }
 
 // nextIndices returns the rows of the next minibatch of size b from a
-// training set of n rows, reshuffling at each epoch.
+// training set of n rows, reshuffling at each epoch. The result is valid
+// until the next call.
 func (p *progress) nextIndices(n, b int) []int {
-	idx := make([]int, b)
+	if cap(p.idx) < b {
+		p.idx = make([]int, b)
+	}
+	idx := p.idx[:b]
 	for i := range idx {
 		if p.pos >= len(p.order) {
-			p.order = p.rng.Rand().Perm(n)
-			p.pos = 0
+			p.shuffle(n)
 		}
 		idx[i] = p.order[p.pos]
 		p.pos++
 	}
 	return idx
+}
+
+// shuffle starts an epoch: order becomes rand.Perm(n) of the run's stream
+// (the same draws and permutation), in order's storage when it fits.
+func (p *progress) shuffle(n int) {
+	if cap(p.order) < n {
+		p.order = make([]int, n)
+	}
+	o := p.order[:n]
+	for i := range o {
+		o[i] = i
+	}
+	p.rng.Rand().Shuffle(n, func(i, j int) { o[i], o[j] = o[j], o[i] })
+	p.order, p.pos = o, 0
 }
 
 // saveProgress adds the epoch's order as "data/order" and the iteration,

@@ -128,9 +128,10 @@ func (r *Run) nextBatch(dst []float32) *tensor.Tensor {
 	set := r.Data.Train
 	b := r.Config.Train.BatchSize
 	idx := r.nextIndices(set.N, b)
-	shape := append([]int{b}, set.Shape...)
+	var buf [4]int
+	shape := append(append(buf[:0], b), set.Shape...)
 	if r.FlatInput {
-		shape = []int{b, set.Dim()}
+		shape = append(buf[:0], b, set.Dim())
 	}
 	return tensor.FromFloat32(set.Batch(idx, dst), shape...)
 }
