@@ -66,6 +66,18 @@ func (m *GRBM) hiddenInput(th nn.Vals, v *ad.Value) *ad.Value {
 	return ad.Add(vw, th.Get("c"))
 }
 
+// hiddenLogits is hiddenInput at the parameters' values for data v, with
+// the same tensor operations and nothing recorded (sampling).
+func (m *GRBM) hiddenLogits(v *tensor.Tensor) *tensor.Tensor {
+	w, c := m.params.Get("W"), m.params.Get("c")
+	if !m.ScalarSigma {
+		return tensor.MatMulBias(v, w, c)
+	}
+	vw := tensor.MatMul(v, w, false, false)
+	vw = tensor.Mul(vw, tensor.Exp(tensor.Neg(m.params.Get("log_sigma"))))
+	return tensor.Add(vw, c)
+}
+
 // Energy returns E(v,h) per row.
 func (m *GRBM) Energy(th nn.Vals, v, h *ad.Value) *ad.Value {
 	m.checkShapes("Energy", v, h)
@@ -114,9 +126,7 @@ func (m *GRBM) checkShapes(op string, v, h *ad.Value) {
 
 // HiddenProb returns p(h=1|v) = sigmoid(c + Wᵀv) (or with v/σ), [B,H].
 func (m *GRBM) HiddenProb(v *tensor.Tensor) *tensor.Tensor {
-	var out *tensor.Tensor
-	out = tensor.Sigmoid(m.hiddenInput(m.params.Consts(), ad.Const(v)).Tensor())
-	return out
+	return tensor.Sigmoid(m.hiddenLogits(v))
 }
 
 // VisibleMean returns E[v|h] = b + σ²(Wh) (default) or b + σWh (paper), [B,D].
@@ -135,7 +145,7 @@ func (m *GRBM) Sigma() *tensor.Tensor { return tensor.Exp(m.params.Get("log_sigm
 
 // Gibbs performs one sweep v -> h -> v and returns (h, v').
 func (m *GRBM) Gibbs(v *tensor.Tensor, rng *tensor.RNG) (h, vNew *tensor.Tensor) {
-	return m.GibbsFromLogits(m.hiddenInput(m.params.Consts(), ad.Const(v)).Tensor(), rng)
+	return m.GibbsFromLogits(m.hiddenLogits(v), rng)
 }
 
 // GibbsFromLogits is Gibbs from v's logits c + Wᵀv (FreeEnergyAndLogits)
