@@ -278,12 +278,15 @@ func TestVarsConsts(t *testing.T) {
 			}
 		}
 	}
-	// The values are distinct: a gradient flows to each leaf on its own.
-	vs := Vars(ts[:1])
-	ws := Vars(ts[:1])
-	g := Grad(SumAll(Mul(vs[0], ws[0])), []*Value{vs[0], ws[0]})
-	if len(g) != 2 || g[0].Tensor().Size() != 6 {
-		t.Fatalf("gradients %v", g)
+	// Each call's values are new leaves: gradients flow to each on its own.
+	vs, ws := Vars(ts[:1]), Vars(ts[:1])
+	if vs[0] == ws[0] {
+		t.Fatal("two calls returned the same value")
+	}
+	ts[0].Fill(2)
+	g := Grad(SumAll(Mul(vs[0], Square(ws[0]))), []*Value{vs[0], ws[0]})
+	if g[0].Tensor().At(0, 0) != 4 || g[1].Tensor().At(0, 0) != 8 {
+		t.Fatalf("gradients %v and %v, want 4 (w²) and 8 (2vw)", g[0].Tensor(), g[1].Tensor())
 	}
 }
 
