@@ -207,9 +207,9 @@ func TestFirstOrderPassReleasesGradients(t *testing.T) {
 			r := Reshape(Sub(s, Sigmoid(h)), 20)  // Sub and Reshape pass g on
 			// a + b whose backward rule gives both inputs one new tensor.
 			plus := func(a, b *Value) *Value {
-				return record("Plus", tensor.Add(a.t, b.t), func(g *Value, _ []*Value, _ *Value, _ []bool) []*Value {
+				return record("Plus", tensor.Add(a.t, b.t), func(g *Value, _ []*Value, _ *Value, _ []bool, res []*Value) []*Value {
 					d := Affine(g, 1, 0)
-					return []*Value{d, d}
+					return fill(res, d, d)
 				}, a, b)
 			}
 			y := Add(SumAll(Mul(r, r)), SumAll(Exp(plus(Reshape(h, 20), r))))

@@ -20,9 +20,9 @@ import (
 // [O,C,KH,KW] (see tensor.Conv2d): an [N,O,Ho,Wo] value with
 // Ho = (H+2*pad-KH)/stride+1. Conv2dBias adds a bias.
 func Conv2d(x, w *Value, stride, pad int) *Value {
-	return record("Conv2d", tensor.Conv2d(x.t, w.t, stride, pad), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+	return record("Conv2d", tensor.Conv2d(x.t, w.t, stride, pad), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
 		x, w := in[0], in[1]
-		r := make([]*Value, 2)
+		r := res
 		if need[0] {
 			r[0] = conv2dInputGrad(g, w, x.Shape(), stride, pad)
 		}
@@ -40,9 +40,9 @@ func Conv2d(x, w *Value, stride, pad int) *Value {
 // applies in their order.
 func Conv2dBias(x, w, b *Value, stride, pad int) *Value {
 	o := w.Shape()[0]
-	return record("Conv2dBias", tensor.Conv2dBias(x.t, w.t, b.t, stride, pad), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+	return record("Conv2dBias", tensor.Conv2dBias(x.t, w.t, b.t, stride, pad), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
 		x, w, b := in[0], in[1], in[2]
-		r := make([]*Value, 3)
+		r := res
 		if need[2] {
 			r[2] = Reshape(SumTo(g, []int{o, 1, 1}), b.Shape()...)
 		}
@@ -59,9 +59,9 @@ func Conv2dBias(x, w, b *Value, stride, pad int) *Value {
 // conv2dInputGrad is the adjoint of x -> Conv2d(x, w) applied to g, shaped
 // like x. With cotangent a: dg = Conv2d(a, w), dw = conv2dWeightGrad(a, g).
 func conv2dInputGrad(g, w *Value, xShape []int, stride, pad int) *Value {
-	return record("Conv2dInputGrad", tensor.Conv2dInputGrad(g.t, w.t, xShape, stride, pad), func(a *Value, in []*Value, _ *Value, need []bool) []*Value {
+	return record("Conv2dInputGrad", tensor.Conv2dInputGrad(g.t, w.t, xShape, stride, pad), func(a *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
 		g, w := in[0], in[1]
-		r := make([]*Value, 2)
+		r := res
 		if need[0] {
 			r[0] = Conv2d(a, w, stride, pad)
 		}
@@ -75,9 +75,9 @@ func conv2dInputGrad(g, w *Value, xShape []int, stride, pad int) *Value {
 // conv2dWeightGrad is the adjoint of w -> Conv2d(x, w) applied to g, shaped
 // like w. With cotangent a: dx = conv2dInputGrad(g, a), dg = Conv2d(x, a).
 func conv2dWeightGrad(x, g *Value, wShape []int, stride, pad int) *Value {
-	return record("Conv2dWeightGrad", tensor.Conv2dWeightGrad(x.t, g.t, wShape, stride, pad), func(a *Value, in []*Value, _ *Value, need []bool) []*Value {
+	return record("Conv2dWeightGrad", tensor.Conv2dWeightGrad(x.t, g.t, wShape, stride, pad), func(a *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
 		x, g := in[0], in[1]
-		r := make([]*Value, 2)
+		r := res
 		if need[0] {
 			r[0] = conv2dInputGrad(g, a, x.Shape(), stride, pad)
 		}
@@ -91,15 +91,15 @@ func conv2dWeightGrad(x, g *Value, wShape []int, stride, pad int) *Value {
 // AvgPool2d averages x [N,C,H,W] over non-overlapping k x k windows, giving
 // [N,C,H/k,W/k]; H and W must be divisible by k.
 func AvgPool2d(x *Value, k int) *Value {
-	return record("AvgPool2d", tensor.AvgPool2d(x.t, k), func(g *Value, _ []*Value, _ *Value, _ []bool) []*Value {
-		return []*Value{avgUnpool2d(g, k)}
+	return record("AvgPool2d", tensor.AvgPool2d(x.t, k), func(g *Value, _ []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+		return fill(res, avgUnpool2d(g, k))
 	}, x)
 }
 
 // avgUnpool2d is the adjoint of AvgPool2d: each element, divided by k*k, is
 // spread over its window.
 func avgUnpool2d(g *Value, k int) *Value {
-	return record("AvgUnpool2d", tensor.AvgUnpool2d(g.t, k), func(a *Value, _ []*Value, _ *Value, _ []bool) []*Value {
-		return []*Value{AvgPool2d(a, k)}
+	return record("AvgUnpool2d", tensor.AvgUnpool2d(g.t, k), func(a *Value, _ []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+		return fill(res, AvgPool2d(a, k))
 	}, g)
 }

@@ -19,16 +19,15 @@ import "github.com/bism-ml/bism/tensor"
 //
 // Its recorded backward pass is that composition's, on a recomputed x - c.
 func SquaredDistance(x, c, w *Value) *Value {
-	return record("SquaredDistance", tensor.SquaredDistance(x.t, c.t, w.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+	return record("SquaredDistance", tensor.SquaredDistance(x.t, c.t, w.t), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
 		x, c, w := in[0], in[1], in[2]
 		if firstOrder(g, x, c, w) {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			gx, gc, gw := tensor.SquaredDistanceGrad(g.t, x.t, c.t, w.t, need[0], need[1], need[2])
-			return []*Value{constOrNil(gx), constOrNil(gc), constOrNil(gw)}
+			return fill(res, constOrNil(gx), constOrNil(gc), constOrNil(gw))
 		}
 		d := Sub(x, c)
 		gb := expandReduced(g, x.Shape(), []int{-1})
-		res := make([]*Value, 3)
 		if need[2] {
 			res[2] = SumTo(Mul(gb, Square(d)), w.Shape())
 		}
@@ -51,7 +50,7 @@ func SquaredDistance(x, c, w *Value) *Value {
 // first-order backward pass, ∂/∂x = ∂/∂c = G·y(1-y)·a for y the result, one
 // kernel. Its recorded backward pass is that composition's.
 func SigmoidScaledSum(x, c *Value, a float64) *Value {
-	return record("SigmoidScaledSum", tensor.SigmoidScaledSum(x.t, c.t, a), func(g *Value, _ []*Value, y *Value, need []bool) []*Value {
+	return record("SigmoidScaledSum", tensor.SigmoidScaledSum(x.t, c.t, a), func(g *Value, _ []*Value, y *Value, need []bool, res []*Value) []*Value {
 		var d *Value
 		if firstOrder(g, y) {
 			// First-order backward pass: one fused kernel, nothing recorded.
@@ -59,7 +58,7 @@ func SigmoidScaledSum(x, c *Value, a float64) *Value {
 		} else {
 			d = Scale(sigmoidVJP(g, nil, y), a) // then Scale's rule
 		}
-		return []*Value{d, d} // Add hands the cotangent to both
+		return fill(res, d, d) // Add hands the cotangent to both
 	}, x, c)
 }
 
@@ -73,15 +72,14 @@ func SigmoidScaledSum(x, c *Value, a float64) *Value {
 //
 // Its recorded backward pass is that composition's.
 func BernoulliLogProb(l, h *Value) *Value {
-	return record("BernoulliLogProb", tensor.BernoulliLogProb(l.t, h.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+	return record("BernoulliLogProb", tensor.BernoulliLogProb(l.t, h.t), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
 		l, h := in[0], in[1]
 		if firstOrder(g, l, h) {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			dl, dh := tensor.BernoulliLogProbGrad(g.t, l.t, h.t, need[0], need[1])
-			return []*Value{constOrNil(dl), constOrNil(dh)}
+			return fill(res, constOrNil(dl), constOrNil(dh))
 		}
 		gb := expandReduced(g, l.Shape(), []int{-1})
-		res := make([]*Value, 2)
 		if need[0] {
 			// Softplus's rule on Sub's negated cotangent, then Mul's.
 			res[0] = Add(softplusVJP(Neg(gb), l, nil), Mul(gb, h))

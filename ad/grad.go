@@ -115,7 +115,7 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 		c.t = v.t
 		return c
 	}
-	inBuf, needBuf := sc.in, sc.need
+	inBuf, needBuf, resBuf := sc.in, sc.need, sc.res
 	for i := len(order) - 1; i >= 0; i-- {
 		v := order[i]
 		g := table[v.slot].grad
@@ -126,6 +126,7 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 		if cap(needBuf) < len(n.inputs) {
 			needBuf = make([]bool, len(n.inputs))
 			inBuf = make([]*Value, len(n.inputs))
+			resBuf = make([]*Value, len(n.inputs))
 		}
 		need := needBuf[:len(n.inputs)]
 		any := false
@@ -164,7 +165,9 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 			}
 		}
 		if any {
-			gs = n.vjp(g, in, out, need)
+			res := resBuf[:len(in)]
+			clear(res)
+			gs = n.vjp(g, in, out, need, res)
 		}
 		ve := &table[v.slot]
 		keep := !ve.owned || ve.target // g is still needed, or not ours to free
@@ -236,7 +239,8 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 	clear(order)
 	clear(consts)
 	clear(inBuf)
-	sc.table, sc.order, sc.in, sc.need = table[:0], order[:0], inBuf, needBuf
+	clear(resBuf)
+	sc.table, sc.order, sc.in, sc.need, sc.res = table[:0], order[:0], inBuf, needBuf, resBuf
 	scratchPool.Put(sc)
 	return res
 }
@@ -256,6 +260,7 @@ type gradScratch struct {
 	consts []Value
 	in     []*Value
 	need   []bool
+	res    []*Value // the rules' results (vjpFunc)
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(gradScratch) }}

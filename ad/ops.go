@@ -14,14 +14,14 @@ import (
 
 // Add returns a + b with numpy broadcasting.
 func Add(a, b *Value) *Value {
-	return record("Add", tensor.Add(a.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
-		return []*Value{sumToIf(need[0], g, in[0]), sumToIf(need[1], g, in[1])}
+	return record("Add", tensor.Add(a.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
+		return fill(res, sumToIf(need[0], g, in[0]), sumToIf(need[1], g, in[1]))
 	}, a, b)
 }
 
 // Sub returns a - b with numpy broadcasting.
 func Sub(a, b *Value) *Value {
-	return record("Sub", tensor.Sub(a.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+	return record("Sub", tensor.Sub(a.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
 		r := []*Value{sumToIf(need[0], g, in[0]), nil}
 		if need[1] {
 			r[1] = SumTo(Neg(g), in[1].Shape())
@@ -32,8 +32,8 @@ func Sub(a, b *Value) *Value {
 
 // Mul returns a * b elementwise with numpy broadcasting.
 func Mul(a, b *Value) *Value {
-	return withAddVJP(record("Mul", tensor.Mul(a.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
-		r := make([]*Value, 2)
+	return withAddVJP(record("Mul", tensor.Mul(a.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
+		r := res
 		if need[0] {
 			r[0] = SumTo(Mul(g, in[1]), in[0].Shape())
 		}
@@ -58,8 +58,8 @@ func mulAddVJP(g *Value, in []*Value, j int, acc *tensor.Tensor) bool {
 
 // Div returns a / b elementwise with numpy broadcasting.
 func Div(a, b *Value) *Value {
-	return record("Div", tensor.Div(a.t, b.t), func(g *Value, in []*Value, out *Value, need []bool) []*Value {
-		r := make([]*Value, 2)
+	return record("Div", tensor.Div(a.t, b.t), func(g *Value, in []*Value, out *Value, need []bool, res []*Value) []*Value {
+		r := res
 		gb := Div(g, in[1])
 		if need[0] {
 			r[0] = SumTo(gb, in[0].Shape())
@@ -87,8 +87,8 @@ func SumTo(x *Value, shape []int) *Value {
 	if !recorded(x) {
 		return constResult(tensor.SumTo(x.t, shape))
 	}
-	return record("SumTo", tensor.SumTo(x.t, shape), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
-		return []*Value{BroadcastTo(g, in[0].Shape())}
+	return record("SumTo", tensor.SumTo(x.t, shape), func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+		return fill(res, BroadcastTo(g, in[0].Shape()))
 	}, x)
 }
 
@@ -100,8 +100,8 @@ func BroadcastTo(x *Value, shape []int) *Value {
 	if !recorded(x) {
 		return constResult(tensor.BroadcastTo(x.t, shape))
 	}
-	return record("BroadcastTo", tensor.BroadcastTo(x.t, shape), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
-		return []*Value{SumTo(g, in[0].Shape())}
+	return record("BroadcastTo", tensor.BroadcastTo(x.t, shape), func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+		return fill(res, SumTo(g, in[0].Shape()))
 	}, x)
 }
 
@@ -112,8 +112,8 @@ func Affine(x *Value, a, b float64) *Value {
 	if !recorded(x) {
 		return constResult(tensor.Affine(x.t, a, b))
 	}
-	return record("Affine", tensor.Affine(x.t, a, b), func(g *Value, _ []*Value, _ *Value, _ []bool) []*Value {
-		return []*Value{Scale(g, a)}
+	return record("Affine", tensor.Affine(x.t, a, b), func(g *Value, _ []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+		return fill(res, Scale(g, a))
 	}, x)
 }
 
@@ -138,14 +138,14 @@ func unary(f tensor.UnaryFunc, x *Value, vjp func(g, x, out *Value) *Value) *Val
 	if !recorded(x) {
 		return constOf(f, x)
 	}
-	return record(f.String(), tensor.Apply(f, x.t), func(g *Value, in []*Value, out *Value, _ []bool) []*Value {
+	return record(f.String(), tensor.Apply(f, x.t), func(g *Value, in []*Value, out *Value, _ []bool, res []*Value) []*Value {
 		if firstOrder(g, in[0], out) {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			if d, ok := tensor.UnaryGrad(f, g.t, in[0].t, out.t); ok {
-				return []*Value{constResult(d)}
+				return fill(res, constResult(d))
 			}
 		}
-		return []*Value{vjp(g, in[0], out)}
+		return fill(res, vjp(g, in[0], out))
 	}, x)
 }
 
@@ -222,16 +222,15 @@ func ELU(x *Value) *Value {
 // six over the activations forward and three backward.
 func eluBackward(g, x, out *Value) *Value {
 	r, _ := tensor.UnaryGrad(tensor.FELU, g.t, x.t, out.t)
-	return record("ELUBackward", r, func(up *Value, in []*Value, _ *Value, need []bool) []*Value {
+	return record("ELUBackward", r, func(up *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
 		g, out := in[0], in[1]
 		if firstOrder(up, g, out) {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			dg, dout := tensor.ELUBackwardGrad(up.t, g.t, x.t, out.t, need[0], need[1])
-			return []*Value{constOrNil(dg), constOrNil(dout)}
+			return fill(res, constOrNil(dg), constOrNil(dout))
 		}
 		pos := tensor.Apply(tensor.FStep, x.t)
 		neg := constResult(tensor.Affine(pos, -1, 1))
-		res := make([]*Value, 2)
 		if need[0] {
 			res[0] = Mul(up, Add(constResult(pos), Mul(neg, AddScalar(out, 1))))
 		}
@@ -249,9 +248,9 @@ func ReLU(x *Value) *Value {
 
 // LeakyReLU returns x for x > 0 and slope*x otherwise.
 func LeakyReLU(x *Value, slope float64) *Value {
-	return record("LeakyReLU", tensor.LeakyReLU(x.t, slope), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
+	return record("LeakyReLU", tensor.LeakyReLU(x.t, slope), func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
 		d := tensor.Affine(tensor.Apply(tensor.FStep, in[0].t), 1-slope, slope)
-		return []*Value{Mul(g, constResult(d))}
+		return fill(res, Mul(g, constResult(d)))
 	}, x)
 }
 
@@ -262,8 +261,8 @@ func Sum(x *Value, keepdims bool, axes ...int) *Value {
 	if !recorded(x) {
 		return constResult(tensor.Sum(x.t, keepdims, axes...))
 	}
-	return record("Sum", tensor.Sum(x.t, keepdims, axes...), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
-		return []*Value{expandReduced(g, in[0].Shape(), axes)}
+	return record("Sum", tensor.Sum(x.t, keepdims, axes...), func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+		return fill(res, expandReduced(g, in[0].Shape(), axes))
 	}, x)
 }
 
@@ -281,18 +280,18 @@ func Mean(x *Value, keepdims bool, axes ...int) *Value {
 
 // Max takes the maximum over axes. Ties share the gradient equally.
 func Max(x *Value, keepdims bool, axes ...int) *Value {
-	return record("Max", tensor.Max(x.t, keepdims, axes...), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
-		return []*Value{Mul(expandReduced(g, in[0].Shape(), axes), constResult(tensor.MaxMask(in[0].t, axes...)))}
+	return record("Max", tensor.Max(x.t, keepdims, axes...), func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+		return fill(res, Mul(expandReduced(g, in[0].Shape(), axes), constResult(tensor.MaxMask(in[0].t, axes...))))
 	}, x)
 }
 
 // LogSumExp computes log(sum(exp(x))) over axes, stably.
 func LogSumExp(x *Value, keepdims bool, axes ...int) *Value {
-	return record("LogSumExp", tensor.LogSumExp(x.t, keepdims, axes...), func(g *Value, in []*Value, out *Value, _ []bool) []*Value {
+	return record("LogSumExp", tensor.LogSumExp(x.t, keepdims, axes...), func(g *Value, in []*Value, out *Value, _ []bool, res []*Value) []*Value {
 		shape := in[0].Shape()
 		kshape, _ := tensor.ReducedShape("LogSumExp", shape, axes, true)
 		softmax := Exp(Sub(in[0], Reshape(out, kshape...)))
-		return []*Value{Mul(expandReduced(g, shape, axes), softmax)}
+		return fill(res, Mul(expandReduced(g, shape, axes), softmax))
 	}, x)
 }
 
@@ -310,44 +309,44 @@ func Reshape(x *Value, shape ...int) *Value {
 	if tensor.SameShape(out.Shape(), x.Shape()) {
 		return x
 	}
-	return record("Reshape", out, func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
-		return []*Value{Reshape(g, in[0].Shape()...)}
+	return record("Reshape", out, func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+		return fill(res, Reshape(g, in[0].Shape()...))
 	}, x)
 }
 
 // Permute reorders dimensions: out.shape[i] = x.shape[perm[i]].
 func Permute(x *Value, perm ...int) *Value {
-	return record("Permute", tensor.Permute(x.t, perm...), func(g *Value, _ []*Value, _ *Value, _ []bool) []*Value {
-		return []*Value{Permute(g, tensor.InversePerm(perm)...)}
+	return record("Permute", tensor.Permute(x.t, perm...), func(g *Value, _ []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+		return fill(res, Permute(g, tensor.InversePerm(perm)...))
 	}, x)
 }
 
 // Transpose swaps the last two dimensions.
 func Transpose(x *Value) *Value {
-	return record("Transpose", tensor.Transpose(x.t), func(g *Value, _ []*Value, _ *Value, _ []bool) []*Value {
-		return []*Value{Transpose(g)}
+	return record("Transpose", tensor.Transpose(x.t), func(g *Value, _ []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+		return fill(res, Transpose(g))
 	}, x)
 }
 
 // Slice returns x[start:end] along axis.
 func Slice(x *Value, axis, start, end int) *Value {
-	return record("Slice", tensor.Slice(x.t, axis, start, end), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
+	return record("Slice", tensor.Slice(x.t, axis, start, end), func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
 		ax := axis
 		if ax < 0 {
 			ax += len(in[0].Shape())
 		}
-		return []*Value{Pad(g, ax, start, in[0].Shape()[ax])}
+		return fill(res, Pad(g, ax, start, in[0].Shape()[ax]))
 	}, x)
 }
 
 // Pad places x at offset inside zeros of length size along axis (the adjoint of Slice).
 func Pad(x *Value, axis, offset, size int) *Value {
-	return record("Pad", tensor.Pad(x.t, axis, offset, size), func(g *Value, in []*Value, _ *Value, _ []bool) []*Value {
+	return record("Pad", tensor.Pad(x.t, axis, offset, size), func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
 		ax := axis
 		if ax < 0 {
 			ax += len(in[0].Shape())
 		}
-		return []*Value{Slice(g, ax, offset, offset+in[0].Shape()[ax])}
+		return fill(res, Slice(g, ax, offset, offset+in[0].Shape()[ax]))
 	}, x)
 }
 
@@ -357,12 +356,12 @@ func Concat(axis int, xs ...*Value) *Value {
 	for i, x := range xs {
 		ts[i] = x.t
 	}
-	return record("Concat", tensor.Concat(axis, ts...), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
+	return record("Concat", tensor.Concat(axis, ts...), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
 		ax := axis
 		if ax < 0 {
 			ax += len(in[0].Shape())
 		}
-		r := make([]*Value, len(in))
+		r := res
 		off := 0
 		for i, x := range in {
 			n := x.Shape()[ax]
@@ -385,8 +384,8 @@ func MatMul(a, b *Value, transA, transB bool) *Value {
 	if !recorded(a, b) {
 		return constResult(tensor.MatMul(a.t, b.t, transA, transB))
 	}
-	return withAddVJP(record("MatMul", tensor.MatMul(a.t, b.t, transA, transB), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
-		r := make([]*Value, 2)
+	return withAddVJP(record("MatMul", tensor.MatMul(a.t, b.t, transA, transB), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
+		r := res
 		matMulVJP(r, g, in[0], in[1], transA, transB, need)
 		return r
 	}, a, b), matMulAddVJP[boolIndex(transA)][boolIndex(transB)])
@@ -426,8 +425,8 @@ func Linear(x, w, b *Value) *Value {
 	if !recorded(x, w, b) {
 		return constResult(tensor.MatMulBias(x.t, w.t, b.t))
 	}
-	return withAddVJP(record("Linear", tensor.MatMulBias(x.t, w.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool) []*Value {
-		r := make([]*Value, 3)
+	return withAddVJP(record("Linear", tensor.MatMulBias(x.t, w.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
+		r := res
 		matMulVJP(r, g, in[0], in[1], false, false, need)
 		if need[2] {
 			r[2] = SumTo(g, in[2].Shape())
@@ -495,8 +494,8 @@ func Inner(xs, us []*Value) *Value {
 // Inverse returns the inverse of a square matrix. Its gradient,
 // -X^{-T} G X^{-T}, is written with the output so higher orders follow.
 func Inverse(x *Value) *Value {
-	return record("Inverse", tensor.Inverse(x.t), func(g *Value, _ []*Value, y *Value, _ []bool) []*Value {
-		return []*Value{Neg(MatMul(MatMul(y, g, true, false), y, false, true))}
+	return record("Inverse", tensor.Inverse(x.t), func(g *Value, _ []*Value, y *Value, _ []bool, res []*Value) []*Value {
+		return fill(res, Neg(MatMul(MatMul(y, g, true, false), y, false, true)))
 	}, x)
 }
 
@@ -506,12 +505,12 @@ func Inverse(x *Value) *Value {
 // with the diagonal halved (Murray, 2016); it is correct for symmetric
 // perturbations of A, which is how A arises in bism's models.
 func Cholesky(x *Value) *Value {
-	return record("Cholesky", tensor.Cholesky(x.t), func(g *Value, _ []*Value, l *Value, _ []bool) []*Value {
+	return record("Cholesky", tensor.Cholesky(x.t), func(g *Value, _ []*Value, l *Value, _ []bool, res []*Value) []*Value {
 		n := l.Shape()[0]
 		phi := Mul(MatMul(l, g, true, false), constResult(tensor.TrilMask(l.DType(), n, 0.5)))
 		linv := Inverse(l)
 		s := MatMul(MatMul(linv, phi, true, false), linv, false, false)
-		return []*Value{Scale(Add(s, Transpose(s)), 0.5)}
+		return fill(res, Scale(Add(s, Transpose(s)), 0.5))
 	}, x)
 }
 
@@ -521,8 +520,8 @@ func LinComb(a float64, x *Value, b float64, y *Value) *Value {
 	if !tensor.SameShape(x.Shape(), y.Shape()) {
 		return Add(Scale(x, a), Scale(y, b))
 	}
-	return record("LinComb", tensor.LinComb(a, x.t, b, y.t), func(g *Value, _ []*Value, _ *Value, need []bool) []*Value {
-		r := make([]*Value, 2)
+	return record("LinComb", tensor.LinComb(a, x.t, b, y.t), func(g *Value, _ []*Value, _ *Value, need []bool, res []*Value) []*Value {
+		r := res
 		if need[0] {
 			r[0] = Scale(g, a)
 		}
@@ -536,12 +535,12 @@ func LinComb(a float64, x *Value, b float64, y *Value) *Value {
 // AdamDirection returns m / (sqrt(v) + eps), Adam's update direction, in
 // one pass. With r = 1/(sqrt(v)+eps): d/dm = r and d/dv = -m r² / (2 sqrt(v)).
 func AdamDirection(m, v *Value, eps float64) *Value {
-	return record("AdamDirection", tensor.AdamDirection(m.t, v.t, eps), func(g *Value, in []*Value, out *Value, need []bool) []*Value {
+	return record("AdamDirection", tensor.AdamDirection(m.t, v.t, eps), func(g *Value, in []*Value, out *Value, need []bool, res []*Value) []*Value {
 		m, v := in[0], in[1]
 		if firstOrder(g, m, v) {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			gm, gv := tensor.AdamDirectionGrad(g.t, m.t, v.t, eps)
-			return []*Value{constResult(gm), constResult(gv)}
+			return fill(res, constResult(gm), constResult(gv))
 		}
 		return adamDirectionVJP(g, m, v, eps, need)
 	}, m, v)
@@ -571,15 +570,14 @@ func adamDirectionVJP(g, m, v *Value, eps float64, need []bool) []*Value {
 // Its derivatives: d/ds = [b1; b2], d/dg = (1-b1) on m's half plus
 // 2 (1-b2) g on v's half.
 func AdamMomentsPacked(s, g *Value, b1, b2 float64) *Value {
-	return record("AdamMomentsPacked", tensor.AdamMomentsPacked(s.t, g.t, b1, b2), func(up *Value, in []*Value, _ *Value, need []bool) []*Value {
+	return record("AdamMomentsPacked", tensor.AdamMomentsPacked(s.t, g.t, b1, b2), func(up *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
 		g := in[1]
 		if firstOrder(up, g) {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			gs, gg := tensor.AdamMomentsPackedGrad(up.t, g.t, b1, b2)
-			return []*Value{constResult(gs), constResult(gg)}
+			return fill(res, constResult(gs), constResult(gg))
 		}
 		um, uv := unpack(up)
-		res := make([]*Value, 2)
 		if need[0] {
 			res[0] = pack(Scale(um, b1), Scale(uv, b2))
 		}
@@ -594,9 +592,9 @@ func AdamMomentsPacked(s, g *Value, b1, b2 float64) *Value {
 // parameter update from the updated moments. Its derivatives: d/dx = 1 and
 // -step times AdamDirection's for m and v.
 func AdamApplyPacked(x, s *Value, step, eps float64) *Value {
-	return withAddVJP(record("AdamApplyPacked", tensor.AdamApplyPacked(x.t, s.t, step, eps), func(up *Value, in []*Value, _ *Value, need []bool) []*Value {
+	return withAddVJP(record("AdamApplyPacked", tensor.AdamApplyPacked(x.t, s.t, step, eps), func(up *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
 		s := in[1]
-		res := []*Value{up, nil}
+		res[0] = up
 		if !need[1] {
 			return res
 		}

@@ -27,7 +27,11 @@ type Value struct {
 // A rule may return g itself, or a view of it, for an input. In a
 // first-order pass a result that the rule allocated must be held by nothing
 // else once the rule returns (the pass adds into it and releases it).
-type vjpFunc func(g *Value, in []*Value, out *Value, need []bool) []*Value
+//
+// res has one nil entry per input: storage a rule may fill and return (it
+// is the pass's scratch, reused for the next rule), so that a rule need
+// not allocate its result.
+type vjpFunc func(g *Value, in []*Value, out *Value, need []bool, res []*Value) []*Value
 
 type node struct {
 	op     string
@@ -175,3 +179,9 @@ var (
 	nodes     = tensor.NewSlab[valueNode]()
 	constants = tensor.NewSlab[Value]()
 )
+
+// fill sets a rule's results, res (see vjpFunc), to vs and returns it.
+func fill(res []*Value, vs ...*Value) []*Value {
+	copy(res, vs)
+	return res
+}
