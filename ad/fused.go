@@ -94,14 +94,7 @@ func BernoulliLogProb(l, h *Value) *Value {
 // firstOrder reports whether a backward rule's operands are all constants:
 // a first-order pass (Grad without CreateGraph), which records nothing, so
 // the rule may run a fused kernel instead of recorded operations.
-func firstOrder(vs ...*Value) bool {
-	for _, v := range vs {
-		if v.requiresGrad {
-			return false
-		}
-	}
-	return true
-}
+func firstOrder(vs ...*Value) bool { return !recorded(vs...) }
 
 // constOrNil wraps t as a constant, or returns nil for a nil t.
 func constOrNil(t *tensor.Tensor) *Value {
