@@ -22,14 +22,13 @@ import (
 func Conv2d(x, w *Value, stride, pad int) *Value {
 	return record("Conv2d", tensor.Conv2d(x.t, w.t, stride, pad), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
 		x, w := in[0], in[1]
-		r := res
 		if need[0] {
-			r[0] = conv2dInputGrad(g, w, x.Shape(), stride, pad)
+			res[0] = conv2dInputGrad(g, w, x.Shape(), stride, pad)
 		}
 		if need[1] {
-			r[1] = conv2dWeightGrad(x, g, w.Shape(), stride, pad)
+			res[1] = conv2dWeightGrad(x, g, w.Shape(), stride, pad)
 		}
-		return r
+		return res
 	}, x, w)
 }
 
@@ -42,17 +41,16 @@ func Conv2dBias(x, w, b *Value, stride, pad int) *Value {
 	o := w.Shape()[0]
 	return record("Conv2dBias", tensor.Conv2dBias(x.t, w.t, b.t, stride, pad), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
 		x, w, b := in[0], in[1], in[2]
-		r := res
 		if need[2] {
-			r[2] = Reshape(SumTo(g, []int{o, 1, 1}), b.Shape()...)
+			res[2] = Reshape(SumTo(g, []int{o, 1, 1}), b.Shape()...)
 		}
 		if need[0] {
-			r[0] = conv2dInputGrad(g, w, x.Shape(), stride, pad)
+			res[0] = conv2dInputGrad(g, w, x.Shape(), stride, pad)
 		}
 		if need[1] {
-			r[1] = conv2dWeightGrad(x, g, w.Shape(), stride, pad)
+			res[1] = conv2dWeightGrad(x, g, w.Shape(), stride, pad)
 		}
-		return r
+		return res
 	}, x, w, b)
 }
 
@@ -61,14 +59,13 @@ func Conv2dBias(x, w, b *Value, stride, pad int) *Value {
 func conv2dInputGrad(g, w *Value, xShape []int, stride, pad int) *Value {
 	return record("Conv2dInputGrad", tensor.Conv2dInputGrad(g.t, w.t, xShape, stride, pad), func(a *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
 		g, w := in[0], in[1]
-		r := res
 		if need[0] {
-			r[0] = Conv2d(a, w, stride, pad)
+			res[0] = Conv2d(a, w, stride, pad)
 		}
 		if need[1] {
-			r[1] = conv2dWeightGrad(a, g, w.Shape(), stride, pad)
+			res[1] = conv2dWeightGrad(a, g, w.Shape(), stride, pad)
 		}
-		return r
+		return res
 	}, g, w)
 }
 
@@ -77,14 +74,13 @@ func conv2dInputGrad(g, w *Value, xShape []int, stride, pad int) *Value {
 func conv2dWeightGrad(x, g *Value, wShape []int, stride, pad int) *Value {
 	return record("Conv2dWeightGrad", tensor.Conv2dWeightGrad(x.t, g.t, wShape, stride, pad), func(a *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
 		x, g := in[0], in[1]
-		r := res
 		if need[0] {
-			r[0] = conv2dInputGrad(g, a, x.Shape(), stride, pad)
+			res[0] = conv2dInputGrad(g, a, x.Shape(), stride, pad)
 		}
 		if need[1] {
-			r[1] = Conv2d(x, a, stride, pad)
+			res[1] = Conv2d(x, a, stride, pad)
 		}
-		return r
+		return res
 	}, x, g)
 }
 

@@ -22,25 +22,24 @@ func Add(a, b *Value) *Value {
 // Sub returns a - b with numpy broadcasting.
 func Sub(a, b *Value) *Value {
 	return record("Sub", tensor.Sub(a.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
-		r := []*Value{sumToIf(need[0], g, in[0]), nil}
+		res[0] = sumToIf(need[0], g, in[0])
 		if need[1] {
-			r[1] = SumTo(Neg(g), in[1].Shape())
+			res[1] = SumTo(Neg(g), in[1].Shape())
 		}
-		return r
+		return res
 	}, a, b)
 }
 
 // Mul returns a * b elementwise with numpy broadcasting.
 func Mul(a, b *Value) *Value {
 	return withAddVJP(record("Mul", tensor.Mul(a.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
-		r := res
 		if need[0] {
-			r[0] = SumTo(Mul(g, in[1]), in[0].Shape())
+			res[0] = SumTo(Mul(g, in[1]), in[0].Shape())
 		}
 		if need[1] {
-			r[1] = SumTo(Mul(g, in[0]), in[1].Shape())
+			res[1] = SumTo(Mul(g, in[0]), in[1].Shape())
 		}
-		return r
+		return res
 	}, a, b), mulAddVJP)
 }
 
@@ -59,16 +58,15 @@ func mulAddVJP(g *Value, in []*Value, j int, acc *tensor.Tensor) bool {
 // Div returns a / b elementwise with numpy broadcasting.
 func Div(a, b *Value) *Value {
 	return record("Div", tensor.Div(a.t, b.t), func(g *Value, in []*Value, out *Value, need []bool, res []*Value) []*Value {
-		r := res
 		gb := Div(g, in[1])
 		if need[0] {
-			r[0] = SumTo(gb, in[0].Shape())
+			res[0] = SumTo(gb, in[0].Shape())
 		}
 		if need[1] {
 			// d(a/b)/db = -(a/b)/b
-			r[1] = SumTo(Neg(Mul(gb, out)), in[1].Shape())
+			res[1] = SumTo(Neg(Mul(gb, out)), in[1].Shape())
 		}
-		return r
+		return res
 	}, a, b)
 }
 
@@ -84,9 +82,6 @@ func SumTo(x *Value, shape []int) *Value {
 	if tensor.SameShape(x.Shape(), shape) {
 		return x
 	}
-	if !recorded(x) {
-		return constResult(tensor.SumTo(x.t, shape))
-	}
 	return record("SumTo", tensor.SumTo(x.t, shape), func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
 		return fill(res, BroadcastTo(g, in[0].Shape()))
 	}, x)
@@ -97,9 +92,6 @@ func BroadcastTo(x *Value, shape []int) *Value {
 	if tensor.SameShape(x.Shape(), shape) {
 		return x
 	}
-	if !recorded(x) {
-		return constResult(tensor.BroadcastTo(x.t, shape))
-	}
 	return record("BroadcastTo", tensor.BroadcastTo(x.t, shape), func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
 		return fill(res, SumTo(g, in[0].Shape()))
 	}, x)
@@ -109,10 +101,11 @@ func BroadcastTo(x *Value, shape []int) *Value {
 
 // Affine returns a*x + b for scalars a and b.
 func Affine(x *Value, a, b float64) *Value {
+	out := tensor.Affine(x.t, a, b)
 	if !recorded(x) {
-		return constResult(tensor.Affine(x.t, a, b))
+		return constResult(out)
 	}
-	return record("Affine", tensor.Affine(x.t, a, b), func(g *Value, _ []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+	return record("Affine", out, func(g *Value, _ []*Value, _ *Value, _ []bool, res []*Value) []*Value {
 		return fill(res, Scale(g, a))
 	}, x)
 }
@@ -135,10 +128,11 @@ func OneMinus(x *Value) *Value { return Affine(x, -1, 1) }
 // ---- elementwise functions ----
 
 func unary(f tensor.UnaryFunc, x *Value, vjp func(g, x, out *Value) *Value) *Value {
+	y := tensor.Apply(f, x.t)
 	if !recorded(x) {
-		return constOf(f, x)
+		return constResult(y)
 	}
-	return record(f.String(), tensor.Apply(f, x.t), func(g *Value, in []*Value, out *Value, _ []bool, res []*Value) []*Value {
+	return record(f.String(), y, func(g *Value, in []*Value, out *Value, _ []bool, res []*Value) []*Value {
 		if firstOrder(g, in[0], out) {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			if d, ok := tensor.UnaryGrad(f, g.t, in[0].t, out.t); ok {
@@ -258,10 +252,11 @@ func LeakyReLU(x *Value, slope float64) *Value {
 
 // Sum sums over axes (all axes if none given); keepdims keeps them as size 1.
 func Sum(x *Value, keepdims bool, axes ...int) *Value {
+	out := tensor.Sum(x.t, keepdims, axes...)
 	if !recorded(x) {
-		return constResult(tensor.Sum(x.t, keepdims, axes...))
+		return constResult(out)
 	}
-	return record("Sum", tensor.Sum(x.t, keepdims, axes...), func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+	return record("Sum", out, func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
 		return fill(res, expandReduced(g, in[0].Shape(), axes))
 	}, x)
 }
@@ -361,16 +356,15 @@ func Concat(axis int, xs ...*Value) *Value {
 		if ax < 0 {
 			ax += len(in[0].Shape())
 		}
-		r := res
 		off := 0
 		for i, x := range in {
 			n := x.Shape()[ax]
 			if need[i] {
-				r[i] = Slice(g, ax, off, off+n)
+				res[i] = Slice(g, ax, off, off+n)
 			}
 			off += n
 		}
-		return r
+		return res
 	}, xs...)
 }
 
@@ -381,13 +375,13 @@ func Concat(axis int, xs ...*Value) *Value {
 // Gradients are matrix products too, at every order: no outer products are
 // ever formed.
 func MatMul(a, b *Value, transA, transB bool) *Value {
+	out := tensor.MatMul(a.t, b.t, transA, transB)
 	if !recorded(a, b) {
-		return constResult(tensor.MatMul(a.t, b.t, transA, transB))
+		return constResult(out)
 	}
-	return withAddVJP(record("MatMul", tensor.MatMul(a.t, b.t, transA, transB), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
-		r := res
-		matMulVJP(r, g, in[0], in[1], transA, transB, need)
-		return r
+	return withAddVJP(record("MatMul", out, func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
+		matMulVJP(res, g, in[0], in[1], transA, transB, need)
+		return res
 	}, a, b), matMulAddVJP[boolIndex(transA)][boolIndex(transB)])
 }
 
@@ -422,16 +416,12 @@ func Linear(x, w, b *Value) *Value {
 	if len(xs) != 2 || len(ws) != 2 || len(bs) != 1 || bs[0] != ws[1] {
 		return Add(MatMul(x, w, false, false), b)
 	}
-	if !recorded(x, w, b) {
-		return constResult(tensor.MatMulBias(x.t, w.t, b.t))
-	}
 	return withAddVJP(record("Linear", tensor.MatMulBias(x.t, w.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
-		r := res
-		matMulVJP(r, g, in[0], in[1], false, false, need)
+		matMulVJP(res, g, in[0], in[1], false, false, need)
 		if need[2] {
-			r[2] = SumTo(g, in[2].Shape())
+			res[2] = SumTo(g, in[2].Shape())
 		}
-		return r
+		return res
 	}, x, w, b), linearAddVJP)
 }
 
@@ -521,14 +511,13 @@ func LinComb(a float64, x *Value, b float64, y *Value) *Value {
 		return Add(Scale(x, a), Scale(y, b))
 	}
 	return record("LinComb", tensor.LinComb(a, x.t, b, y.t), func(g *Value, _ []*Value, _ *Value, need []bool, res []*Value) []*Value {
-		r := res
 		if need[0] {
-			r[0] = Scale(g, a)
+			res[0] = Scale(g, a)
 		}
 		if need[1] {
-			r[1] = Scale(g, b)
+			res[1] = Scale(g, b)
 		}
-		return r
+		return res
 	}, x, y)
 }
 
@@ -542,24 +531,25 @@ func AdamDirection(m, v *Value, eps float64) *Value {
 			gm, gv := tensor.AdamDirectionGrad(g.t, m.t, v.t, eps)
 			return fill(res, constResult(gm), constResult(gv))
 		}
-		return adamDirectionVJP(g, m, v, eps, need)
+		res[0], res[1] = adamDirectionVJP(g, m, v, eps, need[0], need[1])
+		return res
 	}, m, v)
 }
 
-// adamDirectionVJP is the recorded backward pass of AdamDirection.
-func adamDirectionVJP(g, m, v *Value, eps float64, need []bool) []*Value {
+// adamDirectionVJP is the recorded backward pass of AdamDirection: its
+// products for m and v, where asked for.
+func adamDirectionVJP(g, m, v *Value, eps float64, needM, needV bool) (dm, dv *Value) {
 	sq := Sqrt(v)
 	r := Div(constResult(tensor.OnesLike(v.t)), AddScalar(sq, eps))
-	res := make([]*Value, 2)
-	if need[0] {
-		res[0] = Mul(g, r)
+	if needM {
+		dm = Mul(g, r)
 	}
-	if need[1] {
+	if needV {
 		// -g * out * r / (2 sqrt(v)), with out = m r.
 		// The tiny shift keeps entries with v = 0 (hence m = 0) at 0, not 0/0.
-		res[1] = Neg(Div(Mul(Mul(g, Mul(m, r)), r), Affine(sq, 2, 1e-30)))
+		dv = Neg(Div(Mul(Mul(g, Mul(m, r)), r), Affine(sq, 2, 1e-30)))
 	}
-	return res
+	return dm, dv
 }
 
 // The unrolled Adam steps keep both moments in one value s = [m; v] of
@@ -603,8 +593,7 @@ func AdamApplyPacked(x, s *Value, step, eps float64) *Value {
 			return res
 		}
 		m, v := unpack(s)
-		d := adamDirectionVJP(Scale(up, -step), m, v, eps, []bool{true, true})
-		res[1] = pack(d[0], d[1])
+		res[1] = pack(adamDirectionVJP(Scale(up, -step), m, v, eps, true, true))
 		return res
 	}, x, s), func(up *Value, in []*Value, j int, acc *tensor.Tensor) bool {
 		if j != 1 {

@@ -72,9 +72,10 @@ func leaves(ts []*tensor.Tensor, requiresGrad bool) []*Value {
 }
 
 // recorded reports whether an operation on xs is recorded: whether one of
-// them requires gradients. Operations whose backward rule captures their
-// arguments (a closure: one allocation) check it first, so that computing
-// on constants (sampling, first-order backward passes) makes no rule.
+// them requires gradients (record). Operations whose backward rule
+// captures their arguments (a closure: one allocation, made before record
+// is called) check it first, so that computing on constants (sampling,
+// first-order backward passes) makes no rule.
 func recorded(xs ...*Value) bool {
 	for _, x := range xs {
 		if x.requiresGrad {
@@ -139,31 +140,25 @@ func (v *Value) String() string {
 // gradients. There is no global switch: evaluation and sampling compute on
 // constants (Const, Detach, nn.Params.Consts), so nothing is recorded.
 func record(op string, out *tensor.Tensor, vjp vjpFunc, inputs ...*Value) *Value {
-	for _, in := range inputs {
-		if in.requiresGrad {
-			// The value, its node and (for up to three) its inputs in one
-			// allocation, or none: in an arena's step they come from its
-			// slab, as the result's storage does.
-			vn := nodes.Get(out.Arena())
-			if vn == nil {
-				vn = new(valueNode)
-			}
-			vn.Value = Value{t: out, requiresGrad: true}
-			vn.node = node{op: op, vjp: vjp}
-			if len(inputs) <= len(vn.ins) {
-				vn.node.inputs = vn.ins[:copy(vn.ins[:], inputs):len(inputs)]
-			} else {
-				vn.node.inputs = append([]*Value(nil), inputs...)
-			}
-			vn.Value.node = &vn.node
-			return &vn.Value
-		}
+	if !recorded(inputs...) {
+		return constResult(out)
 	}
-	if v := constants.Get(out.Arena()); v != nil {
-		v.t = out
-		return v
+	// The value, its node and (for up to three) its inputs in one
+	// allocation, or none: in an arena's step they come from its slab, as
+	// the result's storage does.
+	vn := nodes.Get(out.Arena())
+	if vn == nil {
+		vn = new(valueNode)
 	}
-	return &Value{t: out}
+	vn.Value = Value{t: out, requiresGrad: true}
+	vn.node = node{op: op, vjp: vjp}
+	if len(inputs) <= len(vn.ins) {
+		vn.node.inputs = vn.ins[:copy(vn.ins[:], inputs):len(inputs)]
+	} else {
+		vn.node.inputs = append([]*Value(nil), inputs...)
+	}
+	vn.Value.node = &vn.node
+	return &vn.Value
 }
 
 // valueNode is a recorded value with its node and (up to three) inputs.

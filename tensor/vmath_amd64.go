@@ -117,12 +117,10 @@ func addMulVV32(d, a, b *float32, n int)
 // multiple-of-16 prefix of d and returns its length (0 when the kernels
 // cannot run).
 func vecAddMul(d, a, b []float32) int {
-	k := len(d) &^ 15
-	if !hasVecMath || k == 0 {
-		return 0
+	k := vecLen(len(d))
+	if k > 0 {
+		addMulVV32(&d[0], &a[:k][0], &b[:k][0], k)
 	}
-	a, b = a[:k], b[:k]
-	addMulVV32(&d[0], &a[0], &b[0], k)
 	return k
 }
 
