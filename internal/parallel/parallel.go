@@ -77,8 +77,8 @@ func spawn(n, chunk int, body func(lo, hi int)) {
 const spin = time.Millisecond
 
 // pollsPerCheck is how many polls a waiting worker makes between looks at
-// the clock and yields (some microseconds).
-const pollsPerCheck = 1 << 12
+// the clock and yields: some microseconds, each poll taking one pause.
+const pollsPerCheck = 1 << 8
 
 type task struct {
 	body   func(lo, hi int)
@@ -150,6 +150,7 @@ func (w *worker) wait() {
 		return
 	}
 	for i := 1; w.state.Load() != finished; i++ {
+		pause()
 		if i%pollsPerCheck == 0 {
 			runtime.Gosched()
 		}
@@ -175,6 +176,7 @@ func (w *worker) loop() {
 func (w *worker) await() {
 	start := time.Now()
 	for i := 1; w.state.Load() != given; i++ {
+		pause()
 		if i%pollsPerCheck != 0 {
 			continue
 		}
