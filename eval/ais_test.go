@@ -1,10 +1,8 @@
 package eval
 
 import (
-	"fmt"
 	"math"
 	"testing"
-	"time"
 
 	"github.com/bism-ml/bism/dist"
 	"github.com/bism-ml/bism/internal/parallel"
@@ -66,28 +64,6 @@ func TestAISDeterministicAcrossWorkers(t *testing.T) {
 	}
 	if _, err := AIS(m, AISOptions{Chains: 1}); err == nil {
 		t.Error("one chain accepted")
-	}
-}
-
-// BenchmarkAISFrey times AIS with 2000 chains on a random Frey-face-sized
-// GRBM (D = 560, H = 400) at 200 temperatures and at the paper's 2000
-// (which takes tens of seconds):
-//
-//	go test ./eval -run XXX -bench 'AISFrey/betas=2000$' -benchtime 1x
-func BenchmarkAISFrey(b *testing.B) {
-	m := model.NewGRBM(560, 400, false, tensor.NewRNG(1), tensor.Float32)
-	for _, betas := range []int{200, 2000} {
-		b.Run(fmt.Sprintf("betas=%d", betas), func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				start := time.Now()
-				r, err := AIS(m, AISOptions{Betas: betas, Seed: uint64(i)})
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.Logf("2000x%d AIS: log Z %.3f ± %.3f in %v", betas, r.LogZ, r.StdErr, time.Since(start))
-			}
-			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/run")
-		})
 	}
 }
 

@@ -110,6 +110,26 @@ func sizeKeys(cfg config.Config) string {
 	return "train.batch_size or model.hidden"
 }
 
+// PeakRSS returns the most memory the process has held resident so far
+// (VmHWM on Linux), in bytes; 0 where unknown. It is what /usr/bin/time -v
+// reports as the maximum resident set size when the process ends.
+func PeakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if k, v, ok := strings.Cut(line, ":"); ok && k == "VmHWM" {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
+}
+
 // availableMemory returns the memory available now (MemAvailable on Linux)
 // and the cgroup's limit, in bytes; 0 where unknown or unlimited.
 func availableMemory() (avail, limit int64) {

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/bism-ml/bism/config"
@@ -27,4 +28,24 @@ func TestEstimateMemory(t *testing.T) {
 	if a.Total < runtimeBase+a.Data+a.Params+a.Step {
 		t.Fatalf("total %d below its parts %+v", a.Total, a)
 	}
+}
+
+// TestPeakRSS: on Linux the peak resident set covers memory the process has
+// just touched, in bytes.
+func TestPeakRSS(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		if got := PeakRSS(); got != 0 {
+			t.Errorf("PeakRSS() = %d off Linux, want 0 (unknown)", got)
+		}
+		t.Skip("PeakRSS reads /proc/self/status, which only Linux has")
+	}
+	const n = 16 << 20
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	if got := PeakRSS(); got < n {
+		t.Errorf("PeakRSS() = %d after touching %d bytes", got, n)
+	}
+	runtime.KeepAlive(b)
 }

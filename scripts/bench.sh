@@ -12,7 +12,8 @@
 # baseline / bism and bism 1 core / 2 cores, and the most two cores could
 # give the workload here: two independent one-core copies of it run at once
 # against one alone (`bism bench -copies 2`; cores that share caches,
-# memory or a host may give less than 2x). SCALE (default 1) multiplies
+# memory or a host may give less than 2x), and each process's peak resident
+# memory. SCALE (default 1) multiplies
 # the iteration counts: `scripts/bench.sh 1 0.05` is a smoke test.
 # The baseline needs python3 with torch (Debian: python3-torch and
 # libopenblas-dev); without it those columns read "-". Debian's OpenBLAS
@@ -75,20 +76,23 @@ workloads=(
 )
 copies=no
 if [ "$(nproc)" -ge 2 ]; then copies=yes; fi
-declare -A b1 b2 t1 t2 cc
+declare -A b1 b2 t1 t2 cc rb rt
 for r in $(seq "$rounds"); do
   for w in "${workloads[@]}"; do
     read -r name cfg n <<<"$w"
     n=$(its "$n")
     for p in 1 2; do
       if [ "$cfg" = - ]; then # AIS, 2000 chains x n temperatures, seconds
-        ms=$(GOMAXPROCS=$p go test ./eval -run XXX -bench "AISFrey/betas=200\$" -benchtime 1x |
-          sed -n -E 's/.* ([0-9.]+) s\/run.*/\1/p')
+        out=$(GOMAXPROCS=$p go test ./eval -run XXX -bench "AISFrey/betas=200\$" -benchtime 1x | grep 's/run')
+        ms=$(sed -E 's/.* ([0-9.]+) s\/run.*/\1/' <<<"$out")
+        rss=$(sed -n -E 's/.* ([0-9.]+) MiB-peak-RSS.*/\1/p' <<<"$out")
       else
-        ms=$(GOMAXPROCS=$p runs/bism bench -config "$cfg" -iterations "$n" -warmup 3 -json |
-          sed -E 's/.*"ms_per_iter":([0-9.eE+-]+).*/\1/')
+        out=$(GOMAXPROCS=$p runs/bism bench -config "$cfg" -iterations "$n" -warmup 3 -json)
+        ms=$(sed -E 's/.*"ms_per_iter":([0-9.eE+-]+).*/\1/' <<<"$out")
+        rss=$(sed -n -E 's/.*"peak_rss_mib":([0-9.eE+-]+).*/\1/p' <<<"$out")
       fi
       if [ $p = 1 ]; then b1[$name]+=" $ms"; else b2[$name]+=" $ms"; fi
+      rb[$name]+=" ${rss:-}"
     done
     if [ $copies = yes ] && [ "$cfg" != - ]; then
       cc[$name]+=" $(GOMAXPROCS=2 runs/bism bench -config "$cfg" -iterations "$n" -warmup 3 -copies 2 -json |
@@ -97,19 +101,24 @@ for r in $(seq "$rounds"); do
     if [ $torch = yes ]; then
       for th in 1 2; do
         if [ "$cfg" = - ]; then
-          ms=$("$py" scripts/torch_ais.py 2000 200 "$th" | sed -E 's/.*: ([0-9.]+) s.*/\1/')
+          out=$("$py" scripts/torch_ais.py 2000 200 "$th")
+          ms=$(sed -E 's/.*: ([0-9.]+) s .*/\1/' <<<"$out")
         else
-          ms=$("$py" scripts/torch_grbm_step.py "$name" "$n" "$th" | sed -E 's/.*: ([0-9.]+) ms.*/\1/')
+          out=$("$py" scripts/torch_grbm_step.py "$name" "$n" "$th")
+          ms=$(sed -E 's/.*: ([0-9.]+) ms .*/\1/' <<<"$out")
         fi
         if [ $th = 1 ]; then t1[$name]+=" $ms"; else t2[$name]+=" $ms"; fi
+        rt[$name]+=" $(sed -n -E 's/.*peak resident set ([0-9.]+) MiB.*/\1/p' <<<"$out")"
       done
     fi
   done
   echo "round $r of $rounds done" >&2
 done
 
-echo "| workload | bism 1 core | bism 2 cores | 2 cores / 1 | at most | PyTorch 1 thread | PyTorch 2 threads | PyTorch best / bism best |"
-echo "|---|---|---|---|---|---|---|---|"
+# peak "v1 v2 ...": the largest, or - when none was measured
+peak() { tr ' ' '\n' <<<"$1" | grep . | sort -g | tail -1 | awk '{printf "%.0f", $1} END{if(NR==0) printf "-"}'; }
+echo "| workload | bism 1 core | bism 2 cores | 2 cores / 1 | at most | PyTorch 1 thread | PyTorch 2 threads | PyTorch best / bism best | peak MiB, bism / PyTorch |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for w in "${workloads[@]}"; do
   read -r name _ _ <<<"$w"
   m1=$(median "${b1[$name]}"); m2=$(median "${b2[$name]}")
@@ -120,12 +129,15 @@ for w in "${workloads[@]}"; do
   if [ $torch = yes ]; then
     r1=$(median "${t1[$name]}"); r2=$(median "${t2[$name]}")
     ref=$(awk -v a="$r1" -v b="$r2" 'BEGIN{print (a<b)?a:b}')
-    printf "| %s | %s | %s | %s | %s | %s | %s | %.1fx |\n" "$name" "$(stats "${b1[$name]}")" "$(stats "${b2[$name]}")" \
-      "$scal" "$ceil" "$(stats "${t1[$name]}")" "$(stats "${t2[$name]}")" "$(awk -v r="$ref" -v b="$best" 'BEGIN{print r/b}')"
+    printf "| %s | %s | %s | %s | %s | %s | %s | %.1fx | %s / %s |\n" "$name" "$(stats "${b1[$name]}")" "$(stats "${b2[$name]}")" \
+      "$scal" "$ceil" "$(stats "${t1[$name]}")" "$(stats "${t2[$name]}")" "$(awk -v r="$ref" -v b="$best" 'BEGIN{print r/b}')" \
+      "$(peak "${rb[$name]}")" "$(peak "${rt[$name]}")"
   else
-    printf "| %s | %s | %s | %s | %s | - | - | - |\n" "$name" "$(stats "${b1[$name]}")" "$(stats "${b2[$name]}")" "$scal" "$ceil"
+    printf "| %s | %s | %s | %s | %s | - | - | - | %s / - |\n" "$name" "$(stats "${b1[$name]}")" "$(stats "${b2[$name]}")" "$scal" "$ceil" "$(peak "${rb[$name]}")"
   fi
 done
 echo
 echo "ms per training iteration (AIS: seconds per run, 2000 chains x 200 temperatures, Frey-size GRBM), median [range] over $rounds rounds;"
 echo "at most: two one-core copies at once against one alone, the median over the rounds (the ceiling for two cores here)."
+echo "peak MiB: the most memory each process held resident (bism bench: data, model, warm-up and timed iterations; AIS: the benchmark's test binary),"
+echo "the largest over the rounds and over 1 and 2 cores (bism) or threads (PyTorch)."

@@ -11,14 +11,20 @@ float32, weights in float64. The GRBM is random and Frey-face sized
     /usr/bin/python3 scripts/torch_ais.py [CHAINS] [BETAS] [THREADS]
 
 Defaults 2000 chains, 200 temperatures; THREADS 0 (the default) times 1 and
-2 threads. Prints "ais CHAINSxBETAS threads=T: X s (log Z Y)".
+2 threads. Prints "ais CHAINSxBETAS threads=T: X s (log Z Y), peak resident set M MiB".
 """
 import math
+import resource
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
+
+
+def peak_rss_mib():
+    """The process's peak resident memory so far (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def ais(W, b, c, sigma, chains, betas):
@@ -56,7 +62,7 @@ def main():
         t = time.perf_counter()
         with torch.no_grad():
             lz = ais(W, b, c, sigma, chains, betas)
-        print(f"ais {chains}x{betas} threads={threads}: {time.perf_counter() - t:.3f} s (log Z {lz:.3f})")
+        print(f"ais {chains}x{betas} threads={threads}: {time.perf_counter() - t:.3f} s (log Z {lz:.3f}), peak resident set {peak_rss_mib():.0f} MiB")
 
 
 main()

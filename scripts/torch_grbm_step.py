@@ -18,16 +18,23 @@ checkerboard-ssm, checkerboard-cd1, checkerboard-cd5, frey-bidsm, frey-bissm, fr
 frey-ssm, frey-cd1 (checkerboard: D = 2, H = 4, DSM sigma 0.05, lr 1e-3; Frey:
 D = 560, H = 400, sigma 0.3, lr 2e-4; K = N = 5). THREADS 0 (the default) times 1
 and 2 threads and prints both. Prints one line per thread setting:
-"WORKLOAD threads=T: X ms per iteration". Needs Debian's python3-torch with
+"WORKLOAD threads=T: X ms per iteration, peak resident set M MiB". Needs Debian's python3-torch with
 libopenblas-dev (without OpenBLAS, PyTorch runs on the reference BLAS, 3-5 times
 slower).
 """
 import math
+import resource
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
+
+
+def peak_rss_mib():
+    """The process's peak resident memory so far (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 
 B = 100
 
@@ -187,7 +194,7 @@ def main():
         for it in range(iters):
             iteration(it)
         ms = (time.perf_counter() - t) / iters * 1000
-        print(f"{name} threads={threads}: {ms:.3f} ms per iteration")
+        print(f"{name} threads={threads}: {ms:.3f} ms per iteration, peak resident set {peak_rss_mib():.0f} MiB")
 
 
 main()

@@ -17,12 +17,18 @@ Install libopenblas-dev next to python3-torch: with only the reference BLAS
 after the training steps of the full mode PyTorch's step is faster.
 """
 import math
+import resource
 import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+
+def peak_rss_mib():
+    """The process's peak resident memory so far (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 ch = int(sys.argv[1]) if len(sys.argv) > 1 else 64
 iters = int(sys.argv[2]) if len(sys.argv) > 2 else 3
@@ -152,7 +158,7 @@ ebm = EBM()
 opt = torch.optim.Adam(ebm.parameters(), 1e-4, betas=(0.9, 0.95))
 print(f"torch {torch.__version__}, threads {threads}, ch {ch}, H {H}, posterior ch {pch}")
 if only != "langevin":
-    print(f"MDSM ResNet EBM: {timeit(lambda: mdsm_step(ebm, opt, x), iters):.0f} ms/iter")
+    print(f"MDSM ResNet EBM: {timeit(lambda: mdsm_step(ebm, opt, x), iters):.0f} ms/iter, peak resident set {peak_rss_mib():.0f} MiB (the process so far)")
 
 def langevin_step(ebm, x):
     xv = x.detach().requires_grad_(True)
@@ -171,4 +177,4 @@ if only == "langevin":
 m, q = EBLVM(), Posterior()
 mopt = torch.optim.Adam(m.parameters(), 1e-4, betas=(0.9, 0.95))
 qopt = torch.optim.Adam(q.parameters(), 1e-4, betas=(0.9, 0.95))
-print(f"BiMDSM deep EBLVM (K=5, N=0): {timeit(lambda: bimdsm_step(m, q, mopt, qopt, x), iters):.0f} ms/iter")
+print(f"BiMDSM deep EBLVM (K=5, N=0): {timeit(lambda: bimdsm_step(m, q, mopt, qopt, x), iters):.0f} ms/iter, peak resident set {peak_rss_mib():.0f} MiB (the process so far)")

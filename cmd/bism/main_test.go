@@ -625,9 +625,14 @@ func TestBenchProfiles(t *testing.T) {
 	if !strings.Contains(out, "heap: ") || !strings.Contains(out, "allocations (") {
 		t.Errorf("no heap line in:\n%s", out)
 	}
+	linux := runtime.GOOS == "linux"
+	if linux && !strings.Contains(out, "memory: peak resident set ") {
+		t.Errorf("no peak memory line in:\n%s", out)
+	}
 	var rec struct {
 		Allocs *float64 `json:"allocs_per_iter"`
 		Bytes  *float64 `json:"alloc_bytes_per_iter"`
+		RSS    *float64 `json:"peak_rss_mib"`
 	}
 	if err := json.Unmarshal([]byte(ok(t, "bench", "-config", "checkerboard/dsm", "-iterations", "5", "-warmup", "1", "-json")), &rec); err != nil {
 		t.Fatal(err)
@@ -636,6 +641,9 @@ func TestBenchProfiles(t *testing.T) {
 	// slices they return).
 	if rec.Allocs == nil || *rec.Allocs <= 0 || rec.Bytes == nil || *rec.Bytes <= 0 {
 		t.Errorf("allocs_per_iter %v, alloc_bytes_per_iter %v: want positive counts", rec.Allocs, rec.Bytes)
+	}
+	if linux && (rec.RSS == nil || *rec.RSS < 1) {
+		t.Errorf("peak_rss_mib %v: want the process's peak resident memory in MiB", rec.RSS)
 	}
 	for _, p := range []string{cpu, block, mutex, mem} {
 		if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {

@@ -170,7 +170,9 @@ iterations, then -iterations timed ones, on the config's data and model.
 It also reports the floating-point operations of the matrix products an
 iteration makes (2mnk each; convolutions count where they run as
 products) and their rate over the whole step: divided by the machine's
-product speed, the fraction of the FLOP limit a step reaches. Under
+product speed, the fraction of the FLOP limit a step reaches; the heap
+allocations an iteration makes; and the most memory the process has held
+resident (on Linux: data, model, warm-up and timed iterations). Under
 mpirun (a bism built with -tags mpi) it times data-parallel iterations,
 counts rank 0's share of the products, and reports the sums across ranks
 each iteration makes: how many, and the bytes each rank sends to them.`
@@ -313,6 +315,7 @@ func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
 	allocs := perIter(int64(mem1.Mallocs), int64(mem0.Mallocs))
 	allocBytes := perIter(int64(mem1.TotalAlloc), int64(mem0.TotalAlloc))
 	gcs := perIter(int64(mem1.NumGC), int64(mem0.NumGC))
+	rss := experiment.PeakRSS()
 	if !group.Lead() {
 		return nil
 	}
@@ -320,6 +323,9 @@ func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
 		out := map[string]any{"ms_per_iter": ms, "iterations": a.iters, "gemm_gflop_per_iter": gflop,
 			"allocs_per_iter": allocs, "alloc_bytes_per_iter": allocBytes, "gc_per_iter": gcs,
 			"method": cfg.Method.Name, "data": cfg.Data.Name, "model": cfg.Model.Kind, "ch": cfg.Model.Ch}
+		if rss > 0 {
+			out["peak_rss_mib"] = float64(rss) / (1 << 20)
+		}
 		if group != nil {
 			out["ranks"], out["allreduce_calls_per_iter"], out["allreduce_bytes_per_iter"] = group.Size(), perIter(calls, calls0), perIter(bytes, bytes0)
 		}
@@ -335,6 +341,9 @@ func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
 		gc = fmt.Sprintf("a garbage collection every %.3g iterations", 1/gcs)
 	}
 	fmt.Fprintf(stdout, "heap: %.0f allocations (%.0f bytes) per iteration, %s\n", allocs, allocBytes, gc)
+	if rss > 0 {
+		fmt.Fprintf(stdout, "memory: peak resident set %.0f MiB (the process so far: data, model, warm-up and timed iterations)\n", float64(rss)/(1<<20))
+	}
 	if group != nil {
 		fmt.Fprintf(stdout, "data-parallel over %d ranks: %.0f sums across ranks per iteration, %.0f bytes from each rank\n",
 			group.Size(), perIter(calls, calls0), perIter(bytes, bytes0))
