@@ -1,7 +1,6 @@
 package experiment
 
 import (
-	"bufio"
 	"fmt"
 	"math"
 	"os"
@@ -113,13 +112,17 @@ func sizeKeys(cfg config.Config) string {
 // PeakRSS returns the most memory the process has held resident so far
 // (VmHWM on Linux), in bytes; 0 where unknown. It is what /usr/bin/time -v
 // reports as the maximum resident set size when the process ends.
-func PeakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
+func PeakRSS() int64 { return procBytes("/proc/self/status", "VmHWM") }
+
+// procBytes returns the value of key in a Linux /proc file of "Key: N kB"
+// lines, in bytes; 0 where the file or the key is missing.
+func procBytes(path, key string) int64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
 	for line := range strings.Lines(string(b)) {
-		if k, v, ok := strings.Cut(line, ":"); ok && k == "VmHWM" {
+		if k, v, ok := strings.Cut(line, ":"); ok && k == key {
 			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			if err != nil {
 				return 0
@@ -133,16 +136,7 @@ func PeakRSS() int64 {
 // availableMemory returns the memory available now (MemAvailable on Linux)
 // and the cgroup's limit, in bytes; 0 where unknown or unlimited.
 func availableMemory() (avail, limit int64) {
-	if f, err := os.Open("/proc/meminfo"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && k == "MemAvailable" {
-				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-				avail = kb << 10
-			}
-		}
-		f.Close()
-	}
+	avail = procBytes("/proc/meminfo", "MemAvailable")
 	for _, p := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
 		b, err := os.ReadFile(p)
 		if err != nil {
