@@ -819,7 +819,9 @@ func gemm[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb 
 	case []float64:
 		blas.Dgemm(transA, transB, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
 	default:
-		panic(fmt.Sprintf("tensor: gemm on %T", a))
+		// Not a: the panic's argument would make every call box its operands
+		// on the heap.
+		panic("tensor: gemm on an element type other than float32 and float64")
 	}
 }
 
