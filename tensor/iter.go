@@ -116,9 +116,10 @@ func (l stridedLoop) runParallel(body func(offs []int)) {
 }
 
 // splits reports whether a loop of n elements is split at this grain: into
-// two pieces at least, and only when there is more than one worker (on
-// one, the closure that a split takes is not even made).
-func splits(n, grain int) bool { return parallel.Workers > 1 && n >= 2*grain }
+// two pieces at least, and only when there is more than one worker and no
+// split loop holds them already (a loop inside another's body); otherwise
+// the closure that a split takes is not even made.
+func splits(n, grain int) bool { return parallel.Workers > 1 && n >= 2*grain && !parallel.Busy() }
 
 // grainElems is the smallest piece of cheap elementwise arithmetic worth
 // a core of its own: a loop splits from two pieces (the vector

@@ -160,7 +160,7 @@ func gemmThen[T float](kern *microKernel[T], transA, transB bool, m, n, k int, a
 		return
 	}
 	w := parallel.Workers
-	if w <= 1 || work < 2*minParallelWork {
+	if w <= 1 || work < 2*minParallelWork || parallel.Busy() {
 		gemmPacked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		whole()
 		return

@@ -10,7 +10,6 @@ package parallel
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -20,9 +19,10 @@ import (
 var Workers = runtime.GOMAXPROCS(0)
 
 // For calls body(lo, hi) over disjoint ranges covering [0, n). It runs
-// serially when n < 2*grain or when only one worker is available; otherwise
-// it splits [0, n) into at most Workers contiguous chunks of at least grain.
-// The caller runs the first chunk.
+// serially when n < 2*grain, when only one worker is available, or when
+// another loop holds the workers (a loop inside a split loop's body);
+// otherwise it splits [0, n) into at most Workers contiguous chunks of at
+// least grain. The caller runs the first chunk.
 func For(n, grain int, body func(lo, hi int)) {
 	if grain < 1 {
 		grain = 1
@@ -39,8 +39,10 @@ func For(n, grain int, body func(lo, hi int)) {
 	}
 	chunk := (n + w - 1) / w
 	if !pool.busy.CompareAndSwap(false, true) {
-		// A loop inside a loop, or two computations at once: goroutines.
-		spawn(n, chunk, body)
+		// A loop inside a split loop, or a loop while another computation
+		// holds the workers: the cores are busy already, so its caller runs
+		// it alone rather than adding goroutines for them to share.
+		body(0, n)
 		return
 	}
 	defer pool.busy.Store(false)
@@ -56,18 +58,10 @@ func For(n, grain int, body func(lo, hi int)) {
 	}
 }
 
-func spawn(n, chunk int, body func(lo, hi int)) {
-	var wg sync.WaitGroup
-	for lo := chunk; lo < n; lo += chunk {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			body(lo, hi)
-		}(lo, min(lo+chunk, n))
-	}
-	body(0, min(chunk, n))
-	wg.Wait()
-}
+// Busy reports whether a split loop holds the workers now, so that a loop
+// started now would run alone on its caller (For's rule): kernels check it
+// to skip setting up a split they would not get.
+func Busy() bool { return pool.busy.Load() }
 
 // spin is how long a waiting worker polls for work before it sleeps: long
 // enough to span the serial operations between two split ones in a

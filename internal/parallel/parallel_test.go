@@ -44,7 +44,7 @@ func TestForCoversEachIndexOnce(t *testing.T) {
 
 // TestForNestedAndConcurrent runs loops inside loops and loops from several
 // goroutines at once: the pool serves one caller at a time and the others
-// fall back to goroutines, so every call completes with the right result.
+// run their loops alone, so every call completes with the right result.
 func TestForNestedAndConcurrent(t *testing.T) {
 	defer func(w int) { Workers = w }(Workers)
 	Workers = 3
@@ -68,6 +68,28 @@ func TestForNestedAndConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestForNestedRunsAlone: a loop inside a split loop's body runs whole on
+// the goroutine that calls it (the cores are busy with the outer loop).
+func TestForNestedRunsAlone(t *testing.T) {
+	defer func(w int) { Workers = w }(Workers)
+	Workers = 3
+	var calls [6]atomic.Int64
+	var whole [6]atomic.Bool
+	For(6, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			For(100, 10, func(a, b int) {
+				calls[i].Add(1)
+				whole[i].Store(a == 0 && b == 100)
+			})
+		}
+	})
+	for i := range calls {
+		if calls[i].Load() != 1 || !whole[i].Load() {
+			t.Errorf("outer index %d: the inner loop made %d calls (whole range: %v), want one over [0, 100)", i, calls[i].Load(), whole[i].Load())
+		}
+	}
 }
 
 // ranBy runs For over two chunks, with the caller's chunk lasting d, and
