@@ -37,7 +37,6 @@ func For(n, grain int, body func(lo, hi int)) {
 		}
 		return
 	}
-	chunk := (n + w - 1) / w
 	if !pool.busy.CompareAndSwap(false, true) {
 		// A loop inside a split loop, or a loop while another computation
 		// holds the workers: the cores are busy already, so its caller runs
@@ -46,6 +45,7 @@ func For(n, grain int, body func(lo, hi int)) {
 		return
 	}
 	defer pool.busy.Store(false)
+	chunk := (n + w - 1) / w
 	ws := pool.get(w - 1)
 	k := 0
 	for lo := chunk; lo < n; lo += chunk {
