@@ -69,19 +69,10 @@ const headerChunk = 256
 // chunks) and its storage of n elements, zeroed when zero is set, taken
 // under one lock.
 func (a *Arena) serve(dt DType, shape []int, n int, zero bool) *Tensor {
-	var t *Tensor
 	var b32 []float32
 	var b64 []float64
 	a.mu.Lock()
-	if !a.Poison {
-		if a.hc == len(a.hdrs) {
-			a.hdrs = append(a.hdrs, make([]Tensor, headerChunk))
-		}
-		t = &a.hdrs[a.hc][a.hoff]
-		if a.hoff++; a.hoff == headerChunk {
-			a.hc, a.hoff = a.hc+1, 0
-		}
-	}
+	t := a.nextHeader()
 	var served int32
 	if dt == Float32 {
 		b32, served = a.p32.take(a, n)
@@ -94,12 +85,48 @@ func (a *Arena) serve(dt DType, shape []int, n int, zero bool) *Tensor {
 	} else {
 		t.setHeader(shape, dt, a)
 	}
-	t.f32, t.f64, t.served = b32, b64, served
+	t.f32, t.f64, t.served, t.scoped = b32, b64, served, true
 	if zero {
 		clear(b32)
 		clear(b64)
 	}
 	return t
+}
+
+// nextHeader returns the next of the step's tensor headers, or nil under
+// Poison (headers are then fresh, so that a tensor used after its step
+// keeps reading NaN). a.mu is held.
+func (a *Arena) nextHeader() *Tensor {
+	if a.Poison {
+		return nil
+	}
+	if a.hc == len(a.hdrs) {
+		a.hdrs = append(a.hdrs, make([]Tensor, headerChunk))
+	}
+	t := &a.hdrs[a.hc][a.hoff]
+	if a.hoff++; a.hoff == headerChunk {
+		a.hc, a.hoff = a.hc+1, 0
+	}
+	return t
+}
+
+// view returns a tensor of the given shape on t's storage (not copied).
+// When that storage is one this Step of t's arena served, the view's
+// header is one of the step's too: it lives no longer than what it views,
+// and a steady step makes no allocation for it.
+func (t *Tensor) view(shape []int) *Tensor {
+	var r *Tensor
+	if a := t.arena; t.scoped && a.serving() {
+		a.mu.Lock()
+		r = a.nextHeader()
+		a.mu.Unlock()
+	}
+	if r == nil {
+		r = new(Tensor)
+	}
+	r.setHeader(shape, t.dtype, t.arena)
+	r.f32, r.f64, r.scoped = t.f32, t.f64, t.scoped
+	return r
 }
 
 // bufs is one element type's storage: free buffers by length, those

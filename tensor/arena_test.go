@@ -284,3 +284,40 @@ func TestReleaseWithinAStep(t *testing.T) {
 		}
 	})
 }
+
+// TestViewHeaders: a reshape of storage the current Step served takes its
+// header from the step's (no allocation in a steady step), while a reshape
+// of storage that outlives the step keeps a header of its own, intact after
+// later steps have reused the step's headers.
+func TestViewHeaders(t *testing.T) {
+	a := NewArena()
+	a.MinElems = 1
+	kept := Full(Float32, 3, 4, 6) // storage of its own, of the arena
+	kept.SetArena(a)
+	var view *Tensor
+	a.Step(func() { view = kept.Reshape(24) })
+	for range 3 {
+		a.Step(func() {
+			for range 2 * headerChunk { // every header of the step's first chunks, and more
+				x := Scale(kept, 2)
+				if y := x.Reshape(6, 4); !SameShape(y.Shape(), []int{6, 4}) || y.At(5, 3) != 6 {
+					t.Fatalf("step view: shape %v, value %v", y.Shape(), y.At(5, 3))
+				}
+			}
+		})
+	}
+	if !SameShape(view.Shape(), []int{24}) || &view.F32()[0] != &kept.F32()[0] || view.Arena() != a {
+		t.Fatalf("view of lasting storage: shape %v, arena %p (want [24], %p), shares storage %v", view.Shape(), view.Arena(), a, &view.F32()[0] == &kept.F32()[0])
+	}
+	var x *Tensor
+	a.Step(func() { x = Scale(kept, 2) }) // the steady step's storage and header
+	allocs := testing.AllocsPerRun(20, func() {
+		a.Step(func() {
+			x = Scale(kept, 2)
+			_ = x.Reshape(24)
+		})
+	})
+	if allocs != 0 {
+		t.Errorf("a step with a reshape made %v allocations, want 0", allocs)
+	}
+}

@@ -50,6 +50,10 @@ type Tensor struct {
 	// with (0 for views, heap storage and slab-cut small tensors): what
 	// Release needs to take it back.
 	served int32
+	// scoped is set on a tensor whose storage its arena served in the
+	// current Step (from its buffers or its slab) and on views of it: such
+	// storage, and so the tensor, lives no longer than the step.
+	scoped bool
 }
 
 // New returns a zero tensor of the given dtype and shape, on the heap.
@@ -310,9 +314,7 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 	if n != t.Size() {
 		panic(fmt.Sprintf("tensor.Reshape: cannot reshape %v (%d elements) to %v", t.shape, t.Size(), cloneInts(shape)))
 	}
-	r := header(shape, t.dtype, t.arena)
-	r.f32, r.f64 = t.f32, t.f64
-	return r
+	return t.view(shape)
 }
 
 // header returns a tensor without storage, of a copy of shape.
