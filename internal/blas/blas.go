@@ -63,6 +63,8 @@ package blas
 import (
 	"fmt"
 	"sync/atomic"
+
+	"github.com/bism-ml/bism/internal/parallel"
 )
 
 // Kernels in use, chosen at start-up: the first of kernels32 / kernels64,
@@ -100,6 +102,14 @@ func SgemmThen(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 		return
 	}
 	gemmThen(sgemmKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, then)
+}
+
+// Splits reports whether an m x n x k product started now would be split
+// over cores: only then do SgemmThen's blocks differ from the whole of C,
+// so a caller may otherwise run Sgemm and its work on all of C after it
+// (the same values, without making a closure).
+func Splits(m, n, k int) bool {
+	return parallel.Workers > 1 && float64(m)*float64(n)*float64(k) >= 2*minParallelWork && !parallel.Busy()
 }
 
 // DgemmThen is SgemmThen in float64.
