@@ -295,8 +295,8 @@ func fromColumnsBias[T Float](src, dst, bias []T, m, rows, cols, ld int) {
 // worker's scratch buffers (convScratch).
 func eachGroup[T Float](g *convGeom, lo, hi int, f func(s, m, ld int, col, wide []T)) {
 	nb := min(g.samplesPerGEMM(), hi-lo)
-	col, wide, release := convScratch[T](g, nb)
-	defer release()
+	col, wide, sc := convScratch[T](g, nb)
+	defer sc.release()
 	for s := lo; s < hi; s += nb {
 		m := min(nb, hi-s)
 		f(s, m, m*g.howo, col, wide)
@@ -310,17 +310,13 @@ func eachGroup[T Float](g *convGeom, lo, hi int, f func(s, m, ld int, col, wide 
 // cores.
 func forGroups[T Float](g *convGeom, f func(s, m, ld int, col, wide []T)) {
 	nb := g.samplesPerGEMM()
-	var groups [][2]int
-	for _, r := range sampleRanges(g.n, g.grain()) {
-		for s := r[0]; s < r[1]; s += nb {
-			groups = append(groups, [2]int{s, min(nb, r[1]-s)})
-		}
-	}
-	parallel.For(len(groups), max(1, g.grain()/nb), func(lo, hi int) {
-		col, wide, release := convScratch[T](g, min(nb, g.n))
-		defer release()
-		for _, gr := range groups[lo:hi] {
-			f(gr[0], gr[1], gr[1]*g.howo, col, wide)
+	q := newSampleGroups(g.n, g.grain(), nb)
+	parallel.For(q.count, max(1, g.grain()/nb), func(lo, hi int) {
+		col, wide, sc := convScratch[T](g, min(nb, g.n))
+		defer sc.release()
+		for i := lo; i < hi; i++ {
+			s, m := q.at(i)
+			f(s, m, m*g.howo, col, wide)
 		}
 	})
 }
@@ -328,21 +324,29 @@ func forGroups[T Float](g *convGeom, f func(s, m, ld int, col, wide []T)) {
 // convScratch returns the scratch buffers of a worker that runs groups of
 // up to nb samples: a patch matrix [CKK, nb·HoWo] (none for a direct
 // convolution one sample at a time) and, when samples are grouped, a
-// [O, nb·HoWo] matrix for the output or its gradient. release returns them.
-func convScratch[T Float](g *convGeom, nb int) (col, wide []T, release func()) {
-	var bufs []*[]T
+// [O, nb·HoWo] matrix for the output or its gradient. release(s) returns
+// them.
+func convScratch[T Float](g *convGeom, nb int) (col, wide []T, s scratch[T]) {
 	if !g.direct || nb > 1 {
-		b := getBuf[T](g.ckk * nb * g.howo)
-		bufs, col = append(bufs, b), *b
+		s.col = getBuf[T](g.ckk * nb * g.howo)
+		col = *s.col
 	}
 	if nb > 1 {
-		b := getBuf[T](g.o * nb * g.howo)
-		bufs, wide = append(bufs, b), *b
+		s.wide = getBuf[T](g.o * nb * g.howo)
+		wide = *s.wide
 	}
-	return col, wide, func() {
-		for _, b := range bufs {
-			putBuf(b)
-		}
+	return col, wide, s
+}
+
+// scratch holds a worker's pooled convolution buffers (nil where unused).
+type scratch[T Float] struct{ col, wide *[]T }
+
+func (s scratch[T]) release() {
+	if s.col != nil {
+		putBuf(s.col)
+	}
+	if s.wide != nil {
+		putBuf(s.wide)
 	}
 }
 
@@ -499,15 +503,43 @@ func conv2dWeightGradGEMM[T Float](g *convGeom, x, gr, dw []T) {
 const reduceChunks = 2
 
 // sampleRanges splits [0, n) into at most reduceChunks ranges of at least
-// grain samples, the same for any number of workers.
-func sampleRanges(n, grain int) [][2]int {
-	chunks := max(1, min(reduceChunks, n/max(grain, 1)))
-	size := (n + chunks - 1) / chunks
-	var out [][2]int
+// grain samples, the same for any number of workers: the first k of r.
+func sampleRanges(n, grain int) (r [reduceChunks][2]int, k int) {
+	size := rangeSize(n, grain)
 	for lo := 0; lo < n; lo += size {
-		out = append(out, [2]int{lo, min(lo+size, n)})
+		r[k] = [2]int{lo, min(lo+size, n)}
+		k++
 	}
-	return out
+	return r, k
+}
+
+// rangeSize is the length of sampleRanges' ranges (the last may be shorter).
+func rangeSize(n, grain int) int {
+	chunks := max(1, min(reduceChunks, n/max(grain, 1)))
+	return (n + chunks - 1) / chunks
+}
+
+// sampleGroups numbers the groups that forGroups runs: the ranges of
+// sampleRanges, in order, each cut into groups of up to nb samples.
+type sampleGroups struct{ n, size, nb, per, count int }
+
+func newSampleGroups(n, grain, nb int) sampleGroups {
+	q := sampleGroups{n: n, size: rangeSize(n, grain), nb: nb}
+	if n == 0 {
+		return q
+	}
+	q.per = (q.size + nb - 1) / nb
+	ranges := (n + q.size - 1) / q.size
+	last := n - (ranges-1)*q.size
+	q.count = (ranges-1)*q.per + (last+nb-1)/nb
+	return q
+}
+
+// at returns group i's first sample and its number of samples.
+func (q sampleGroups) at(i int) (s, m int) {
+	r, j := i/q.per, i%q.per
+	s = r*q.size + j*q.nb
+	return s, min(q.nb, min((r+1)*q.size, q.n)-s)
 }
 
 // reduceOverSamples runs body over the sample ranges of sampleRanges in
@@ -516,13 +548,13 @@ func sampleRanges(n, grain int) [][2]int {
 // result depends on n and grain only, not on the workers or their
 // scheduling.
 func reduceOverSamples[T Float](n, grain int, dw []T, body func(lo, hi int, acc []T)) {
-	ranges := sampleRanges(n, grain)
-	if len(ranges) == 1 {
+	ranges, nr := sampleRanges(n, grain)
+	if nr == 1 {
 		body(0, n, dw)
 		return
 	}
-	partials := make([]*[]T, len(ranges)) // pooled: a weight gradient can be megabytes
-	parallel.For(len(ranges), 1, func(lo, hi int) {
+	var partials [reduceChunks]*[]T // pooled: a weight gradient can be megabytes
+	parallel.For(nr, 1, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			if c == 0 {
 				body(ranges[c][0], ranges[c][1], dw)
@@ -534,7 +566,7 @@ func reduceOverSamples[T Float](n, grain int, dw []T, body func(lo, hi int, acc 
 			partials[c] = buf
 		}
 	})
-	for _, p := range partials[1:] {
+	for _, p := range partials[1:nr] {
 		for i, v := range *p {
 			dw[i] += v
 		}

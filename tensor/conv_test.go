@@ -499,3 +499,30 @@ func TestAvgPool2MatchesLoop(t *testing.T) {
 		sameBits(t, dt.String(), got, want)
 	}
 }
+
+// TestSampleGroups: the groups forGroups numbers are those of the sample
+// ranges cut into groups of up to nb samples, in order.
+func TestSampleGroups(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		for _, grain := range []int{0, 1, 3, 7, 20, 50} {
+			for nb := 1; nb <= 9; nb++ {
+				var want [][2]int
+				ranges, k := sampleRanges(n, grain)
+				for _, r := range ranges[:k] {
+					for s := r[0]; s < r[1]; s += nb {
+						want = append(want, [2]int{s, min(nb, r[1]-s)})
+					}
+				}
+				q := newSampleGroups(n, grain, nb)
+				var got [][2]int
+				for i := range q.count {
+					s, m := q.at(i)
+					got = append(got, [2]int{s, m})
+				}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("n %d, grain %d, nb %d: groups %v, want %v", n, grain, nb, got, want)
+				}
+			}
+		}
+	}
+}
