@@ -505,7 +505,8 @@ const reduceChunks = 2
 // sampleRanges splits [0, n) into at most reduceChunks ranges of at least
 // grain samples, the same for any number of workers: the first k of r.
 func sampleRanges(n, grain int) (r [reduceChunks][2]int, k int) {
-	size := rangeSize(n, grain)
+	chunks := max(1, min(reduceChunks, n/max(grain, 1)))
+	size := (n + chunks - 1) / chunks
 	for lo := 0; lo < n; lo += size {
 		r[k] = [2]int{lo, min(lo+size, n)}
 		k++
@@ -513,33 +514,34 @@ func sampleRanges(n, grain int) (r [reduceChunks][2]int, k int) {
 	return r, k
 }
 
-// rangeSize is the length of sampleRanges' ranges (the last may be shorter).
-func rangeSize(n, grain int) int {
-	chunks := max(1, min(reduceChunks, n/max(grain, 1)))
-	return (n + chunks - 1) / chunks
-}
-
 // sampleGroups numbers the groups that forGroups runs: the ranges of
 // sampleRanges, in order, each cut into groups of up to nb samples.
-type sampleGroups struct{ n, size, nb, per, count int }
+type sampleGroups struct {
+	ranges       [reduceChunks][2]int
+	k, nb, count int
+}
 
 func newSampleGroups(n, grain, nb int) sampleGroups {
-	q := sampleGroups{n: n, size: rangeSize(n, grain), nb: nb}
-	if n == 0 {
-		return q
+	q := sampleGroups{nb: nb}
+	q.ranges, q.k = sampleRanges(n, grain)
+	for _, r := range q.ranges[:q.k] {
+		q.count += (r[1] - r[0] + nb - 1) / nb
 	}
-	q.per = (q.size + nb - 1) / nb
-	ranges := (n + q.size - 1) / q.size
-	last := n - (ranges-1)*q.size
-	q.count = (ranges-1)*q.per + (last+nb-1)/nb
 	return q
 }
 
 // at returns group i's first sample and its number of samples.
 func (q sampleGroups) at(i int) (s, m int) {
-	r, j := i/q.per, i%q.per
-	s = r*q.size + j*q.nb
-	return s, min(q.nb, min((r+1)*q.size, q.n)-s)
+	j := i // within the current range
+	for _, r := range q.ranges[:q.k] {
+		if g := (r[1] - r[0] + q.nb - 1) / q.nb; j >= g {
+			j -= g
+			continue
+		}
+		s = r[0] + j*q.nb
+		return s, min(q.nb, r[1]-s)
+	}
+	panic(fmt.Sprintf("tensor: sample group %d of %d", i, q.count))
 }
 
 // reduceOverSamples runs body over the sample ranges of sampleRanges in

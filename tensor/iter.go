@@ -119,7 +119,7 @@ func (l stridedLoop) runParallel(body func(offs []int)) {
 // two pieces at least, and only when there is more than one worker and no
 // split loop holds them already (a loop inside another's body); otherwise
 // the closure that a split takes is not even made.
-func splits(n, grain int) bool { return parallel.Workers > 1 && n >= 2*grain && !parallel.Busy() }
+func splits(n, grain int) bool { return parallel.Splits(n, grain) }
 
 // grainElems is the smallest piece of cheap elementwise arithmetic worth
 // a core of its own: a loop splits from two pieces (the vector

@@ -109,7 +109,7 @@ func SgemmThen(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 // so a caller may otherwise run Sgemm and its work on all of C after it
 // (the same values, without making a closure).
 func Splits(m, n, k int) bool {
-	return parallel.Workers > 1 && float64(m)*float64(n)*float64(k) >= 2*minParallelWork && !parallel.Busy()
+	return parallel.Splits(m*n*k, minParallelWork)
 }
 
 // DgemmThen is SgemmThen in float64.

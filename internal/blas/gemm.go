@@ -148,7 +148,6 @@ func gemmThen[T float](kern *microKernel[T], transA, transB bool, m, n, k int, a
 		whole()
 		return
 	}
-	work := float64(m) * float64(n) * float64(k)
 	if kern.small(m, n, k) {
 		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		whole()
@@ -159,13 +158,13 @@ func gemmThen[T float](kern *microKernel[T], transA, transB bool, m, n, k int, a
 		whole()
 		return
 	}
-	w := parallel.Workers
-	if w <= 1 || work < 2*minParallelWork || parallel.Busy() {
+	if !Splits(m, n, k) {
 		gemmPacked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		whole()
 		return
 	}
 
+	w := parallel.Workers
 	// Split C into vertical strips (over n: each goroutine packs its own
 	// part of B and all of A) or horizontal strips (over m: its own part of
 	// A and all of B), with no synchronisation beyond the final join. Strip

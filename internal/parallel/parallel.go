@@ -59,9 +59,14 @@ func For(n, grain int, body func(lo, hi int)) {
 }
 
 // Busy reports whether a split loop holds the workers now, so that a loop
-// started now would run alone on its caller (For's rule): kernels check it
-// to skip setting up a split they would not get.
+// started now would run alone on its caller (For's rule).
 func Busy() bool { return pool.busy.Load() }
+
+// Splits reports whether For(n, grain, ...) called now would split the
+// loop: more than one worker, two chunks of at least grain, and no split
+// loop holding the workers. Kernels check it to skip setting up a split
+// (a closure) they would not get.
+func Splits(n, grain int) bool { return Workers > 1 && n >= 2*max(grain, 1) && !Busy() }
 
 // spin is how long a waiting worker polls for work before it sleeps: long
 // enough to span the serial operations between two split ones in a
