@@ -54,7 +54,7 @@ func allReduce(x *Value, r Reducer) *Value {
 	if len(sums) != 1 || !tensor.SameShape(sums[0].Shape(), x.Shape()) {
 		panic(fmt.Sprintf("ad.AllReduce: the reducer did not return one tensor of shape %v", x.Shape()))
 	}
-	return record("AllReduce", sums[0], func(g *Value, _ []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+	return record("AllReduce", sums[0], func(g *Value, _ []*Value, _ *Value, _ *attrs, _ []bool, res []*Value) []*Value {
 		return fill(res, allReduce(g, r))
 	}, x)
 }

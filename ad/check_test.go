@@ -12,7 +12,7 @@ import (
 // CreateGraph differentiates) is twice too large is caught at order 1.
 func TestCheckGradCatchesWrongRecordedVJP(t *testing.T) {
 	probe := func(x *Value) *Value {
-		return record("probe", tensor.Exp(x.t), func(g *Value, in []*Value, out *Value, _ []bool, res []*Value) []*Value {
+		return record("probe", tensor.Exp(x.t), func(g *Value, in []*Value, out *Value, _ *attrs, _ []bool, res []*Value) []*Value {
 			if !g.requiresGrad && !in[0].requiresGrad && !out.requiresGrad {
 				return fill(res, Const(tensor.Mul(g.t, out.t))) // right
 			}

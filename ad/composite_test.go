@@ -207,7 +207,7 @@ func TestFirstOrderPassReleasesGradients(t *testing.T) {
 			r := Reshape(Sub(s, Sigmoid(h)), 20)  // Sub and Reshape pass g on
 			// a + b whose backward rule gives both inputs one new tensor.
 			plus := func(a, b *Value) *Value {
-				return record("Plus", tensor.Add(a.t, b.t), func(g *Value, _ []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+				return record("Plus", tensor.Add(a.t, b.t), func(g *Value, _ []*Value, _ *Value, _ *attrs, _ []bool, res []*Value) []*Value {
 					d := Affine(g, 1, 0)
 					return fill(res, d, d)
 				}, a, b)
@@ -339,8 +339,8 @@ func addedOnce(t *testing.T, grad func(a *tensor.Arena, counted func(*Value) *Va
 	run := func(a *tensor.Arena) (g []float32, added int) {
 		counted := func(y *Value) *Value {
 			add := y.node.addVJP
-			y.node.addVJP = func(up *Value, in []*Value, j int, acc *tensor.Tensor) bool {
-				ok := add(up, in, j, acc)
+			y.node.addVJP = func(up *Value, in []*Value, at *attrs, j int, acc *tensor.Tensor) bool {
+				ok := add(up, in, at, j, acc)
 				if ok {
 					added++
 				}

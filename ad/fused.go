@@ -19,7 +19,7 @@ import "github.com/bism-ml/bism/tensor"
 //
 // Its recorded backward pass is that composition's, on a recomputed x - c.
 func SquaredDistance(x, c, w *Value) *Value {
-	return record("SquaredDistance", tensor.SquaredDistance(x.t, c.t, w.t), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
+	return record("SquaredDistance", tensor.SquaredDistance(x.t, c.t, w.t), func(g *Value, in []*Value, _ *Value, _ *attrs, need []bool, res []*Value) []*Value {
 		x, c, w := in[0], in[1], in[2]
 		if firstOrder(g, x, c, w) {
 			// First-order backward pass: one fused kernel, nothing recorded.
@@ -27,7 +27,7 @@ func SquaredDistance(x, c, w *Value) *Value {
 			return fill(res, constOrNil(gx), constOrNil(gc), constOrNil(gw))
 		}
 		d := Sub(x, c)
-		gb := expandReduced(g, x.Shape(), []int{-1})
+		gb := expandReduced(g, x.Shape(), lastAxis[:])
 		if need[2] {
 			res[2] = SumTo(Mul(gb, Square(d)), w.Shape())
 		}
@@ -50,16 +50,18 @@ func SquaredDistance(x, c, w *Value) *Value {
 // first-order backward pass, ∂/∂x = ∂/∂c = G·y(1-y)·a for y the result, one
 // kernel. Its recorded backward pass is that composition's.
 func SigmoidScaledSum(x, c *Value, a float64) *Value {
-	return record("SigmoidScaledSum", tensor.SigmoidScaledSum(x.t, c.t, a), func(g *Value, _ []*Value, y *Value, need []bool, res []*Value) []*Value {
-		var d *Value
-		if firstOrder(g, y) {
-			// First-order backward pass: one fused kernel, nothing recorded.
-			d = constResult(tensor.SigmoidScaledSumGrad(g.t, y.t, a))
-		} else {
-			d = Scale(sigmoidVJP(g, nil, y), a) // then Scale's rule
-		}
-		return fill(res, d, d) // Add hands the cotangent to both
-	}, x, c)
+	return withAttrs(record("SigmoidScaledSum", tensor.SigmoidScaledSum(x.t, c.t, a), sigmoidScaledSumVJP, x, c), attrs{f: [2]float64{a}})
+}
+
+func sigmoidScaledSumVJP(g *Value, _ []*Value, y *Value, at *attrs, _ []bool, res []*Value) []*Value {
+	var d *Value
+	if firstOrder(g, y) {
+		// First-order backward pass: one fused kernel, nothing recorded.
+		d = Const(tensor.SigmoidScaledSumGrad(g.t, y.t, at.f[0]))
+	} else {
+		d = Scale(sigmoidVJP(g, nil, y), at.f[0]) // then Scale's rule
+	}
+	return fill(res, d, d) // Add hands the cotangent to both
 }
 
 // BernoulliLogProb returns Σ_j h_j l_j - softplus(l_j) for each row of
@@ -72,14 +74,14 @@ func SigmoidScaledSum(x, c *Value, a float64) *Value {
 //
 // Its recorded backward pass is that composition's.
 func BernoulliLogProb(l, h *Value) *Value {
-	return record("BernoulliLogProb", tensor.BernoulliLogProb(l.t, h.t), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
+	return record("BernoulliLogProb", tensor.BernoulliLogProb(l.t, h.t), func(g *Value, in []*Value, _ *Value, _ *attrs, need []bool, res []*Value) []*Value {
 		l, h := in[0], in[1]
 		if firstOrder(g, l, h) {
 			// First-order backward pass: one fused kernel, nothing recorded.
 			dl, dh := tensor.BernoulliLogProbGrad(g.t, l.t, h.t, need[0], need[1])
 			return fill(res, constOrNil(dl), constOrNil(dh))
 		}
-		gb := expandReduced(g, l.Shape(), []int{-1})
+		gb := expandReduced(g, l.Shape(), lastAxis[:])
 		if need[0] {
 			// Softplus's rule on Sub's negated cotangent, then Mul's.
 			res[0] = Add(softplusVJP(Neg(gb), l, nil), Mul(gb, h))
@@ -91,6 +93,9 @@ func BernoulliLogProb(l, h *Value) *Value {
 	}, l, h)
 }
 
+// lastAxis is the axis the row-wise operations reduce.
+var lastAxis = [1]int{-1}
+
 // firstOrder reports whether a backward rule's operands are all constants:
 // a first-order pass (Grad without CreateGraph), which records nothing, so
 // the rule may run a fused kernel instead of recorded operations.
@@ -101,5 +106,5 @@ func constOrNil(t *tensor.Tensor) *Value {
 	if t == nil {
 		return nil
 	}
-	return constResult(t)
+	return Const(t)
 }

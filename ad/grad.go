@@ -8,22 +8,21 @@ import (
 	"github.com/bism-ml/bism/tensor"
 )
 
-type gradConfig struct {
+// GradOption configures Grad. (A value, not a function: options cost a
+// training step's backward passes no allocation.)
+type GradOption struct {
 	createGraph bool
 	cotangent   *Value
 }
 
-// GradOption configures Grad.
-type GradOption func(*gradConfig)
-
 // CreateGraph records the backward pass, so the returned gradients can be
 // differentiated again (PyTorch's create_graph=True; JAX's grad of grad).
-func CreateGraph() GradOption { return func(c *gradConfig) { c.createGraph = true } }
+func CreateGraph() GradOption { return GradOption{createGraph: true} }
 
 // Cotangent sets the output cotangent (the "vector" of the vector-Jacobian
 // product). It is required when y is not a single element, and must have y's
 // shape.
-func Cotangent(g *Value) GradOption { return func(c *gradConfig) { c.cotangent = g } }
+func Cotangent(g *Value) GradOption { return GradOption{cotangent: g} }
 
 // Grad returns the gradients of y with respect to each of xs, by reverse-mode
 // accumulation over the recorded graph.
@@ -41,21 +40,24 @@ func Cotangent(g *Value) GradOption { return func(c *gradConfig) { c.cotangent =
 // one that has been handed on is released (tensor.Release), so that the
 // next backward rule writes its result to storage still in the cache.
 func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
-	var cfg gradConfig
+	var cfg GradOption
 	for _, o := range opts {
-		o(&cfg)
+		cfg.createGraph = cfg.createGraph || o.createGraph
+		if o.cotangent != nil {
+			cfg.cotangent = o.cotangent
+		}
 	}
 	seed := cfg.cotangent
 	if seed == nil {
 		if y.t.Size() != 1 {
 			panic(fmt.Sprintf("ad.Grad: output of shape %v is not a single element; pass a Cotangent", y.Shape()))
 		}
-		seed = constResult(tensor.OnesLike(y.t))
+		seed = Const(tensor.OnesLike(y.t))
 	} else if !tensor.SameShape(seed.Shape(), y.Shape()) {
 		panic(fmt.Sprintf("ad.Grad: cotangent shape %v does not match output shape %v", seed.Shape(), y.Shape()))
 	}
-	if !cfg.createGraph {
-		seed = Detach(seed)
+	if !cfg.createGraph && seed.requiresGrad {
+		seed = Const(seed.t)
 	}
 
 	// Each value met gets a slot in this call's table; the slot mark on the
@@ -145,7 +147,7 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 				if x.gen == gen {
 					in[j] = detach(x)
 				} else {
-					in[j] = Detach(x)
+					in[j] = Const(x.t)
 				}
 			}
 			out = detach(v)
@@ -167,7 +169,7 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 		if any {
 			res := resBuf[:len(in)]
 			clear(res)
-			gs = n.vjp(g, in, out, need, res)
+			gs = n.vjp(g, in, out, &n.attrs, need, res)
 		}
 		ve := &table[v.slot]
 		keep := !ve.owned || ve.target // g is still needed, or not ours to free
@@ -220,16 +222,16 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 		}
 	}
 
-	res := make([]*Value, len(xs))
+	res := results.Make(y.t.Arena(), len(xs))
 	for i, x := range xs {
 		g := table[x.slot].grad
 		switch {
 		case x.gen != gen || g == nil:
-			res[i] = constResult(tensor.ZerosLike(x.t))
+			res[i] = Const(tensor.ZerosLike(x.t))
 		case !cfg.createGraph:
 			// g may be one of the scratch constants, which the next call
 			// reuses.
-			res[i] = constResult(g.t)
+			res[i] = Const(g.t)
 		default:
 			res[i] = g
 		}
@@ -263,6 +265,10 @@ type gradScratch struct {
 	res    []*Value // the rules' results (vjpFunc)
 }
 
+// results serves Grad's lists of gradients, which in an arena's Step live
+// as long as the gradients' storage.
+var results = tensor.NewSlices[*Value]()
+
 var scratchPool = sync.Pool{New: func() any { return new(gradScratch) }}
 
 // gradGen numbers Grad calls (see Value.gen).
@@ -277,7 +283,7 @@ func addInto(n *node, g *Value, in []*Value, need []bool, table []gradEntry) boo
 		if !need[j] {
 			continue
 		}
-		if e := &table[x.slot]; e.owned && n.addVJP(g, in, j, e.grad.t) {
+		if e := &table[x.slot]; e.owned && n.addVJP(g, in, &n.attrs, j, e.grad.t) {
 			need[j] = false
 			continue
 		}

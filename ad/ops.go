@@ -14,14 +14,14 @@ import (
 
 // Add returns a + b with numpy broadcasting.
 func Add(a, b *Value) *Value {
-	return record("Add", tensor.Add(a.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
+	return record("Add", tensor.Add(a.t, b.t), func(g *Value, in []*Value, _ *Value, _ *attrs, need []bool, res []*Value) []*Value {
 		return fill(res, sumToIf(need[0], g, in[0]), sumToIf(need[1], g, in[1]))
 	}, a, b)
 }
 
 // Sub returns a - b with numpy broadcasting.
 func Sub(a, b *Value) *Value {
-	return record("Sub", tensor.Sub(a.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
+	return record("Sub", tensor.Sub(a.t, b.t), func(g *Value, in []*Value, _ *Value, _ *attrs, need []bool, res []*Value) []*Value {
 		res[0] = sumToIf(need[0], g, in[0])
 		if need[1] {
 			res[1] = SumTo(Neg(g), in[1].Shape())
@@ -32,7 +32,7 @@ func Sub(a, b *Value) *Value {
 
 // Mul returns a * b elementwise with numpy broadcasting.
 func Mul(a, b *Value) *Value {
-	return withAddVJP(record("Mul", tensor.Mul(a.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
+	return withAddVJP(record("Mul", tensor.Mul(a.t, b.t), func(g *Value, in []*Value, _ *Value, _ *attrs, need []bool, res []*Value) []*Value {
 		if need[0] {
 			res[0] = SumTo(Mul(g, in[1]), in[0].Shape())
 		}
@@ -46,7 +46,7 @@ func Mul(a, b *Value) *Value {
 // mulAddVJP is Mul's addVJP: acc += G·(the other operand) in one pass
 // (tensor.AddMulInPlace), where G, that operand and acc have one shape
 // (nothing broadcast, so nothing to sum back).
-func mulAddVJP(g *Value, in []*Value, j int, acc *tensor.Tensor) bool {
+func mulAddVJP(g *Value, in []*Value, _ *attrs, j int, acc *tensor.Tensor) bool {
 	o := in[1-j].t
 	if !tensor.SameShape(g.t.Shape(), o.Shape()) || !tensor.SameShape(acc.Shape(), o.Shape()) {
 		return false
@@ -57,7 +57,7 @@ func mulAddVJP(g *Value, in []*Value, j int, acc *tensor.Tensor) bool {
 
 // Div returns a / b elementwise with numpy broadcasting.
 func Div(a, b *Value) *Value {
-	return record("Div", tensor.Div(a.t, b.t), func(g *Value, in []*Value, out *Value, need []bool, res []*Value) []*Value {
+	return record("Div", tensor.Div(a.t, b.t), func(g *Value, in []*Value, out *Value, _ *attrs, need []bool, res []*Value) []*Value {
 		gb := Div(g, in[1])
 		if need[0] {
 			res[0] = SumTo(gb, in[0].Shape())
@@ -82,7 +82,7 @@ func SumTo(x *Value, shape []int) *Value {
 	if tensor.SameShape(x.Shape(), shape) {
 		return x
 	}
-	return record("SumTo", tensor.SumTo(x.t, shape), func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+	return record("SumTo", tensor.SumTo(x.t, shape), func(g *Value, in []*Value, _ *Value, _ *attrs, _ []bool, res []*Value) []*Value {
 		return fill(res, BroadcastTo(g, in[0].Shape()))
 	}, x)
 }
@@ -92,7 +92,7 @@ func BroadcastTo(x *Value, shape []int) *Value {
 	if tensor.SameShape(x.Shape(), shape) {
 		return x
 	}
-	return record("BroadcastTo", tensor.BroadcastTo(x.t, shape), func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+	return record("BroadcastTo", tensor.BroadcastTo(x.t, shape), func(g *Value, in []*Value, _ *Value, _ *attrs, _ []bool, res []*Value) []*Value {
 		return fill(res, SumTo(g, in[0].Shape()))
 	}, x)
 }
@@ -103,11 +103,13 @@ func BroadcastTo(x *Value, shape []int) *Value {
 func Affine(x *Value, a, b float64) *Value {
 	out := tensor.Affine(x.t, a, b)
 	if !recorded(x) {
-		return constResult(out)
+		return Const(out)
 	}
-	return record("Affine", out, func(g *Value, _ []*Value, _ *Value, _ []bool, res []*Value) []*Value {
-		return fill(res, Scale(g, a))
-	}, x)
+	return withAttrs(record("Affine", out, affineVJP, x), attrs{f: [2]float64{a, b}})
+}
+
+func affineVJP(g *Value, _ []*Value, _ *Value, at *attrs, _ []bool, res []*Value) []*Value {
+	return fill(res, Scale(g, at.f[0]))
 }
 
 // Scale returns c * x; for c = 1 that is x itself (no copy, no node), as
@@ -130,22 +132,26 @@ func OneMinus(x *Value) *Value { return Affine(x, -1, 1) }
 func unary(f tensor.UnaryFunc, x *Value, vjp func(g, x, out *Value) *Value) *Value {
 	y := tensor.Apply(f, x.t)
 	if !recorded(x) {
-		return constResult(y)
+		return Const(y)
 	}
-	return record(f.String(), y, func(g *Value, in []*Value, out *Value, _ []bool, res []*Value) []*Value {
-		if firstOrder(g, in[0], out) {
-			// First-order backward pass: one fused kernel, nothing recorded.
-			if d, ok := tensor.UnaryGrad(f, g.t, in[0].t, out.t); ok {
-				return fill(res, constResult(d))
-			}
+	return withAttrs(record(f.String(), y, unaryVJP, x), attrs{uf: f, rule: vjp})
+}
+
+// unaryVJP is the backward rule of unary's operations: at.rule, the
+// function's recorded rule, or in a first-order pass its fused kernel.
+func unaryVJP(g *Value, in []*Value, out *Value, at *attrs, _ []bool, res []*Value) []*Value {
+	if firstOrder(g, in[0], out) {
+		// First-order backward pass: one fused kernel, nothing recorded.
+		if d, ok := tensor.UnaryGrad(at.uf, g.t, in[0].t, out.t); ok {
+			return fill(res, Const(d))
 		}
-		return fill(res, vjp(g, in[0], out))
-	}, x)
+	}
+	return fill(res, at.rule(g, in[0], out))
 }
 
 // constOf returns a constant computed from x's data (a mask or a sign): its
 // derivative is zero almost everywhere, so it is not recorded.
-func constOf(f tensor.UnaryFunc, x *Value) *Value { return constResult(tensor.Apply(f, x.t)) }
+func constOf(f tensor.UnaryFunc, x *Value) *Value { return Const(tensor.Apply(f, x.t)) }
 
 // Neg returns -x.
 func Neg(x *Value) *Value {
@@ -216,23 +222,26 @@ func ELU(x *Value) *Value {
 // six over the activations forward and three backward.
 func eluBackward(g, x, out *Value) *Value {
 	r, _ := tensor.UnaryGrad(tensor.FELU, g.t, x.t, out.t)
-	return record("ELUBackward", r, func(up *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
-		g, out := in[0], in[1]
-		if firstOrder(up, g, out) {
-			// First-order backward pass: one fused kernel, nothing recorded.
-			dg, dout := tensor.ELUBackwardGrad(up.t, g.t, x.t, out.t, need[0], need[1])
-			return fill(res, constOrNil(dg), constOrNil(dout))
-		}
-		pos := tensor.Apply(tensor.FStep, x.t)
-		neg := constResult(tensor.Affine(pos, -1, 1))
-		if need[0] {
-			res[0] = Mul(up, Add(constResult(pos), Mul(neg, AddScalar(out, 1))))
-		}
-		if need[1] {
-			res[1] = Mul(Mul(up, g), neg)
-		}
-		return res
-	}, g, out)
+	// x is not an input: the rule's derivatives are written through out.
+	return withAttrs(record("ELUBackward", r, eluBackwardVJP, g, out), attrs{t: x.t})
+}
+
+func eluBackwardVJP(up *Value, in []*Value, _ *Value, at *attrs, need []bool, res []*Value) []*Value {
+	g, out, x := in[0], in[1], at.t
+	if firstOrder(up, g, out) {
+		// First-order backward pass: one fused kernel, nothing recorded.
+		dg, dout := tensor.ELUBackwardGrad(up.t, g.t, x, out.t, need[0], need[1])
+		return fill(res, constOrNil(dg), constOrNil(dout))
+	}
+	pos := tensor.Apply(tensor.FStep, x)
+	neg := Const(tensor.Affine(pos, -1, 1))
+	if need[0] {
+		res[0] = Mul(up, Add(Const(pos), Mul(neg, AddScalar(out, 1))))
+	}
+	if need[1] {
+		res[1] = Mul(Mul(up, g), neg)
+	}
+	return res
 }
 
 // ReLU returns max(x, 0); its derivative at 0 is taken as 0.
@@ -242,10 +251,13 @@ func ReLU(x *Value) *Value {
 
 // LeakyReLU returns x for x > 0 and slope*x otherwise.
 func LeakyReLU(x *Value, slope float64) *Value {
-	return record("LeakyReLU", tensor.LeakyReLU(x.t, slope), func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
-		d := tensor.Affine(tensor.Apply(tensor.FStep, in[0].t), 1-slope, slope)
-		return fill(res, Mul(g, constResult(d)))
-	}, x)
+	return withAttrs(record("LeakyReLU", tensor.LeakyReLU(x.t, slope), leakyReLUVJP, x), attrs{f: [2]float64{slope}})
+}
+
+func leakyReLUVJP(g *Value, in []*Value, _ *Value, at *attrs, _ []bool, res []*Value) []*Value {
+	slope := at.f[0]
+	d := tensor.Affine(tensor.Apply(tensor.FStep, in[0].t), 1-slope, slope)
+	return fill(res, Mul(g, Const(d)))
 }
 
 // ---- reductions ----
@@ -254,11 +266,19 @@ func LeakyReLU(x *Value, slope float64) *Value {
 func Sum(x *Value, keepdims bool, axes ...int) *Value {
 	out := tensor.Sum(x.t, keepdims, axes...)
 	if !recorded(x) {
-		return constResult(out)
+		return Const(out)
 	}
-	return record("Sum", out, func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
-		return fill(res, expandReduced(g, in[0].Shape(), axes))
-	}, x)
+	return withAttrs(record("Sum", out, sumVJP, x), axesAttrs(axes))
+}
+
+func sumVJP(g *Value, in []*Value, _ *Value, at *attrs, _ []bool, res []*Value) []*Value {
+	return fill(res, expandReduced(g, in[0].Shape(), at.getInts()))
+}
+
+// axesAttrs returns attrs holding a reduction's axes.
+func axesAttrs(axes []int) (at attrs) {
+	at.setInts(axes...)
+	return at
 }
 
 // SumAll sums every element to a scalar.
@@ -275,19 +295,24 @@ func Mean(x *Value, keepdims bool, axes ...int) *Value {
 
 // Max takes the maximum over axes. Ties share the gradient equally.
 func Max(x *Value, keepdims bool, axes ...int) *Value {
-	return record("Max", tensor.Max(x.t, keepdims, axes...), func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
-		return fill(res, Mul(expandReduced(g, in[0].Shape(), axes), constResult(tensor.MaxMask(in[0].t, axes...))))
-	}, x)
+	return withAttrs(record("Max", tensor.Max(x.t, keepdims, axes...), maxVJP, x), axesAttrs(axes))
+}
+
+func maxVJP(g *Value, in []*Value, _ *Value, at *attrs, _ []bool, res []*Value) []*Value {
+	axes := at.getInts()
+	return fill(res, Mul(expandReduced(g, in[0].Shape(), axes), Const(tensor.MaxMask(in[0].t, axes...))))
 }
 
 // LogSumExp computes log(sum(exp(x))) over axes, stably.
 func LogSumExp(x *Value, keepdims bool, axes ...int) *Value {
-	return record("LogSumExp", tensor.LogSumExp(x.t, keepdims, axes...), func(g *Value, in []*Value, out *Value, _ []bool, res []*Value) []*Value {
-		shape := in[0].Shape()
-		kshape, _ := tensor.ReducedShape("LogSumExp", shape, axes, true)
-		softmax := Exp(Sub(in[0], Reshape(out, kshape...)))
-		return fill(res, Mul(expandReduced(g, shape, axes), softmax))
-	}, x)
+	return withAttrs(record("LogSumExp", tensor.LogSumExp(x.t, keepdims, axes...), logSumExpVJP, x), axesAttrs(axes))
+}
+
+func logSumExpVJP(g *Value, in []*Value, out *Value, at *attrs, _ []bool, res []*Value) []*Value {
+	shape, axes := in[0].Shape(), at.getInts()
+	kshape, _ := tensor.ReducedShape("LogSumExp", shape, axes, true)
+	softmax := Exp(Sub(in[0], Reshape(out, kshape...)))
+	return fill(res, Mul(expandReduced(g, shape, axes), softmax))
 }
 
 // expandReduced broadcasts a reduction's cotangent back to the input shape.
@@ -304,45 +329,51 @@ func Reshape(x *Value, shape ...int) *Value {
 	if tensor.SameShape(out.Shape(), x.Shape()) {
 		return x
 	}
-	return record("Reshape", out, func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+	return record("Reshape", out, func(g *Value, in []*Value, _ *Value, _ *attrs, _ []bool, res []*Value) []*Value {
 		return fill(res, Reshape(g, in[0].Shape()...))
 	}, x)
 }
 
 // Permute reorders dimensions: out.shape[i] = x.shape[perm[i]].
 func Permute(x *Value, perm ...int) *Value {
-	return record("Permute", tensor.Permute(x.t, perm...), func(g *Value, _ []*Value, _ *Value, _ []bool, res []*Value) []*Value {
-		return fill(res, Permute(g, tensor.InversePerm(perm)...))
-	}, x)
+	return withAttrs(record("Permute", tensor.Permute(x.t, perm...), permuteVJP, x), axesAttrs(perm))
+}
+
+func permuteVJP(g *Value, _ []*Value, _ *Value, at *attrs, _ []bool, res []*Value) []*Value {
+	return fill(res, Permute(g, tensor.InversePerm(at.getInts())...))
 }
 
 // Transpose swaps the last two dimensions.
 func Transpose(x *Value) *Value {
-	return record("Transpose", tensor.Transpose(x.t), func(g *Value, _ []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+	return record("Transpose", tensor.Transpose(x.t), func(g *Value, _ []*Value, _ *Value, _ *attrs, _ []bool, res []*Value) []*Value {
 		return fill(res, Transpose(g))
 	}, x)
 }
 
 // Slice returns x[start:end] along axis.
 func Slice(x *Value, axis, start, end int) *Value {
-	return record("Slice", tensor.Slice(x.t, axis, start, end), func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
-		ax := axis
-		if ax < 0 {
-			ax += len(in[0].Shape())
-		}
-		return fill(res, Pad(g, ax, start, in[0].Shape()[ax]))
-	}, x)
+	return withAttrs(record("Slice", tensor.Slice(x.t, axis, start, end), sliceVJP, x), attrs{ints: [4]int{axis, start}})
+}
+
+func sliceVJP(g *Value, in []*Value, _ *Value, at *attrs, _ []bool, res []*Value) []*Value {
+	ax, start := at.ints[0], at.ints[1]
+	if ax < 0 {
+		ax += len(in[0].Shape())
+	}
+	return fill(res, Pad(g, ax, start, in[0].Shape()[ax]))
 }
 
 // Pad places x at offset inside zeros of length size along axis (the adjoint of Slice).
 func Pad(x *Value, axis, offset, size int) *Value {
-	return record("Pad", tensor.Pad(x.t, axis, offset, size), func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
-		ax := axis
-		if ax < 0 {
-			ax += len(in[0].Shape())
-		}
-		return fill(res, Slice(g, ax, offset, offset+in[0].Shape()[ax]))
-	}, x)
+	return withAttrs(record("Pad", tensor.Pad(x.t, axis, offset, size), padVJP, x), attrs{ints: [4]int{axis, offset}})
+}
+
+func padVJP(g *Value, in []*Value, _ *Value, at *attrs, _ []bool, res []*Value) []*Value {
+	ax, offset := at.ints[0], at.ints[1]
+	if ax < 0 {
+		ax += len(in[0].Shape())
+	}
+	return fill(res, Slice(g, ax, offset, offset+in[0].Shape()[ax]))
 }
 
 // Concat joins values along axis.
@@ -351,21 +382,23 @@ func Concat(axis int, xs ...*Value) *Value {
 	for i, x := range xs {
 		ts[i] = x.t
 	}
-	return record("Concat", tensor.Concat(axis, ts...), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
-		ax := axis
-		if ax < 0 {
-			ax += len(in[0].Shape())
+	return withAttrs(record("Concat", tensor.Concat(axis, ts...), concatVJP, xs...), attrs{ints: [4]int{axis}})
+}
+
+func concatVJP(g *Value, in []*Value, _ *Value, at *attrs, need []bool, res []*Value) []*Value {
+	ax := at.ints[0]
+	if ax < 0 {
+		ax += len(in[0].Shape())
+	}
+	off := 0
+	for i, x := range in {
+		n := x.Shape()[ax]
+		if need[i] {
+			res[i] = Slice(g, ax, off, off+n)
 		}
-		off := 0
-		for i, x := range in {
-			n := x.Shape()[ax]
-			if need[i] {
-				res[i] = Slice(g, ax, off, off+n)
-			}
-			off += n
-		}
-		return res
-	}, xs...)
+		off += n
+	}
+	return res
 }
 
 // ---- matrix products ----
@@ -377,12 +410,16 @@ func Concat(axis int, xs ...*Value) *Value {
 func MatMul(a, b *Value, transA, transB bool) *Value {
 	out := tensor.MatMul(a.t, b.t, transA, transB)
 	if !recorded(a, b) {
-		return constResult(out)
+		return Const(out)
 	}
-	return withAddVJP(record("MatMul", out, func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
-		matMulVJP(res, g, in[0], in[1], transA, transB, need)
-		return res
-	}, a, b), matMulAddVJP[boolIndex(transA)][boolIndex(transB)])
+	v := withAddVJP(record("MatMul", out, matMulRule, a, b), matMulAddVJP)
+	return withAttrs(v, attrs{flags: [2]bool{transA, transB}})
+}
+
+// matMulRule is MatMul's backward rule (at.flags: the transposes).
+func matMulRule(g *Value, in []*Value, _ *Value, at *attrs, need []bool, res []*Value) []*Value {
+	matMulVJP(res, g, in[0], in[1], at.flags[0], at.flags[1], need)
+	return res
 }
 
 // matMulVJP sets r[0] and r[1], where need asks for them, to MatMul's
@@ -416,7 +453,7 @@ func Linear(x, w, b *Value) *Value {
 	if len(xs) != 2 || len(ws) != 2 || len(bs) != 1 || bs[0] != ws[1] {
 		return Add(MatMul(x, w, false, false), b)
 	}
-	return withAddVJP(record("Linear", tensor.MatMulBias(x.t, w.t, b.t), func(g *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
+	return withAddVJP(record("Linear", tensor.MatMulBias(x.t, w.t, b.t), func(g *Value, in []*Value, _ *Value, _ *attrs, need []bool, res []*Value) []*Value {
 		matMulVJP(res, g, in[0], in[1], false, false, need)
 		if need[2] {
 			res[2] = SumTo(g, in[2].Shape())
@@ -426,42 +463,27 @@ func Linear(x, w, b *Value) *Value {
 }
 
 // linearAddVJP is Linear's addVJP: x's and w's products, as MatMul's.
-func linearAddVJP(g *Value, in []*Value, j int, acc *tensor.Tensor) bool {
-	return j < 2 && matMulAddVJP[0][0](g, in, j, acc)
+func linearAddVJP(g *Value, in []*Value, _ *attrs, j int, acc *tensor.Tensor) bool {
+	return j < 2 && matMulAddVJP(g, in, &attrs{}, j, acc)
 }
 
-// matMulAddVJP[transA][transB] is MatMul's addVJP: a weight's gradient
-// from several products (a step's positive and negative phases, the
-// unrolled steps' uses of a parameter) gets each one added by the matrix
-// kernels, where they add exactly. One function per pair of transposes,
-// made once, so that recording a product allocates none.
-var matMulAddVJP = func() (rules [2][2]addVJPFunc) {
-	for _, transA := range []bool{false, true} {
-		for _, transB := range []bool{false, true} {
-			rules[boolIndex(transA)][boolIndex(transB)] = func(g *Value, in []*Value, j int, acc *tensor.Tensor) bool {
-				a, b := in[0].t, in[1].t
-				switch {
-				case j == 0 && transA:
-					return tensor.MatMulAddInPlace(acc, b, g.t, transB, true)
-				case j == 0:
-					return tensor.MatMulAddInPlace(acc, g.t, b, false, !transB)
-				case transB:
-					return tensor.MatMulAddInPlace(acc, g.t, a, true, transA)
-				default:
-					return tensor.MatMulAddInPlace(acc, a, g.t, !transA, false)
-				}
-			}
-		}
+// matMulAddVJP is MatMul's addVJP: a weight's gradient from several
+// products (a step's positive and negative phases, the unrolled steps' uses
+// of a parameter) gets each one added by the matrix kernels, where they add
+// exactly.
+func matMulAddVJP(g *Value, in []*Value, at *attrs, j int, acc *tensor.Tensor) bool {
+	a, b := in[0].t, in[1].t
+	transA, transB := at.flags[0], at.flags[1]
+	switch {
+	case j == 0 && transA:
+		return tensor.MatMulAddInPlace(acc, b, g.t, transB, true)
+	case j == 0:
+		return tensor.MatMulAddInPlace(acc, g.t, b, false, !transB)
+	case transB:
+		return tensor.MatMulAddInPlace(acc, g.t, a, true, transA)
+	default:
+		return tensor.MatMulAddInPlace(acc, a, g.t, !transA, false)
 	}
-	return rules
-}()
-
-// boolIndex is 1 for true and 0 for false.
-func boolIndex(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // Dot returns sum(a * b) as a scalar.
@@ -484,7 +506,7 @@ func Inner(xs, us []*Value) *Value {
 // Inverse returns the inverse of a square matrix. Its gradient,
 // -X^{-T} G X^{-T}, is written with the output so higher orders follow.
 func Inverse(x *Value) *Value {
-	return record("Inverse", tensor.Inverse(x.t), func(g *Value, _ []*Value, y *Value, _ []bool, res []*Value) []*Value {
+	return record("Inverse", tensor.Inverse(x.t), func(g *Value, _ []*Value, y *Value, _ *attrs, _ []bool, res []*Value) []*Value {
 		return fill(res, Neg(MatMul(MatMul(y, g, true, false), y, false, true)))
 	}, x)
 }
@@ -495,9 +517,9 @@ func Inverse(x *Value) *Value {
 // with the diagonal halved (Murray, 2016); it is correct for symmetric
 // perturbations of A, which is how A arises in bism's models.
 func Cholesky(x *Value) *Value {
-	return record("Cholesky", tensor.Cholesky(x.t), func(g *Value, _ []*Value, l *Value, _ []bool, res []*Value) []*Value {
+	return record("Cholesky", tensor.Cholesky(x.t), func(g *Value, _ []*Value, l *Value, _ *attrs, _ []bool, res []*Value) []*Value {
 		n := l.Shape()[0]
-		phi := Mul(MatMul(l, g, true, false), constResult(tensor.TrilMask(l.DType(), n, 0.5)))
+		phi := Mul(MatMul(l, g, true, false), Const(tensor.TrilMask(l.DType(), n, 0.5)))
 		linv := Inverse(l)
 		s := MatMul(MatMul(linv, phi, true, false), linv, false, false)
 		return fill(res, Scale(Add(s, Transpose(s)), 0.5))
@@ -510,37 +532,41 @@ func LinComb(a float64, x *Value, b float64, y *Value) *Value {
 	if !tensor.SameShape(x.Shape(), y.Shape()) {
 		return Add(Scale(x, a), Scale(y, b))
 	}
-	return record("LinComb", tensor.LinComb(a, x.t, b, y.t), func(g *Value, _ []*Value, _ *Value, need []bool, res []*Value) []*Value {
-		if need[0] {
-			res[0] = Scale(g, a)
-		}
-		if need[1] {
-			res[1] = Scale(g, b)
-		}
-		return res
-	}, x, y)
+	return withAttrs(record("LinComb", tensor.LinComb(a, x.t, b, y.t), linCombVJP, x, y), attrs{f: [2]float64{a, b}})
+}
+
+func linCombVJP(g *Value, _ []*Value, _ *Value, at *attrs, need []bool, res []*Value) []*Value {
+	if need[0] {
+		res[0] = Scale(g, at.f[0])
+	}
+	if need[1] {
+		res[1] = Scale(g, at.f[1])
+	}
+	return res
 }
 
 // AdamDirection returns m / (sqrt(v) + eps), Adam's update direction, in
 // one pass. With r = 1/(sqrt(v)+eps): d/dm = r and d/dv = -m r² / (2 sqrt(v)).
 func AdamDirection(m, v *Value, eps float64) *Value {
-	return record("AdamDirection", tensor.AdamDirection(m.t, v.t, eps), func(g *Value, in []*Value, out *Value, need []bool, res []*Value) []*Value {
-		m, v := in[0], in[1]
-		if firstOrder(g, m, v) {
-			// First-order backward pass: one fused kernel, nothing recorded.
-			gm, gv := tensor.AdamDirectionGrad(g.t, m.t, v.t, eps)
-			return fill(res, constResult(gm), constResult(gv))
-		}
-		res[0], res[1] = adamDirectionVJP(g, m, v, eps, need[0], need[1])
-		return res
-	}, m, v)
+	return withAttrs(record("AdamDirection", tensor.AdamDirection(m.t, v.t, eps), adamDirectionRule, m, v), attrs{f: [2]float64{eps}})
+}
+
+func adamDirectionRule(g *Value, in []*Value, _ *Value, at *attrs, need []bool, res []*Value) []*Value {
+	m, v, eps := in[0], in[1], at.f[0]
+	if firstOrder(g, m, v) {
+		// First-order backward pass: one fused kernel, nothing recorded.
+		gm, gv := tensor.AdamDirectionGrad(g.t, m.t, v.t, eps)
+		return fill(res, Const(gm), Const(gv))
+	}
+	res[0], res[1] = adamDirectionVJP(g, m, v, eps, need[0], need[1])
+	return res
 }
 
 // adamDirectionVJP is the recorded backward pass of AdamDirection: its
 // products for m and v, where asked for.
 func adamDirectionVJP(g, m, v *Value, eps float64, needM, needV bool) (dm, dv *Value) {
 	sq := Sqrt(v)
-	r := Div(constResult(tensor.OnesLike(v.t)), AddScalar(sq, eps))
+	r := Div(Const(tensor.OnesLike(v.t)), AddScalar(sq, eps))
 	if needM {
 		dm = Mul(g, r)
 	}
@@ -560,48 +586,55 @@ func adamDirectionVJP(g, m, v *Value, eps float64, needM, needV bool) (dm, dv *V
 // Its derivatives: d/ds = [b1; b2], d/dg = (1-b1) on m's half plus
 // 2 (1-b2) g on v's half.
 func AdamMomentsPacked(s, g *Value, b1, b2 float64) *Value {
-	return record("AdamMomentsPacked", tensor.AdamMomentsPacked(s.t, g.t, b1, b2), func(up *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
-		g := in[1]
-		if firstOrder(up, g) {
-			// First-order backward pass: one fused kernel, nothing recorded.
-			gs, gg := tensor.AdamMomentsPackedGrad(up.t, g.t, b1, b2)
-			return fill(res, constResult(gs), constResult(gg))
-		}
-		um, uv := unpack(up)
-		if need[0] {
-			res[0] = pack(Scale(um, b1), Scale(uv, b2))
-		}
-		if need[1] {
-			res[1] = Add(Mul(Scale(uv, 1-b2), Scale(g, 2)), Scale(um, 1-b1))
-		}
-		return res
-	}, s, g)
+	return withAttrs(record("AdamMomentsPacked", tensor.AdamMomentsPacked(s.t, g.t, b1, b2), adamMomentsPackedVJP, s, g), attrs{f: [2]float64{b1, b2}})
+}
+
+func adamMomentsPackedVJP(up *Value, in []*Value, _ *Value, at *attrs, need []bool, res []*Value) []*Value {
+	g, b1, b2 := in[1], at.f[0], at.f[1]
+	if firstOrder(up, g) {
+		// First-order backward pass: one fused kernel, nothing recorded.
+		gs, gg := tensor.AdamMomentsPackedGrad(up.t, g.t, b1, b2)
+		return fill(res, Const(gs), Const(gg))
+	}
+	um, uv := unpack(up)
+	if need[0] {
+		res[0] = pack(Scale(um, b1), Scale(uv, b2))
+	}
+	if need[1] {
+		res[1] = Add(Mul(Scale(uv, 1-b2), Scale(g, 2)), Scale(um, 1-b1))
+	}
+	return res
 }
 
 // AdamApplyPacked returns x - step m / (sqrt(v) + eps) for s = [m; v], Adam's
 // parameter update from the updated moments. Its derivatives: d/dx = 1 and
 // -step times AdamDirection's for m and v.
 func AdamApplyPacked(x, s *Value, step, eps float64) *Value {
-	return withAddVJP(record("AdamApplyPacked", tensor.AdamApplyPacked(x.t, s.t, step, eps), func(up *Value, in []*Value, _ *Value, need []bool, res []*Value) []*Value {
-		s := in[1]
-		res[0] = up
-		if !need[1] {
-			return res
-		}
-		if firstOrder(up, s) {
-			res[1] = constResult(tensor.AdamApplyPackedGrad(up.t, s.t, step, eps))
-			return res
-		}
-		m, v := unpack(s)
-		res[1] = pack(adamDirectionVJP(Scale(up, -step), m, v, eps, true, true))
+	v := withAddVJP(record("AdamApplyPacked", tensor.AdamApplyPacked(x.t, s.t, step, eps), adamApplyPackedVJP, x, s), adamApplyPackedAddVJP)
+	return withAttrs(v, attrs{f: [2]float64{step, eps}})
+}
+
+func adamApplyPackedVJP(up *Value, in []*Value, _ *Value, at *attrs, need []bool, res []*Value) []*Value {
+	s, step, eps := in[1], at.f[0], at.f[1]
+	res[0] = up
+	if !need[1] {
 		return res
-	}, x, s), func(up *Value, in []*Value, j int, acc *tensor.Tensor) bool {
-		if j != 1 {
-			return false // x's product is up itself, handed on
-		}
-		tensor.AdamApplyPackedGradAdd(acc, up.t, in[1].t, step, eps)
-		return true
-	})
+	}
+	if firstOrder(up, s) {
+		res[1] = Const(tensor.AdamApplyPackedGrad(up.t, s.t, step, eps))
+		return res
+	}
+	m, v := unpack(s)
+	res[1] = pack(adamDirectionVJP(Scale(up, -step), m, v, eps, true, true))
+	return res
+}
+
+func adamApplyPackedAddVJP(up *Value, in []*Value, at *attrs, j int, acc *tensor.Tensor) bool {
+	if j != 1 {
+		return false // x's product is up itself, handed on
+	}
+	tensor.AdamApplyPackedGradAdd(acc, up.t, in[1].t, at.f[0], at.f[1])
+	return true
 }
 
 // withAddVJP gives v's node, if it has one, a rule that adds a product into

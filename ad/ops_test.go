@@ -165,7 +165,7 @@ func TestCheckGradCatchesWrongRule(t *testing.T) {
 	// Correct first derivative, wrong second: d/dx returns g*2x computed from a
 	// constant copy of x, so the second derivative is lost.
 	badSquare := func(x *Value) *Value {
-		return record("BadSquare", tensor.Square(x.t), func(g *Value, in []*Value, _ *Value, _ []bool, res []*Value) []*Value {
+		return record("BadSquare", tensor.Square(x.t), func(g *Value, in []*Value, _ *Value, _ *attrs, _ []bool, res []*Value) []*Value {
 			return fill(res, Mul(g, Const(tensor.Scale(in[0].t, 2))))
 		}, x)
 	}
@@ -197,7 +197,7 @@ func AddScalarDiag(x *Value, c float64) *Value {
 func TestGradResultsOutliveScratch(t *testing.T) {
 	halfSquare := func(x *Value) *Value {
 		y := tensor.Scale(tensor.Mul(x.t, x.t), 0.5)
-		return record("HalfSquareUnit", y, func(g *Value, in []*Value, out *Value, need []bool, res []*Value) []*Value {
+		return record("HalfSquareUnit", y, func(g *Value, in []*Value, out *Value, _ *attrs, need []bool, res []*Value) []*Value {
 			return fill(res, in[0]) // g·x with g = 1
 		}, x)
 	}

@@ -24,6 +24,9 @@ type Value struct {
 // i with need[i], the gradient with respect to input i given the cotangent g
 // of the output. It is written with ad operations, so when in and out are
 // recorded values the result is itself differentiable (higher order).
+// The operation's other arguments (scales, axes) are in at, so that a rule
+// is a plain function: one that captured them would be a closure, and
+// recording the operation would allocate it.
 // A rule may return g itself, or a view of it, for an input. In a
 // first-order pass a result that the rule allocated must be held by nothing
 // else once the rule returns (the pass adds into it and releases it).
@@ -31,7 +34,7 @@ type Value struct {
 // res has one nil entry per input: storage a rule may fill and return (it
 // is the pass's scratch, reused for the next rule), so that a rule need
 // not allocate its result.
-type vjpFunc func(g *Value, in []*Value, out *Value, need []bool, res []*Value) []*Value
+type vjpFunc func(g *Value, in []*Value, out *Value, at *attrs, need []bool, res []*Value) []*Value
 
 type node struct {
 	op     string
@@ -43,27 +46,87 @@ type node struct {
 	// and in are constants. The sum must have the bits of acc + the
 	// product vjp would return.
 	addVJP addVJPFunc
+	attrs  attrs
 }
 
 // addVJPFunc is node.addVJP's type.
-type addVJPFunc func(g *Value, in []*Value, j int, acc *tensor.Tensor) bool
+type addVJPFunc func(g *Value, in []*Value, at *attrs, j int, acc *tensor.Tensor) bool
+
+// attrs are an operation's arguments other than its input values, kept in
+// its node for its backward rules (vjpFunc).
+type attrs struct {
+	t     *tensor.Tensor                // data a rule reads that is not an input (ELU's x)
+	f     [2]float64                    // scalars: Affine's a, Adam's step and eps, ...
+	flags [2]bool                       // MatMul's transposes, Sum's keepdims
+	uf    tensor.UnaryFunc              // unary's function
+	rule  func(g, x, out *Value) *Value // unary's recorded rule
+	ints  [4]int                        // axes, or stride and pad; see setInts
+	n     int                           // how many of ints are set, or -1: more holds them
+	more  []int
+}
+
+// setInts keeps xs (axes, a permutation) in a, copying them into its array
+// when they fit.
+func (a *attrs) setInts(xs ...int) {
+	if len(xs) <= len(a.ints) {
+		a.n = copy(a.ints[:], xs)
+		return
+	}
+	a.n, a.more = -1, append([]int(nil), xs...)
+}
+
+// getInts returns the integers setInts kept.
+func (a *attrs) getInts() []int {
+	if a.n < 0 {
+		return a.more
+	}
+	return a.ints[:a.n]
+}
+
+// withAttrs gives v's node, if it has one, the operation's other arguments.
+func withAttrs(v *Value, at attrs) *Value {
+	if v.node != nil {
+		v.node.attrs = at
+	}
+	return v
+}
 
 // Var returns a leaf value that requires gradients (a parameter or an input
 // to differentiate with respect to).
-func Var(t *tensor.Tensor) *Value { return &Value{t: t, requiresGrad: true} }
+// In an arena's Step (t belongs to the arena) the value lives as long as
+// the step's tensors.
+func Var(t *tensor.Tensor) *Value {
+	v := Const(t)
+	v.requiresGrad = true
+	return v
+}
 
-// Const returns a value that never requires gradients.
-func Const(t *tensor.Tensor) *Value { return &Value{t: t} }
+// Const returns a value that never requires gradients. In an arena's Step
+// (t belongs to the arena) the value comes from the step's slab, as
+// recorded values do, and lives as long as the step's tensors.
+func Const(t *tensor.Tensor) *Value {
+	if v := constants.Get(t.Arena()); v != nil {
+		v.t = t
+		return v
+	}
+	return &Value{t: t}
+}
 
-// Vars returns Var(t) for each of ts, in one allocation.
+// Vars returns Var(t) for each of ts, in one allocation, or none in an
+// arena's Step (ts belong to the arena: the values then live as long as
+// the step's tensors).
 func Vars(ts []*tensor.Tensor) []*Value { return leaves(ts, true) }
 
-// Consts returns Const(t) for each of ts, in one allocation.
+// Consts returns Const(t) for each of ts, as Vars does.
 func Consts(ts []*tensor.Tensor) []*Value { return leaves(ts, false) }
 
 func leaves(ts []*tensor.Tensor, requiresGrad bool) []*Value {
-	vs := make([]Value, len(ts))
-	out := make([]*Value, len(ts))
+	var a *tensor.Arena
+	if len(ts) > 0 {
+		a = ts[0].Arena()
+	}
+	vs := leafValues.Make(a, len(ts))
+	out := valueLists.Make(a, len(ts))
 	for i, t := range ts {
 		vs[i] = Value{t: t, requiresGrad: requiresGrad}
 		out[i] = &vs[i]
@@ -72,10 +135,7 @@ func leaves(ts []*tensor.Tensor, requiresGrad bool) []*Value {
 }
 
 // recorded reports whether an operation on xs is recorded: whether one of
-// them requires gradients (record). Operations whose backward rule
-// captures their arguments (a closure: one allocation, made before record
-// is called) check it first, so that computing on constants (sampling,
-// first-order backward passes) makes no rule.
+// them requires gradients (record).
 func recorded(xs ...*Value) bool {
 	for _, x := range xs {
 		if x.requiresGrad {
@@ -85,23 +145,17 @@ func recorded(xs ...*Value) bool {
 	return false
 }
 
-// constResult is Const for a tensor an operation has just computed: in an
-// arena's step the value comes from the step's slab, as record's constant
-// results do, so it lives as long as the tensor's storage.
-func constResult(t *tensor.Tensor) *Value {
-	if v := constants.Get(t.Arena()); v != nil {
-		v.t = t
-		return v
-	}
-	return &Value{t: t}
-}
-
 // Detach returns v's tensor as a constant: gradients stop here.
 func Detach(v *Value) *Value { return Const(v.t) }
 
-// Tensors returns the values' tensors, e.g. the gradients Grad returns.
+// Tensors returns the values' tensors, e.g. the gradients Grad returns (in
+// an arena's Step, a list that lives as long as the step's tensors).
 func Tensors(vs []*Value) []*tensor.Tensor {
-	out := make([]*tensor.Tensor, len(vs))
+	var a *tensor.Arena
+	if len(vs) > 0 {
+		a = vs[0].t.Arena()
+	}
+	out := tensorLists.Make(a, len(vs))
 	for i, v := range vs {
 		out[i] = v.t
 	}
@@ -141,7 +195,7 @@ func (v *Value) String() string {
 // constants (Const, Detach, nn.Params.Consts), so nothing is recorded.
 func record(op string, out *tensor.Tensor, vjp vjpFunc, inputs ...*Value) *Value {
 	if !recorded(inputs...) {
-		return constResult(out)
+		return Const(out)
 	}
 	// The value, its node and (for up to three) its inputs in one
 	// allocation, or none: in an arena's step they come from its slab, as
@@ -173,6 +227,10 @@ type valueNode struct {
 var (
 	nodes     = tensor.NewSlab[valueNode]()
 	constants = tensor.NewSlab[Value]()
+
+	leafValues  = tensor.NewSlices[Value]()
+	valueLists  = tensor.NewSlices[*Value]()
+	tensorLists = tensor.NewSlices[*tensor.Tensor]()
 )
 
 // fill sets a rule's results, res (see vjpFunc), to vs and returns it.

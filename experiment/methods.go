@@ -3,6 +3,7 @@ package experiment
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/bism-ml/bism/model"
 	"github.com/bism-ml/bism/nn"
@@ -25,6 +26,8 @@ type bilevel struct {
 	// The implicit gradient's solves since the last metrics record.
 	solves                     int
 	iters, residual, innerGrad float64
+
+	state []train.State // State's list (states)
 }
 
 func (s *bilevel) Step(v *tensor.Tensor, rng *tensor.RNG) (float64, float64, []*tensor.Tensor) {
@@ -52,7 +55,16 @@ func (s *bilevel) record(rec train.Record) {
 }
 
 func (s *bilevel) State() []train.State {
-	return []train.State{{Name: "posterior", Params: s.q.Params(), Opt: s.b.InnerOpt}}
+	return states(&s.state, train.State{Name: "posterior", Params: s.q.Params(), Opt: s.b.InnerOpt})
+}
+
+// states returns ss, a method's State, from *cache, where it is made
+// again only when it changes: the training loop asks for it every step.
+func states(cache *[]train.State, ss ...train.State) []train.State {
+	if !slices.Equal(*cache, ss) {
+		*cache = append((*cache)[:0], ss...)
+	}
+	return *cache
 }
 
 func (s *bilevel) SetInnerLR(lr float64) { s.b.InnerOpt.SetLR(lr) }
@@ -91,6 +103,7 @@ type pcd struct {
 	m        *model.GRBM
 	state    *nn.Params
 	restored bool
+	states   []train.State
 }
 
 func (s *pcd) Step(v *tensor.Tensor, rng *tensor.RNG) (float64, float64, []*tensor.Tensor) {
@@ -102,9 +115,11 @@ func (s *pcd) Step(v *tensor.Tensor, rng *tensor.RNG) (float64, float64, []*tens
 	s.state.Get("chains").CopyFrom(s.pcd.Chains().As(tensor.Float32))
 	return l, nan, g
 }
-func (s *pcd) State() []train.State { return []train.State{{Name: "pcd", Params: s.state}} }
-func (s *pcd) SetInnerLR(float64)   {}
-func (s *pcd) Restored()            { s.restored = true }
+func (s *pcd) State() []train.State {
+	return states(&s.states, train.State{Name: "pcd", Params: s.state})
+}
+func (s *pcd) SetInnerLR(float64) {}
+func (s *pcd) Restored()          { s.restored = true }
 
 // nce also learns NCE's log-normaliser with its own Adam, stepped by
 // Commit once the step is known to be finite.
@@ -113,6 +128,7 @@ type nce struct {
 	m   *model.GRBM
 	opt *optim.Adam
 	gz  []*tensor.Tensor
+	st  []train.State
 }
 
 func (s *nce) Step(v *tensor.Tensor, rng *tensor.RNG) (float64, float64, []*tensor.Tensor) {
@@ -135,7 +151,7 @@ func stepLogZ(opt *optim.Adam, p *nn.Params, gz *[]*tensor.Tensor) error {
 	return nil
 }
 func (s *nce) State() []train.State {
-	return []train.State{{Name: "nce", Params: s.nce.Params(), Opt: s.opt}}
+	return states(&s.st, train.State{Name: "nce", Params: s.nce.Params(), Opt: s.opt})
 }
 func (s *nce) SetInnerLR(lr float64) { s.opt.SetLR(lr) }
 
@@ -147,6 +163,7 @@ type vnce struct {
 	q   *model.BernoulliPosterior
 	opt *optim.Adam
 	gz  []*tensor.Tensor
+	st  []train.State
 }
 
 func (s *vnce) Step(x *tensor.Tensor, rng *tensor.RNG) (float64, float64, []*tensor.Tensor) {
@@ -156,6 +173,6 @@ func (s *vnce) Step(x *tensor.Tensor, rng *tensor.RNG) (float64, float64, []*ten
 }
 func (s *vnce) Commit() error { return stepLogZ(s.opt, s.v.Params(), &s.gz) }
 func (s *vnce) State() []train.State {
-	return []train.State{{Name: "posterior", Params: s.q.Params(), Opt: s.v.InnerOpt}, {Name: "vnce", Params: s.v.Params(), Opt: s.opt}}
+	return states(&s.st, train.State{Name: "posterior", Params: s.q.Params(), Opt: s.v.InnerOpt}, train.State{Name: "vnce", Params: s.v.Params(), Opt: s.opt})
 }
 func (s *vnce) SetInnerLR(lr float64) { s.opt.SetLR(lr); s.v.InnerOpt.SetLR(lr) }

@@ -87,13 +87,28 @@ func (m *GRBM) Energy(th nn.Vals, v, h *ad.Value) *ad.Value {
 
 // EnergyGivenV returns h -> E(v,h) with the quadratic term and c + Wᵀv
 // computed once.
-func (m *GRBM) EnergyGivenV(th nn.Vals, v *ad.Value) func(h *ad.Value) *ad.Value {
+func (m *GRBM) EnergyGivenV(th nn.Vals, v *ad.Value) HiddenEnergy {
 	m.checkShapes("EnergyGivenV", v, nil)
-	quad, in := m.quadratic(th, v), m.hiddenInput(th, v)
-	return func(h *ad.Value) *ad.Value {
-		m.checkShapes("EnergyGivenV", v, h)
-		return ad.Sub(quad, rowSum(ad.Mul(in, h)))
+	e := grbmGivenVs.Get(v.Tensor().Arena())
+	if e == nil {
+		e = new(grbmGivenV)
 	}
+	*e = grbmGivenV{m: m, v: v, quad: m.quadratic(th, v), in: m.hiddenInput(th, v)}
+	return e
+}
+
+// grbmGivenV is the GRBM's energy at a fixed v: its quadratic term and
+// c + Wᵀv (/σ). In an arena's Step it lives as long as the step's tensors.
+type grbmGivenV struct {
+	m           *GRBM
+	v, quad, in *ad.Value
+}
+
+var grbmGivenVs = tensor.NewSlab[grbmGivenV]()
+
+func (e *grbmGivenV) At(h *ad.Value) *ad.Value {
+	e.m.checkShapes("EnergyGivenV", e.v, h)
+	return ad.Sub(e.quad, rowSum(ad.Mul(e.in, h)))
 }
 
 // FreeEnergy returns F(v) = 1/2 Σ(v-b)²/σ² - Σ_j softplus(c + Wᵀv)_j per row.

@@ -41,22 +41,35 @@ type Posterior interface {
 // rowSum sums [B,K] over its last axis to [B].
 func rowSum(x *ad.Value) *ad.Value { return ad.Sum(x, false, -1) }
 
+// A HiddenEnergy is h -> E(v,h;θ) at a fixed v and θ, what the inner
+// problem of bi-level score matching evaluates at many h (EnergyGivenV).
+type HiddenEnergy interface {
+	// At returns E(v,h;θ) per example, [B].
+	At(h *ad.Value) *ad.Value
+}
+
+// HiddenEnergyFunc is a function used as a HiddenEnergy.
+type HiddenEnergyFunc func(h *ad.Value) *ad.Value
+
+// At returns f(h).
+func (f HiddenEnergyFunc) At(h *ad.Value) *ad.Value { return f(h) }
+
 // EnergyGivenV returns h -> E(v,h;θ) for a fixed v. Models that implement
 // VisibleConditioner precompute the parts that depend on v alone (for the
 // GRBM, the quadratic term and vW + c), so the inner steps of bi-level
 // score matching, which evaluate E at one v for many h, pay for them once
 // and backpropagate through them once.
-func EnergyGivenV(m EBLVM, theta nn.Vals, v *ad.Value) func(h *ad.Value) *ad.Value {
+func EnergyGivenV(m EBLVM, theta nn.Vals, v *ad.Value) HiddenEnergy {
 	if c, ok := m.(VisibleConditioner); ok {
 		return c.EnergyGivenV(theta, v)
 	}
-	return func(h *ad.Value) *ad.Value { return m.Energy(theta, v, h) }
+	return HiddenEnergyFunc(func(h *ad.Value) *ad.Value { return m.Energy(theta, v, h) })
 }
 
 // VisibleConditioner is implemented by models that can precompute the
 // v-only parts of their energy (see EnergyGivenV).
 type VisibleConditioner interface {
-	EnergyGivenV(theta nn.Vals, v *ad.Value) func(h *ad.Value) *ad.Value
+	EnergyGivenV(theta nn.Vals, v *ad.Value) HiddenEnergy
 }
 
 // JointSampler is implemented by posteriors that can draw h and evaluate

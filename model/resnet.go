@@ -215,23 +215,23 @@ func (m *DeepEBLVM) Features(th nn.Vals, v *ad.Value) *ad.Value {
 
 // Energy returns E(v,h) per example, [B].
 func (m *DeepEBLVM) Energy(th nn.Vals, v, h *ad.Value) *ad.Value {
-	return m.EnergyGivenV(th, v)(h)
+	return m.EnergyGivenV(th, v).At(h)
 }
 
 // EnergyGivenV returns h -> E(v,h) with g1(v) and its product with W_top
 // computed once (model.VisibleConditioner).
-func (m *DeepEBLVM) EnergyGivenV(th nn.Vals, v *ad.Value) func(h *ad.Value) *ad.Value {
+func (m *DeepEBLVM) EnergyGivenV(th nn.Vals, v *ad.Value) HiddenEnergy {
 	w := th.Get(m.g3.WeightName())
 	top := ad.Slice(w, 0, 0, m.Cfg.H)
 	sum := ad.Add(top, ad.Slice(w, 0, m.Cfg.H, 2*m.Cfg.H)) // W_top + W_bot
 	c := ad.Linear(m.Features(th, v), top, th.Get(m.g3.BiasName()))
 	b := v.Shape()[0]
-	return func(h *ad.Value) *ad.Value {
+	return HiddenEnergyFunc(func(h *ad.Value) *ad.Value {
 		if s := h.Shape(); len(s) != 2 || s[0] != b || s[1] != m.Cfg.H {
 			panic(fmt.Sprintf("model.DeepEBLVM: h has shape %v, want [%d %d]", s, b, m.Cfg.H))
 		}
 		return rowSum(ad.Square(ad.ELU(ad.Add(c, ad.MatMul(h, sum, false, false)))))
-	}
+	})
 }
 
 // ---- the fully visible baseline ----

@@ -56,8 +56,29 @@ func (p *Params) Lookup(name string) (*tensor.Tensor, bool) {
 
 // Tensors returns the tensors in order.
 func (p *Params) Tensors() []*tensor.Tensor {
-	return append([]*tensor.Tensor(nil), p.ts...)
+	return copyList(tensorLists, p.ts, func(t *tensor.Tensor) *tensor.Tensor { return t })
 }
+
+// copyList returns a copy of xs: in an arena's Step (xs' tensors belong to
+// the arena) one that lives as long as the step's tensors, so that
+// binding parameters each step allocates nothing.
+func copyList[T any](s tensor.Slices[T], xs []T, tensorOf func(T) *tensor.Tensor) []T {
+	var a *tensor.Arena
+	if len(xs) > 0 {
+		a = tensorOf(xs[0]).Arena()
+	}
+	out := s.Make(a, len(xs))
+	copy(out, xs)
+	return out
+}
+
+var (
+	tensorLists = tensor.NewSlices[*tensor.Tensor]()
+	valueLists  = tensor.NewSlices[*ad.Value]()
+)
+
+// tensorOfValue is copyList's tensorOf for values.
+func tensorOfValue(v *ad.Value) *tensor.Tensor { return v.Tensor() }
 
 // Clone deep-copies every tensor.
 func (p *Params) Clone() *Params {
@@ -104,7 +125,7 @@ func NewVals(names []string, vs []*ad.Value) Vals {
 	if len(names) != len(vs) {
 		panic(fmt.Sprintf("nn.NewVals: %d names for %d values", len(names), len(vs)))
 	}
-	return Vals{names: names, vs: append([]*ad.Value(nil), vs...)}
+	return Vals{names: names, vs: copyList(valueLists, vs, tensorOfValue)}
 }
 
 // Get returns the value bound to name, panicking if absent. (A search of
@@ -124,12 +145,31 @@ func (v Vals) Names() []string { return v.names }
 
 // List returns the values in order.
 func (v Vals) List() []*ad.Value {
-	return append([]*ad.Value(nil), v.vs...)
+	return copyList(valueLists, v.vs, tensorOfValue)
+}
+
+// Lists returns the values of each of vs in order, one list (in an
+// arena's Step, one that lives as long as the step's tensors): what a
+// gradient with respect to several parameter sets takes.
+func Lists(vs ...Vals) []*ad.Value {
+	n := 0
+	var a *tensor.Arena
+	for _, v := range vs {
+		n += len(v.vs)
+		if a == nil && len(v.vs) > 0 {
+			a = v.vs[0].Tensor().Arena()
+		}
+	}
+	out := valueLists.Make(a, n)[:0]
+	for _, v := range vs {
+		out = append(out, v.vs...)
+	}
+	return out
 }
 
 // Detach returns the same tensors as constants.
 func (v Vals) Detach() Vals {
-	out := Vals{names: v.names, vs: make([]*ad.Value, len(v.vs))}
+	out := Vals{names: v.names, vs: copyList(valueLists, v.vs, tensorOfValue)}
 	for i, x := range v.vs {
 		out.vs[i] = ad.Detach(x)
 	}

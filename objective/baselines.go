@@ -102,8 +102,9 @@ type PCD struct {
 func NewPCD(k int) *PCD { return &PCD{K: k, NumChains: DefaultPCDChains} }
 
 // Chains returns the current chain states [NumChains, D], or nil before the
-// first Step. Step replaces (never modifies) this tensor, so the returned
-// value stays valid; the caller must not modify it.
+// first Step. Each Step updates this tensor in place (so that a step
+// allocates nothing for them): Clone it to keep the states of one step.
+// The caller must not modify it.
 func (p *PCD) Chains() *tensor.Tensor { return p.chains }
 
 // SetChains replaces the chain states with a copy of c ([N, D]; N becomes
@@ -116,7 +117,9 @@ func (p *PCD) SetChains(c *tensor.Tensor) {
 	if c.Rank() != 2 {
 		panic(fmt.Sprintf("objective.PCD.SetChains: chains of shape %v, want [N D]", c.Shape()))
 	}
-	p.chains = c.Clone()
+	// A copy on the heap: c may be a tensor of a step (the chains outlive it).
+	p.chains = tensor.New(c.DType(), c.Shape()...)
+	p.chains.CopyFrom(c)
 	p.NumChains = c.Dim(0)
 }
 
@@ -130,29 +133,19 @@ func (p *PCD) Step(m *model.GRBM, v *tensor.Tensor, rng *tensor.RNG) (float64, [
 			n = DefaultPCDChains
 		}
 		p.NumChains = n
-		p.chains = tensor.Keep(tileRows(v, n))
+		p.chains = tensor.Keep(tensor.TileRows(v, n))
 	}
 	if s := p.chains.Shape(); s[1] != m.D || p.chains.DType() != v.DType() {
 		panic(fmt.Sprintf("objective.PCD.Step: chains %v%v do not match data %v%v", p.chains.DType(), s, v.DType(), v.Shape()))
 	}
-	// The chains outlive the step (see tensor.Arena).
-	p.chains = tensor.Keep(GibbsChains(m, p.chains, p.K, rng))
+	// The chains outlive the step (see tensor.Arena): the new states are
+	// copied into their storage, which belongs to v's arena so that the
+	// step computes on them there.
+	p.chains.SetArena(v.Arena())
+	p.chains.CopyFrom(GibbsChains(m, p.chains, p.K, rng))
 	theta := m.Params().Vars()
 	l := FreeEnergyGap(m, theta, v, p.chains)
 	return l.Item(), ad.Tensors(ad.Grad(l, theta.List()))
-}
-
-// tileRows returns n rows, row i being x's row i mod B.
-func tileRows(x *tensor.Tensor, n int) *tensor.Tensor {
-	b := x.Dim(0)
-	if b == 0 {
-		panic("objective: empty minibatch")
-	}
-	parts := make([]*tensor.Tensor, 0, n/b+1)
-	for got := 0; got < n; got += b {
-		parts = append(parts, tensor.Slice(x, 0, 0, min(b, n-got)))
-	}
-	return tensor.Concat(0, parts...)
 }
 
 // ---- noise-contrastive estimation ----
@@ -236,7 +229,7 @@ func (n *NCE) Step(m model.FreeEnergyModel, v *tensor.Tensor, rng *tensor.RNG) (
 	noise := rng.Normal(v.DType(), 0, 1, nu*v.Dim(0), v.Dim(1))
 	theta, cv := m.Params().Vars(), n.params.Vars()
 	l := NCELoss(m, theta, cv.Get(LogZParamName), v, noise, nu)
-	g := ad.Tensors(ad.Grad(l, append(theta.List(), cv.List()...)))
+	g := ad.Tensors(ad.Grad(l, nn.Lists(theta, cv)))
 	k := len(theta.Names())
 	return l.Item(), g[:k], g[k:]
 }
@@ -251,7 +244,7 @@ func vnceLogRatios(m model.EBLVM, q model.Posterior, theta, phi nn.Vals, logZ *a
 		panic(fmt.Sprintf("objective: VNCE needs at least one particle, got %d", particles))
 	}
 	b := x.Dim(0)
-	xs := tileRows(x, particles*b)
+	xs := tensor.TileRows(x, particles*b)
 	xv := ad.Const(xs)
 	h := q.Sample(phi, xv, rng)
 	logPhi := ad.Sub(ad.Neg(m.Energy(theta, xv, h)), logZ)
@@ -371,7 +364,7 @@ func (v *VNCE) Step(m model.EBLVM, x *tensor.Tensor, rng *tensor.RNG) VNCEResult
 	noise := rng.Normal(x.DType(), 0, 1, nu*x.Dim(0), x.Dim(1))
 	theta, cv := m.Params().Vars(), v.params.Vars()
 	loss, bound := VNCELoss(m, v.Posterior, theta, qp.Consts(), cv.Get(LogZParamName), x, noise, particles, nu, rng)
-	g := ad.Tensors(ad.Grad(loss, append(theta.List(), cv.List()...)))
+	g := ad.Tensors(ad.Grad(loss, nn.Lists(theta, cv)))
 	k := len(theta.Names())
 	return VNCEResult{Loss: loss.Item(), Bound: bound.Item(), Grads: g[:k], LogZGrads: g[k:]}
 }

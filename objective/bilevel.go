@@ -44,7 +44,7 @@ func BiEnergyMean(m model.EBLVM, q model.Posterior, theta, phi nn.Vals, samples 
 		var sum *ad.Value
 		for i := 0; i < samples; i++ {
 			h := q.Sample(phi, vd, rng)
-			e := ad.Add(energy(h), q.LogProb(phi, v, h))
+			e := ad.Add(energy.At(h), q.LogProb(phi, v, h))
 			if sum == nil {
 				sum = e
 			} else {
@@ -62,13 +62,13 @@ func BiEnergyMean(m model.EBLVM, q model.Posterior, theta, phi nn.Vals, samples 
 // it is the Fisher form of Eq. 11, 1/2|∇_h(-E(v,h) - log q(h|v))|² at a
 // reparameterised sample. weights, if non-nil, scales each example's loss
 // (BiMDSM divides by σ_i).
-func InnerLoss(energy func(h *ad.Value) *ad.Value, q model.Posterior, phi nn.Vals, v *ad.Value, weights *tensor.Tensor, rng *tensor.RNG) *ad.Value {
+func InnerLoss(energy model.HiddenEnergy, q model.Posterior, phi nn.Vals, v *ad.Value, weights *tensor.Tensor, rng *tensor.RNG) *ad.Value {
 	var per *ad.Value
 	if q.Continuous() {
 		per = PosteriorFisher(energy, q, phi, v, q.Sample(phi, v, rng))
 	} else {
 		h, logq := model.SampleWithLogProb(q, phi, v, rng)
-		per = ad.Add(energy(h), logq)
+		per = ad.Add(energy.At(h), logq)
 	}
 	if weights != nil {
 		per = ad.Mul(per, ad.Const(weights.Reshape(-1)))
@@ -79,12 +79,12 @@ func InnerLoss(energy func(h *ad.Value) *ad.Value, q model.Posterior, phi nn.Val
 // PosteriorFisher returns, per example, 1/2|∇_h log p̃(v,h) - ∇_h log q(h|v)|²
 // at the given h: the integrand of D_F(q(h|v) || p(h|v)) (Eq. 11). h keeps
 // its dependence on φ, so the result can be differentiated in φ and θ.
-func PosteriorFisher(energy func(h *ad.Value) *ad.Value, q model.Posterior, phi nn.Vals, v, h *ad.Value) *ad.Value {
+func PosteriorFisher(energy model.HiddenEnergy, q model.Posterior, phi nn.Vals, v, h *ad.Value) *ad.Value {
 	if !h.RequiresGrad() {
 		// Only the value is wanted (evaluation): differentiate at a leaf.
 		h = ad.Var(h.Tensor())
 	}
-	f := ad.SumAll(ad.Add(energy(h), q.LogProb(phi, v, h)))
+	f := ad.SumAll(ad.Add(energy.At(h), q.LogProb(phi, v, h)))
 	gh := ad.Grad(f, []*ad.Value{h}, ad.CreateGraph())[0]
 	return halfSqNorm(gh)
 }
@@ -170,7 +170,7 @@ func (b *BiLevel) StepPerturbed(p Perturbed, rng *tensor.RNG) StepResult {
 			u = b.InnerOpt.Unroll()
 		}
 	}
-	var energyN func(h *ad.Value) *ad.Value
+	var energyN model.HiddenEnergy
 	if b.N > 0 {
 		energyN = model.EnergyGivenV(b.Model, theta, x)
 	}

@@ -58,7 +58,7 @@ type ImplicitInfo struct {
 // InnerLossMean is InnerLoss averaged over draws independent draws of q's
 // noise: the noise-averaged Ĝ_M of Theorem 2's setting, a deterministic
 // function of (θ, φ) once its draws are made.
-func InnerLossMean(energy func(h *ad.Value) *ad.Value, q model.Posterior, phi nn.Vals, v *ad.Value, weights *tensor.Tensor, draws int, rng *tensor.RNG) *ad.Value {
+func InnerLossMean(energy model.HiddenEnergy, q model.Posterior, phi nn.Vals, v *ad.Value, weights *tensor.Tensor, draws int, rng *tensor.RNG) *ad.Value {
 	if draws < 1 {
 		panic(fmt.Sprintf("objective.InnerLossMean: draws %d < 1", draws))
 	}
@@ -119,7 +119,7 @@ func ImplicitGradientSolve(outer, inner func(theta, phi nn.Vals) *ad.Value, thet
 	nth := len(theta.List())
 
 	j := outer(theta, phi)
-	g := ad.Grad(j, append(theta.List(), phi.List()...))
+	g := ad.Grad(j, nn.Lists(theta, phi))
 	dJdTheta, dJdPhi := g[:nth], g[nth:]
 
 	G := inner(theta, phi)

@@ -163,9 +163,13 @@ func rows(x *ad.Value) *ad.Value {
 	if r == 1 {
 		return x
 	}
-	axes := make([]int, r-1)
-	for i := range axes {
-		axes[i] = i + 1
+	var small [8]int
+	axes := small[:0]
+	if r-1 > len(small) {
+		axes = make([]int, 0, r-1)
+	}
+	for i := range r - 1 {
+		axes = append(axes, i+1)
 	}
 	return ad.Sum(x, false, axes...)
 }

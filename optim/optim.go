@@ -164,12 +164,31 @@ func (a *Adam) LoadState(s map[string]*tensor.Tensor, p *nn.Params) error {
 
 // Unroll continues from the current step count and moments, detached.
 func (a *Adam) Unroll() Unrolled {
-	u := &unrolledAdam{a: *a}
-	for i := range a.m {
-		u.s = append(u.s, ad.Const(packMoments(a.m[i], a.v[i])))
+	var ar *tensor.Arena
+	if len(a.m) > 0 {
+		ar = a.m[0].Arena()
+	}
+	u := unrolls.Get(ar)
+	if u == nil {
+		u = new(unrolledAdam)
+	}
+	u.a = *a
+	if len(a.m) > 0 {
+		u.s = momentLists.Make(ar, len(a.m))
+		for i := range a.m {
+			u.s[i] = ad.Const(packMoments(a.m[i], a.v[i]))
+		}
 	}
 	return u
 }
+
+// In an arena's Step (the moments belong to the arena) an unrolled
+// optimizer lives as long as the step's tensors: it is made anew every
+// step without allocating.
+var (
+	unrolls     = tensor.NewSlab[unrolledAdam]()
+	momentLists = tensor.NewSlices[*ad.Value]()
+)
 
 // unrolledAdam's steps keep each parameter's moments packed, s = [m; v],
 // so that a step is two recorded operations (ad.AdamMomentsPacked, then
@@ -182,8 +201,7 @@ type unrolledAdam struct {
 
 // packMoments returns [m; v], of shape [2, p...] for moments of shape p.
 func packMoments(m, v *tensor.Tensor) *tensor.Tensor {
-	shape := append([]int{1}, m.Shape()...)
-	return tensor.Concat(0, m.Reshape(shape...), v.Reshape(shape...))
+	return tensor.Stack(m, v)
 }
 
 func (u *unrolledAdam) Step(p nn.Vals, grads []*ad.Value) nn.Vals {

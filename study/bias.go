@@ -262,7 +262,7 @@ func (cfg *BiasConfig) evaluate(phiStart *nn.Params, optState map[string]*tensor
 			u = opt.Unroll()
 		}
 	}
-	var energyN func(h *ad.Value) *ad.Value
+	var energyN model.HiddenEnergy
 	if n > 0 {
 		energyN = model.EnergyGivenV(m, theta, x)
 	}

@@ -83,7 +83,7 @@ func newGRBMLimit(cfg *Fig1Config, p objective.Perturbed) *grbmLimit {
 	th := g.Params().Consts()
 	x := ad.Const(p.X)
 	hz := ad.Var(tensor.New(p.X.DType(), b, g.H))
-	e := ad.SumAll(model.EnergyGivenV(g, th, x)(hz))
+	e := ad.SumAll(model.EnergyGivenV(g, th, x).At(hz))
 	gu := ad.Grad(e, []*ad.Value{hz})[0].Tensor().Values()
 	gl.u = make([]float64, len(gu))
 	for i, v := range gu {

@@ -360,7 +360,7 @@ func ScoreVar(w io.Writer, e *experiment.Experiment) error {
 			energy := model.EnergyGivenV(m, theta, v)
 			var total *ad.Value
 			for s, h := range hs {
-				t := ad.Mul(energy(h), ad.Const(wts[s]))
+				t := ad.Mul(energy.At(h), ad.Const(wts[s]))
 				if total == nil {
 					total = t
 				} else {
@@ -384,7 +384,7 @@ func logWeights(m *model.DeepEBLVM, q *model.CNNPosterior, theta, phi nn.Vals, x
 	lw = make([][]float64, x.Shape()[0])
 	for s := 0; s < S; s++ {
 		h := q.Sample(phi, x, rng)
-		e := energy(h).Tensor().As(tensor.Float64).F64()
+		e := energy.At(h).Tensor().As(tensor.Float64).F64()
 		lq := q.LogProb(phi, x, h).Tensor().As(tensor.Float64).F64()
 		for b := range lw {
 			lw[b] = append(lw[b], -e[b]-lq[b])

@@ -438,32 +438,64 @@ func (s Slab[T]) Get(a *Arena) *T {
 	if !a.serving() || a.Poison {
 		return nil
 	}
-	a.mu.Lock()
-	for len(a.slabs) <= s.key {
-		a.slabs = append(a.slabs, nil)
-	}
-	st, _ := a.slabs[s.key].(*slabState[T])
-	if st == nil {
-		st = new(slabState[T])
-		a.slabs[s.key] = st
-	}
-	if st.c == len(st.chunks) {
-		st.chunks = append(st.chunks, make([]T, headerChunk))
-	}
-	v := &st.chunks[st.c][st.off]
-	if st.off++; st.off == headerChunk {
-		st.c, st.off = st.c+1, 0
-	}
-	a.mu.Unlock()
+	v := &takeSlab[T](a, s.key, 1)[0]
 	var zero T
 	*v = zero
 	return v
 }
 
+// A Slices serves slices of one element type that live as long as an
+// arena's tensors, as a Slab serves values: lists a step builds anew each
+// time (a backward pass's gradients, a model's parameters bound as values).
+type Slices[T any] struct{ key int }
+
+// NewSlices returns a Slices of element type T, usable with every arena.
+// Packages create theirs once, as package variables.
+func NewSlices[T any]() Slices[T] { return Slices[T]{int(slabKeys.Add(1)) - 1} }
+
+// Make returns a zeroed []T of length and capacity n: from a's share
+// while a serves a Step (so that it lives as long as the step's tensors,
+// and the next Step hands it out again), else from the heap (a is nil, not
+// in a Step, or poisoned, or n is more than a chunk holds).
+func (s Slices[T]) Make(a *Arena, n int) []T {
+	if !a.serving() || a.Poison || n > headerChunk {
+		return make([]T, n)
+	}
+	v := takeSlab[T](a, s.key, n)
+	clear(v)
+	return v
+}
+
+// takeSlab cuts n (at most a chunk's) consecutive elements from a's share
+// of the slab keyed key, under a's lock.
+func takeSlab[T any](a *Arena, key, n int) []T {
+	a.mu.Lock()
+	for len(a.slabs) <= key {
+		a.slabs = append(a.slabs, nil)
+	}
+	st, _ := a.slabs[key].(*slabState[T])
+	if st == nil {
+		st = new(slabState[T])
+		a.slabs[key] = st
+	}
+	if st.off+n > headerChunk {
+		st.c, st.off = st.c+1, 0
+	}
+	if st.c == len(st.chunks) {
+		st.chunks = append(st.chunks, make([]T, headerChunk))
+	}
+	v := st.chunks[st.c][st.off : st.off+n : st.off+n]
+	if st.off += n; st.off == headerChunk {
+		st.c, st.off = st.c+1, 0
+	}
+	a.mu.Unlock()
+	return v
+}
+
 type slabReset interface{ reset() }
 
-// slabState is one arena's chunks of a Slab, handed out in order from the
-// first since the last Reset.
+// slabState is one arena's chunks of a Slab or Slices, handed out in order
+// from the first since the last Reset.
 type slabState[T any] struct {
 	chunks [][]T
 	c, off int

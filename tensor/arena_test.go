@@ -209,6 +209,87 @@ func TestSlab(t *testing.T) {
 	})
 }
 
+// TestSlices: a Slices hands out zeroed slices of the asked length and
+// capacity, which the next Step of the same arena hands out again, none
+// overlapping another in a Step (lengths that straddle a chunk start a new
+// one); outside a Step, under Poison and for lengths over a chunk, slices
+// come from the heap.
+func TestSlices(t *testing.T) {
+	s := NewSlices[int]()
+	a := NewArena()
+	lens := []int{3, 100, 1, 200, 256, 7, 300}
+	var first [][]int
+	for step := range 3 {
+		a.Step(func() {
+			var got [][]int
+			for i, n := range lens {
+				v := s.Make(a, n)
+				if len(v) != n || cap(v) != n {
+					t.Fatalf("step %d: len %d cap %d, want %d", step, len(v), cap(v), n)
+				}
+				for j := range v {
+					if v[j] != 0 {
+						t.Fatalf("step %d, slice %d: not zeroed", step, i)
+					}
+					v[j] = i + 1
+				}
+				got = append(got, v)
+			}
+			for i, v := range got { // no slice overwrote another
+				for j := range v {
+					if v[j] != i+1 {
+						t.Fatalf("step %d: slice %d overlaps another", step, i)
+					}
+				}
+			}
+			if step == 0 {
+				first = got
+				return
+			}
+			for i := range got {
+				if lens[i] <= 256 && &got[i][0] != &first[i][0] {
+					t.Fatalf("step %d, slice %d: not reused", step, i)
+				}
+				if lens[i] > 256 && &got[i][0] == &first[i][0] {
+					t.Fatalf("step %d, slice %d longer than a chunk reused", step, i)
+				}
+			}
+		})
+	}
+	out := s.Make(a, 4)
+	a.Poison = true
+	a.Step(func() {
+		if v := s.Make(a, 4); len(v) != 4 || &v[0] == &first[0][0] || &v[0] == &out[0] {
+			t.Fatal("a slice from the arena outside a Step or under Poison")
+		}
+	})
+}
+
+// TestStackAndTileRows: Stack and TileRows copy as Concat of reshapes and
+// of slices does, in both element types.
+func TestStackAndTileRows(t *testing.T) {
+	rng := NewRNG(3)
+	for _, dt := range []DType{Float32, Float64} {
+		m, v := rng.Normal(dt, 0, 1, 3, 4), rng.Normal(dt, 0, 1, 3, 4)
+		sameBits(t, "Stack", Stack(m, v), Concat(0, m.Reshape(1, 3, 4), v.Reshape(1, 3, 4)))
+		x := rng.Normal(dt, 0, 1, 3, 2)
+		for _, n := range []int{0, 2, 3, 7} {
+			var parts []*Tensor
+			for got := 0; got < n; got += 3 {
+				parts = append(parts, Slice(x, 0, 0, min(3, n-got)))
+			}
+			got := TileRows(x, n)
+			if n == 0 {
+				if !SameShape(got.Shape(), []int{0, 2}) {
+					t.Fatalf("%v: TileRows(0) has shape %v", dt, got.Shape())
+				}
+				continue
+			}
+			sameBits(t, "TileRows", got, Concat(0, parts...))
+		}
+	}
+}
+
 // TestReleaseWithinAStep: a released tensor's storage serves the next
 // request of its size in the same Step, views and tensors of no arena are
 // left alone, ReleaseSince frees what was served after its mark, and a

@@ -172,6 +172,53 @@ func copyBlock(small, big *Tensor, axis, offset int, toBig bool) {
 	}
 }
 
+// Stack joins tensors of one shape p along a new first axis: [len(xs), p...].
+func Stack(xs ...*Tensor) *Tensor {
+	if len(xs) == 0 {
+		panic("tensor.Stack: no tensors")
+	}
+	var buf [8]int
+	shape := append(append(buf[:0], len(xs)), xs[0].shape...)
+	for _, x := range xs {
+		sameDType("Stack", xs[0], x)
+		if !SameShape(x.shape, xs[0].shape) {
+			panicShapes("Stack", xs[0].shape, x.shape)
+		}
+	}
+	out := arenaOf(xs...).empty(xs[0].dtype, shape...)
+	n := xs[0].Size()
+	for i, x := range xs {
+		if x.dtype == Float32 {
+			copy(out.f32[i*n:(i+1)*n], x.f32)
+		} else {
+			copy(out.f64[i*n:(i+1)*n], x.f64)
+		}
+	}
+	return out
+}
+
+// TileRows returns n rows whose row i is x's row i mod B, for x of shape
+// [B, ...] with B > 0: x repeated along its first axis, the last copy cut
+// short.
+func TileRows(x *Tensor, n int) *Tensor {
+	if len(x.shape) == 0 || x.shape[0] == 0 || n < 0 {
+		panic(fmt.Sprintf("tensor.TileRows: %d rows from shape %v", n, x.shape))
+	}
+	var buf [8]int
+	shape := append(append(buf[:0], n), x.shape[1:]...)
+	out := x.arena.empty(x.dtype, shape...)
+	row := x.Size() / x.shape[0]
+	for lo := 0; lo < n*row; lo += x.Size() {
+		hi := min(lo+x.Size(), n*row)
+		if x.dtype == Float32 {
+			copy(out.f32[lo:hi], x.f32)
+		} else {
+			copy(out.f64[lo:hi], x.f64)
+		}
+	}
+	return out
+}
+
 // Concat joins tensors along axis; other dimensions must match.
 func Concat(axis int, xs ...*Tensor) *Tensor {
 	if len(xs) == 0 {

@@ -104,6 +104,14 @@ func (g *RNG) fill(dt DType, shape []int, fill32 func([]float32), fill64 func([]
 // Uniform returns values drawn uniformly from [lo, hi).
 func (g *RNG) Uniform(dt DType, lo, hi float64, shape ...int) *Tensor {
 	t := g.arena.empty(dt, shape...)
+	if g.direct(shape) {
+		if dt == Float32 {
+			randn.FillUniform(g.src, t.f32, lo, hi)
+		} else {
+			randn.FillUniform(g.src, t.f64, lo, hi)
+		}
+		return t
+	}
 	return g.fillSplit(t, func(q *randn.PCG, i, j int) int {
 		if dt == Float32 {
 			randn.FillUniform(q, t.f32[i:j], lo, hi)
@@ -186,6 +194,14 @@ func resyncSplit[T Float](g *RNG, d []T, fill func(q *randn.PCG, d []T, starts [
 // Rademacher returns values that are -1 or +1 with equal probability.
 func (g *RNG) Rademacher(dt DType, shape ...int) *Tensor {
 	t := g.arena.empty(dt, shape...)
+	if g.direct(shape) {
+		if dt == Float32 {
+			randn.FillSign(g.src, t.f32)
+		} else {
+			randn.FillSign(g.src, t.f64)
+		}
+		return t
+	}
 	return g.fillSplit(t, func(q *randn.PCG, i, j int) int {
 		if dt == Float32 {
 			randn.FillSign(q, t.f32[i:j])
@@ -227,19 +243,28 @@ func (g *RNG) Gumbel(dt DType, shape ...int) *Tensor {
 // whole tensor).
 func (g *RNG) Logistic(dt DType, shape ...int) *Tensor {
 	t := g.arena.empty(dt, shape...)
-	log32s := fast32[FLog]
+	if g.direct(shape) {
+		logisticPiece(g.src, t, 0, t.Size())
+		return t
+	}
 	return g.fillSplit(t, func(q *randn.PCG, i, j int) int {
-		if dt == Float64 {
-			words := randn.FillOdds(q, t.f64[i:j])
-			for k := i; k < j; k++ {
-				t.f64[k] = math.Log(t.f64[k])
-			}
-			return words
-		}
-		words := randn.FillOdds(q, t.f32[i:j])
-		log32s(t.f32[i:j], t.f32[i:j])
-		return words
+		return logisticPiece(q, t, i, j)
 	}, func(d []float32) { randn.FillOdds(g.src, d) })
+}
+
+// logisticPiece fills t[i:j] with logistic variates from q and returns the
+// words it drew.
+func logisticPiece(q *randn.PCG, t *Tensor, i, j int) int {
+	if t.dtype == Float64 {
+		words := randn.FillOdds(q, t.f64[i:j])
+		for k := i; k < j; k++ {
+			t.f64[k] = math.Log(t.f64[k])
+		}
+		return words
+	}
+	words := randn.FillOdds(q, t.f32[i:j])
+	fast32[FLog](t.f32[i:j], t.f32[i:j])
+	return words
 }
 
 // Bernoulli returns 1 with probability p[i] and 0 otherwise, elementwise.

@@ -33,7 +33,9 @@ func reducedShape(op string, shape []int, axes []int, keepdims bool, buf []int) 
 	for _, a := range axes {
 		a = normAxis(op, a, r)
 		if reduce[a] {
-			panic(fmt.Sprintf("tensor.%s: axis %d repeated in %v", op, a, axes))
+			// A copy of axes in the message, so that axes itself does
+			// not escape (callers pass them on the stack).
+			panic(fmt.Sprintf("tensor.%s: axis %d repeated in %v", op, a, append([]int(nil), axes...)))
 		}
 		reduce[a] = true
 	}
@@ -322,7 +324,8 @@ func SumTo(x *Tensor, shape []int) *Tensor {
 		panicShapes("SumTo", x.shape, shape)
 	}
 	off := len(x.shape) - len(shape)
-	var axes []int
+	var small [8]int
+	axes := small[:0]
 	for i := range x.shape {
 		if i < off {
 			axes = append(axes, i)

@@ -108,6 +108,12 @@ type Run struct {
 
 	attached     *tensor.Arena // the arena θ and the method's state belong to
 	attachedOnce bool
+
+	// The minibatch as a tensor over the loop's buffer, and the same in
+	// the attached arena: made once per buffer, so that a step makes no
+	// header for them.
+	batch, batchIn *tensor.Tensor
+	buf            []float32 // the minibatch's values (batchBuffer)
 }
 
 // New returns a run at iteration 0 of cfg that trains theta with method
@@ -127,13 +133,33 @@ func (r *Run) ThetaOptimizer() optim.Optimizer { return r.thetaOpt }
 func (r *Run) nextBatch(dst []float32) *tensor.Tensor {
 	set := r.Data.Train
 	b := r.Config.Train.BatchSize
-	idx := r.nextIndices(set.N, b)
-	var buf [4]int
-	shape := append(append(buf[:0], b), set.Shape...)
-	if r.FlatInput {
-		shape = append(buf[:0], b, set.Dim())
+	data := set.Batch(r.nextIndices(set.N, b), dst)
+	if t := r.batch; t == nil || len(t.F32()) != len(data) || &t.F32()[0] != &data[0] {
+		shape := append([]int{b}, set.Shape...)
+		if r.FlatInput {
+			shape = []int{b, set.Dim()}
+		}
+		r.batch, r.batchIn = tensor.FromFloat32(data, shape...), nil
 	}
-	return tensor.FromFloat32(set.Batch(idx, dst), shape...)
+	return r.batch
+}
+
+// batchBuffer returns the buffer the minibatches are gathered into, made
+// once: runs of steps one after another (Steps, Bench) reuse it.
+func (r *Run) batchBuffer() []float32 {
+	if n := r.Config.Train.BatchSize * r.Data.Train.Dim(); len(r.buf) != n {
+		r.buf = make([]float32, n)
+	}
+	return r.buf
+}
+
+// batchInArena returns the minibatch v, which nextBatch made, in the
+// attached arena.
+func (r *Run) batchInArena(v *tensor.Tensor) *tensor.Tensor {
+	if r.batchIn == nil || r.batchIn.Arena() != r.attached {
+		r.batchIn = v.InArena(r.attached)
+	}
+	return r.batchIn
 }
 
 // inStep runs one training step's computation f with step-scoped tensor
@@ -197,7 +223,7 @@ func (r *Run) step(buf []float32) (stepStats, error) {
 	var err error
 	r.inStep(func() {
 		var grads []*tensor.Tensor
-		v := st.v.InArena(r.attached)
+		v := r.batchInArena(st.v)
 		if s := r.Shard; s != nil {
 			r.rng.ShardRows(s.Lo, s.Hi, s.N)
 			v = tensor.Slice(v, 0, s.Lo, s.Hi)
@@ -304,7 +330,7 @@ func (r *Run) Train(ctx context.Context) error {
 	metrics := newRecordWriter(mf)
 
 	t := r.Config.Train
-	buf := make([]float32, t.BatchSize*r.Data.Train.Dim())
+	buf := r.batchBuffer()
 	lastPrint := time.Now()
 	startIter, startElapsed := r.iter, r.elapsed
 	segment := time.Now()
@@ -395,7 +421,7 @@ func (r *Run) stopping(ctx context.Context) bool {
 // follow is Train on a rank other than 0 of a data-parallel run: the same
 // steps, and nothing written.
 func (r *Run) follow(ctx context.Context) error {
-	buf := make([]float32, r.Config.Train.BatchSize*r.Data.Train.Dim())
+	buf := r.batchBuffer()
 	for r.iter < r.Config.Train.Iterations {
 		if r.stopping(ctx) {
 			return fmt.Errorf("%w at iteration %d of %d (rank 0 saved the checkpoint)", ErrInterrupted, r.iter, r.Config.Train.Iterations)
@@ -425,7 +451,7 @@ func SnapshotPath(dir string, it int) string {
 // Bench times training iterations only (no evaluation, no files): warmup
 // untimed steps, then iters timed ones; it returns ms per iteration.
 func (r *Run) Bench(warmup, iters int) (float64, error) {
-	buf := make([]float32, r.Config.Train.BatchSize*r.Data.Train.Dim())
+	buf := r.batchBuffer()
 	step := func() error { _, err := r.step(buf); return err }
 	for i := 0; i < warmup; i++ {
 		if err := step(); err != nil {
@@ -444,7 +470,7 @@ func (r *Run) Bench(warmup, iters int) (float64, error) {
 // Steps runs n training steps without recording or saving anything (tests
 // and studies that need a partly trained model).
 func (r *Run) Steps(n int) error {
-	buf := make([]float32, r.Config.Train.BatchSize*r.Data.Train.Dim())
+	buf := r.batchBuffer()
 	for i := 0; i < n; i++ {
 		if _, err := r.step(buf); err != nil {
 			return err

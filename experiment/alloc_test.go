@@ -1,0 +1,56 @@
+package experiment
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/bism-ml/bism/config"
+	"github.com/bism-ml/bism/internal/datatest"
+	"github.com/bism-ml/bism/internal/parallel"
+)
+
+// TestStepAllocatesNothing: once its first steps have sized the run's
+// arena, a training step of every built-in GRBM method on one core makes
+// no heap allocation. Its tensors, graph nodes, constants and lists come
+// from the arena; backward rules are plain functions (an operation's
+// scalars and axes live in its node); the minibatch's tensor, the
+// unrolled optimizer and the methods' state lists are made once.
+func TestStepAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's sync.Pool drops items at random")
+	}
+	defer func(w int) { parallel.Workers = w }(parallel.Workers)
+	parallel.Workers = 1
+	for _, name := range []string{
+		"checkerboard/bidsm", "checkerboard/bissm", "checkerboard/cd1", "checkerboard/cd5",
+		"checkerboard/dsm", "checkerboard/nce", "checkerboard/pcd", "checkerboard/sm",
+		"checkerboard/ssm", "checkerboard/vnce",
+		"frey/bidsm", "frey/bissm", "frey/cd1", "frey/dsm", "frey/ssm",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if strings.HasPrefix(name, "frey/") {
+				datatest.Root(t, "frey")
+			}
+			cfg, err := config.Load(name, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := build(t, cfg, "", nil)
+			if err := e.Run.Steps(3); err != nil {
+				t.Fatal(err)
+			}
+			var stepErr error
+			allocs := testing.AllocsPerRun(5, func() {
+				if err := e.Run.Steps(1); err != nil {
+					stepErr = err
+				}
+			})
+			if stepErr != nil {
+				t.Fatal(stepErr)
+			}
+			if allocs != 0 {
+				t.Errorf("%v heap allocations per step, want 0 (go run ./cmd/bism bench -config %s -memprofile FILE shows where)", allocs, name)
+			}
+		})
+	}
+}
