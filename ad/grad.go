@@ -2,9 +2,9 @@ package ad
 
 import (
 	"fmt"
-	"sync"
 	"sync/atomic"
 
+	"github.com/bism-ml/bism/internal/freelist"
 	"github.com/bism-ml/bism/tensor"
 )
 
@@ -64,7 +64,7 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 	// value carries the call's generation, so marks of earlier calls are
 	// ignored. (Concurrent Grad calls over shared values are not supported.)
 	gen := gradGen.Add(1)
-	sc := scratchPool.Get().(*gradScratch)
+	sc := scratches.Get()
 	table := sc.table[:0]
 	slotOf := func(v *Value) *gradEntry {
 		if v.gen != gen {
@@ -243,7 +243,7 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 	clear(inBuf)
 	clear(resBuf)
 	sc.table, sc.order, sc.in, sc.need, sc.res = table[:0], order[:0], inBuf, needBuf, resBuf
-	scratchPool.Put(sc)
+	scratches.Put(sc)
 	return res
 }
 
@@ -269,7 +269,7 @@ type gradScratch struct {
 // as long as the gradients' storage.
 var results = tensor.NewSlices[*Value]()
 
-var scratchPool = sync.Pool{New: func() any { return new(gradScratch) }}
+var scratches freelist.List[gradScratch]
 
 // gradGen numbers Grad calls (see Value.gen).
 var gradGen atomic.Uint64

@@ -28,7 +28,9 @@ func adamDir[T Float](d, m, v []T, eps T) {
 		adamDirRange(d, m, v, eps, 0, len(d))
 		return
 	}
-	forBlocks(len(d), grainElems/4, func(lo, hi int) { adamDirRange(d, m, v, eps, lo, hi) })
+	k := newKernel[T]()
+	k.s[0], k.s[1], k.s[2], k.c[0] = d, m, v, eps
+	k.blocks(len(d), grainElems/4, &adamDirRangeBody)
 }
 
 // adamDirRange is adamDir over [lo, hi).
@@ -42,6 +44,13 @@ func adamDirRange[T Float](d, m, v []T, eps T, lo, hi int) {
 		dd[i] = mm[i] / (T(math.Sqrt(float64(vv[i]))) + eps)
 	}
 }
+
+// adamDirRangeKernel is adamDirRange on a kernel's operands.
+func adamDirRangeKernel[T Float](k *kernel[T], lo, hi int) {
+	adamDirRange(k.s[0], k.s[1], k.s[2], k.c[0], lo, hi)
+}
+
+var adamDirRangeBody = kernelBody{adamDirRangeKernel[float32], adamDirRangeKernel[float64]}
 
 // AdamDirectionGrad returns the gradients of sum(g * m/(sqrt(v)+eps)) with
 // respect to m and v in one pass: g r and -g m r² / (2 sqrt(v)), r = 1/(sqrt(v)+eps).
@@ -61,7 +70,9 @@ func adamDirGrad[T Float](gm, gv, g, m, v []T, eps T) {
 		adamDirGradRange(gm, gv, g, m, v, eps, 0, len(g))
 		return
 	}
-	forBlocks(len(g), grainElems/4, func(lo, hi int) { adamDirGradRange(gm, gv, g, m, v, eps, lo, hi) })
+	k := newKernel[T]()
+	k.s[0], k.s[1], k.s[2], k.s[3], k.s[4], k.c[0] = gm, gv, g, m, v, eps
+	k.blocks(len(g), grainElems/4, &adamDirGradRangeBody)
 }
 
 // adamDirGradRange is adamDirGrad over [lo, hi).
@@ -82,6 +93,13 @@ func adamDirGradRange[T Float](gm, gv, g, m, v []T, eps T, lo, hi int) {
 		}
 	}
 }
+
+// adamDirGradRangeKernel is adamDirGradRange on a kernel's operands.
+func adamDirGradRangeKernel[T Float](k *kernel[T], lo, hi int) {
+	adamDirGradRange(k.s[0], k.s[1], k.s[2], k.s[3], k.s[4], k.c[0], lo, hi)
+}
+
+var adamDirGradRangeBody = kernelBody{adamDirGradRangeKernel[float32], adamDirGradRangeKernel[float64]}
 
 // AdamUpdateInPlace takes one Adam step on x in place from its gradient g,
 // updating the moments m and v (all of one shape and dtype):
@@ -108,7 +126,9 @@ func adamUpdate[T Float](x, g, m, v []T, b1, b2, eps, step T) {
 		adamUpdateRange(x, g, m, v, b1, b2, eps, step, 0, len(x))
 		return
 	}
-	forBlocks(len(x), grainElems/4, func(lo, hi int) { adamUpdateRange(x, g, m, v, b1, b2, eps, step, lo, hi) })
+	k := newKernel[T]()
+	k.s[0], k.s[1], k.s[2], k.s[3], k.c[0], k.c[1], k.c[2], k.c[3] = x, g, m, v, b1, b2, eps, step
+	k.blocks(len(x), grainElems/4, &adamUpdateRangeBody)
 }
 
 // adamUpdateRange is adamUpdate over [lo, hi).
@@ -124,6 +144,13 @@ func adamUpdateRange[T Float](x, g, m, v []T, b1, b2, eps, step T, lo, hi int) {
 	}
 }
 
+// adamUpdateRangeKernel is adamUpdateRange on a kernel's operands.
+func adamUpdateRangeKernel[T Float](k *kernel[T], lo, hi int) {
+	adamUpdateRange(k.s[0], k.s[1], k.s[2], k.s[3], k.c[0], k.c[1], k.c[2], k.c[3], lo, hi)
+}
+
+var adamUpdateRangeBody = kernelBody{adamUpdateRangeKernel[float32], adamUpdateRangeKernel[float64]}
+
 // adamSecondMoment computes Adam's second-moment update b2 v + c2 g², c2 =
 // 1 - b2 rounded from float64 (as a LinComb coefficient would be).
 func adamSecondMoment[T Float](d, v, g []T, b2, c2 T) {
@@ -131,7 +158,9 @@ func adamSecondMoment[T Float](d, v, g []T, b2, c2 T) {
 		adamSecondMomentRange(d, v, g, b2, c2, 0, len(d))
 		return
 	}
-	forBlocks(len(d), grainElems, func(lo, hi int) { adamSecondMomentRange(d, v, g, b2, c2, lo, hi) })
+	k := newKernel[T]()
+	k.s[0], k.s[1], k.s[2], k.c[0], k.c[1] = d, v, g, b2, c2
+	k.blocks(len(d), grainElems, &adamSecondMomentRangeBody)
 }
 
 // adamSecondMomentRange is adamSecondMoment over [lo, hi).
@@ -144,6 +173,13 @@ func adamSecondMomentRange[T Float](d, v, g []T, b2, c2 T, lo, hi int) {
 	}
 }
 
+// adamSecondMomentRangeKernel is adamSecondMomentRange on a kernel's operands.
+func adamSecondMomentRangeKernel[T Float](k *kernel[T], lo, hi int) {
+	adamSecondMomentRange(k.s[0], k.s[1], k.s[2], k.c[0], k.c[1], lo, hi)
+}
+
+var adamSecondMomentRangeBody = kernelBody{adamSecondMomentRangeKernel[float32], adamSecondMomentRangeKernel[float64]}
+
 // adamApply computes Adam's parameter update x + negStep m / (sqrt(v) + eps)
 // from updated moments.
 func adamApply[T Float](d, x, m, v []T, negStep, eps T) {
@@ -151,7 +187,9 @@ func adamApply[T Float](d, x, m, v []T, negStep, eps T) {
 		adamApplyRange(d, x, m, v, negStep, eps, 0, len(d))
 		return
 	}
-	forBlocks(len(d), grainElems/4, func(lo, hi int) { adamApplyRange(d, x, m, v, negStep, eps, lo, hi) })
+	k := newKernel[T]()
+	k.s[0], k.s[1], k.s[2], k.s[3], k.c[0], k.c[1] = d, x, m, v, negStep, eps
+	k.blocks(len(d), grainElems/4, &adamApplyRangeBody)
 }
 
 // adamApplyRange is adamApply over [lo, hi).
@@ -164,6 +202,13 @@ func adamApplyRange[T Float](d, x, m, v []T, negStep, eps T, lo, hi int) {
 	}
 }
 
+// adamApplyRangeKernel is adamApplyRange on a kernel's operands.
+func adamApplyRangeKernel[T Float](k *kernel[T], lo, hi int) {
+	adamApplyRange(k.s[0], k.s[1], k.s[2], k.s[3], k.c[0], k.c[1], lo, hi)
+}
+
+var adamApplyRangeBody = kernelBody{adamApplyRangeKernel[float32], adamApplyRangeKernel[float64]}
+
 // adamApplyGrad computes the gradients of sum(up * adamApply(...)) with
 // respect to m and v (the gradient for x is up itself): with r =
 // 1/(sqrt(v)+eps), negStep up r and -negStep up m r² / (2 sqrt(v)).
@@ -172,7 +217,9 @@ func adamApplyGrad[T Float](gm, gv, up, m, v []T, negStep, eps T) {
 		adamApplyGradRange(gm, gv, up, m, v, negStep, eps, 0, len(gm))
 		return
 	}
-	forBlocks(len(gm), grainElems/4, func(lo, hi int) { adamApplyGradRange(gm, gv, up, m, v, negStep, eps, lo, hi) })
+	k := newKernel[T]()
+	k.s[0], k.s[1], k.s[2], k.s[3], k.s[4], k.c[0], k.c[1] = gm, gv, up, m, v, negStep, eps
+	k.blocks(len(gm), grainElems/4, &adamApplyGradRangeBody)
 }
 
 // adamApplyGradRange is adamApplyGrad over [lo, hi).
@@ -192,6 +239,13 @@ func adamApplyGradRange[T Float](gm, gv, up, m, v []T, negStep, eps T, lo, hi in
 		}
 	}
 }
+
+// adamApplyGradRangeKernel is adamApplyGradRange on a kernel's operands.
+func adamApplyGradRangeKernel[T Float](k *kernel[T], lo, hi int) {
+	adamApplyGradRange(k.s[0], k.s[1], k.s[2], k.s[3], k.s[4], k.c[0], k.c[1], lo, hi)
+}
+
+var adamApplyGradRangeBody = kernelBody{adamApplyGradRangeKernel[float32], adamApplyGradRangeKernel[float64]}
 
 // The unrolled Adam steps keep both moments in one tensor, s = [m; v] of
 // shape [2, p...] for a parameter of shape p, so that the moments' update
@@ -235,7 +289,9 @@ func adamMomentsGrad[T Float](gm, gv, gg, um, uv, g []T, b1, c1, b2, c2 T) {
 		adamMomentsGradRange(gm, gv, gg, um, uv, g, b1, c1, b2, c2, 0, len(g))
 		return
 	}
-	forBlocks(len(g), grainElems, func(lo, hi int) { adamMomentsGradRange(gm, gv, gg, um, uv, g, b1, c1, b2, c2, lo, hi) })
+	k := newKernel[T]()
+	k.s[0], k.s[1], k.s[2], k.s[3], k.s[4], k.s[5], k.c[0], k.c[1], k.c[2], k.c[3] = gm, gv, gg, um, uv, g, b1, c1, b2, c2
+	k.blocks(len(g), grainElems, &adamMomentsGradRangeBody)
 }
 
 // adamMomentsGradRange is adamMomentsGrad over [lo, hi).
@@ -253,6 +309,13 @@ func adamMomentsGradRange[T Float](gm, gv, gg, um, uv, g []T, b1, c1, b2, c2 T, 
 		gg[i] = 2*(c2*uv[i])*g[i] + fromM
 	}
 }
+
+// adamMomentsGradRangeKernel is adamMomentsGradRange on a kernel's operands.
+func adamMomentsGradRangeKernel[T Float](k *kernel[T], lo, hi int) {
+	adamMomentsGradRange(k.s[0], k.s[1], k.s[2], k.s[3], k.s[4], k.s[5], k.c[0], k.c[1], k.c[2], k.c[3], lo, hi)
+}
+
+var adamMomentsGradRangeBody = kernelBody{adamMomentsGradRangeKernel[float32], adamMomentsGradRangeKernel[float64]}
 
 // AdamApplyPacked returns x - step m / (sqrt(v) + eps) for s = [m; v].
 func AdamApplyPacked(x, s *Tensor, step, eps float64) *Tensor {
@@ -304,7 +367,9 @@ func adamApplyGradAdd[T Float](am, av, up, m, v []T, negStep, eps T) {
 		adamApplyGradAddRange(am, av, up, m, v, negStep, eps, 0, len(am))
 		return
 	}
-	forBlocks(len(am), grainElems/4, func(lo, hi int) { adamApplyGradAddRange(am, av, up, m, v, negStep, eps, lo, hi) })
+	k := newKernel[T]()
+	k.s[0], k.s[1], k.s[2], k.s[3], k.s[4], k.c[0], k.c[1] = am, av, up, m, v, negStep, eps
+	k.blocks(len(am), grainElems/4, &adamApplyGradAddRangeBody)
 }
 
 // adamApplyGradAddRange is adamApplyGradAdd over [lo, hi): the gradients
@@ -319,6 +384,13 @@ func adamApplyGradAddRange[T Float](am, av, up, m, v []T, negStep, eps T, lo, hi
 		axpyRange(av[i:j], 1, gv)
 	}
 }
+
+// adamApplyGradAddRangeKernel is adamApplyGradAddRange on a kernel's operands.
+func adamApplyGradAddRangeKernel[T Float](k *kernel[T], lo, hi int) {
+	adamApplyGradAddRange(k.s[0], k.s[1], k.s[2], k.s[3], k.s[4], k.c[0], k.c[1], lo, hi)
+}
+
+var adamApplyGradAddRangeBody = kernelBody{adamApplyGradAddRangeKernel[float32], adamApplyGradAddRangeKernel[float64]}
 
 // packedHalf checks that s is [2, p...] for p the shape of t (and of t's
 // dtype) and returns the size of p.

@@ -2,8 +2,6 @@ package tensor
 
 import (
 	"fmt"
-
-	"github.com/bism-ml/bism/internal/parallel"
 )
 
 // The fused operations of a relaxed Bernoulli posterior (the bi-level
@@ -37,7 +35,9 @@ func sigmoidScaledSum[T Float](d, x, c []T, a T) {
 		sigmoidScaledSumRange(d, x, c, a, 0, len(d))
 		return
 	}
-	forBlocks(len(d), grainElems, func(lo, hi int) { sigmoidScaledSumRange(d, x, c, a, lo, hi) })
+	k := newKernel[T]()
+	k.s[0], k.s[1], k.s[2], k.c[0] = d, x, c, a
+	k.blocks(len(d), grainElems, &sigmoidScaledSumRangeBody)
 }
 
 // sigmoidScaledSumRange is sigmoidScaledSum over [lo, hi), lo a multiple
@@ -52,6 +52,13 @@ func sigmoidScaledSumRange[T Float](d, x, c []T, a T, lo, hi int) {
 		applyUnary(FSigmoid, d[lo:e], d[lo:e])
 	}
 }
+
+// sigmoidScaledSumRangeKernel is sigmoidScaledSumRange on a kernel's operands.
+func sigmoidScaledSumRangeKernel[T Float](k *kernel[T], lo, hi int) {
+	sigmoidScaledSumRange(k.s[0], k.s[1], k.s[2], k.c[0], lo, hi)
+}
+
+var sigmoidScaledSumRangeBody = kernelBody{sigmoidScaledSumRangeKernel[float32], sigmoidScaledSumRangeKernel[float64]}
 
 // SigmoidScaledSumGrad returns the gradient of Σ G·y with respect to x
 // (and c) for y = SigmoidScaledSum(x, c, a): (G·y·(1-y))·a, as Sigmoid's
@@ -75,7 +82,9 @@ func sigmoidScaledSumGrad[T Float](d, G, y []T, a T) {
 		sigmoidScaledSumGradRange(d, G, y, a, 0, len(d))
 		return
 	}
-	forBlocks(len(d), grainElems, func(lo, hi int) { sigmoidScaledSumGradRange(d, G, y, a, lo, hi) })
+	k := newKernel[T]()
+	k.s[0], k.s[1], k.s[2], k.c[0] = d, G, y, a
+	k.blocks(len(d), grainElems, &sigmoidScaledSumGradRangeBody)
 }
 
 // sigmoidScaledSumGradRange is sigmoidScaledSumGrad over [lo, hi).
@@ -88,6 +97,13 @@ func sigmoidScaledSumGradRange[T Float](d, G, y []T, a T, lo, hi int) {
 		}
 	}
 }
+
+// sigmoidScaledSumGradRangeKernel is sigmoidScaledSumGradRange on a kernel's operands.
+func sigmoidScaledSumGradRangeKernel[T Float](k *kernel[T], lo, hi int) {
+	sigmoidScaledSumGradRange(k.s[0], k.s[1], k.s[2], k.c[0], lo, hi)
+}
+
+var sigmoidScaledSumGradRangeBody = kernelBody{sigmoidScaledSumGradRangeKernel[float32], sigmoidScaledSumGradRangeKernel[float64]}
 
 // BernoulliLogProb returns Σ_j h_j l_j - softplus(l_j) for each row of
 // logits l and values h of shape [B, H]: log q(h) under independent
@@ -120,7 +136,9 @@ func bernoulliLogProb[T Float](out, l, h []T, rows, n int) {
 		bernoulliLogProbBlocks(out, l, h, rows, n, 0, blocks)
 		return
 	}
-	parallel.For(blocks, max(1, grainElems/(16*n)), func(lo, hi int) { bernoulliLogProbBlocks(out, l, h, rows, n, lo, hi) })
+	k := newKernel[T]()
+	k.s[0], k.s[1], k.s[2], k.i[0], k.i[1] = out, l, h, rows, n
+	k.units(blocks, max(1, grainElems/(16*n)), &bernoulliLogProbBlocksBody)
 }
 
 // bernoulliLogProbBlocks is bernoulliLogProb's blocks of sixteen rows
@@ -139,6 +157,13 @@ func bernoulliLogProbBlocks[T Float](out, l, h []T, rows, n, lo, hi int) {
 		reduceRows(out[r:], t, m, n, 1, 0, false)
 	}
 }
+
+// bernoulliLogProbBlocksKernel is bernoulliLogProbBlocks on a kernel's operands.
+func bernoulliLogProbBlocksKernel[T Float](k *kernel[T], lo, hi int) {
+	bernoulliLogProbBlocks(k.s[0], k.s[1], k.s[2], k.i[0], k.i[1], lo, hi)
+}
+
+var bernoulliLogProbBlocksBody = kernelBody{bernoulliLogProbBlocksKernel[float32], bernoulliLogProbBlocksKernel[float64]}
 
 // BernoulliLogProbGrad returns the gradients of Σ_n G_n r_n, r =
 // BernoulliLogProb(l, h), with respect to l and h, each only where asked
@@ -174,7 +199,9 @@ func bernoulliLogProbGrad[T Float](dl, dh, G, l, h []T, n int) {
 		bernoulliLogProbGradRange(dl, dh, G, l, h, n, 0, len(l))
 		return
 	}
-	forBlocks(len(l), grainElems, func(lo, hi int) { bernoulliLogProbGradRange(dl, dh, G, l, h, n, lo, hi) })
+	k := newKernel[T]()
+	k.s[0], k.s[1], k.s[2], k.s[3], k.s[4], k.i[0] = dl, dh, G, l, h, n
+	k.blocks(len(l), grainElems, &bernoulliLogProbGradRangeBody)
 }
 
 // bernoulliLogProbGradRange is bernoulliLogProbGrad over [lo, hi), chunk
@@ -203,3 +230,10 @@ func bernoulliLogProbGradRange[T Float](dl, dh, G, l, h []T, n, lo, hi int) {
 		}
 	}
 }
+
+// bernoulliLogProbGradRangeKernel is bernoulliLogProbGradRange on a kernel's operands.
+func bernoulliLogProbGradRangeKernel[T Float](k *kernel[T], lo, hi int) {
+	bernoulliLogProbGradRange(k.s[0], k.s[1], k.s[2], k.s[3], k.s[4], k.i[0], lo, hi)
+}
+
+var bernoulliLogProbGradRangeBody = kernelBody{bernoulliLogProbGradRangeKernel[float32], bernoulliLogProbGradRangeKernel[float64]}

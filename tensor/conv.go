@@ -3,9 +3,9 @@ package tensor
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/bism-ml/bism/internal/blas"
+	"github.com/bism-ml/bism/internal/freelist"
 	"github.com/bism-ml/bism/internal/parallel"
 )
 
@@ -859,30 +859,36 @@ func gemm[T Float](transA, transB bool, m, n, k int, a []T, lda int, b []T, ldb 
 	}
 }
 
-// Scratch buffers, one pool per element type, so that repeated
+// Scratch buffers, one free list per element type, so that repeated
 // convolutions do not allocate a patch matrix per call, nor the fused
-// elementwise kernels their chunks.
-var bufPools [2]sync.Pool
+// elementwise kernels their chunks. A buffer only grows.
+var (
+	bufs32 freelist.List[[]float32]
+	bufs64 freelist.List[[]float64]
+)
 
-func poolOf[T Float]() *sync.Pool {
-	var z T
-	if _, ok := any(z).(float32); ok {
-		return &bufPools[Float32]
-	}
-	return &bufPools[Float64]
-}
-
-// getBuf returns a pooled scratch slice of length n with arbitrary contents.
+// getBuf returns a scratch slice of length n with arbitrary contents.
 func getBuf[T Float](n int) *[]T {
-	if b, ok := poolOf[T]().Get().(*[]T); ok && cap(*b) >= n {
-		*b = (*b)[:n]
-		return b
+	var b *[]T
+	if p, ok := any(&bufs32).(*freelist.List[[]T]); ok {
+		b = p.Get()
+	} else {
+		b = any(&bufs64).(*freelist.List[[]T]).Get()
 	}
-	b := make([]T, n)
-	return &b
+	if cap(*b) < n {
+		*b = make([]T, n)
+	}
+	*b = (*b)[:n]
+	return b
 }
 
-func putBuf[T Float](b *[]T) { poolOf[T]().Put(b) }
+func putBuf[T Float](b *[]T) {
+	if p, ok := any(&bufs32).(*freelist.List[[]T]); ok {
+		p.Put(b)
+	} else {
+		any(&bufs64).(*freelist.List[[]T]).Put(b)
+	}
+}
 
 // ---- average pooling ----
 

@@ -2,8 +2,6 @@ package tensor
 
 import (
 	"fmt"
-
-	"github.com/bism-ml/bism/internal/parallel"
 )
 
 // SquaredDistance returns, for x of shape [B, D] and c, w of shape [D],
@@ -101,7 +99,9 @@ func squaredDistance[T Float](out, x, c, w []T, rows, n int) {
 		squaredDistanceBlocks(out, x, c, w, rows, n, 0, blocks)
 		return
 	}
-	parallel.For(blocks, max(1, grainElems/(16*n)), func(lo, hi int) { squaredDistanceBlocks(out, x, c, w, rows, n, lo, hi) })
+	k := newKernel[T]()
+	k.s[0], k.s[1], k.s[2], k.s[3], k.i[0], k.i[1] = out, x, c, w, rows, n
+	k.units(blocks, max(1, grainElems/(16*n)), &squaredDistanceBlocksBody)
 }
 
 // squaredDistanceBlocks is squaredDistance's blocks of sixteen rows
@@ -121,6 +121,13 @@ func squaredDistanceBlocks[T Float](out, x, c, w []T, rows, n, lo, hi int) {
 		reduceRows(out[r:], t, m, n, 1, 0, false)
 	}
 }
+
+// squaredDistanceBlocksKernel is squaredDistanceBlocks on a kernel's operands.
+func squaredDistanceBlocksKernel[T Float](k *kernel[T], lo, hi int) {
+	squaredDistanceBlocks(k.s[0], k.s[1], k.s[2], k.s[3], k.i[0], k.i[1], lo, hi)
+}
+
+var squaredDistanceBlocksBody = kernelBody{squaredDistanceBlocksKernel[float32], squaredDistanceBlocksKernel[float64]}
 
 // squaredDistanceGrad fills the gradients that are not nil (gc and gw
 // zeroed). Columns are split over cores, in pieces aligned as forBlocks
@@ -166,7 +173,9 @@ func squaredDistanceGrad[T Float](g, x, c, w, gx, gc, gw []T, rows, n int) {
 		squaredDistanceGradCols(g, x, c, w, gx, gc, gw, rows, n, 0, n)
 		return
 	}
-	forBlocks(n, max(block, grainElems/rows), func(lo, hi int) { squaredDistanceGradCols(g, x, c, w, gx, gc, gw, rows, n, lo, hi) })
+	k := newKernel[T]()
+	k.s[0], k.s[1], k.s[2], k.s[3], k.s[4], k.s[5], k.s[6], k.i[0], k.i[1] = g, x, c, w, gx, gc, gw, rows, n
+	k.blocks(n, max(block, grainElems/rows), &squaredDistanceGradColsBody)
 }
 
 // squaredDistanceGradCols is squaredDistanceGrad's columns [lo, hi).
@@ -193,3 +202,10 @@ func squaredDistanceGradCols[T Float](g, x, c, w, gx, gc, gw []T, rows, n, lo, h
 		}
 	}
 }
+
+// squaredDistanceGradColsKernel is squaredDistanceGradCols on a kernel's operands.
+func squaredDistanceGradColsKernel[T Float](k *kernel[T], lo, hi int) {
+	squaredDistanceGradCols(k.s[0], k.s[1], k.s[2], k.s[3], k.s[4], k.s[5], k.s[6], k.i[0], k.i[1], lo, hi)
+}
+
+var squaredDistanceGradColsBody = kernelBody{squaredDistanceGradColsKernel[float32], squaredDistanceGradColsKernel[float64]}

@@ -172,10 +172,18 @@ func flatBinary[T Float](op binOp, d, a, b []T, n, sa, sb int) {
 		binRow(op, d, a, b, n, sa, sb)
 		return
 	}
-	forBlocks(n, grainElems, func(lo, hi int) {
-		binRow(op, d[lo:], a[lo*sa:], b[lo*sb:], hi-lo, sa, sb)
-	})
+	k := newKernel[T]()
+	k.s[0], k.s[1], k.s[2], k.i[0], k.i[1], k.op = d, a, b, sa, sb, int(op)
+	k.blocks(n, grainElems, &binRowBody)
 }
+
+// binRowKernel is binRow on a kernel's operands over [lo, hi).
+func binRowKernel[T Float](k *kernel[T], lo, hi int) {
+	sa, sb := k.i[0], k.i[1]
+	binRow(binOp(k.op), k.s[0][lo:], k.s[1][lo*sa:], k.s[2][lo*sb:], hi-lo, sa, sb)
+}
+
+var binRowBody = kernelBody{binRowKernel[float32], binRowKernel[float64]}
 
 // binRow computes d[i] = a[i*sa] op b[i*sb] for i < n. The strides are 0 or 1
 // after coalescing in all common cases, which get their own tight loops.
@@ -294,7 +302,9 @@ func affine[T Float](d, x []T, a, b T) {
 		affineRange(d, x, a, b, 0, len(x))
 		return
 	}
-	forBlocks(len(x), grainElems, func(lo, hi int) { affineRange(d, x, a, b, lo, hi) })
+	k := newKernel[T]()
+	k.s[0], k.s[1], k.c[0], k.c[1] = d, x, a, b
+	k.blocks(len(x), grainElems, &affineRangeBody)
 }
 
 // affineRange is affine over [lo, hi).
@@ -308,6 +318,13 @@ func affineRange[T Float](d, x []T, a, b T, lo, hi int) {
 		dd[i] = a*v + b
 	}
 }
+
+// affineRangeKernel is affineRange on a kernel's operands.
+func affineRangeKernel[T Float](k *kernel[T], lo, hi int) {
+	affineRange(k.s[0], k.s[1], k.c[0], k.c[1], lo, hi)
+}
+
+var affineRangeBody = kernelBody{affineRangeKernel[float32], affineRangeKernel[float64]}
 
 // ---- unary functions ----
 
@@ -365,7 +382,9 @@ func applyUnary[T Float](f UnaryFunc, d, x []T) {
 				k(d32, x32)
 				return
 			}
-			forBlocks(len(x), grain, func(lo, hi int) { k(d32[lo:hi], x32[lo:hi]) })
+			kk := newKernel[float32]()
+			kk.s[0], kk.s[1], kk.op = d32, x32, int(f)
+			kk.blocks(len(x), grain, &fastUnaryBody)
 			return
 		}
 	}
@@ -378,8 +397,24 @@ func applyUnary[T Float](f UnaryFunc, d, x []T) {
 		unaryRow(f, d, x)
 		return
 	}
-	forBlocks(len(x), grain, func(lo, hi int) { unaryRow(f, d[lo:hi], x[lo:hi]) })
+	k := newKernel[T]()
+	k.s[0], k.s[1], k.op = d, x, int(f)
+	k.blocks(len(x), grain, &unaryRowBody)
 }
+
+// fastUnaryKernel is fast32's function on a kernel's operands over [lo, hi).
+func fastUnaryKernel(k *kernel[float32], lo, hi int) {
+	fast32[UnaryFunc(k.op)](k.s[0][lo:hi], k.s[1][lo:hi])
+}
+
+var fastUnaryBody = kernelBody{f32: fastUnaryKernel}
+
+// unaryRowKernel is unaryRow on a kernel's operands over [lo, hi).
+func unaryRowKernel[T Float](k *kernel[T], lo, hi int) {
+	unaryRow(UnaryFunc(k.op), k.s[0][lo:hi], k.s[1][lo:hi])
+}
+
+var unaryRowBody = kernelBody{unaryRowKernel[float32], unaryRowKernel[float64]}
 
 // cheapUnary reports whether f costs about as little as a copy per element,
 // so that it splits over cores only from the grain of plain arithmetic.
@@ -566,11 +601,20 @@ func AddMulInPlace(acc, a, b *Tensor) {
 
 func addMul[T Float](d, a, b []T) {
 	if splits(len(d), grainElems) {
-		forBlocks(len(d), grainElems, func(lo, hi int) { addMulRange(d[lo:hi], a[lo:hi], b[lo:hi]) })
+		k := newKernel[T]()
+		k.s[0], k.s[1], k.s[2] = d, a, b
+		k.blocks(len(d), grainElems, &addMulBody)
 		return
 	}
 	addMulRange(d, a, b)
 }
+
+// addMulKernel is addMulRange on a kernel's operands over [lo, hi).
+func addMulKernel[T Float](k *kernel[T], lo, hi int) {
+	addMulRange(k.s[0][lo:hi], k.s[1][lo:hi], k.s[2][lo:hi])
+}
+
+var addMulBody = kernelBody{addMulKernel[float32], addMulKernel[float64]}
 
 // addMulRange is addMul on one piece.
 func addMulRange[T Float](d, a, b []T) {
@@ -587,11 +631,20 @@ func addMulRange[T Float](d, a, b []T) {
 func axpy[T Float](y []T, a T, x []T) {
 	if splits(len(y), grainElems) {
 		x = x[:len(y)]
-		forBlocks(len(y), grainElems, func(lo, hi int) { axpyRange(y[lo:hi], a, x[lo:hi]) })
+		k := newKernel[T]()
+		k.s[0], k.c[0], k.s[1] = y, a, x
+		k.blocks(len(y), grainElems, &axpyBody)
 		return
 	}
 	axpyRange(y, a, x)
 }
+
+// axpyKernel is axpyRange on a kernel's operands over [lo, hi).
+func axpyKernel[T Float](k *kernel[T], lo, hi int) {
+	axpyRange(k.s[0][lo:hi], k.c[0], k.s[1][lo:hi])
+}
+
+var axpyBody = kernelBody{axpyKernel[float32], axpyKernel[float64]}
 
 // axpyRange is axpy on one piece.
 func axpyRange[T Float](y []T, a T, x []T) {
@@ -690,7 +743,9 @@ func linComb[T Float](d []T, a T, x []T, b T, y []T) {
 		linCombRange(d, a, x, b, y, 0, len(d))
 		return
 	}
-	forBlocks(len(d), grainElems, func(lo, hi int) { linCombRange(d, a, x, b, y, lo, hi) })
+	k := newKernel[T]()
+	k.s[0], k.c[0], k.s[1], k.c[1], k.s[2] = d, a, x, b, y
+	k.blocks(len(d), grainElems, &linCombRangeBody)
 }
 
 // linCombRange is linComb over [lo, hi).
@@ -704,6 +759,13 @@ func linCombRange[T Float](d []T, a T, x []T, b T, y []T, lo, hi int) {
 		dd[i] = a*xx[i] + b*yy[i]
 	}
 }
+
+// linCombRangeKernel is linCombRange on a kernel's operands.
+func linCombRangeKernel[T Float](k *kernel[T], lo, hi int) {
+	linCombRange(k.s[0], k.c[0], k.s[1], k.c[1], k.s[2], lo, hi)
+}
+
+var linCombRangeBody = kernelBody{linCombRangeKernel[float32], linCombRangeKernel[float64]}
 
 // AddInPlace computes y += x (same shape and dtype), in place.
 func AddInPlace(y, x *Tensor) { AxpyInPlace(y, 1, x) }
@@ -741,7 +803,9 @@ func unaryGrad[T Float](f UnaryFunc, d, g, x, y []T) {
 		unaryGradRange(f, d, g, x, y, 0, len(d))
 		return
 	}
-	forBlocks(len(d), grain, func(lo, hi int) { unaryGradRange(f, d, g, x, y, lo, hi) })
+	k := newKernel[T]()
+	k.op, k.s[0], k.s[1], k.s[2], k.s[3] = int(f), d, g, x, y
+	k.blocks(len(d), grain, &unaryGradRangeBody)
 }
 
 // unaryGradRange is unaryGrad over [lo, hi).
@@ -800,6 +864,13 @@ func unaryGradRange[T Float](f UnaryFunc, d, g, x, y []T, lo, hi int) {
 	}
 }
 
+// unaryGradRangeKernel is unaryGradRange on a kernel's operands.
+func unaryGradRangeKernel[T Float](k *kernel[T], lo, hi int) {
+	unaryGradRange(UnaryFunc(k.op), k.s[0], k.s[1], k.s[2], k.s[3], lo, hi)
+}
+
+var unaryGradRangeBody = kernelBody{unaryGradRangeKernel[float32], unaryGradRangeKernel[float64]}
+
 // ELUBackwardGrad returns the gradients of Σ G·r, where r = g·ELU'(x)
 // (UnaryGrad(FELU, g, x, out), ELU's backward product, with ELU'(x) = 1
 // for x > 0 and out + 1 = exp(x) otherwise), with respect to g and out,
@@ -836,7 +907,9 @@ func eluOutGrad[T Float](d, G, g, x []T) {
 		eluOutGradRange(d, G, g, x, 0, len(d))
 		return
 	}
-	forBlocks(len(d), grainElems, func(lo, hi int) { eluOutGradRange(d, G, g, x, lo, hi) })
+	k := newKernel[T]()
+	k.s[0], k.s[1], k.s[2], k.s[3] = d, G, g, x
+	k.blocks(len(d), grainElems, &eluOutGradRangeBody)
 }
 
 // eluOutGradRange is eluOutGrad over [lo, hi).
@@ -853,6 +926,13 @@ func eluOutGradRange[T Float](d, G, g, x []T, lo, hi int) {
 		binRow(opMul, d[c:e], d[c:e], neg, n, 1, 1)
 	}
 }
+
+// eluOutGradRangeKernel is eluOutGradRange on a kernel's operands.
+func eluOutGradRangeKernel[T Float](k *kernel[T], lo, hi int) {
+	eluOutGradRange(k.s[0], k.s[1], k.s[2], k.s[3], lo, hi)
+}
+
+var eluOutGradRangeBody = kernelBody{eluOutGradRangeKernel[float32], eluOutGradRangeKernel[float64]}
 
 func sigmoidOf[T Float](x T) T {
 	if v, ok := any(x).(float32); ok {

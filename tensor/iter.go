@@ -1,6 +1,9 @@
 package tensor
 
-import "github.com/bism-ml/bism/internal/parallel"
+import (
+	"github.com/bism-ml/bism/internal/freelist"
+	"github.com/bism-ml/bism/internal/parallel"
+)
 
 // stridedLoop walks several operands over a common shape, each with its own
 // element strides (0 on broadcast or reduced dimensions). Dimensions are
@@ -149,6 +152,90 @@ func forBlocks(n, grain int, body func(lo, hi int)) {
 	parallel.For((n+block-1)/block, max(1, grain/block), func(lo, hi int) {
 		body(lo*block, min(hi*block, n))
 	})
+}
+
+// A kernel is a split loop's operands, handed to the workers in place of
+// a closure (which every call would allocate anew): a loop fills one from
+// newKernel, and its body, a plain function, reads them. Operands are
+// slices s, scalars c, integers i and an operation code op, each in the
+// order of the body's range function, and f, aux and fn where it needs
+// more.
+type kernel[T Float] struct {
+	s    [7][]T
+	c    [4]T
+	i    [3]int
+	op   int
+	f    [2]float64 // scalars kept in float64 (a draw's parameters)
+	aux  any        // a pointer the body needs (the RNG of a split draw)
+	fn   any        // a function the body calls
+	n    int        // elements (blocks) or units (units)
+	body *kernelBody
+}
+
+// A kernelBody is a split loop's body for each element type. Its values
+// are made once, outside generic code: the value of a generic function
+// taken inside generic code is a closure made anew each time.
+type kernelBody struct {
+	f32 func(k *kernel[float32], lo, hi int)
+	f64 func(k *kernel[float64], lo, hi int)
+}
+
+// The kernels not in use, one free list per element type.
+var (
+	kernels32 freelist.List[kernel[float32]]
+	kernels64 freelist.List[kernel[float64]]
+)
+
+// newKernel returns an empty kernel of element type T.
+func newKernel[T Float]() *kernel[T] {
+	if l, ok := any(&kernels32).(*freelist.List[kernel[T]]); ok {
+		return l.Get()
+	}
+	return any(&kernels64).(*freelist.List[kernel[T]]).Get()
+}
+
+// blocks runs body over [0, n) as forBlocks runs a closure, then returns
+// k to its free list.
+func (k *kernel[T]) blocks(n, grain int, body *kernelBody) {
+	k.n, k.body = n, body
+	parallel.ForArg((n+block-1)/block, max(1, grain/block), k, kernelBlocks)
+	k.free()
+}
+
+// units runs body over [0, n) as parallel.For runs a closure, then
+// returns k to its free list.
+func (k *kernel[T]) units(n, grain int, body *kernelBody) {
+	k.n, k.body = n, body
+	parallel.ForArg(n, grain, k, kernelUnits)
+	k.free()
+}
+
+func kernelBlocks(arg any, lo, hi int) {
+	switch k := arg.(type) {
+	case *kernel[float32]:
+		k.body.f32(k, lo*block, min(hi*block, k.n))
+	case *kernel[float64]:
+		k.body.f64(k, lo*block, min(hi*block, k.n))
+	}
+}
+
+func kernelUnits(arg any, lo, hi int) {
+	switch k := arg.(type) {
+	case *kernel[float32]:
+		k.body.f32(k, lo, hi)
+	case *kernel[float64]:
+		k.body.f64(k, lo, hi)
+	}
+}
+
+// free clears k (it holds no slices) and returns it to its free list.
+func (k *kernel[T]) free() {
+	*k = kernel[T]{}
+	if l, ok := any(&kernels32).(*freelist.List[kernel[T]]); ok {
+		l.Put(k)
+	} else {
+		any(&kernels64).(*freelist.List[kernel[T]]).Put(k)
+	}
 }
 
 // contiguousStrides returns row-major strides for shape.

@@ -55,27 +55,22 @@ func MatMulBias(a, b, bias *Tensor) *Tensor {
 	}
 	m, k, n := a.shape[0], a.shape[1], b.shape[1]
 	out := arenaOf(a, b, bias).empty(a.dtype, m, n)
-	if !blas.Splits(m, n, k) {
-		// One block, C whole: the bias after the product, with no closure.
-		if a.dtype == Float32 {
-			blas.Sgemm(false, false, m, n, k, 1, a.f32, k, b.f32, n, 0, out.f32, n)
-			addBias(out.f32, bias.f32, n, 0, m, 0, n)
-		} else {
-			blas.Dgemm(false, false, m, n, k, 1, a.f64, k, b.f64, n, 0, out.f64, n)
-			addBias(out.f64, bias.f64, n, 0, m, 0, n)
-		}
-		return out
-	}
 	if a.dtype == Float32 {
-		blas.SgemmThen(false, false, m, n, k, 1, a.f32, k, b.f32, n, 0, out.f32, n, func(i0, i1, j0, j1 int) {
-			addBias(out.f32, bias.f32, n, i0, i1, j0, j1)
-		})
+		blas.SgemmThen(false, false, m, n, k, 1, a.f32, k, b.f32, n, 0, out.f32, n, addBias32, bias)
 	} else {
-		blas.DgemmThen(false, false, m, n, k, 1, a.f64, k, b.f64, n, 0, out.f64, n, func(i0, i1, j0, j1 int) {
-			addBias(out.f64, bias.f64, n, i0, i1, j0, j1)
-		})
+		blas.DgemmThen(false, false, m, n, k, 1, a.f64, k, b.f64, n, 0, out.f64, n, addBias64, bias)
 	}
 	return out
+}
+
+// addBias32 and addBias64 are MatMulBias's work on each block of the
+// product (blas.Then): the bias tensor's values added to the block's rows.
+func addBias32(bias any, c []float32, ldc, i0, i1, j0, j1 int) {
+	addBias(c, bias.(*Tensor).f32, ldc, i0, i1, j0, j1)
+}
+
+func addBias64(bias any, c []float64, ldc, i0, i1, j0, j1 int) {
+	addBias(c, bias.(*Tensor).f64, ldc, i0, i1, j0, j1)
 }
 
 // addBias adds bias[j0:j1] to columns [j0, j1) of rows [i0, i1) of c (rows

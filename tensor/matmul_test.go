@@ -71,8 +71,7 @@ func TestMatMulAddInPlace(t *testing.T) {
 
 // TestMatMulBiasSameBits: a product with its bias added block by block, as
 // each block is finished, has the bits of MatMul followed by Add, for
-// every path of the product (small, packed, strips, split over rows; the
-// bias after the whole product where it is not split), both
+// every path of the product (small, packed, strips, split over rows), both
 // dtypes, one worker and three.
 func TestMatMulBiasSameBits(t *testing.T) {
 	defer func(w int) { parallel.Workers = w }(parallel.Workers)

@@ -18,6 +18,8 @@ type RNG struct {
 	r      *rand.Rand // over src
 	arena  *Arena     // where draws take their storage (SetArena)
 	pieces []rngPiece // a split draw's pieces (fillSplit, normalSplit)
+	split  draw       // the draw fillSplit is making
+	splitT *Tensor    // and its tensor
 	starts []int32    // where a split normal draw's values began (normalSplit)
 	shard  struct{ lo, hi, n int }
 }
@@ -112,24 +114,28 @@ func (g *RNG) Uniform(dt DType, lo, hi float64, shape ...int) *Tensor {
 		}
 		return t
 	}
-	return g.fillSplit(t, func(q *randn.PCG, i, j int) int {
-		if dt == Float32 {
-			randn.FillUniform(q, t.f32[i:j], lo, hi)
-		} else {
-			randn.FillUniform(q, t.f64[i:j], lo, hi)
-		}
-		return j - i
-	}, func(d []float32) { randn.FillUniform(g.src, d, lo, hi) })
+	return g.fillSplit(t, draw{piece: uniformPiece, skip: skipUniform, a: lo, b: hi})
 }
+
+func uniformPiece(q *randn.PCG, t *Tensor, dr *draw, i, j int) int {
+	if t.dtype == Float32 {
+		randn.FillUniform(q, t.f32[i:j], dr.a, dr.b)
+	} else {
+		randn.FillUniform(q, t.f64[i:j], dr.a, dr.b)
+	}
+	return j - i
+}
+
+func skipUniform(g *RNG, dr *draw, d []float32) { randn.FillUniform(g.src, d, dr.a, dr.b) }
 
 // Normal returns values drawn from N(mean, std^2).
 func (g *RNG) Normal(dt DType, mean, std float64, shape ...int) *Tensor {
-	if g.direct(shape) {
+	if before, after := g.span(shape); before == 0 && after == 0 {
 		t := g.arena.empty(dt, shape...)
 		if dt == Float32 {
-			randn.FillNormalStarts(g.src, t.f32, mean, std, nil)
+			normalSplit(g, t.f32, mean, std)
 		} else {
-			randn.FillNormalStarts(g.src, t.f64, mean, std, nil)
+			normalSplit(g, t.f64, mean, std)
 		}
 		return t
 	}
@@ -142,14 +148,24 @@ func (g *RNG) Normal(dt DType, mean, std float64, shape ...int) *Tensor {
 // cores when d is large (resyncSplit: a normal takes one word of the
 // stream mostly and more in the ziggurat's wedge and tail).
 func normalSplit[T Float](g *RNG, d []T, mean, std float64) {
-	resyncSplit(g, d, func(q *randn.PCG, d []T, starts []int32) int {
-		return randn.FillNormalStarts(q, d, mean, std, starts)
-	})
+	// The fill as a value made outside generic code (see kernelBody).
+	var fill any = fillNormal32
+	if _, ok := any(d).([]float64); ok {
+		fill = fillNormal64
+	}
+	resyncSplit(g, d, mean, std, fill.(func(q *randn.PCG, d []T, a, b float64, starts []int32) int))
+}
+
+var fillNormal32, fillNormal64 = fillNormal[float32], fillNormal[float64]
+
+func fillNormal[T Float](q *randn.PCG, d []T, mean, std float64, starts []int32) int {
+	return randn.FillNormalStarts(q, d, mean, std, starts)
 }
 
 // resyncSplit fills d with a draw whose values take a varying number of
 // words of the stream, in the stream's order, split over cores when d is
-// large. fill(q, d, starts) fills d from q and returns the words it drew;
+// large. fill(q, d, a, b, starts) fills d from q with the draw's
+// parameters a and b and returns the words it drew;
 // when starts is not nil it also notes there the word, from its first, at
 // which each value began. A piece cannot know where in the stream it
 // begins, so piece k > 0 draws from where it would begin if every value
@@ -159,37 +175,48 @@ func normalSplit[T Float](g *RNG, d []T, mean, std float64) {
 // before it, and that many values are drawn after them, in order; if no
 // value began at e, the piece is drawn again in order. The values are
 // those of one fill in order, on any number of cores.
-func resyncSplit[T Float](g *RNG, d []T, fill func(q *randn.PCG, d []T, starts []int32) int) {
+func resyncSplit[T Float](g *RNG, d []T, a, b float64, fill func(q *randn.PCG, d []T, a, b float64, starts []int32) int) {
 	n := len(d)
 	ps := g.splitPieces(n)
 	if ps == nil {
-		fill(g.src, d, nil)
+		fill(g.src, d, a, b, nil)
 		return
 	}
 	if cap(g.starts) < n {
 		g.starts = make([]int32, n)
 	}
 	starts := g.starts[:n]
-	parallel.For(len(ps), 1, func(a, b int) {
-		for k := a; k < b; k++ {
-			p := &ps[k]
-			p.words = fill(&p.q, d[p.lo:p.hi], starts[p.lo:p.hi])
-		}
-	})
-	// Settle the pieces in order: end is the word the settled ones end at.
-	state, end := ps[0].q, ps[0].words
+	k := newKernel[T]()
+	k.s[0], k.f, k.aux, k.fn = d, [2]float64{a, b}, g, fill
+	k.units(len(ps), 1, &resyncPiecesBody)
+	// Settle the pieces in order: end is the word the settled ones end at,
+	// and g's stream the state there.
+	*g.src = ps[0].q
+	end := ps[0].words
 	for _, p := range ps[1:] {
 		m, found := slices.BinarySearch(starts[p.lo:p.hi], int32(end-p.lo))
 		if !found {
-			end += fill(&state, d[p.lo:p.hi], nil)
+			end += fill(g.src, d[p.lo:p.hi], a, b, nil)
 			continue
 		}
 		copy(d[p.lo:], d[p.lo+m:p.hi])
-		state, end = p.q, p.lo+p.words
-		end += fill(&state, d[p.hi-m:p.hi], nil)
+		*g.src, end = p.q, p.lo+p.words
+		end += fill(g.src, d[p.hi-m:p.hi], a, b, nil)
 	}
-	*g.src = state
 }
+
+// resyncPieces fills pieces [lo, hi) of a split resyncSplit draw: the
+// kernel holds its values, parameters, RNG and fill.
+func resyncPieces[T Float](k *kernel[T], lo, hi int) {
+	g, d := k.aux.(*RNG), k.s[0]
+	fill := k.fn.(func(q *randn.PCG, d []T, a, b float64, starts []int32) int)
+	for i := lo; i < hi; i++ {
+		p := &g.pieces[i]
+		p.words = fill(&p.q, d[p.lo:p.hi], k.f[0], k.f[1], g.starts[p.lo:p.hi])
+	}
+}
+
+var resyncPiecesBody = kernelBody{resyncPieces[float32], resyncPieces[float64]}
 
 // Rademacher returns values that are -1 or +1 with equal probability.
 func (g *RNG) Rademacher(dt DType, shape ...int) *Tensor {
@@ -202,15 +229,19 @@ func (g *RNG) Rademacher(dt DType, shape ...int) *Tensor {
 		}
 		return t
 	}
-	return g.fillSplit(t, func(q *randn.PCG, i, j int) int {
-		if dt == Float32 {
-			randn.FillSign(q, t.f32[i:j])
-		} else {
-			randn.FillSign(q, t.f64[i:j])
-		}
-		return j - i
-	}, func(d []float32) { randn.FillSign(g.src, d) })
+	return g.fillSplit(t, draw{piece: signPiece, skip: skipSign})
 }
+
+func signPiece(q *randn.PCG, t *Tensor, _ *draw, i, j int) int {
+	if t.dtype == Float32 {
+		randn.FillSign(q, t.f32[i:j])
+	} else {
+		randn.FillSign(q, t.f64[i:j])
+	}
+	return j - i
+}
+
+func skipSign(g *RNG, _ *draw, d []float32) { randn.FillSign(g.src, d) }
 
 // Gumbel returns standard Gumbel variates, -log(-log(U)) with U in (0, 1).
 func (g *RNG) Gumbel(dt DType, shape ...int) *Tensor {
@@ -244,17 +275,17 @@ func (g *RNG) Gumbel(dt DType, shape ...int) *Tensor {
 func (g *RNG) Logistic(dt DType, shape ...int) *Tensor {
 	t := g.arena.empty(dt, shape...)
 	if g.direct(shape) {
-		logisticPiece(g.src, t, 0, t.Size())
+		logisticPiece(g.src, t, nil, 0, t.Size())
 		return t
 	}
-	return g.fillSplit(t, func(q *randn.PCG, i, j int) int {
-		return logisticPiece(q, t, i, j)
-	}, func(d []float32) { randn.FillOdds(g.src, d) })
+	return g.fillSplit(t, draw{piece: logisticPiece, skip: skipOdds})
 }
+
+func skipOdds(g *RNG, _ *draw, d []float32) { randn.FillOdds(g.src, d) }
 
 // logisticPiece fills t[i:j] with logistic variates from q and returns the
 // words it drew.
-func logisticPiece(q *randn.PCG, t *Tensor, i, j int) int {
+func logisticPiece(q *randn.PCG, t *Tensor, _ *draw, i, j int) int {
 	if t.dtype == Float64 {
 		words := randn.FillOdds(q, t.f64[i:j])
 		for k := i; k < j; k++ {
@@ -278,52 +309,82 @@ func (g *RNG) Bernoulli(p *Tensor) *Tensor {
 		}
 		return t
 	}
-	return g.fillSplit(t, func(q *randn.PCG, i, j int) int {
-		if p.dtype == Float32 {
-			randn.FillBernoulli(q, t.f32[i:j], p.f32[i:j])
-		} else {
-			randn.FillBernoulli(q, t.f64[i:j], p.f64[i:j])
-		}
-		return j - i
-	}, func(d []float32) { randn.FillUniform(g.src, d, 0, 1) })
+	return g.fillSplit(t, draw{piece: bernoulliPiece, skip: skipUniform, p: p, a: 0, b: 1})
+}
+
+func bernoulliPiece(q *randn.PCG, t *Tensor, dr *draw, i, j int) int {
+	if p := dr.p; p.dtype == Float32 {
+		randn.FillBernoulli(q, t.f32[i:j], p.f32[i:j])
+	} else {
+		randn.FillBernoulli(q, t.f64[i:j], p.f64[i:j])
+	}
+	return j - i
+}
+
+// A draw is what fillSplit draws: piece fills t[i:j] from q and returns
+// the words it drew, skip draws and drops len(d) values from g's stream
+// (for the rows that ShardRows leaves to other processes), each reading
+// the draw's operands p, a and b. Plain functions, so that a split draw
+// allocates nothing.
+type draw struct {
+	piece func(q *randn.PCG, t *Tensor, dr *draw, i, j int) int
+	skip  func(g *RNG, dr *draw, d []float32)
+	p     *Tensor
+	a, b  float64
 }
 
 // fillSplit fills t with a draw whose values take one word of the stream
-// each, but for rare redraws: piece(q, i, j) fills t[i:j] from q and
-// returns the words it drew. Large draws are split over cores, each piece
+// each, but for rare redraws: dr.piece(q, t, dr, i, j) fills t[i:j] from
+// q and returns the words it drew. Large draws are split over cores, each piece
 // from a copy of the stream advanced to its first word; a piece that drew
 // more words than values (a redraw) leaves the pieces after it starting in
 // the wrong place, and they are filled again, in order, from where it
 // ended. The values are those of one fill in order, on any number of
-// cores. skip draws and drops values, for the rows that ShardRows leaves
-// to other processes.
-func (g *RNG) fillSplit(t *Tensor, piece func(q *randn.PCG, i, j int) int, skip func(d []float32)) *Tensor {
+// cores. dr.skip draws and drops values, for the rows that ShardRows
+// leaves to other processes.
+func (g *RNG) fillSplit(t *Tensor, dr draw) *Tensor {
+	g.split, g.splitT = dr, t
+	d := &g.split
 	before, after := g.span(t.shape)
-	randn.Skip(g.src, before, skip)
+	g.skipValues(before)
 	n := t.Size()
 	ps := g.splitPieces(n)
 	if ps == nil {
-		piece(g.src, 0, n)
-		randn.Skip(g.src, after, skip)
+		d.piece(g.src, t, d, 0, n)
+		g.skipValues(after)
+		g.split, g.splitT = draw{}, nil
 		return t
 	}
-	parallel.For(len(ps), 1, func(a, b int) {
-		for k := a; k < b; k++ {
-			ps[k].words = piece(&ps[k].q, ps[k].lo, ps[k].hi)
-		}
-	})
+	parallel.ForArg(len(ps), 1, g, fillPieces)
 	*g.src = ps[len(ps)-1].q
 	for k := range ps {
 		if ps[k].words != ps[k].hi-ps[k].lo {
 			*g.src = ps[k].q
 			if ps[k].hi < n {
-				piece(g.src, ps[k].hi, n)
+				d.piece(g.src, t, d, ps[k].hi, n)
 			}
 			break
 		}
 	}
-	randn.Skip(g.src, after, skip)
+	g.skipValues(after)
+	g.split, g.splitT = draw{}, nil
 	return t
+}
+
+// fillPieces fills pieces [lo, hi) of the split draw g makes (fillSplit).
+func fillPieces(arg any, lo, hi int) {
+	g := arg.(*RNG)
+	for k := lo; k < hi; k++ {
+		p := &g.pieces[k]
+		p.words = g.split.piece(&p.q, g.splitT, &g.split, p.lo, p.hi)
+	}
+}
+
+// skipValues draws and drops n values of the draw fillSplit makes.
+func (g *RNG) skipValues(n int) {
+	if n > 0 {
+		randn.Skip(g.src, n, func(d []float32) { g.split.skip(g, &g.split, d) })
+	}
 }
 
 // splitPieces returns the pieces a draw of n values splits into, one per

@@ -3,8 +3,6 @@ package tensor
 import (
 	"fmt"
 	"math"
-
-	"github.com/bism-ml/bism/internal/parallel"
 )
 
 // ReducedShape returns the shape of reducing `shape` over `axes` (all axes if
@@ -214,7 +212,9 @@ func oneAxisKept(shape, norm []int) (outer, c, inner int, ok bool) {
 func keptSums(d, x []float32, outer, c, inner int) {
 	blocks := c / 16
 	if splits(outer*c*inner, grainElems) && blocks >= 2 && 16*inner <= math.MaxInt32 {
-		parallel.For(blocks, 1, func(lo, hi int) { vecKeptSums(d, x, outer, c, inner, lo, hi) })
+		k := newKernel[float32]()
+		k.s[0], k.s[1], k.i[0], k.i[1], k.i[2] = d, x, outer, c, inner
+		k.units(blocks, 1, &keptSumsBody)
 	} else if 16*inner <= math.MaxInt32 {
 		vecKeptSums(d, x, outer, c, inner, 0, blocks)
 	} else {
@@ -231,6 +231,13 @@ func keptSums(d, x []float32, outer, c, inner int) {
 	}
 }
 
+// keptSumsKernel is vecKeptSums on a kernel's operands.
+func keptSumsKernel(k *kernel[float32], lo, hi int) {
+	vecKeptSums(k.s[0], k.s[1], k.i[0], k.i[1], k.i[2], lo, hi)
+}
+
+var keptSumsBody = kernelBody{f32: keptSumsKernel}
+
 // rowSums is vecRowSums split over cores in groups of sixteen rows when
 // there are enough elements: each row is summed in its own lane, in the
 // same order, wherever it runs.
@@ -239,11 +246,20 @@ func rowSums(d, x []float32, rows, n int) int {
 		return vecRowSums(d, x, rows, n)
 	}
 	groups := rows / 16
-	parallel.For(groups, max(1, grainElems/(16*n)), func(lo, hi int) {
-		vecRowSums(d[lo*16:hi*16], x[lo*16*n:hi*16*n], (hi-lo)*16, n)
-	})
+	k := newKernel[float32]()
+	k.s[0], k.s[1], k.i[0] = d, x, n
+	k.units(groups, max(1, grainElems/(16*n)), &rowSumsBody)
 	return groups * 16
 }
+
+// rowSumsKernel is vecRowSums on groups [lo, hi) of sixteen rows of a
+// kernel's operands.
+func rowSumsKernel(k *kernel[float32], lo, hi int) {
+	d, x, n := k.s[0], k.s[1], k.i[0]
+	vecRowSums(d[lo*16:hi*16], x[lo*16*n:hi*16*n], (hi-lo)*16, n)
+}
+
+var rowSumsBody = kernelBody{f32: rowSumsKernel}
 
 func reduceRow[T Float](d, x []T, n, sd, sx int, isMax bool) {
 	if sd == 0 {

@@ -52,19 +52,7 @@ func TestSplitDrawsSameStream(t *testing.T) {
 	p := NewRNG(9).Uniform(Float32, 0, 1, 30, 70)
 	twoWords := func(g *RNG, n int) *Tensor { // a value is a word, redrawn when it is 0 mod 5
 		out := New(Float64, n)
-		g.fillSplit(out, func(q *randn.PCG, i, j int) int {
-			words := 0
-			for k := i; k < j; k++ {
-				w := q.Uint64()
-				words++
-				for w%5 == 0 {
-					w = q.Uint64()
-					words++
-				}
-				out.f64[k] = float64(w % 1000003)
-			}
-			return words
-		}, func(d []float32) { t.Fatal("no sharded draws here") })
+		g.fillSplit(out, draw{piece: twoWordsPiece, skip: func(*RNG, *draw, []float32) { panic("no sharded draws here") }})
 		return out
 	}
 	draws := []struct {
@@ -94,6 +82,22 @@ func TestSplitDrawsSameStream(t *testing.T) {
 	}
 }
 
+// twoWordsPiece draws values that take a word each, redrawn when it is 0
+// mod 5 (as a redraw does).
+func twoWordsPiece(q *randn.PCG, t *Tensor, _ *draw, i, j int) int {
+	words := 0
+	for k := i; k < j; k++ {
+		w := q.Uint64()
+		words++
+		for w%5 == 0 {
+			w = q.Uint64()
+			words++
+		}
+		t.f64[k] = float64(w % 1000003)
+	}
+	return words
+}
+
 // TestResyncSplit: a draw whose values take one, two or three words
 // (most often one), split into pieces, meets both of resyncSplit's cases
 // (a later piece that meets the settled ones, shifted, and one drawn
@@ -103,7 +107,7 @@ func TestResyncSplit(t *testing.T) {
 	var shifted, again int
 	draw := func(g *RNG, n int) *Tensor {
 		out := New(Float64, n)
-		resyncSplit(g, out.f64, func(q *randn.PCG, d []float64, starts []int32) int {
+		resyncSplit(g, out.f64, 0, 0, func(q *randn.PCG, d []float64, _, _ float64, starts []int32) int {
 			words := 0
 			for k := range d {
 				if starts != nil {

@@ -71,7 +71,7 @@ func TestREADMELayout(t *testing.T) {
 
 // sameRowAllowed lists the imports between packages that share a row.
 func sameRowAllowed(pkg, dep string) bool {
-	return (pkg == "internal/blas" && dep == "internal/parallel") || (pkg == "internal/buildinfo" && dep == "internal/blas") || (pkg == "optim" && dep == "nn") ||
+	return (pkg == "internal/blas" && (dep == "internal/parallel" || dep == "internal/freelist")) || (pkg == "internal/buildinfo" && dep == "internal/blas") || (pkg == "optim" && dep == "nn") ||
 		(pkg == "config" && dep == "configs")
 }
 

@@ -78,52 +78,52 @@ var (
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C in float32.
 // op(A) is m x k, op(B) is k x n, C is m x n; lda, ldb, ldc are row strides.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	SgemmThen(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
+	SgemmThen(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, nil)
 }
 
 // Dgemm is Sgemm in float64.
 func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
-	DgemmThen(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
+	DgemmThen(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, nil)
 }
 
-// SgemmThen is Sgemm followed by then(i0, i1, j0, j1) on disjoint blocks
-// of C that cover it (rows [i0, i1), columns [j0, j1)), each called once
-// the block holds its final values, by the goroutine that computed it, so
-// that work on the result (a bias added to each row) finds it in that
-// core's cache. then must only touch its block; nil is Sgemm.
-func SgemmThen(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, then func(i0, i1, j0, j1 int)) {
+// SgemmThen is Sgemm followed by then(arg, c, ldc, i0, i1, j0, j1) on
+// disjoint blocks of C that cover it (rows [i0, i1), columns [j0, j1)),
+// each called once the block holds its final values, by the goroutine that
+// computed it, so that work on the result (a bias added to each row) finds
+// it in that core's cache. then must only touch its block; nil is Sgemm.
+// A then that is a plain function, with a pointer arg, costs a split
+// product no allocation.
+func SgemmThen(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, then Then[float32], arg any) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	count(m, n, k)
 	if useOpenBLAS {
 		openblasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		if then != nil && m > 0 && n > 0 {
-			then(0, m, 0, n)
+			then(arg, c, ldc, 0, m, 0, n)
 		}
 		return
 	}
-	gemmThen(sgemmKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, then)
+	gemmThen(sgemmKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, then, arg)
 }
 
 // Splits reports whether an m x n x k product started now would be split
-// over cores: only then do SgemmThen's blocks differ from the whole of C,
-// so a caller may otherwise run Sgemm and its work on all of C after it
-// (the same values, without making a closure).
+// over cores (only then do SgemmThen's blocks differ from the whole of C).
 func Splits(m, n, k int) bool {
 	return parallel.Splits(m*n*k, minParallelWork)
 }
 
 // DgemmThen is SgemmThen in float64.
-func DgemmThen(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int, then func(i0, i1, j0, j1 int)) {
+func DgemmThen(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int, then Then[float64], arg any) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	count(m, n, k)
 	if useOpenBLAS {
 		openblasDgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		if then != nil && m > 0 && n > 0 {
-			then(0, m, 0, n)
+			then(arg, c, ldc, 0, m, 0, n)
 		}
 		return
 	}
-	gemmThen(dgemmKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, then)
+	gemmThen(dgemmKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, then, arg)
 }
 
 // SgemmAddsExactly reports whether Sgemm with alpha = 1 and beta = 1 on an

@@ -265,30 +265,35 @@ func TestDgemm(t *testing.T) {
 	})
 }
 
-// TestSgemmNoAlloc checks that packing buffers are reused: a serial call in
-// steady state allocates nothing.
+// TestSgemmNoAlloc checks that packing buffers and split products' jobs
+// are reused: a call in steady state allocates nothing, serial or split
+// over workers (the static split over rows and the strips), with a block
+// hook that is a plain function.
 func TestSgemmNoAlloc(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector's sync.Pool drops buffers at random")
-	}
 	saved := parallel.Workers
 	defer func() { parallel.Workers = saved }()
-	parallel.Workers = 1
-	m, n, k := 128, 400, 560
-	a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
-	for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-		lda, ldb := k, n
-		if tr[0] {
-			lda = m
-		}
-		if tr[1] {
-			ldb = k
-		}
-		allocs := testing.AllocsPerRun(10, func() {
-			gemm(sgemmKernel, tr[0], tr[1], m, n, k, 1, a, lda, b, ldb, 0, c, n)
-		})
-		if allocs != 0 {
-			t.Errorf("trans=%v: %v allocations per call, want 0", tr, allocs)
+	hook := func(arg any, c []float32, ldc, i0, i1, j0, j1 int) { c[i0*ldc+j0] += *arg.(*float32) }
+	one := float32(1)
+	for _, workers := range []int{1, 3} {
+		parallel.Workers = workers
+		for _, s := range [][3]int{{128, 400, 560}, {560, 400, 128}} {
+			m, n, k := s[0], s[1], s[2]
+			a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+				lda, ldb := k, n
+				if tr[0] {
+					lda = m
+				}
+				if tr[1] {
+					ldb = k
+				}
+				allocs := testing.AllocsPerRun(10, func() {
+					SgemmThen(tr[0], tr[1], m, n, k, 1, a, lda, b, ldb, 0, c, n, hook, &one)
+				})
+				if allocs != 0 {
+					t.Errorf("workers %d, %dx%dx%d, trans=%v: %v allocations per call, want 0", workers, m, n, k, tr, allocs)
+				}
+			}
 		}
 	}
 }
@@ -473,12 +478,12 @@ func TestGemmThenSeesFinalBlocks(t *testing.T) {
 				Sgemm(tr[0], tr[1], m, n, k, 1, a, lda, b, ldb, 0, want, n)
 				got := make([]float32, m*n)
 				then, check := finalBlocks(m, n, func(i, j int) bool { return math.Float32bits(got[i*n+j]) == math.Float32bits(want[i*n+j]) })
-				SgemmThen(tr[0], tr[1], m, n, k, 1, a, lda, b, ldb, 0, got, n, then)
+				SgemmThen(tr[0], tr[1], m, n, k, 1, a, lda, b, ldb, 0, got, n, func(_ any, _ []float32, _, i0, i1, j0, j1 int) { then(i0, i1, j0, j1) }, nil)
 				check(t, fmt.Sprintf("float32, workers %d, %dx%dx%d %v", w, m, n, k, tr))
 				// float64: coverage only.
 				a64, b64, c64 := make([]float64, m*k), make([]float64, k*n), make([]float64, m*n)
 				then, check = finalBlocks(m, n, func(int, int) bool { return true })
-				DgemmThen(tr[0], tr[1], m, n, k, 1, a64, lda, b64, ldb, 0, c64, n, then)
+				DgemmThen(tr[0], tr[1], m, n, k, 1, a64, lda, b64, ldb, 0, c64, n, func(_ any, _ []float64, _, i0, i1, j0, j1 int) { then(i0, i1, j0, j1) }, nil)
 				check(t, fmt.Sprintf("float64, workers %d, %dx%dx%d %v", w, m, n, k, tr))
 			}
 		}

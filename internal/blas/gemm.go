@@ -1,10 +1,10 @@
 package blas
 
 import (
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/bism-ml/bism/internal/freelist"
 	"github.com/bism-ml/bism/internal/parallel"
 )
 
@@ -76,27 +76,27 @@ func blockSizes[T float](kern *microKernel[T]) (kc, mc, nc int) {
 	return kc, mc, nc
 }
 
-// workspace holds one goroutine's packing buffers. They are pooled so that
-// steady-state calls allocate nothing; a buffer only grows.
+// workspace holds one goroutine's packing buffers. They are kept in free
+// lists so that steady-state calls allocate nothing; a buffer only grows.
 type workspace[T float] struct {
 	a, b, tmp []T
 }
 
-var wsPool32, wsPool64 sync.Pool
+var (
+	workspaces32 freelist.List[workspace[float32]]
+	workspaces64 freelist.List[workspace[float64]]
+)
 
-func wsPool[T float]() *sync.Pool {
-	var zero T
-	if _, ok := any(zero).(float32); ok {
-		return &wsPool32
+// workspaces returns T's free list of workspaces.
+func workspaces[T float]() *freelist.List[workspace[T]] {
+	if l, ok := any(&workspaces32).(*freelist.List[workspace[T]]); ok {
+		return l
 	}
-	return &wsPool64
+	return any(&workspaces64).(*freelist.List[workspace[T]])
 }
 
 func getWorkspace[T float](na, nb, ntmp int) *workspace[T] {
-	w, _ := wsPool[T]().Get().(*workspace[T])
-	if w == nil {
-		w = new(workspace[T])
-	}
+	w := workspaces[T]().Get()
 	if cap(w.a) < na {
 		w.a = make([]T, na)
 	}
@@ -110,7 +110,7 @@ func getWorkspace[T float](na, nb, ntmp int) *workspace[T] {
 	return w
 }
 
-func putWorkspace[T float](w *workspace[T]) { wsPool[T]().Put(w) }
+func putWorkspace[T float](w *workspace[T]) { workspaces[T]().Put(w) }
 
 // small reports whether gemm computes an m x n x k product directly
 // (gemmSmall), accumulating into C term by term, rather than packed.
@@ -128,19 +128,24 @@ func (kern *microKernel[T]) thin(m, n, k int) bool {
 // checked). It picks the small direct path or the packed path, and splits
 // large problems over goroutines.
 func gemm[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	gemmThen(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
+	gemmThen(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, nil)
 }
 
-// gemmThen is gemm followed by then(i0, i1, j0, j1) on disjoint blocks
-// of C that cover it (rows [i0, i1), columns [j0, j1)), each called once
-// the block is final, by the goroutine that computed it (nil: none).
-func gemmThen[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, then func(i0, i1, j0, j1 int)) {
+// A Then is work on blocks of a product's result (SgemmThen): then(arg, c,
+// ldc, i0, i1, j0, j1) on rows [i0, i1) and columns [j0, j1) of C.
+type Then[T float] func(arg any, c []T, ldc int, i0, i1, j0, j1 int)
+
+// gemmThen is gemm followed by then(arg, c, ldc, i0, i1, j0, j1) on
+// disjoint blocks of C that cover it (rows [i0, i1), columns [j0, j1)),
+// each called once the block is final, by the goroutine that computed it
+// (nil: none).
+func gemmThen[T float](kern *microKernel[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, then Then[T], arg any) {
 	if m == 0 || n == 0 {
 		return
 	}
 	whole := func() {
 		if then != nil {
-			then(0, m, 0, n)
+			then(arg, c, ldc, 0, m, 0, n)
 		}
 	}
 	if k == 0 || alpha == 0 {
@@ -191,42 +196,121 @@ func gemmThen[T float](kern *microKernel[T], transA, transB bool, m, n, k int, a
 	nUnits, mUnits := nPad/colGran, mPad/rowGran
 	costN, grainN := stripCost(nUnits, colGran, mPad, m)
 	costM, grainM := stripCost(mUnits, rowGran, nPad, n)
-	switch {
-	case costN < 0 && costM < 0:
+	if costN < 0 && costM < 0 {
 		gemmPacked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		whole()
+		return
+	}
+	// The split's operands go to the workers in a job (parallel.ForArg):
+	// a closure would be made anew by every product.
+	j := getJob[T]()
+	*j = gemmJob[T]{kern: kern, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, then: then, arg: arg}
+	switch {
 	case costM < 0 || (costN >= 0 && costN <= costM):
 		if pw := min(w, nUnits/grainN); float64((m+kern.mr-1)/kern.mr*kern.mr)*float64(k) <= maxSharedA {
-			gemmStrips(kern, pw, colGran, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, then)
-			return
+			j.strips(pw, colGran)
+			break
 		}
-		parallel.For(nUnits, grainN, func(lo, hi int) {
-			j0, j1 := lo*colGran, min(hi*colGran, n)
-			var bs []T
-			if transB {
-				bs = b[j0*ldb:] // B(p, j) = b[j*ldb + p]
-			} else {
-				bs = b[j0:] // B(p, j) = b[p*ldb + j]
-			}
-			gemmPacked(kern, transA, transB, m, j1-j0, k, alpha, a, lda, bs, ldb, beta, c[j0:], ldc)
-			if then != nil {
-				then(0, m, j0, j1)
-			}
-		})
+		j.gran = colGran
+		parallel.ForArg(nUnits, grainN, j, gemmColumnUnits)
 	default:
-		parallel.For(mUnits, grainM, func(lo, hi int) {
-			i0, i1 := lo*rowGran, min(hi*rowGran, m)
-			var as []T
-			if transA {
-				as = a[i0:] // A(i, p) = a[p*lda + i]
-			} else {
-				as = a[i0*lda:] // A(i, p) = a[i*lda + p]
-			}
-			gemmPacked(kern, transA, transB, i1-i0, n, k, alpha, as, lda, b, ldb, beta, c[i0*ldc:], ldc)
-			if then != nil {
-				then(i0, i1, 0, n)
-			}
-		})
+		j.gran = rowGran
+		parallel.ForArg(mUnits, grainM, j, gemmRowUnits)
+	}
+	putJob(j)
+}
+
+// A gemmJob is a product split over cores: its operands, and the split's
+// own numbers.
+type gemmJob[T float] struct {
+	kern           *microKernel[T]
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    T
+	a, b, c        []T
+	lda, ldb, ldc  int
+	then           Then[T]
+	arg            any
+
+	gran int // columns or rows per unit of a static split
+
+	// strips' dynamic split
+	width, nStrips int
+	strided        bool
+	next           atomic.Int64
+}
+
+var (
+	jobs32 freelist.List[gemmJob[float32]]
+	jobs64 freelist.List[gemmJob[float64]]
+)
+
+// jobs returns T's free list of jobs.
+func jobs[T float]() *freelist.List[gemmJob[T]] {
+	if l, ok := any(&jobs32).(*freelist.List[gemmJob[T]]); ok {
+		return l
+	}
+	return any(&jobs64).(*freelist.List[gemmJob[T]])
+}
+
+func getJob[T float]() *gemmJob[T] { return jobs[T]().Get() }
+
+// putJob clears j (it holds no operands) and gives it back.
+func putJob[T float](j *gemmJob[T]) {
+	*j = gemmJob[T]{}
+	jobs[T]().Put(j)
+}
+
+// gemmColumnUnits and gemmRowUnits are the static splits' bodies: units [lo, hi)
+// of columns or rows of C. They are plain functions (the value of a
+// generic function taken in generic code is a closure made anew each
+// time).
+func gemmColumnUnits(arg any, lo, hi int) {
+	switch j := arg.(type) {
+	case *gemmJob[float32]:
+		j.columns(lo, hi)
+	case *gemmJob[float64]:
+		j.columns(lo, hi)
+	}
+}
+
+func gemmRowUnits(arg any, lo, hi int) {
+	switch j := arg.(type) {
+	case *gemmJob[float32]:
+		j.rows(lo, hi)
+	case *gemmJob[float64]:
+		j.rows(lo, hi)
+	}
+}
+
+// columns computes C's columns of units [lo, hi).
+func (j *gemmJob[T]) columns(lo, hi int) {
+	j0, j1 := lo*j.gran, min(hi*j.gran, j.n)
+	var bs []T
+	if j.transB {
+		bs = j.b[j0*j.ldb:] // B(p, j) = b[j*ldb + p]
+	} else {
+		bs = j.b[j0:] // B(p, j) = b[p*ldb + j]
+	}
+	gemmPacked(j.kern, j.transA, j.transB, j.m, j1-j0, j.k, j.alpha, j.a, j.lda, bs, j.ldb, j.beta, j.c[j0:], j.ldc)
+	if j.then != nil {
+		j.then(j.arg, j.c, j.ldc, 0, j.m, j0, j1)
+	}
+}
+
+// rows computes C's rows of units [lo, hi).
+func (j *gemmJob[T]) rows(lo, hi int) {
+	i0, i1 := lo*j.gran, min(hi*j.gran, j.m)
+	var as []T
+	if j.transA {
+		as = j.a[i0:] // A(i, p) = a[p*lda + i]
+	} else {
+		as = j.a[i0*j.lda:] // A(i, p) = a[i*lda + p]
+	}
+	gemmPacked(j.kern, j.transA, j.transB, i1-i0, j.n, j.k, j.alpha, as, j.lda, j.b, j.ldb, j.beta, j.c[i0*j.ldc:], j.ldc)
+	if j.then != nil {
+		j.then(j.arg, j.c, j.ldc, i0, i1, 0, j.n)
 	}
 }
 
@@ -357,7 +441,7 @@ const maxSharedA = 1 << 20
 // enough that the strips stay a few micro-panels wide.
 const stripsPerWorker = 4
 
-// gemmStrips computes C in vertical strips handed out dynamically to w
+// strips computes C in vertical strips handed out dynamically to w
 // workers. Each worker packs all of op(A) once, on taking its first strip,
 // into its own buffer (A panels for the k block at pc start at pc*mPad),
 // then for every strip it takes packs that strip of op(B) and runs the
@@ -365,11 +449,8 @@ const stripsPerWorker = 4
 // static split into w strips this costs nothing extra in packing (each
 // worker still packs A once and its own columns of B) and keeps all cores
 // busy when one of them is slow.
-func gemmStrips[T float](kern *microKernel[T], w, gran int, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, then func(i0, i1, j0, j1 int)) {
-	kc, mc, _ := blockSizes(kern)
-	mr, nr := kern.mr, kern.nr
-	kc = evenDepth(kc, k)
-	mPad := (m + mr - 1) / mr * mr
+func (j *gemmJob[T]) strips(w, gran int) {
+	nr, n := j.kern.nr, j.n
 	// Strip width: a multiple of nr where that still gives each worker
 	// several strips, else of the finest exact tile width.
 	width := (n + w*stripsPerWorker - 1) / (w * stripsPerWorker)
@@ -378,49 +459,67 @@ func gemmStrips[T float](kern *microKernel[T], w, gran int, transA, transB bool,
 	} else {
 		width = (width + gran - 1) / gran * gran
 	}
-	strips := (n + width - 1) / width
-	strided := kern.stridedB(transB, m, n)
-	var next atomic.Int64
-	parallel.For(w, 1, func(lo, hi int) {
-		for range hi - lo {
-			ws := getWorkspace[T](mPad*k, kc*((width+nr-1)/nr*nr), mr*nr)
-			packed := false
-			for {
-				s := int(next.Add(1)) - 1
-				if s >= strips {
-					break
-				}
-				if !packed {
-					for pc := 0; pc < k; pc += kc {
-						packA(transA, a, lda, 0, m, pc, min(kc, k-pc), mr, ws.a[pc*mPad:])
-					}
-					packed = true
-				}
-				j0 := s * width
-				ncur := min(width, n-j0)
+	j.width, j.nStrips, j.strided = width, (n+width-1)/width, j.kern.stridedB(j.transB, j.m, n)
+	parallel.ForArg(w, 1, j, gemmStripWorkers)
+}
+
+// gemmStripWorkers is strips' body: workers [lo, hi) (plain, as
+// gemmColumnUnits).
+func gemmStripWorkers(arg any, lo, hi int) {
+	switch j := arg.(type) {
+	case *gemmJob[float32]:
+		j.stripWorkers(lo, hi)
+	case *gemmJob[float64]:
+		j.stripWorkers(lo, hi)
+	}
+}
+
+// stripWorkers runs hi - lo of strips' workers, one after another: each
+// takes strips until none is left.
+func (j *gemmJob[T]) stripWorkers(lo, hi int) {
+	kern, m, k := j.kern, j.m, j.k
+	kc, mc, _ := blockSizes(kern)
+	mr, nr := kern.mr, kern.nr
+	kc = evenDepth(kc, k)
+	mPad := (m + mr - 1) / mr * mr
+	for range hi - lo {
+		ws := getWorkspace[T](mPad*k, kc*((j.width+nr-1)/nr*nr), mr*nr)
+		packed := false
+		for {
+			s := int(j.next.Add(1)) - 1
+			if s >= j.nStrips {
+				break
+			}
+			if !packed {
 				for pc := 0; pc < k; pc += kc {
-					kcur := min(kc, k-pc)
-					bet := beta
-					if pc > 0 {
-						bet = 1
-					}
-					bs, bld := ws.b, 0
-					if strided {
-						bs, bld = b[pc*ldb+j0:], ldb
-					} else {
-						packB(transB, b, ldb, pc, kcur, j0, ncur, nr, ws.b)
-					}
-					for ic := 0; ic < m; ic += mc {
-						macroKernelB(kern, min(mc, m-ic), ncur, kcur, alpha, ws.a[pc*mPad+ic*kcur:], bs, bld, bet, c[ic*ldc+j0:], ldc, ws.tmp)
-					}
+					packA(j.transA, j.a, j.lda, 0, m, pc, min(kc, k-pc), mr, ws.a[pc*mPad:])
 				}
-				if then != nil {
-					then(0, m, j0, j0+ncur)
+				packed = true
+			}
+			j0 := s * j.width
+			ncur := min(j.width, j.n-j0)
+			for pc := 0; pc < k; pc += kc {
+				kcur := min(kc, k-pc)
+				bet := j.beta
+				if pc > 0 {
+					bet = 1
+				}
+				bs, bld := ws.b, 0
+				if j.strided {
+					bs, bld = j.b[pc*j.ldb+j0:], j.ldb
+				} else {
+					packB(j.transB, j.b, j.ldb, pc, kcur, j0, ncur, nr, ws.b)
+				}
+				for ic := 0; ic < m; ic += mc {
+					macroKernelB(kern, min(mc, m-ic), ncur, kcur, j.alpha, ws.a[pc*mPad+ic*kcur:], bs, bld, bet, j.c[ic*j.ldc+j0:], j.ldc, ws.tmp)
 				}
 			}
-			putWorkspace(ws)
+			if j.then != nil {
+				j.then(j.arg, j.c, j.ldc, 0, m, j0, j0+ncur)
+			}
 		}
-	})
+		putWorkspace(ws)
+	}
 }
 
 // macroKernel multiplies a packed mc x kc block of A by a packed kc x nc

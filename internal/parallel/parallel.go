@@ -23,7 +23,17 @@ var Workers = runtime.GOMAXPROCS(0)
 // another loop holds the workers (a loop inside a split loop's body);
 // otherwise it splits [0, n) into at most Workers contiguous chunks of at
 // least grain. The caller runs the first chunk.
-func For(n, grain int, body func(lo, hi int)) {
+func For(n, grain int, body func(lo, hi int)) { ForArg(n, grain, body, callBody) }
+
+// callBody is For's body for ForArg: arg is For's body.
+func callBody(arg any, lo, hi int) { arg.(func(lo, hi int))(lo, hi) }
+
+// ForArg is For for a body that takes what it works on from arg: it calls
+// body(arg, lo, hi) over disjoint ranges covering [0, n), split as For
+// splits. A body that captures nothing (a plain function) and an arg that
+// is a pointer make a split loop that allocates nothing, where a closure
+// handed to the workers would be allocated anew by every call.
+func ForArg(n, grain int, arg any, body func(arg any, lo, hi int)) {
 	if grain < 1 {
 		grain = 1
 	}
@@ -33,7 +43,7 @@ func For(n, grain int, body func(lo, hi int)) {
 	}
 	if w <= 1 {
 		if n > 0 {
-			body(0, n)
+			body(arg, 0, n)
 		}
 		return
 	}
@@ -41,7 +51,7 @@ func For(n, grain int, body func(lo, hi int)) {
 		// A loop inside a split loop, or a loop while another computation
 		// holds the workers: the cores are busy already, so its caller runs
 		// it alone rather than adding goroutines for them to share.
-		body(0, n)
+		body(arg, 0, n)
 		return
 	}
 	defer pool.busy.Store(false)
@@ -49,10 +59,10 @@ func For(n, grain int, body func(lo, hi int)) {
 	ws := pool.get(w - 1)
 	k := 0
 	for lo := chunk; lo < n; lo += chunk {
-		ws[k].give(task{body, lo, min(lo+chunk, n)})
+		ws[k].give(task{body, arg, lo, min(lo+chunk, n)})
 		k++
 	}
-	body(0, min(chunk, n))
+	body(arg, 0, min(chunk, n))
 	for _, x := range ws[:k] {
 		x.wait()
 	}
@@ -80,7 +90,8 @@ const spin = time.Millisecond
 const pollsPerCheck = 1 << 8
 
 type task struct {
-	body   func(lo, hi int)
+	body   func(arg any, lo, hi int)
+	arg    any
 	lo, hi int
 }
 
@@ -138,7 +149,7 @@ func (w *worker) take() bool {
 	}
 	t := w.t
 	w.t = task{}
-	t.body(t.lo, t.hi)
+	t.body(t.arg, t.lo, t.hi)
 	return true
 }
 
@@ -165,7 +176,7 @@ func (w *worker) loop() {
 		}
 		t := w.t
 		w.t = task{}
-		t.body(t.lo, t.hi)
+		t.body(t.arg, t.lo, t.hi)
 		w.state.Store(finished)
 	}
 }
