@@ -107,6 +107,8 @@ type BiLevel struct {
 	// every inner step, real and unrolled, so that the unroll is the one
 	// the global batch gives (nil: one process). Not with Implicit.
 	Shard *dist.Shard
+
+	solveScratch implicitScratch // the implicit gradient's vectors, kept between steps
 }
 
 // StepResult reports one application of Algorithm 1.

@@ -78,7 +78,18 @@ func (b *BiLevel) implicitGrad(p Perturbed, x *ad.Value, weights *tensor.Tensor,
 	innerLoss := func(theta, phi nn.Vals) *ad.Value {
 		return InnerLossMean(model.EnergyGivenV(b.Model, theta, x), b.Posterior, phi, x, weights, b.Implicit.Draws, rng)
 	}
-	return ImplicitGradient(outer, innerLoss, b.Model.Params(), b.Posterior.Params(), *b.Implicit)
+	im, sc := *b.Implicit, &b.solveScratch
+	solve := func(hvp func(u, out []float64), rhs []float64) ([]float64, optim.SolveInfo) {
+		return im.solveIn(&sc.krylov, hvp, rhs)
+	}
+	return implicitGradient(outer, innerLoss, b.Model.Params(), b.Posterior.Params(), solve, sc)
+}
+
+// implicitScratch keeps the implicit gradient's vectors (the solver's and
+// the right-hand side) from one training step to the next.
+type implicitScratch struct {
+	krylov optim.Workspace
+	rhs    []float64
 }
 
 // ImplicitGradient returns the θ-gradient of outer(θ, φ*(θ)) by the
@@ -91,13 +102,8 @@ func ImplicitGradient(outer, inner func(theta, phi nn.Vals) *ad.Value, thetaPara
 	return ImplicitGradientSolve(outer, inner, thetaParams, phiParams, im.solve)
 }
 
-// Solve returns w with [∇²_φφ Ĝ] w ≈ rhs; hvp(u, out) writes the
-// Hessian-vector product, vectors laid out as φ's parameters flattened in
-// order. A study with a closed form for the solve passes its own.
-type Solve func(hvp func(u, out []float64), rhs []float64) ([]float64, optim.SolveInfo)
-
-// solve is the configured solver, on the damped Hessian.
-func (im Implicit) solve(hvp func(u, out []float64), rhs []float64) ([]float64, optim.SolveInfo) {
+// solveIn is solve with the solver's vectors in ws (see optim.Workspace).
+func (im Implicit) solveIn(ws *optim.Workspace, hvp func(u, out []float64), rhs []float64) ([]float64, optim.SolveInfo) {
 	damped := hvp
 	if im.Damping != 0 {
 		damped = func(u, out []float64) {
@@ -108,13 +114,29 @@ func (im Implicit) solve(hvp func(u, out []float64), rhs []float64) ([]float64, 
 		}
 	}
 	if im.Solver == SolverCG {
-		return optim.CG(damped, rhs, im.Tol, im.Iters)
+		return ws.CG(damped, rhs, im.Tol, im.Iters)
 	}
-	return optim.MINRES(damped, rhs, im.Tol, im.Iters)
+	return ws.MINRES(damped, rhs, im.Tol, im.Iters)
+}
+
+// Solve returns w with [∇²_φφ Ĝ] w ≈ rhs; hvp(u, out) writes the
+// Hessian-vector product, vectors laid out as φ's parameters flattened in
+// order. A study with a closed form for the solve passes its own.
+type Solve func(hvp func(u, out []float64), rhs []float64) ([]float64, optim.SolveInfo)
+
+// solve is the configured solver, on the damped Hessian.
+func (im Implicit) solve(hvp func(u, out []float64), rhs []float64) ([]float64, optim.SolveInfo) {
+	return im.solveIn(nil, hvp, rhs)
 }
 
 // ImplicitGradientSolve is ImplicitGradient with the linear solve given.
 func ImplicitGradientSolve(outer, inner func(theta, phi nn.Vals) *ad.Value, thetaParams, phiParams *nn.Params, solve Solve) (outerVal, innerVal float64, grads []*tensor.Tensor, info ImplicitInfo) {
+	return implicitGradient(outer, inner, thetaParams, phiParams, solve, nil)
+}
+
+// implicitGradient is ImplicitGradientSolve with the right-hand side in
+// sc's, when sc is not nil.
+func implicitGradient(outer, inner func(theta, phi nn.Vals) *ad.Value, thetaParams, phiParams *nn.Params, solve Solve, sc *implicitScratch) (outerVal, innerVal float64, grads []*tensor.Tensor, info ImplicitInfo) {
 	theta, phi := thetaParams.Vars(), phiParams.Vars()
 	nth := len(theta.List())
 
@@ -137,7 +159,13 @@ func ImplicitGradientSolve(outer, inner func(theta, phi nn.Vals) *ad.Value, thet
 		flattenInto(out, ad.Tensors(ad.Grad(pair(u), phi.List())))
 		tensor.ReleaseSince(mark)
 	}
-	w, si := solve(hvp, flatten(ad.Tensors(dJdPhi)))
+	var rhs []float64
+	if sc != nil {
+		rhs = flattenIn(&sc.rhs, ad.Tensors(dJdPhi))
+	} else {
+		rhs = flatten(ad.Tensors(dJdPhi))
+	}
+	w, si := solve(hvp, rhs)
 	info.SolveInfo = si
 	mixed := ad.Tensors(ad.Grad(pair(w), theta.List()))
 	grads = make([]*tensor.Tensor, nth)
@@ -149,7 +177,7 @@ func ImplicitGradientSolve(outer, inner func(theta, phi nn.Vals) *ad.Value, thet
 
 // constsLike lays the flat vector u out as constants shaped like vs.
 func constsLike(vs []*ad.Value, u []float64) []*ad.Value {
-	out := make([]*ad.Value, len(vs))
+	out := valueLists.Make(vs[0].Tensor().Arena(), len(vs))
 	off := 0
 	for i, v := range vs {
 		t := tensor.ZerosLike(v.Tensor())
@@ -161,14 +189,27 @@ func constsLike(vs []*ad.Value, u []float64) []*ad.Value {
 }
 
 func flatten(ts []*tensor.Tensor) []float64 {
+	var out []float64
+	return flattenIn(&out, ts)
+}
+
+// flattenIn flattens ts into *buf, grown as needed, and returns it.
+func flattenIn(buf *[]float64, ts []*tensor.Tensor) []float64 {
 	n := 0
 	for _, t := range ts {
 		n += t.Size()
 	}
-	out := make([]float64, n)
-	flattenInto(out, ts)
-	return out
+	if cap(*buf) < n {
+		*buf = make([]float64, n)
+	}
+	*buf = (*buf)[:n]
+	flattenInto(*buf, ts)
+	return *buf
 }
+
+// valueLists serves constsLike's lists, which in an arena's Step live as
+// long as the step's tensors.
+var valueLists = tensor.NewSlices[*ad.Value]()
 
 func flattenInto(dst []float64, ts []*tensor.Tensor) {
 	off := 0

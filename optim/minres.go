@@ -34,22 +34,53 @@ type SolveInfo struct {
 // made of round-off); it is not taken, and the solve ends there: curvature
 // below tol ||A|| counts as null space.
 func MINRES(apply func(v, out []float64), b []float64, tol float64, maxIter int) ([]float64, SolveInfo) {
+	return (*Workspace)(nil).MINRES(apply, b, tol, maxIter)
+}
+
+// A Workspace keeps a solver's vectors from one solve to the next, so that
+// repeated solves of one size (one per training step) allocate nothing.
+// The solution a solve in a Workspace returns lives in it: it is valid
+// until the next solve there. The zero value is ready; a nil Workspace
+// allocates the vectors of each solve afresh.
+type Workspace struct{ buf []float64 }
+
+// vectors returns k zeroed vectors of n elements.
+func (ws *Workspace) vectors(n, k int) [8][]float64 {
+	var buf []float64
+	if ws == nil {
+		buf = make([]float64, n*k)
+	} else {
+		if cap(ws.buf) < n*k {
+			ws.buf = make([]float64, n*k)
+		}
+		buf = ws.buf[:n*k]
+		clear(buf)
+	}
+	var vs [8][]float64
+	for i := range k {
+		vs[i] = buf[i*n : (i+1)*n : (i+1)*n]
+	}
+	return vs
+}
+
+// MINRES is MINRES with its vectors in ws.
+func (ws *Workspace) MINRES(apply func(v, out []float64), b []float64, tol float64, maxIter int) ([]float64, SolveInfo) {
 	if maxIter < 1 {
 		panic(fmt.Sprintf("optim.MINRES: maxIter %d < 1", maxIter))
 	}
 	n := len(b)
-	x := make([]float64, n)
+	vs := ws.vectors(n, 8)
+	x := vs[0]
 	beta1 := norm2(b)
 	if beta1 == 0 {
 		return x, SolveInfo{Converged: true}
 	}
 	const eps = 2.220446049250313e-16
 	nullCurvature := math.Max(math.Sqrt(eps), tol)
-	r1 := append([]float64(nil), b...)
-	r2 := append([]float64(nil), b...)
-	y := make([]float64, n)
-	v := make([]float64, n)
-	w, w1, w2 := make([]float64, n), make([]float64, n), make([]float64, n)
+	r1, r2, y, v := vs[1], vs[2], vs[3], vs[4]
+	copy(r1, b)
+	copy(r2, b)
+	w, w1, w2 := vs[5], vs[6], vs[7]
 	var oldb, dbar, epsln, tnorm2 float64
 	beta, phibar := beta1, beta1
 	cs, sn := -1.0, 0.0
@@ -126,18 +157,24 @@ func MINRES(apply func(v, out []float64), b []float64, tol float64, maxIter int)
 // conjugate gradients from x = 0, stopping at ||b - A x|| <= tol ||b|| or
 // after maxIter iterations. apply(v, out) writes A v into out.
 func CG(apply func(v, out []float64), b []float64, tol float64, maxIter int) ([]float64, SolveInfo) {
+	return (*Workspace)(nil).CG(apply, b, tol, maxIter)
+}
+
+// CG is CG with its vectors in ws.
+func (ws *Workspace) CG(apply func(v, out []float64), b []float64, tol float64, maxIter int) ([]float64, SolveInfo) {
 	if maxIter < 1 {
 		panic(fmt.Sprintf("optim.CG: maxIter %d < 1", maxIter))
 	}
 	n := len(b)
-	x := make([]float64, n)
+	vs := ws.vectors(n, 4)
+	x := vs[0]
 	bn := norm2(b)
 	if bn == 0 {
 		return x, SolveInfo{Converged: true}
 	}
-	r := append([]float64(nil), b...)
-	p := append([]float64(nil), b...)
-	ap := make([]float64, n)
+	r, p, ap := vs[1], vs[2], vs[3]
+	copy(r, b)
+	copy(p, b)
 	rr := bn * bn
 	info := SolveInfo{}
 	for itn := 1; itn <= maxIter; itn++ {
