@@ -33,7 +33,31 @@ type Conv2d struct {
 	In, Out, Kernel, Stride int
 	Pad                     int
 	Bias                    bool
+
+	names paramNames // made by NewConv2d, so that a step does not build them
 }
+
+// paramNames are a layer's parameter names, Name+".W" and Name+".b",
+// made once.
+type paramNames struct{ w, b string }
+
+// weight returns the weight's name, from names when made.
+func (n paramNames) weight(layer string) string {
+	if n.w != "" {
+		return n.w
+	}
+	return layer + ".W"
+}
+
+// bias returns the bias's name, from names when made.
+func (n paramNames) bias(layer string) string {
+	if n.b != "" {
+		return n.b
+	}
+	return layer + ".b"
+}
+
+func namesOf(layer string) paramNames { return paramNames{layer + ".W", layer + ".b"} }
 
 // NewConv2d registers a convolution's parameters in p, initialised as
 // PyTorch does (Conv2dInit), and returns the layer.
@@ -41,7 +65,7 @@ func NewConv2d(p *Params, name string, in, out, kernel, stride, pad int, bias bo
 	if in < 1 || out < 1 || kernel < 1 || stride < 1 || pad < 0 {
 		panic(fmt.Sprintf("nn.NewConv2d(%q): invalid sizes in=%d out=%d kernel=%d stride=%d pad=%d", name, in, out, kernel, stride, pad))
 	}
-	c := Conv2d{Name: name, In: in, Out: out, Kernel: kernel, Stride: stride, Pad: pad, Bias: bias}
+	c := Conv2d{Name: name, In: in, Out: out, Kernel: kernel, Stride: stride, Pad: pad, Bias: bias, names: namesOf(name)}
 	w, b := Conv2dInit(rng, dt, in, out, kernel)
 	p.Add(c.WeightName(), w)
 	if bias {
@@ -51,14 +75,14 @@ func NewConv2d(p *Params, name string, in, out, kernel, stride, pad int, bias bo
 }
 
 // WeightName is the weight parameter's name, Name+".W".
-func (c Conv2d) WeightName() string { return c.Name + ".W" }
+func (c Conv2d) WeightName() string { return c.names.weight(c.Name) }
 
 // BiasName is the bias parameter's name, Name+".b" ("" without bias).
 func (c Conv2d) BiasName() string {
 	if !c.Bias {
 		return ""
 	}
-	return c.Name + ".b"
+	return c.names.bias(c.Name)
 }
 
 // Apply convolves x [N,In,H,W] with the layer's parameters from th and adds
@@ -85,6 +109,8 @@ type Linear struct {
 	Name    string
 	In, Out int
 	Bias    bool
+
+	names paramNames // made by NewLinear
 }
 
 // NewLinear registers a linear layer's parameters in p with PyTorch's
@@ -93,7 +119,7 @@ func NewLinear(p *Params, name string, in, out int, bias bool, rng *tensor.RNG, 
 	if in < 1 || out < 1 {
 		panic(fmt.Sprintf("nn.NewLinear(%q): invalid sizes in=%d out=%d", name, in, out))
 	}
-	l := Linear{Name: name, In: in, Out: out, Bias: bias}
+	l := Linear{Name: name, In: in, Out: out, Bias: bias, names: namesOf(name)}
 	w, b := LinearInit(rng, dt, in, out)
 	p.Add(l.WeightName(), w)
 	if bias {
@@ -103,14 +129,14 @@ func NewLinear(p *Params, name string, in, out int, bias bool, rng *tensor.RNG, 
 }
 
 // WeightName is the weight parameter's name, Name+".W".
-func (l Linear) WeightName() string { return l.Name + ".W" }
+func (l Linear) WeightName() string { return l.names.weight(l.Name) }
 
 // BiasName is the bias parameter's name, Name+".b" ("" without bias).
 func (l Linear) BiasName() string {
 	if !l.Bias {
 		return ""
 	}
-	return l.Name + ".b"
+	return l.names.bias(l.Name)
 }
 
 // Apply maps x [B,In] to x @ W + b, [B,Out].

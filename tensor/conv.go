@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/bism-ml/bism/internal/blas"
 	"github.com/bism-ml/bism/internal/freelist"
@@ -37,9 +38,7 @@ type convGeom struct {
 // convGeometry validates a convolution of an input shaped xs by a weight shaped
 // ws and returns its geometry, or panics naming op and both shapes.
 func convGeometry(op string, xs, ws []int, stride, pad int) convGeom {
-	fail := func(why string) {
-		panic(fmt.Sprintf("tensor.%s: input %v and weight %v (stride %d, pad %d): %s", op, xs, ws, stride, pad, why))
-	}
+	fail := func(why string) { convPanic(op, xs, ws, stride, pad, why) }
 	if len(xs) != 4 || len(ws) != 4 {
 		fail("input must be [N,C,H,W] and weight [O,C,KH,KW]")
 	}
@@ -70,7 +69,16 @@ func convGeometry(op string, xs, ws []int, stride, pad int) convGeom {
 	return g
 }
 
-func (g *convGeom) outShape() []int { return []int{g.n, g.o, g.ho, g.wo} }
+// convPanic panics naming the convolution op and its operands. It boxes
+// copies, so that its callers' shapes and numbers stay on their stacks.
+func convPanic(op string, xs, ws []int, stride, pad int, why string) {
+	panic(fmt.Sprintf("tensor.%s: input %v and weight %v (stride %d, pad %d): %s", op, slices.Clone(xs), slices.Clone(ws), stride, pad, why))
+}
+
+// outShape returns the output's shape in buf (at least 4 long).
+func (g *convGeom) outShape(buf []int) []int {
+	return append(buf[:0], g.n, g.o, g.ho, g.wo)
+}
 
 // grain is the number of samples per parallel chunk below which splitting
 // over cores does not pay.
@@ -86,7 +94,8 @@ func (g *convGeom) grain() int {
 func Conv2d(x, w *Tensor, stride, pad int) *Tensor {
 	sameDType("Conv2d", x, w)
 	g := convGeometry("Conv2d", x.shape, w.shape, stride, pad)
-	out := arenaOf(x, w).empty(x.dtype, g.outShape()...)
+	var buf [4]int
+	out := arenaOf(x, w).empty(x.dtype, g.outShape(buf[:])...)
 	if x.dtype == Float32 {
 		conv2d(&g, x.f32, w.f32, out.f32)
 	} else {
@@ -107,7 +116,8 @@ func Conv2dBias(x, w, b *Tensor, stride, pad int) *Tensor {
 	if b.Size() != g.o {
 		panic(fmt.Sprintf("tensor.Conv2dBias: bias %v for weight %v: want %d entries", b.shape, w.shape, g.o))
 	}
-	out := arenaOf(x, w).empty(x.dtype, g.outShape()...)
+	var buf [4]int
+	out := arenaOf(x, w).empty(x.dtype, g.outShape(buf[:])...)
 	if x.dtype == Float32 {
 		conv2dBias(&g, x.f32, w.f32, b.f32, out.f32)
 	} else {
@@ -183,9 +193,10 @@ func flipTransposeKernels[T Float](src, dst []T, o, c, kk int) {
 }
 
 func checkConvOut(op string, g *Tensor, xs, ws []int, geo *convGeom) {
-	if want := geo.outShape(); !SameShape(g.shape, want) {
+	var buf [4]int
+	if want := geo.outShape(buf[:]); !SameShape(g.shape, want) {
 		panic(fmt.Sprintf("tensor.%s: gradient %v does not match output shape %v of input %v and weight %v (stride %d, pad %d)",
-			op, g.shape, want, xs, ws, geo.stride, geo.pad))
+			op, slices.Clone(g.shape), slices.Clone(want), slices.Clone(xs), slices.Clone(ws), geo.stride, geo.pad))
 	}
 }
 
