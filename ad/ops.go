@@ -317,7 +317,20 @@ func logSumExpVJP(g *Value, in []*Value, out *Value, at *attrs, _ []bool, res []
 
 // expandReduced broadcasts a reduction's cotangent back to the input shape.
 func expandReduced(g *Value, shape []int, axes []int) *Value {
-	kshape, _ := tensor.ReducedShape("reduce", shape, axes, true)
+	// The reduction's shape with its axes kept (axes were checked forward).
+	var buf [8]int
+	kshape := append(buf[:0], shape...)
+	if len(axes) == 0 {
+		for i := range kshape {
+			kshape[i] = 1
+		}
+	}
+	for _, a := range axes {
+		if a < 0 {
+			a += len(shape)
+		}
+		kshape[a] = 1
+	}
 	return BroadcastTo(Reshape(g, kshape...), shape)
 }
 

@@ -5,13 +5,15 @@ import (
 	"testing"
 
 	"github.com/bism-ml/bism/config"
+	"github.com/bism-ml/bism/data"
 	"github.com/bism-ml/bism/internal/datatest"
 	"github.com/bism-ml/bism/internal/parallel"
 )
 
 // TestStepAllocatesNothing: once its first steps have sized the run's
-// arena, a training step of every built-in GRBM method makes no heap
-// allocation, on one worker and on two. Its tensors, graph nodes,
+// arena, a training step of every built-in GRBM method and of the deep
+// models (MNIST's CPU configs, and tiny ones on synthetic images) makes no
+// heap allocation, on one worker and on two. Its tensors, graph nodes,
 // constants and lists come from the arena; backward rules are plain
 // functions (an operation's scalars and axes live in its node); loops
 // split over cores hand the workers pooled operands instead of closures;
@@ -24,23 +26,33 @@ func TestStepAllocatesNothing(t *testing.T) {
 		"checkerboard/dsm", "checkerboard/nce", "checkerboard/pcd", "checkerboard/sm",
 		"checkerboard/ssm", "checkerboard/vnce",
 		"frey/bidsm", "frey/bissm", "frey/cd1", "frey/dsm", "frey/ssm",
+		"mnist/mdsm-cpu", "mnist/bimdsm-cpu", "tiny/deep", "tiny/resnet",
 	} {
 		t.Run(name, func(t *testing.T) {
-			if strings.HasPrefix(name, "frey/") {
-				datatest.Root(t, "frey")
+			var split *data.Split
+			var cfg config.Config
+			switch {
+			case name == "tiny/deep":
+				cfg, split = tinyDeepConfig(config.DeepEBLVM), tinyImages(t, 8)
+			case name == "tiny/resnet":
+				cfg, split = tinyDeepConfig(config.ResNetEBM), tinyImages(t, 8)
+			default:
+				if d, _, _ := strings.Cut(name, "/"); d != "checkerboard" {
+					datatest.Root(t, d)
+				}
+				var err error
+				if cfg, err = config.Load(name, nil); err != nil {
+					t.Fatal(err)
+				}
 			}
-			cfg, err := config.Load(name, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			e := build(t, cfg, "", split)
 			for _, workers := range []int{1, 2} {
 				parallel.Workers = workers
-				e := build(t, cfg, "", nil)
-				if err := e.Run.Steps(3); err != nil {
+				if err := e.Run.Steps(2); err != nil {
 					t.Fatal(err)
 				}
 				var stepErr error
-				allocs := testing.AllocsPerRun(5, func() {
+				allocs := testing.AllocsPerRun(3, func() {
 					if err := e.Run.Steps(1); err != nil {
 						stepErr = err
 					}

@@ -225,13 +225,30 @@ func (m *DeepEBLVM) EnergyGivenV(th nn.Vals, v *ad.Value) HiddenEnergy {
 	top := ad.Slice(w, 0, 0, m.Cfg.H)
 	sum := ad.Add(top, ad.Slice(w, 0, m.Cfg.H, 2*m.Cfg.H)) // W_top + W_bot
 	c := ad.Linear(m.Features(th, v), top, th.Get(m.g3.BiasName()))
-	b := v.Shape()[0]
-	return HiddenEnergyFunc(func(h *ad.Value) *ad.Value {
-		if s := h.Shape(); len(s) != 2 || s[0] != b || s[1] != m.Cfg.H {
-			panic(fmt.Sprintf("model.DeepEBLVM: h has shape %v, want [%d %d]", s, b, m.Cfg.H))
-		}
-		return rowSum(ad.Square(ad.ELU(ad.Add(c, ad.MatMul(h, sum, false, false)))))
-	})
+	e := deepGivenVs.Get(v.Tensor().Arena())
+	if e == nil {
+		e = new(deepGivenV)
+	}
+	*e = deepGivenV{m: m, c: c, sum: sum, b: v.Shape()[0]}
+	return e
+}
+
+// deepGivenV is the deep EBLVM's energy at a fixed v: g1(v)'s product with
+// W_top plus the bias, c, and W_top + W_bot. In an arena's Step it lives as
+// long as the step's tensors.
+type deepGivenV struct {
+	m      *DeepEBLVM
+	c, sum *ad.Value
+	b      int
+}
+
+var deepGivenVs = tensor.NewSlab[deepGivenV]()
+
+func (e *deepGivenV) At(h *ad.Value) *ad.Value {
+	if s := h.Shape(); len(s) != 2 || s[0] != e.b || s[1] != e.m.Cfg.H {
+		panic(fmt.Sprintf("model.DeepEBLVM: h has shape %v, want [%d %d]", s, e.b, e.m.Cfg.H))
+	}
+	return rowSum(ad.Square(ad.ELU(ad.Add(e.c, ad.MatMul(h, e.sum, false, false)))))
 }
 
 // ---- the fully visible baseline ----

@@ -92,7 +92,7 @@ func (o Outer) Perturb(v *tensor.Tensor, rng *tensor.RNG) Perturbed {
 		eps := rng.Normal(dt, 0, 1, shape...)
 		// σ_i follows the position in the global batch (ShardRows).
 		lo, n := rng.Rows(shape[0])
-		sig := o.noiseLevels(dt, lo, shape[0], n, len(shape))
+		sig := o.noiseLevels(v.Arena(), dt, lo, shape[0], n, len(shape))
 		return Perturbed{X: tensor.Add(v, tensor.Mul(eps, sig)), Eps: eps, Sigmas: sig}
 	}
 	return Perturbed{X: v}
@@ -101,17 +101,19 @@ func (o Outer) Perturb(v *tensor.Tensor, rng *tensor.RNG) Perturbed {
 // NoiseLevels returns MDSM's σ_i for batch positions 0..b-1, shaped
 // [b,1,...] (rank dims) to broadcast against the batch.
 func (o Outer) NoiseLevels(dt tensor.DType, b, rank int) *tensor.Tensor {
-	return o.noiseLevels(dt, 0, b, b, rank)
+	return o.noiseLevels(nil, dt, 0, b, b, rank)
 }
 
-// noiseLevels returns σ_i for positions lo..lo+b-1 of a batch of n.
-func (o Outer) noiseLevels(dt tensor.DType, lo, b, n, rank int) *tensor.Tensor {
-	shape := make([]int, rank)
-	for i := range shape {
-		shape[i] = 1
+// noiseLevels returns σ_i for positions lo..lo+b-1 of a batch of n, in a
+// (a step's storage; nil: the heap).
+func (o Outer) noiseLevels(a *tensor.Arena, dt tensor.DType, lo, b, n, rank int) *tensor.Tensor {
+	var buf [8]int
+	shape := buf[:0]
+	for range rank {
+		shape = append(shape, 1)
 	}
 	shape[0] = b
-	s := tensor.New(dt, shape...)
+	s := a.New(dt, shape...)
 	for i := 0; i < b; i++ {
 		f := 0.0
 		if n > 1 {

@@ -314,22 +314,36 @@ func eachGroup[T Float](g *convGeom, lo, hi int, f func(s, m, ld int, col, wide 
 	}
 }
 
-// forGroups runs f over every group of samples, in parallel. The groups are
-// fixed by the batch alone (sampleRanges, then groups of up to
+// forGroups runs j's group over every group of samples, in parallel. The
+// groups are fixed by the batch alone (sampleRanges, then groups of up to
 // samplesPerGEMM within each range), never by the number of workers, so
 // that each product, and so each result bit, is the same on any number of
 // cores.
-func forGroups[T Float](g *convGeom, f func(s, m, ld int, col, wide []T)) {
-	nb := g.samplesPerGEMM()
-	q := newSampleGroups(g.n, g.grain(), nb)
-	parallel.For(q.count, max(1, g.grain()/nb), func(lo, hi int) {
-		col, wide, sc := convScratch[T](g, min(nb, g.n))
-		defer sc.release()
-		for i := lo; i < hi; i++ {
-			s, m := q.at(i)
-			f(s, m, m*g.howo, col, wide)
-		}
-	})
+func (j *convJob[T]) forGroups() {
+	g := &j.g
+	j.nb = g.samplesPerGEMM()
+	j.q = newSampleGroups(g.n, g.grain(), j.nb)
+	parallel.ForArg(j.q.count, max(1, g.grain()/j.nb), j, convGroups)
+}
+
+// groups runs groups [lo, hi) with one worker's scratch.
+func (j *convJob[T]) groups(lo, hi int) {
+	g := &j.g
+	col, wide, sc := convScratch[T](g, min(j.nb, g.n))
+	defer sc.release()
+	for i := lo; i < hi; i++ {
+		s, m := j.q.at(i)
+		j.group(s, m, m*g.howo, col, wide)
+	}
+}
+
+// group runs j's operation on the m samples from s (ld = m·HoWo columns).
+func (j *convJob[T]) group(s, m, ld int, col, wide []T) {
+	if j.op == convInputGrad {
+		j.inputGradGroup(s, m, ld, col, wide)
+		return
+	}
+	j.forwardGroup(s, m, ld, col, wide)
 }
 
 // convScratch returns the scratch buffers of a worker that runs groups of
@@ -381,22 +395,29 @@ func conv2dBias[T Float](g *convGeom, x, w, bias, out []T) {
 		conv2dPlaneGEMM(g, x, w, bias, out)
 		return
 	}
+	j := newConvJob[T](g, convForward)
+	j.x, j.w, j.bias, j.out = x, w, bias, out
+	j.forGroups()
+	j.free()
+}
+
+// forwardGroup is conv2dBias on a group of samples.
+func (j *convJob[T]) forwardGroup(s, m, ld int, col, wide []T) {
+	g, x, w, bias, out := &j.g, j.x, j.w, j.bias, j.out
 	os := g.o * g.howo
-	forGroups(g, func(s, m, ld int, col, wide []T) {
-		b := groupPatches(g, x, col, s, m)
-		// out [O, m·HoWo] = W [O, CKK] @ col [CKK, m·HoWo]
-		if m == 1 {
-			gemm(false, false, g.o, ld, g.ckk, w, g.ckk, b, ld, 0, out[s*os:], ld)
-			addPlaneBias(out[s*os:(s+1)*os], bias, g.howo)
-			return
-		}
-		gemm(false, false, g.o, ld, g.ckk, w, g.ckk, b, ld, 0, wide, ld)
-		if bias == nil {
-			fromColumns(wide, out[s*os:], m, g.o, g.howo, ld)
-			return
-		}
-		fromColumnsBias(wide, out[s*os:], bias, m, g.o, g.howo, ld)
-	})
+	b := groupPatches(g, x, col, s, m)
+	// out [O, m·HoWo] = W [O, CKK] @ col [CKK, m·HoWo]
+	if m == 1 {
+		gemm(false, false, g.o, ld, g.ckk, w, g.ckk, b, ld, 0, out[s*os:], ld)
+		addPlaneBias(out[s*os:(s+1)*os], bias, g.howo)
+		return
+	}
+	gemm(false, false, g.o, ld, g.ckk, w, g.ckk, b, ld, 0, wide, ld)
+	if bias == nil {
+		fromColumns(wide, out[s*os:], m, g.o, g.howo, ld)
+		return
+	}
+	fromColumnsBias(wide, out[s*os:], bias, m, g.o, g.howo, ld)
 }
 
 // addPlaneBias adds bias[o] to every entry of plane o of one sample's
@@ -420,7 +441,7 @@ func addPlaneBias[T Float](planes, bias []T, hw int) {
 // are a third of the im2col matrix (for K = 3) and the GEMMs do the same
 // work as one of depth C·K², whose packing is split into blocks anyway.
 func conv2dPlaneGEMM[T Float](g *convGeom, x, w, bias, out []T) {
-	k, hw, ph := g.kw, g.hw, (g.h+2*g.pad)*g.w
+	k := g.kw
 	ck := g.c * k
 	wbuf := getBuf[T](k * g.o * ck)
 	defer putBuf(wbuf)
@@ -433,48 +454,65 @@ func conv2dPlaneGEMM[T Float](g *convGeom, x, w, bias, out []T) {
 			}
 		}
 	}
-	parallel.For(g.n, g.grain(), func(lo, hi int) {
-		buf := getBuf[T](ck * ph)
-		defer putBuf(buf)
-		planes := (*buf)[:ck*ph]
-		for n := lo; n < hi; n++ {
-			fillShiftedPlanes(g, planes, x, n)
-			on := out[n*g.o*hw:]
-			for kh := 0; kh < k; kh++ {
-				var beta T
-				if kh > 0 {
-					beta = 1
-				}
-				gemm(false, false, g.o, hw, ck, wk[kh*g.o*ck:], ck, planes[kh*g.w:], ph, beta, on, hw)
+	j := newConvJob[T](g, convPlaneGEMM)
+	j.x, j.w, j.bias, j.out = x, wk, bias, out
+	parallel.ForArg(g.n, g.grain(), j, convSamples)
+	j.free()
+}
+
+// planeGEMMSamples is conv2dPlaneGEMM on samples [lo, hi) (j.w is the
+// regrouped weight).
+func (j *convJob[T]) planeGEMMSamples(lo, hi int) {
+	g, x, wk, bias, out := &j.g, j.x, j.w, j.bias, j.out
+	k, hw, ph := g.kw, g.hw, (g.h+2*g.pad)*g.w
+	ck := g.c * k
+	buf := getBuf[T](ck * ph)
+	defer putBuf(buf)
+	planes := (*buf)[:ck*ph]
+	for n := lo; n < hi; n++ {
+		fillShiftedPlanes(g, planes, x, n)
+		on := out[n*g.o*hw:]
+		for kh := 0; kh < k; kh++ {
+			var beta T
+			if kh > 0 {
+				beta = 1
 			}
-			addPlaneBias(on[:g.o*hw], bias, hw)
+			gemm(false, false, g.o, hw, ck, wk[kh*g.o*ck:], ck, planes[kh*g.w:], ph, beta, on, hw)
 		}
-	})
+		addPlaneBias(on[:g.o*hw], bias, hw)
+	}
 }
 
 func conv2dInputGrad[T Float](g *convGeom, gr, w, dx []T) {
+	j := newConvJob[T](g, convInputGrad)
+	j.gr, j.w, j.out = gr, w, dx
+	j.forGroups()
+	j.free()
+}
+
+// inputGradGroup is conv2dInputGrad on a group of samples (j.out is dx).
+func (j *convJob[T]) inputGradGroup(s, m, ld int, col, wide []T) {
+	g, gr, w, dx := &j.g, j.gr, j.w, j.out
 	xs, os := g.c*g.hw, g.o*g.howo
-	forGroups(g, func(s, m, ld int, col, wide []T) {
-		gs := gr[s*os:]
-		if m > 1 {
-			toColumns(gs, wide, m, g.o, g.howo, ld)
-			gs = wide
+	gs := gr[s*os:]
+	if m > 1 {
+		toColumns(gs, wide, m, g.o, g.howo, ld)
+		gs = wide
+	}
+	c := col
+	if g.direct && m == 1 {
+		c = dx[s*xs : (s+1)*xs]
+	}
+	// col [CKK, m·HoWo] = W^T [CKK, O] @ g [O, m·HoWo]
+	gemm(true, false, g.ckk, ld, g.o, w, g.ckk, gs, ld, 0, c, ld)
+	switch {
+	case g.direct && m > 1:
+		fromColumns(col, dx[s*xs:], m, g.c, g.hw, ld)
+	case !g.direct:
+		for j := 0; j < m; j++ {
+			col2im(g, col[j*g.howo:], dx[(s+j)*xs:(s+j+1)*xs], ld)
 		}
-		c := col
-		if g.direct && m == 1 {
-			c = dx[s*xs : (s+1)*xs]
-		}
-		// col [CKK, m·HoWo] = W^T [CKK, O] @ g [O, m·HoWo]
-		gemm(true, false, g.ckk, ld, g.o, w, g.ckk, gs, ld, 0, c, ld)
-		switch {
-		case g.direct && m > 1:
-			fromColumns(col, dx[s*xs:], m, g.c, g.hw, ld)
-		case !g.direct:
-			for j := 0; j < m; j++ {
-				col2im(g, col[j*g.howo:], dx[(s+j)*xs:(s+j+1)*xs], ld)
-			}
-		}
-	})
+	}
 }
 
 func conv2dWeightGrad[T Float](g *convGeom, x, gr, dw []T) {
@@ -487,22 +525,29 @@ func conv2dWeightGrad[T Float](g *convGeom, x, gr, dw []T) {
 
 // conv2dWeightGradGEMM accumulates dW += g @ col^T over groups of samples.
 func conv2dWeightGradGEMM[T Float](g *convGeom, x, gr, dw []T) {
+	j := newConvJob[T](g, convWeightGEMM)
+	j.x, j.gr = x, gr
+	j.reduceOverSamples(dw)
+	j.free()
+}
+
+// weightGradGEMMRange is conv2dWeightGradGEMM on samples [lo, hi) into acc.
+func (j *convJob[T]) weightGradGEMMRange(lo, hi int, acc []T) {
+	g, x, gr := &j.g, j.x, j.gr
 	os := g.o * g.howo
-	reduceOverSamples(g.n, g.grain(), dw, func(lo, hi int, acc []T) {
-		eachGroup(g, lo, hi, func(s, m, ld int, col, wide []T) {
-			b := groupPatches(g, x, col, s, m)
-			gs := gr[s*os:]
-			if m > 1 {
-				toColumns(gs, wide, m, g.o, g.howo, ld)
-				gs = wide
-			}
-			var beta T
-			if s > lo {
-				beta = 1
-			}
-			// dW [O, CKK] += g [O, m·HoWo] @ col^T [m·HoWo, CKK]
-			gemm(false, true, g.o, g.ckk, ld, gs, ld, b, ld, beta, acc, g.ckk)
-		})
+	eachGroup(g, lo, hi, func(s, m, ld int, col, wide []T) {
+		b := groupPatches(g, x, col, s, m)
+		gs := gr[s*os:]
+		if m > 1 {
+			toColumns(gs, wide, m, g.o, g.howo, ld)
+			gs = wide
+		}
+		var beta T
+		if s > lo {
+			beta = 1
+		}
+		// dW [O, CKK] += g [O, m·HoWo] @ col^T [m·HoWo, CKK]
+		gemm(false, true, g.o, g.ckk, ld, gs, ld, b, ld, beta, acc, g.ckk)
 	})
 }
 
@@ -555,36 +600,50 @@ func (q sampleGroups) at(i int) (s, m int) {
 	panic(fmt.Sprintf("tensor: sample group %d of %d", i, q.count))
 }
 
-// reduceOverSamples runs body over the sample ranges of sampleRanges in
-// parallel, each accumulating into its own zeroed buffer (the first range
-// into dw, which is zero), and adds the buffers into dw in range order: the
-// result depends on n and grain only, not on the workers or their
-// scheduling.
-func reduceOverSamples[T Float](n, grain int, dw []T, body func(lo, hi int, acc []T)) {
-	ranges, nr := sampleRanges(n, grain)
+// reduceOverSamples runs j's range over the sample ranges of sampleRanges
+// in parallel, each accumulating into its own zeroed buffer (the first
+// range into dw, which is zero), and adds the buffers into dw in range
+// order: the result depends on the batch and the grain only, not on the
+// workers or their scheduling.
+func (j *convJob[T]) reduceOverSamples(dw []T) {
+	g := &j.g
+	ranges, nr := sampleRanges(g.n, g.grain())
 	if nr == 1 {
-		body(0, n, dw)
+		j.sampleRange(0, g.n, dw)
 		return
 	}
-	var partials [reduceChunks]*[]T // pooled: a weight gradient can be megabytes
-	parallel.For(nr, 1, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			if c == 0 {
-				body(ranges[c][0], ranges[c][1], dw)
-				continue
-			}
-			buf := getBuf[T](len(dw))
-			clear(*buf)
-			body(ranges[c][0], ranges[c][1], *buf)
-			partials[c] = buf
-		}
-	})
-	for _, p := range partials[1:nr] {
+	j.ranges, j.out = ranges, dw
+	parallel.ForArg(nr, 1, j, convRanges)
+	for _, p := range j.partials[1:nr] { // pooled: a weight gradient can be megabytes
 		for i, v := range *p {
 			dw[i] += v
 		}
 		putBuf(p)
 	}
+}
+
+// rangesOf runs ranges [lo, hi) of reduceOverSamples.
+func (j *convJob[T]) rangesOf(lo, hi int) {
+	dw := j.out
+	for c := lo; c < hi; c++ {
+		if c == 0 {
+			j.sampleRange(j.ranges[c][0], j.ranges[c][1], dw)
+			continue
+		}
+		buf := getBuf[T](len(dw))
+		clear(*buf)
+		j.sampleRange(j.ranges[c][0], j.ranges[c][1], *buf)
+		j.partials[c] = buf
+	}
+}
+
+// sampleRange runs j's weight gradient on samples [lo, hi) into acc.
+func (j *convJob[T]) sampleRange(lo, hi int, acc []T) {
+	if j.op == convWeightShifted {
+		j.weightGradShiftedRange(lo, hi, acc)
+		return
+	}
+	j.weightGradGEMMRange(lo, hi, acc)
 }
 
 // shiftedPlanes writes, for one input plane xc [H,W], the k column-shifted
@@ -623,10 +682,10 @@ func shiftedPlanes[T Float](planes, xc []T, h, wd, pad, k int) {
 
 // shiftedSources returns the C·K² source slices of the planes buffer
 // ([C][K][H+2·pad][W]), in the weight's (c, kh, kw) order, each of length
-// H·W.
-func shiftedSources[T Float](g *convGeom, planes []T) [][]T {
+// H·W, in *buf (grown as needed).
+func shiftedSources[T Float](g *convGeom, planes []T, buf *[][]T) [][]T {
 	k, hw, ph := g.kw, g.hw, (g.h+2*g.pad)*g.w
-	srcs := make([][]T, 0, g.c*k*k)
+	srcs := (*buf)[:0]
 	for c := 0; c < g.c; c++ {
 		for kh := 0; kh < k; kh++ {
 			for kw := 0; kw < k; kw++ {
@@ -635,7 +694,32 @@ func shiftedSources[T Float](g *convGeom, planes []T) [][]T {
 			}
 		}
 	}
+	*buf = srcs
 	return srcs
+}
+
+// The source lists of shiftedSources, and their addresses
+// (fmaSourcePointers), kept for the next convolution.
+var (
+	sources32      freelist.List[[][]float32]
+	sources64      freelist.List[[][]float64]
+	sourcePointers freelist.List[[]uintptr]
+)
+
+func getSources[T Float]() *[][]T {
+	if l, ok := any(&sources32).(*freelist.List[[][]T]); ok {
+		return l.Get()
+	}
+	return any(&sources64).(*freelist.List[[][]T]).Get()
+}
+
+func putSources[T Float](b *[][]T) {
+	clear(*b) // hold no planes
+	if l, ok := any(&sources32).(*freelist.List[[][]T]); ok {
+		l.Put(b)
+	} else {
+		any(&sources64).(*freelist.List[[][]T]).Put(b)
+	}
 }
 
 // fillShiftedPlanes writes the shifted planes of every input channel of
@@ -653,36 +737,47 @@ func fillShiftedPlanes[T Float](g *convGeom, planes, x []T, n int) {
 // axpy.
 func conv2dShifted[T Float](g *convGeom, x, w, bias, out []T) {
 	blas.Count(g.o, g.n*g.howo, g.ckk) // the work of the GEMM it replaces
+	j := newConvJob[T](g, convShifted)
+	j.x, j.w, j.bias, j.out = x, w, bias, out
+	parallel.ForArg(g.n, g.grain(), j, convSamples)
+	j.free()
+}
+
+// shiftedSamples is conv2dShifted on samples [lo, hi).
+func (j *convJob[T]) shiftedSamples(lo, hi int) {
+	g, x, w, bias, out := &j.g, j.x, j.w, j.bias, j.out
 	k, hw := g.kw, g.hw
 	ph, m := (g.h+2*g.pad)*g.w, g.c*k*k
-	parallel.For(g.n, g.grain(), func(lo, hi int) {
-		buf := getBuf[T](g.c * k * ph)
-		defer putBuf(buf)
-		planes := (*buf)[:g.c*k*ph]
-		srcs := shiftedSources(g, planes)
-		var ptrs []uintptr // the sources' addresses for the vector kernel, fixed for this buffer
-		if s32, ok := any(srcs).([][]float32); ok {
-			ptrs = fmaSourcePointers(s32, hw)
-		}
-		for n := lo; n < hi; n++ {
-			fillShiftedPlanes(g, planes, x, n)
-			on := out[n*g.o*hw : (n+1)*g.o*hw]
-			o := 0
-			if d32, ok := any(on).([]float32); ok && ptrs != nil {
-				w32 := any(w).([]float32)
-				for ; o+4 <= g.o && vecFMAPlanes4(d32[o*hw:(o+4)*hw], ptrs, w32[o*m:(o+4)*m]); o += 4 {
-				}
+	buf := getBuf[T](g.c * k * ph)
+	defer putBuf(buf)
+	planes := (*buf)[:g.c*k*ph]
+	sb := getSources[T]()
+	defer putSources(sb)
+	srcs := shiftedSources(g, planes, sb)
+	var ptrs []uintptr // the sources' addresses for the vector kernel, fixed for this buffer
+	if s32, ok := any(srcs).([][]float32); ok {
+		pb := sourcePointers.Get()
+		defer sourcePointers.Put(pb)
+		ptrs = fmaSourcePointers(s32, hw, pb)
+	}
+	for n := lo; n < hi; n++ {
+		fillShiftedPlanes(g, planes, x, n)
+		on := out[n*g.o*hw : (n+1)*g.o*hw]
+		o := 0
+		if d32, ok := any(on).([]float32); ok && ptrs != nil {
+			w32 := any(w).([]float32)
+			for ; o+4 <= g.o && vecFMAPlanes4(d32[o*hw:(o+4)*hw], ptrs, w32[o*m:(o+4)*m]); o += 4 {
 			}
-			for ; o < g.o; o++ {
-				dst, coefs := on[o*hw:(o+1)*hw], w[o*m:(o+1)*m]
-				clear(dst)
-				for j, src := range srcs {
-					axpy(dst, coefs[j], src)
-				}
-			}
-			addPlaneBias(on, bias, hw)
 		}
-	})
+		for ; o < g.o; o++ {
+			dst, coefs := on[o*hw:(o+1)*hw], w[o*m:(o+1)*m]
+			clear(dst)
+			for j, src := range srcs {
+				axpy(dst, coefs[j], src)
+			}
+		}
+		addPlaneBias(on, bias, hw)
+	}
 }
 
 // conv2dWeightGradShifted computes dW[o,c,kh,kw] = Σ_n <g_{n,o}, source
@@ -690,24 +785,34 @@ func conv2dShifted[T Float](g *convGeom, x, w, bias, out []T) {
 // planes (shiftedSources).
 func conv2dWeightGradShifted[T Float](g *convGeom, x, gr, dw []T) {
 	blas.Count(g.o, g.ckk, g.n*g.howo)
+	j := newConvJob[T](g, convWeightShifted)
+	j.x, j.gr = x, gr
+	j.reduceOverSamples(dw)
+	j.free()
+}
+
+// weightGradShiftedRange is conv2dWeightGradShifted on samples [lo, hi)
+// into acc.
+func (j *convJob[T]) weightGradShiftedRange(lo, hi int, acc []T) {
+	g, x, gr := &j.g, j.x, j.gr
 	k, hw := g.kw, g.hw
 	ph, m := (g.h+2*g.pad)*g.w, g.c*k*k
-	reduceOverSamples(g.n, g.grain(), dw, func(lo, hi int, acc []T) {
-		buf := getBuf[T](g.c * k * ph)
-		defer putBuf(buf)
-		planes := (*buf)[:g.c*k*ph]
-		srcs := shiftedSources(g, planes)
-		for n := lo; n < hi; n++ {
-			fillShiftedPlanes(g, planes, x, n)
-			for o := 0; o < g.o; o++ {
-				gn := gr[(n*g.o+o)*hw:][:hw]
-				row := acc[o*m : (o+1)*m]
-				for j, src := range srcs {
-					row[j] += dot(gn, src)
-				}
+	buf := getBuf[T](g.c * k * ph)
+	defer putBuf(buf)
+	planes := (*buf)[:g.c*k*ph]
+	sb := getSources[T]()
+	defer putSources(sb)
+	srcs := shiftedSources(g, planes, sb)
+	for n := lo; n < hi; n++ {
+		fillShiftedPlanes(g, planes, x, n)
+		for o := 0; o < g.o; o++ {
+			gn := gr[(n*g.o+o)*hw:][:hw]
+			row := acc[o*m : (o+1)*m]
+			for j, src := range srcs {
+				row[j] += dot(gn, src)
 			}
 		}
-	})
+	}
 }
 
 // dot returns Σ x_i y_i (len(y) >= len(x)).
@@ -916,15 +1021,34 @@ func AvgPool2d(x *Tensor, k int) *Tensor {
 	planes, h, w := poolGeometry("AvgPool2d", x.shape, k)
 	out := x.arena.empty(x.dtype, x.shape[0], x.shape[1], h/k, w/k)
 	grain := grainElems/(h*w+1) + 1
-	parallel.For(planes, grain, func(lo, hi int) {
-		if x.dtype == Float32 {
-			avgPool(x.f32, out.f32, lo, hi, h, w, k)
-		} else {
-			avgPool(x.f64, out.f64, lo, hi, h, w, k)
-		}
-	})
+	if x.dtype == Float32 {
+		poolPlanes(x.f32, out.f32, planes, grain, h, w, k, &avgPoolBody)
+	} else {
+		poolPlanes(x.f64, out.f64, planes, grain, h, w, k, &avgPoolBody)
+	}
 	return out
 }
+
+// poolPlanes runs body, avgPool or avgUnpool on a kernel's operands, over
+// planes split across the workers.
+func poolPlanes[T Float](x, out []T, planes, grain, h, w, k int, body *kernelBody) {
+	kk := newKernel[T]()
+	kk.s[0], kk.s[1], kk.i = x, out, [3]int{h, w, k}
+	kk.units(planes, grain, body)
+}
+
+func avgPoolKernel[T Float](k *kernel[T], lo, hi int) {
+	avgPool(k.s[0], k.s[1], lo, hi, k.i[0], k.i[1], k.i[2])
+}
+
+func avgUnpoolKernel[T Float](k *kernel[T], lo, hi int) {
+	avgUnpool(k.s[0], k.s[1], lo, hi, k.i[0], k.i[1], k.i[2])
+}
+
+var (
+	avgPoolBody   = kernelBody{avgPoolKernel[float32], avgPoolKernel[float64]}
+	avgUnpoolBody = kernelBody{avgUnpoolKernel[float32], avgUnpoolKernel[float64]}
+)
 
 // AvgUnpool2d is the adjoint of AvgPool2d: it spreads each element of
 // g [N,C,Hp,Wp], divided by k*k, over its k x k window of an
@@ -936,13 +1060,11 @@ func AvgUnpool2d(g *Tensor, k int) *Tensor {
 	h, w := g.shape[2]*k, g.shape[3]*k
 	out := g.arena.empty(g.dtype, g.shape[0], g.shape[1], h, w) // avgUnpool writes every entry
 	grain := grainElems/(h*w+1) + 1
-	parallel.For(g.shape[0]*g.shape[1], grain, func(lo, hi int) {
-		if g.dtype == Float32 {
-			avgUnpool(g.f32, out.f32, lo, hi, h, w, k)
-		} else {
-			avgUnpool(g.f64, out.f64, lo, hi, h, w, k)
-		}
-	})
+	if g.dtype == Float32 {
+		poolPlanes(g.f32, out.f32, g.shape[0]*g.shape[1], grain, h, w, k, &avgUnpoolBody)
+	} else {
+		poolPlanes(g.f64, out.f64, g.shape[0]*g.shape[1], grain, h, w, k, &avgUnpoolBody)
+	}
 	return out
 }
 

@@ -64,12 +64,12 @@ func binary(op binOp, a, b *Tensor) *Tensor {
 		}
 		return out
 	}
-	l := newStridedLoop(shape, contiguousStrides(shape), broadcastStrides(name, a.shape, shape), broadcastStrides(name, b.shape, shape))
-	n, s := l.inner()
+	var os, as, bs [maxLoopRank]int
+	l := newStridedLoop(shape, contiguousStrides(os[:], shape), broadcastStrides(as[:], name, a.shape, shape), broadcastStrides(bs[:], name, b.shape, shape))
 	if a.dtype == Float32 {
-		l.runParallel(func(o []int) { binRow(op, out.f32[o[0]:], a.f32[o[1]:], b.f32[o[2]:], n, s[1], s[2]) })
+		runLoop(&l, loopBinary, op, false, out.f32, a.f32, b.f32)
 	} else {
-		l.runParallel(func(o []int) { binRow(op, out.f64[o[0]:], a.f64[o[1]:], b.f64[o[2]:], n, s[1], s[2]) })
+		runLoop(&l, loopBinary, op, false, out.f64, a.f64, b.f64)
 	}
 	return out
 }

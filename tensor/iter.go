@@ -1,6 +1,9 @@
 package tensor
 
 import (
+	"fmt"
+	"slices"
+
 	"github.com/bism-ml/bism/internal/freelist"
 	"github.com/bism-ml/bism/internal/parallel"
 )
@@ -8,114 +11,185 @@ import (
 // stridedLoop walks several operands over a common shape, each with its own
 // element strides (0 on broadcast or reduced dimensions). Dimensions are
 // coalesced first, so the common cases (same shape, a row vector broadcast over
-// a matrix, a reduction over the last axes) become one long inner loop.
+// a matrix, a reduction over the last axes) become one long inner loop. It
+// is a value with its dimensions in arrays, so that a loop allocates
+// nothing.
 type stridedLoop struct {
-	shape   []int   // coalesced shape; the last dimension is the inner loop
-	strides [][]int // per operand, per dimension
+	rank, ops int
+	shape     [maxLoopRank]int                  // coalesced shape; the last dimension is the inner loop
+	strides   [maxLoopOperands][maxLoopRank]int // per operand, per dimension
 }
 
+// The most dimensions (after coalescing) and operands a stridedLoop has.
+const (
+	maxLoopRank     = 16
+	maxLoopOperands = 3
+)
+
 func newStridedLoop(shape []int, strides ...[]int) stridedLoop {
-	// One backing array for the coalesced shape and all strides.
-	r := len(shape)
-	buf := make([]int, 0, r*(len(strides)+1))
-	sh := buf[:0:r]
-	st := make([][]int, len(strides))
-	for k := range st {
-		st[k] = buf[r*(k+1) : r*(k+1) : r*(k+2)]
+	var l stridedLoop
+	l.ops = len(strides)
+	if l.ops > maxLoopOperands {
+		panic(fmt.Sprintf("tensor: a strided loop over %d operands", l.ops))
 	}
 	for d, n := range shape {
 		if n == 1 {
 			continue
 		}
-		merge := len(sh) > 0
+		r := l.rank
+		merge := r > 0
 		for k := range strides {
-			if merge && st[k][len(sh)-1] != strides[k][d]*n {
+			if merge && l.strides[k][r-1] != strides[k][d]*n {
 				merge = false
 			}
 		}
 		if merge {
-			sh[len(sh)-1] *= n
+			l.shape[r-1] *= n
 			for k := range strides {
-				st[k][len(sh)-1] = strides[k][d]
+				l.strides[k][r-1] = strides[k][d]
 			}
 			continue
 		}
-		sh = append(sh, n)
+		if r == maxLoopRank {
+			panic(fmt.Sprintf("tensor: shape %v has more than %d dimensions that do not merge", slices.Clone(shape), maxLoopRank))
+		}
+		l.shape[r] = n
 		for k := range strides {
-			st[k] = append(st[k], strides[k][d])
+			l.strides[k][r] = strides[k][d]
 		}
+		l.rank++
 	}
-	if len(sh) == 0 {
-		sh = []int{1}
-		for k := range st {
-			st[k] = []int{0}
-		}
+	if l.rank == 0 {
+		l.rank, l.shape[0] = 1, 1 // strides 0
 	}
-	return stridedLoop{shape: sh, strides: st}
+	return l
 }
 
 // inner returns the inner-loop length and each operand's inner stride.
-func (l stridedLoop) inner() (int, []int) {
-	last := len(l.shape) - 1
-	s := make([]int, len(l.strides))
-	for k := range l.strides {
+func (l *stridedLoop) inner() (n int, s [maxLoopOperands]int) {
+	last := l.rank - 1
+	for k := range l.ops {
 		s[k] = l.strides[k][last]
 	}
 	return l.shape[last], s
 }
 
 // rows is the number of inner loops.
-func (l stridedLoop) rows() int {
+func (l *stridedLoop) rows() int {
 	n := 1
-	for _, d := range l.shape[:len(l.shape)-1] {
+	for _, d := range l.shape[:l.rank-1] {
 		n *= d
 	}
 	return n
 }
 
-// run calls body with the operands' starting offsets for each inner loop
-// whose row index is in [lo, hi). offs is reused between calls.
-func (l stridedLoop) run(lo, hi int, body func(offs []int)) {
-	outer := len(l.shape) - 1
-	idx := make([]int, outer)
-	offs := make([]int, len(l.strides))
+// A loopJob is a strided loop with its operands and what each of its rows
+// computes: the binary operation op (binary), a copy (BroadcastTo,
+// Permute) or a reduction (reduce, with isMax). Split loops hand it to the
+// workers (parallel.ForArg) in place of a closure.
+type loopJob[T Float] struct {
+	l     stridedLoop
+	kind  loopKind
+	op    binOp
+	isMax bool
+	out   []T
+	x, y  []T
+}
+
+type loopKind int
+
+const (
+	loopBinary loopKind = iota
+	loopCopy
+	loopReduce
+)
+
+var (
+	loopJobs32 freelist.List[loopJob[float32]]
+	loopJobs64 freelist.List[loopJob[float64]]
+)
+
+func newLoopJob[T Float]() *loopJob[T] {
+	if l, ok := any(&loopJobs32).(*freelist.List[loopJob[T]]); ok {
+		return l.Get()
+	}
+	return any(&loopJobs64).(*freelist.List[loopJob[T]]).Get()
+}
+
+func (j *loopJob[T]) free() {
+	*j = loopJob[T]{}
+	if l, ok := any(&loopJobs32).(*freelist.List[loopJob[T]]); ok {
+		l.Put(j)
+	} else {
+		any(&loopJobs64).(*freelist.List[loopJob[T]]).Put(j)
+	}
+}
+
+// runLoop runs the loop l of the given kind over out and x, y, on one core
+// (reductions, whose rows may share an output) or split over cores when
+// each chunk has enough elements (the other kinds, whose rows write
+// disjoint outputs).
+func runLoop[T Float](l *stridedLoop, kind loopKind, op binOp, isMax bool, out, x, y []T) {
+	j := newLoopJob[T]()
+	j.l, j.kind, j.op, j.isMax, j.out, j.x, j.y = *l, kind, op, isMax, out, x, y
+	n, _ := l.inner()
+	rows := l.rows()
+	if kind == loopReduce || !splits(rows*n, grainElems) {
+		j.rows(0, rows)
+	} else {
+		parallel.ForArg(rows, grainElems/n+1, j, loopRows)
+	}
+	j.free()
+}
+
+// loopRows is runLoop's split body (plain, see kernelBody).
+func loopRows(arg any, lo, hi int) {
+	switch j := arg.(type) {
+	case *loopJob[float32]:
+		j.rows(lo, hi)
+	case *loopJob[float64]:
+		j.rows(lo, hi)
+	}
+}
+
+// rows computes the inner loops whose row index is in [lo, hi).
+func (j *loopJob[T]) rows(lo, hi int) {
+	l := &j.l
+	n, s := l.inner()
+	outer := l.rank - 1
+	var idx [maxLoopRank]int
+	var offs [maxLoopOperands]int
 	r := lo
 	for d := outer - 1; d >= 0; d-- {
 		idx[d] = r % l.shape[d]
 		r /= l.shape[d]
-		for k := range offs {
+		for k := range l.ops {
 			offs[k] += idx[d] * l.strides[k][d]
 		}
 	}
 	for row := lo; row < hi; row++ {
-		body(offs)
+		switch j.kind {
+		case loopBinary:
+			binRow(j.op, j.out[offs[0]:], j.x[offs[1]:], j.y[offs[2]:], n, s[1], s[2])
+		case loopCopy:
+			stridedCopy(j.out[offs[0]:], j.x[offs[1]:], n, s[1])
+		default:
+			reduceRow(j.out[offs[0]:], j.x[offs[1]:], n, s[0], s[1], j.isMax)
+		}
 		for d := outer - 1; d >= 0; d-- {
 			idx[d]++
-			for k := range offs {
+			for k := range l.ops {
 				offs[k] += l.strides[k][d]
 			}
 			if idx[d] < l.shape[d] {
 				break
 			}
-			for k := range offs {
+			for k := range l.ops {
 				offs[k] -= l.shape[d] * l.strides[k][d]
 			}
 			idx[d] = 0
 		}
 	}
-}
-
-// runParallel splits rows over cores when each chunk has enough elements.
-// Only valid when no two rows write the same output element.
-func (l stridedLoop) runParallel(body func(offs []int)) {
-	n, _ := l.inner()
-	rows := l.rows()
-	if !splits(rows*n, grainElems) {
-		l.run(0, rows, body)
-		return
-	}
-	grain := grainElems/n + 1
-	parallel.For(l.rows(), grain, func(lo, hi int) { l.run(lo, hi, body) })
 }
 
 // splits reports whether a loop of n elements is split at this grain: into
@@ -238,9 +312,14 @@ func (k *kernel[T]) free() {
 	}
 }
 
-// contiguousStrides returns row-major strides for shape.
-func contiguousStrides(shape []int) []int {
-	s := make([]int, len(shape))
+// contiguousStrides returns row-major strides for shape, in buf when it
+// has room (a stack array's slice, so that a loop allocates none).
+func contiguousStrides(buf, shape []int) []int {
+	s := buf[:0]
+	if cap(s) < len(shape) {
+		s = make([]int, 0, len(shape))
+	}
+	s = s[:len(shape)]
 	acc := 1
 	for i := len(shape) - 1; i >= 0; i-- {
 		s[i] = acc
@@ -251,12 +330,19 @@ func contiguousStrides(shape []int) []int {
 
 // broadcastStrides returns strides for viewing a tensor of shape `from` as
 // `to` (right-aligned numpy broadcasting), with 0 on broadcast dimensions.
-func broadcastStrides(op string, from, to []int) []int {
+// buf is as contiguousStrides's.
+func broadcastStrides(buf []int, op string, from, to []int) []int {
 	if len(from) > len(to) {
 		panicShapes(op, from, to)
 	}
-	cs := contiguousStrides(from)
-	s := make([]int, len(to))
+	var cbuf [maxLoopRank]int
+	cs := contiguousStrides(cbuf[:], from)
+	s := buf[:0]
+	if cap(s) < len(to) {
+		s = make([]int, 0, len(to))
+	}
+	s = s[:len(to)]
+	clear(s)
 	off := len(to) - len(from)
 	for i := range from {
 		switch from[i] {

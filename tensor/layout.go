@@ -23,12 +23,12 @@ func BroadcastTo(x *Tensor, shape []int) *Tensor {
 		}
 	}
 	out := x.arena.empty(x.dtype, shape...)
-	l := newStridedLoop(shape, contiguousStrides(shape), broadcastStrides("BroadcastTo", x.shape, shape))
-	n, s := l.inner()
+	var os, xs [maxLoopRank]int
+	l := newStridedLoop(shape, contiguousStrides(os[:], shape), broadcastStrides(xs[:], "BroadcastTo", x.shape, shape))
 	if x.dtype == Float32 {
-		l.runParallel(func(o []int) { stridedCopy(out.f32[o[0]:], x.f32[o[1]:], n, s[1]) })
+		runLoop(&l, loopCopy, 0, false, out.f32, x.f32, nil)
 	} else {
-		l.runParallel(func(o []int) { stridedCopy(out.f64[o[0]:], x.f64[o[1]:], n, s[1]) })
+		runLoop(&l, loopCopy, 0, false, out.f64, x.f64, nil)
 	}
 	return out
 }
@@ -77,7 +77,8 @@ func Permute(x *Tensor, perm ...int) *Tensor {
 	}
 	seen := make([]bool, r)
 	shape := make([]int, r)
-	xs := contiguousStrides(x.shape)
+	var xbuf, obuf [maxLoopRank]int
+	xs := contiguousStrides(xbuf[:], x.shape)
 	strides := make([]int, r)
 	for i, p := range perm {
 		if p < 0 || p >= r || seen[p] {
@@ -88,12 +89,11 @@ func Permute(x *Tensor, perm ...int) *Tensor {
 		strides[i] = xs[p]
 	}
 	out := x.arena.empty(x.dtype, shape...)
-	l := newStridedLoop(shape, contiguousStrides(shape), strides)
-	n, s := l.inner()
+	l := newStridedLoop(shape, contiguousStrides(obuf[:], shape), strides)
 	if x.dtype == Float32 {
-		l.runParallel(func(o []int) { stridedCopy(out.f32[o[0]:], x.f32[o[1]:], n, s[1]) })
+		runLoop(&l, loopCopy, 0, false, out.f32, x.f32, nil)
 	} else {
-		l.runParallel(func(o []int) { stridedCopy(out.f64[o[0]:], x.f64[o[1]:], n, s[1]) })
+		runLoop(&l, loopCopy, 0, false, out.f64, x.f64, nil)
 	}
 	return out
 }

@@ -128,18 +128,18 @@ func reduce(op string, x *Tensor, keepdims bool, axes []int, isMax bool) *Tensor
 		return out
 	}
 	// Output strides over x's shape: zero on reduced axes.
-	os := contiguousStrides(kshape)
+	var obuf, xbuf [maxLoopRank]int
+	os := contiguousStrides(obuf[:], kshape)
 	for i := range kshape {
 		if kshape[i] == 1 {
 			os[i] = 0
 		}
 	}
-	l := newStridedLoop(x.shape, os, contiguousStrides(x.shape))
-	n, s := l.inner()
+	l := newStridedLoop(x.shape, os, contiguousStrides(xbuf[:], x.shape))
 	if x.dtype == Float32 {
-		l.run(0, l.rows(), func(o []int) { reduceRow(out.f32[o[0]:], x.f32[o[1]:], n, s[0], s[1], isMax) })
+		runLoop(&l, loopReduce, 0, isMax, out.f32, x.f32, nil)
 	} else {
-		l.run(0, l.rows(), func(o []int) { reduceRow(out.f64[o[0]:], x.f64[o[1]:], n, s[0], s[1], isMax) })
+		runLoop(&l, loopReduce, 0, isMax, out.f64, x.f64, nil)
 	}
 	return out
 }

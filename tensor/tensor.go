@@ -64,6 +64,10 @@ func New(dt DType, shape ...int) *Tensor { return (*Arena)(nil).zeros(dt, shape.
 // belongs to a either way. a may be nil.
 func (a *Arena) zeros(dt DType, shape ...int) *Tensor { return a.alloc(dt, shape, true) }
 
+// New returns a zeroed tensor that belongs to a (New when a is nil): during
+// a Step its storage is the step's, like an operation's result.
+func (a *Arena) New(dt DType, shape ...int) *Tensor { return a.zeros(dt, shape...) }
+
 // empty is zeros without the zeroing, for operations that overwrite every
 // element of their result.
 func (a *Arena) empty(dt DType, shape ...int) *Tensor { return a.alloc(dt, shape, false) }

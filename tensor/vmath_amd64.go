@@ -334,13 +334,16 @@ func fmaPlanes4(dst *float32, n int, srcs *uintptr, coefs *float32, m int)
 
 // fmaSourcePointers returns the addresses of the sources for fmaPlanes4,
 // after checking that each holds n elements, or nil when the kernel cannot
-// run (no AVX-512, n not a multiple of 32). The caller keeps the sources'
-// storage alive while it uses them.
-func fmaSourcePointers(srcs [][]float32, n int) []uintptr {
+// run (no AVX-512, n not a multiple of 32), in *buf (grown as needed).
+// The caller keeps the sources' storage alive while it uses them.
+func fmaSourcePointers(srcs [][]float32, n int, buf *[]uintptr) []uintptr {
 	if !hasVecMath || n == 0 || n%32 != 0 || len(srcs) == 0 {
 		return nil
 	}
-	ptrs := make([]uintptr, len(srcs))
+	if cap(*buf) < len(srcs) {
+		*buf = make([]uintptr, len(srcs))
+	}
+	ptrs := (*buf)[:len(srcs)]
 	for j, s := range srcs {
 		s = s[:n] // bounds for the unchecked kernel
 		ptrs[j] = uintptr(unsafe.Pointer(&s[0]))

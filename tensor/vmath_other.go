@@ -35,8 +35,8 @@ func vecKeptSums(d, x []float32, outer, c, inner, lo, hi int) {}
 
 func vecDot(x, y []float32) (float32, int) { return 0, 0 }
 
-func fmaSourcePointers(srcs [][]float32, n int) []uintptr               { return nil }
-func vecFMAPlanes4(dst []float32, ptrs []uintptr, coefs []float32) bool { return false }
+func fmaSourcePointers(srcs [][]float32, n int, buf *[]uintptr) []uintptr { return nil }
+func vecFMAPlanes4(dst []float32, ptrs []uintptr, coefs []float32) bool   { return false }
 
 func vecAffine(d, x []float32, a, b float32) int                                     { return 0 }
 func vecLinComb(d []float32, a float32, x []float32, b float32, y []float32) int     { return 0 }

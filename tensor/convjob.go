@@ -1,0 +1,98 @@
+package tensor
+
+import "github.com/bism-ml/bism/internal/freelist"
+
+// A convJob is one convolution's operands and its split's numbers, which
+// its parallel loops hand to the workers (parallel.ForArg) instead of
+// closures: a convolution then allocates nothing in a steady step.
+type convJob[T Float] struct {
+	g  convGeom
+	op convOp
+
+	x, w, bias, gr []T
+	out            []T // the output, dx or dW
+
+	q  sampleGroups // forGroups' groups of nb samples
+	nb int
+
+	ranges   [reduceChunks][2]int // reduceOverSamples' sample ranges
+	partials [reduceChunks]*[]T   // and their pooled sums
+}
+
+// convOp says which convolution a convJob computes.
+type convOp int
+
+const (
+	convForward       convOp = iota // conv2dBias by groups of samples
+	convInputGrad                   // conv2dInputGrad by groups of samples
+	convPlaneGEMM                   // conv2dPlaneGEMM by samples
+	convShifted                     // conv2dShifted by samples
+	convWeightGEMM                  // conv2dWeightGradGEMM over sample ranges
+	convWeightShifted               // conv2dWeightGradShifted over sample ranges
+)
+
+var (
+	convJobs32 freelist.List[convJob[float32]]
+	convJobs64 freelist.List[convJob[float64]]
+)
+
+// newConvJob returns a job for op on geometry g.
+func newConvJob[T Float](g *convGeom, op convOp) *convJob[T] {
+	var j *convJob[T]
+	if l, ok := any(&convJobs32).(*freelist.List[convJob[T]]); ok {
+		j = l.Get()
+	} else {
+		j = any(&convJobs64).(*freelist.List[convJob[T]]).Get()
+	}
+	j.g, j.op = *g, op
+	return j
+}
+
+// free clears j (it holds no operands) and gives it back.
+func (j *convJob[T]) free() {
+	*j = convJob[T]{}
+	if l, ok := any(&convJobs32).(*freelist.List[convJob[T]]); ok {
+		l.Put(j)
+	} else {
+		any(&convJobs64).(*freelist.List[convJob[T]]).Put(j)
+	}
+}
+
+// The split loops' bodies: plain functions (the value of a generic
+// function taken in generic code is a closure made anew each time).
+
+func convGroups(arg any, lo, hi int) {
+	switch j := arg.(type) {
+	case *convJob[float32]:
+		j.groups(lo, hi)
+	case *convJob[float64]:
+		j.groups(lo, hi)
+	}
+}
+
+func convRanges(arg any, lo, hi int) {
+	switch j := arg.(type) {
+	case *convJob[float32]:
+		j.rangesOf(lo, hi)
+	case *convJob[float64]:
+		j.rangesOf(lo, hi)
+	}
+}
+
+func convSamples(arg any, lo, hi int) {
+	switch j := arg.(type) {
+	case *convJob[float32]:
+		j.samples(lo, hi)
+	case *convJob[float64]:
+		j.samples(lo, hi)
+	}
+}
+
+// samples runs j's per-sample convolution on samples [lo, hi).
+func (j *convJob[T]) samples(lo, hi int) {
+	if j.op == convShifted {
+		j.shiftedSamples(lo, hi)
+		return
+	}
+	j.planeGEMMSamples(lo, hi)
+}
