@@ -95,6 +95,14 @@ type Run struct {
 	Arena   *tensor.Arena
 	NoArena bool
 
+	// FixedCores splits every step's loops over the workers as they allow.
+	// By default a run times a few steps on one core against as many on
+	// all now and then and keeps the faster (where handing work to another
+	// core costs more than it saves, a step runs on one); the run's
+	// results are the same bits either way.
+	FixedCores bool
+	cores      coreChoice
+
 	// Shard, in data-parallel training, is this process's rows of every
 	// global minibatch (train.batch_size stays the global batch): the
 	// method steps on those rows, with the random stream drawing the global
@@ -128,6 +136,10 @@ func New(cfg config.Config, dir string, split *data.Split, theta *nn.Params, met
 
 // ThetaOptimizer is θ's Adam.
 func (r *Run) ThetaOptimizer() optim.Optimizer { return r.thetaOpt }
+
+// OneCore reports whether the run's steps now keep their loops on one core
+// because the last probe found that faster (FixedCores).
+func (r *Run) OneCore() bool { return r.cores.onOne }
 
 // nextBatch gathers the next minibatch, reshuffling at each epoch.
 func (r *Run) nextBatch(dst []float32) *tensor.Tensor {
@@ -221,6 +233,10 @@ func (r *Run) step(buf []float32) (stepStats, error) {
 	r.Method.SetInnerLR(r.innerLR(r.iter))
 	st.v = r.nextBatch(buf)
 	var err error
+	if !r.FixedCores {
+		r.cores.before()
+		defer r.cores.after()
+	}
 	r.inStep(func() {
 		var grads []*tensor.Tensor
 		v := r.batchInArena(st.v)

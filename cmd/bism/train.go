@@ -17,6 +17,7 @@ import (
 	"github.com/bism-ml/bism/dist"
 	"github.com/bism-ml/bism/experiment"
 	"github.com/bism-ml/bism/internal/blas"
+	"github.com/bism-ml/bism/internal/parallel"
 	"github.com/bism-ml/bism/train"
 )
 
@@ -182,7 +183,7 @@ type benchArgs struct {
 	blockProfile, mutexProfile string
 	memProfile                 string
 	iters, warmup, copies      int
-	json                       bool
+	json, fixedCores           bool
 	sets                       setFlags
 }
 
@@ -191,6 +192,7 @@ func (a *benchArgs) declare(fs *flag.FlagSet) {
 	fs.IntVar(&a.iters, "iterations", 50, "timed training iterations")
 	fs.IntVar(&a.warmup, "warmup", 5, "untimed warm-up iterations")
 	fs.BoolVar(&a.json, "json", false, "print one JSON object")
+	fs.BoolVar(&a.fixedCores, "fixed-cores", false, "split the steps' loops over every core, without timing one core against them (a run keeps the faster)")
 	fs.StringVar(&a.data, "data", "", "data folder")
 	fs.IntVar(&a.copies, "copies", 0, "time `N` independent one-core copies of the run at once against one alone: the most N cores could give it here")
 	fs.StringVar(&a.profile, "cpuprofile", "", "write a CPU profile of the timed iterations to this `file`")
@@ -238,11 +240,12 @@ func cmdBench(args []string) error {
 
 // warmedUp returns the experiment of cfg (a rank's, with group) after its
 // untimed warm-up iterations.
-func warmedUp(cfg config.Config, group *dist.Group, warmup int) (*experiment.Experiment, error) {
+func warmedUp(cfg config.Config, group *dist.Group, warmup int, fixedCores bool) (*experiment.Experiment, error) {
 	e, err := experiment.New(cfg, "", experiment.Options{Group: group})
 	if err != nil {
 		return nil, err
 	}
+	e.Run.FixedCores = fixedCores
 	if err := experiment.CheckMemory(e); err != nil {
 		return nil, err
 	}
@@ -252,7 +255,7 @@ func warmedUp(cfg config.Config, group *dist.Group, warmup int) (*experiment.Exp
 // bench times the iterations; in a data-parallel launch it also reports
 // the sums across ranks each iteration makes.
 func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
-	e, err := warmedUp(cfg, group, a.warmup)
+	e, err := warmedUp(cfg, group, a.warmup, a.fixedCores)
 	if err != nil {
 		return err
 	}
@@ -322,7 +325,8 @@ func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
 	if a.json {
 		out := map[string]any{"ms_per_iter": ms, "iterations": a.iters, "gemm_gflop_per_iter": gflop,
 			"allocs_per_iter": allocs, "alloc_bytes_per_iter": allocBytes, "gc_per_iter": gcs,
-			"method": cfg.Method.Name, "data": cfg.Data.Name, "model": cfg.Model.Kind, "ch": cfg.Model.Ch}
+			"method": cfg.Method.Name, "data": cfg.Data.Name, "model": cfg.Model.Kind, "ch": cfg.Model.Ch,
+			"one_core": e.Run.OneCore()}
 		if rss > 0 {
 			out["peak_rss_mib"] = float64(rss) / (1 << 20)
 		}
@@ -343,6 +347,15 @@ func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
 	fmt.Fprintf(stdout, "heap: %.0f allocations (%.0f bytes) per iteration, %s\n", allocs, allocBytes, gc)
 	if rss > 0 {
 		fmt.Fprintf(stdout, "memory: peak resident set %.0f MiB (the process so far: data, model, warm-up and timed iterations)\n", float64(rss)/(1<<20))
+	}
+	switch w := parallel.Workers; {
+	case w <= 1:
+	case a.fixedCores:
+		fmt.Fprintf(stdout, "cores: every step's loops split over %d (-fixed-cores)\n", w)
+	case e.Run.OneCore():
+		fmt.Fprintf(stdout, "cores: the steps run on one core, which the last timing of one core against %d found faster\n", w)
+	default:
+		fmt.Fprintf(stdout, "cores: the steps' loops split over %d, which the last timing against one core found no slower\n", w)
 	}
 	if group != nil {
 		fmt.Fprintf(stdout, "data-parallel over %d ranks: %.0f sums across ranks per iteration, %.0f bytes from each rank\n",

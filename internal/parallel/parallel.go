@@ -18,6 +18,19 @@ import (
 // defaults to GOMAXPROCS at start-up; tests and benchmarks may lower it.
 var Workers = runtime.GOMAXPROCS(0)
 
+// serial, when set, makes every loop run whole on its caller (SetSerial).
+var serial atomic.Bool
+
+// SetSerial makes every loop run on its caller alone (on) or split as
+// Workers allows (off, the default). It is process-wide and may change at
+// any time: a loop's results do not depend on how it is split, only its
+// speed does (a training run uses it to keep the faster of one core and
+// all, train.Run).
+func SetSerial(on bool) { serial.Store(on) }
+
+// Serial reports whether SetSerial(true) is in effect.
+func Serial() bool { return serial.Load() }
+
 // For calls body(lo, hi) over disjoint ranges covering [0, n). It runs
 // serially when n < 2*grain, when only one worker is available, or when
 // another loop holds the workers (a loop inside a split loop's body);
@@ -41,7 +54,7 @@ func ForArg(n, grain int, arg any, body func(arg any, lo, hi int)) {
 	if maxw := n / grain; maxw < w {
 		w = maxw
 	}
-	if w <= 1 {
+	if w <= 1 || serial.Load() {
 		if n > 0 {
 			body(arg, 0, n)
 		}
@@ -73,10 +86,12 @@ func ForArg(n, grain int, arg any, body func(arg any, lo, hi int)) {
 func Busy() bool { return pool.busy.Load() }
 
 // Splits reports whether For(n, grain, ...) called now would split the
-// loop: more than one worker, two chunks of at least grain, and no split
-// loop holding the workers. Kernels check it to skip setting up a split
+// loop: more than one worker, two chunks of at least grain, no split loop
+// holding the workers, and not serial (SetSerial). Kernels check it to skip setting up a split
 // (a closure) they would not get.
-func Splits(n, grain int) bool { return Workers > 1 && n >= 2*max(grain, 1) && !Busy() }
+func Splits(n, grain int) bool {
+	return Workers > 1 && n >= 2*max(grain, 1) && !Busy() && !serial.Load()
+}
 
 // spin is how long a waiting worker polls for work before it sleeps: long
 // enough to span the serial operations between two split ones in a

@@ -221,3 +221,29 @@ func addOne(arg any, lo, hi int) {
 		xs[i]++
 	}
 }
+
+// TestSetSerial: under SetSerial(true) a loop runs whole on its caller and
+// Splits says so; SetSerial(false) splits again.
+func TestSetSerial(t *testing.T) {
+	defer func(w int) { Workers = w; SetSerial(false) }(Workers)
+	Workers = 2
+	calls := 0
+	count := func(lo, hi int) { calls++ }
+	SetSerial(true)
+	if !Serial() || Splits(1000, 10) {
+		t.Fatal("Splits under SetSerial(true)")
+	}
+	For(1000, 10, count)
+	if calls != 1 {
+		t.Fatalf("%d calls under SetSerial(true), want 1", calls)
+	}
+	SetSerial(false)
+	if Serial() || !Splits(1000, 10) {
+		t.Fatal("no split after SetSerial(false)")
+	}
+	var n atomic.Int32
+	For(1000, 10, func(lo, hi int) { n.Add(1) })
+	if n.Load() != 2 {
+		t.Fatalf("%d chunks, want 2", n.Load())
+	}
+}
