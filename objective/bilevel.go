@@ -116,7 +116,7 @@ type StepResult struct {
 	Loss      float64          // outer loss J_Bi(θ, φ^N(θ))
 	InnerLoss float64          // inner loss after the K real steps (at φ^0)
 	Grads     []*tensor.Tensor // ∂J_Bi(θ, φ^N(θ))/∂θ in the order of Model.Params()
-	Implicit  *ImplicitInfo    // the implicit solve's report (nil when unrolling)
+	Implicit  *ImplicitInfo    // the implicit solve's report, until the next Step (nil when unrolling)
 }
 
 // Step runs lines 3-11 of Algorithm 1 on one minibatch v: K updates of φ on
@@ -157,7 +157,8 @@ func (b *BiLevel) StepPerturbed(p Perturbed, rng *tensor.RNG) StepResult {
 			panic("objective.BiLevel: the implicit gradient is not data-parallel")
 		}
 		loss, inner, grads, info := b.implicitGrad(p, x, weights, rng)
-		return StepResult{Loss: loss, InnerLoss: inner, Grads: grads, Implicit: &info}
+		b.solveScratch.info = info
+		return StepResult{Loss: loss, InnerLoss: inner, Grads: grads, Implicit: &b.solveScratch.info}
 	}
 
 	// (2) φ^0 detached from θ; (3) N unrolled steps keeping the graph to θ.

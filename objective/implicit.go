@@ -70,26 +70,91 @@ func InnerLossMean(energy model.HiddenEnergy, q model.Posterior, phi nn.Vals, v 
 }
 
 // implicitGrad is ImplicitGradient for Algorithm 1's losses on one
-// minibatch: Ĵ with one draw of h, then Ĝ_M, both from rng.
+// minibatch: Ĵ with one draw of h, then Ĝ_M, both from rng. Its state
+// lives in the BiLevel between steps (implicitScratch), so that a step
+// allocates nothing.
 func (b *BiLevel) implicitGrad(p Perturbed, x *ad.Value, weights *tensor.Tensor, rng *tensor.RNG) (loss, inner float64, grads []*tensor.Tensor, info ImplicitInfo) {
-	outer := func(theta, phi nn.Vals) *ad.Value {
-		return b.Outer.Loss(BiEnergy(b.Model, b.Posterior, theta, phi, rng), p)
-	}
-	innerLoss := func(theta, phi nn.Vals) *ad.Value {
-		return InnerLossMean(model.EnergyGivenV(b.Model, theta, x), b.Posterior, phi, x, weights, b.Implicit.Draws, rng)
-	}
-	im, sc := *b.Implicit, &b.solveScratch
-	solve := func(hvp func(u, out []float64), rhs []float64) ([]float64, optim.SolveInfo) {
-		return im.solveIn(&sc.krylov, hvp, rhs)
-	}
-	return implicitGradient(outer, innerLoss, b.Model.Params(), b.Posterior.Params(), solve, sc)
+	sc := &b.solveScratch
+	sc.b, sc.p, sc.x, sc.weights, sc.rng = b, p, x, weights, rng
+	defer sc.clear()
+	return implicitGradient(sc, b.Model.Params(), b.Posterior.Params(), sc)
 }
 
-// implicitScratch keeps the implicit gradient's vectors (the solver's and
-// the right-hand side) from one training step to the next.
+// implicitProblem is what implicitGradient solves: the outer and inner
+// losses and the solve of the Hessian system.
+type implicitProblem interface {
+	outer(theta, phi nn.Vals) *ad.Value
+	inner(theta, phi nn.Vals) *ad.Value
+	solve(hvp optim.Operator, rhs []float64) ([]float64, optim.SolveInfo)
+}
+
+// implicitScratch is a BiLevel's implicit gradient (an implicitProblem)
+// with its vectors (the solver's and the right-hand side) and operators,
+// kept from one training step to the next.
 type implicitScratch struct {
+	b       *BiLevel
+	p       Perturbed
+	x       *ad.Value
+	weights *tensor.Tensor
+	rng     *tensor.RNG
+
 	krylov optim.Workspace
 	rhs    []float64
+	hess   hessian
+	damp   damped
+	info   ImplicitInfo // the last step's report (StepResult.Implicit)
+}
+
+func (sc *implicitScratch) outer(theta, phi nn.Vals) *ad.Value {
+	b := sc.b
+	return b.Outer.Loss(BiEnergy(b.Model, b.Posterior, theta, phi, sc.rng), sc.p)
+}
+
+func (sc *implicitScratch) inner(theta, phi nn.Vals) *ad.Value {
+	b := sc.b
+	return InnerLossMean(model.EnergyGivenV(b.Model, theta, sc.x), b.Posterior, phi, sc.x, sc.weights, b.Implicit.Draws, sc.rng)
+}
+
+func (sc *implicitScratch) solve(hvp optim.Operator, rhs []float64) ([]float64, optim.SolveInfo) {
+	return sc.b.Implicit.solveIn(&sc.krylov, &sc.damp, hvp, rhs)
+}
+
+// clear drops the step's values (the vectors stay).
+func (sc *implicitScratch) clear() {
+	sc.b, sc.p, sc.x, sc.weights, sc.rng = nil, Perturbed{}, nil, nil, nil
+	sc.hess, sc.damp = hessian{}, damped{}
+}
+
+// hessian applies ∇²_φφ Ĝ to u as ∇_φ ⟨∇_φ Ĝ, u⟩ (optim.Operator).
+type hessian struct {
+	gradG []*ad.Value // ∇_φ Ĝ, recorded
+	phi   nn.Vals
+	arena *tensor.Arena
+}
+
+// pair returns ⟨∇_φ Ĝ, u⟩ for a constant u: differentiated in φ, a
+// Hessian-vector product; in θ, the mixed term.
+func (h *hessian) pair(u []float64) *ad.Value { return ad.Inner(h.gradG, constsLike(h.gradG, u)) }
+
+func (h *hessian) Apply(u, out []float64) {
+	// Each product leaves nothing behind but out: its tensors serve the
+	// next (tensor.ReleaseSince).
+	mark := h.arena.Mark()
+	flattenInto(out, ad.Tensors(ad.Grad(h.pair(u), h.phi.List())))
+	tensor.ReleaseSince(mark)
+}
+
+// damped is an operator plus λI.
+type damped struct {
+	a      optim.Operator
+	lambda float64
+}
+
+func (d *damped) Apply(u, out []float64) {
+	d.a.Apply(u, out)
+	for i := range out {
+		out[i] += d.lambda * u[i]
+	}
 }
 
 // ImplicitGradient returns the θ-gradient of outer(θ, φ*(θ)) by the
@@ -102,21 +167,18 @@ func ImplicitGradient(outer, inner func(theta, phi nn.Vals) *ad.Value, thetaPara
 	return ImplicitGradientSolve(outer, inner, thetaParams, phiParams, im.solve)
 }
 
-// solveIn is solve with the solver's vectors in ws (see optim.Workspace).
-func (im Implicit) solveIn(ws *optim.Workspace, hvp func(u, out []float64), rhs []float64) ([]float64, optim.SolveInfo) {
-	damped := hvp
+// solveIn solves the damped system with the solver's vectors in ws (see
+// optim.Workspace), d holding the damped operator.
+func (im Implicit) solveIn(ws *optim.Workspace, d *damped, hvp optim.Operator, rhs []float64) ([]float64, optim.SolveInfo) {
+	a := hvp
 	if im.Damping != 0 {
-		damped = func(u, out []float64) {
-			hvp(u, out)
-			for i := range out {
-				out[i] += im.Damping * u[i]
-			}
-		}
+		*d = damped{hvp, im.Damping}
+		a = d
 	}
 	if im.Solver == SolverCG {
-		return ws.CG(damped, rhs, im.Tol, im.Iters)
+		return ws.CGOf(a, rhs, im.Tol, im.Iters)
 	}
-	return ws.MINRES(damped, rhs, im.Tol, im.Iters)
+	return ws.MINRESOf(a, rhs, im.Tol, im.Iters)
 }
 
 // Solve returns w with [∇²_φφ Ĝ] w ≈ rhs; hvp(u, out) writes the
@@ -126,49 +188,54 @@ type Solve func(hvp func(u, out []float64), rhs []float64) ([]float64, optim.Sol
 
 // solve is the configured solver, on the damped Hessian.
 func (im Implicit) solve(hvp func(u, out []float64), rhs []float64) ([]float64, optim.SolveInfo) {
-	return im.solveIn(nil, hvp, rhs)
+	return im.solveIn(nil, new(damped), optim.OperatorFunc(hvp), rhs)
 }
 
 // ImplicitGradientSolve is ImplicitGradient with the linear solve given.
 func ImplicitGradientSolve(outer, inner func(theta, phi nn.Vals) *ad.Value, thetaParams, phiParams *nn.Params, solve Solve) (outerVal, innerVal float64, grads []*tensor.Tensor, info ImplicitInfo) {
-	return implicitGradient(outer, inner, thetaParams, phiParams, solve, nil)
+	return implicitGradient(funcProblem{outer, inner, solve}, thetaParams, phiParams, nil)
 }
 
-// implicitGradient is ImplicitGradientSolve with the right-hand side in
-// sc's, when sc is not nil.
-func implicitGradient(outer, inner func(theta, phi nn.Vals) *ad.Value, thetaParams, phiParams *nn.Params, solve Solve, sc *implicitScratch) (outerVal, innerVal float64, grads []*tensor.Tensor, info ImplicitInfo) {
+// funcProblem is an implicitProblem of functions.
+type funcProblem struct {
+	o, i func(theta, phi nn.Vals) *ad.Value
+	s    Solve
+}
+
+func (f funcProblem) outer(theta, phi nn.Vals) *ad.Value { return f.o(theta, phi) }
+func (f funcProblem) inner(theta, phi nn.Vals) *ad.Value { return f.i(theta, phi) }
+func (f funcProblem) solve(hvp optim.Operator, rhs []float64) ([]float64, optim.SolveInfo) {
+	return f.s(hvp.Apply, rhs)
+}
+
+// implicitGradient is ImplicitGradientSolve of pr, with the right-hand
+// side and the Hessian operator in sc's when sc is not nil.
+func implicitGradient(pr implicitProblem, thetaParams, phiParams *nn.Params, sc *implicitScratch) (outerVal, innerVal float64, grads []*tensor.Tensor, info ImplicitInfo) {
 	theta, phi := thetaParams.Vars(), phiParams.Vars()
 	nth := len(theta.List())
 
-	j := outer(theta, phi)
+	j := pr.outer(theta, phi)
 	g := ad.Grad(j, nn.Lists(theta, phi))
 	dJdTheta, dJdPhi := g[:nth], g[nth:]
 
-	G := inner(theta, phi)
+	G := pr.inner(theta, phi)
 	gradG := ad.Grad(G, phi.List(), ad.CreateGraph())
 	info.InnerGradNorm = math.Sqrt(sqNorm(ad.Tensors(gradG)))
 
-	// ⟨∇_φ Ĝ, u⟩ for a constant u: differentiated in φ, a Hessian-vector
-	// product; in θ, the mixed term.
-	pair := func(u []float64) *ad.Value { return ad.Inner(gradG, constsLike(gradG, u)) }
-	arena := gradG[0].Tensor().Arena()
-	hvp := func(u, out []float64) {
-		// Each product leaves nothing behind but out: its tensors serve the
-		// next (tensor.ReleaseSince).
-		mark := arena.Mark()
-		flattenInto(out, ad.Tensors(ad.Grad(pair(u), phi.List())))
-		tensor.ReleaseSince(mark)
-	}
+	var h *hessian
 	var rhs []float64
 	if sc != nil {
+		h = &sc.hess
 		rhs = flattenIn(&sc.rhs, ad.Tensors(dJdPhi))
 	} else {
+		h = new(hessian)
 		rhs = flatten(ad.Tensors(dJdPhi))
 	}
-	w, si := solve(hvp, rhs)
+	*h = hessian{gradG: gradG, phi: phi, arena: gradG[0].Tensor().Arena()}
+	w, si := pr.solve(h, rhs)
 	info.SolveInfo = si
-	mixed := ad.Tensors(ad.Grad(pair(w), theta.List()))
-	grads = make([]*tensor.Tensor, nth)
+	mixed := ad.Tensors(ad.Grad(h.pair(w), theta.List()))
+	grads = tensorLists.Make(theta.List()[0].Tensor().Arena(), nth)
 	for i, d := range ad.Tensors(dJdTheta) {
 		grads[i] = tensor.Sub(d, mixed[i])
 	}
@@ -209,7 +276,10 @@ func flattenIn(buf *[]float64, ts []*tensor.Tensor) []float64 {
 
 // valueLists serves constsLike's lists, which in an arena's Step live as
 // long as the step's tensors.
-var valueLists = tensor.NewSlices[*ad.Value]()
+var (
+	valueLists  = tensor.NewSlices[*ad.Value]()
+	tensorLists = tensor.NewSlices[*tensor.Tensor]()
+)
 
 func flattenInto(dst []float64, ts []*tensor.Tensor) {
 	off := 0

@@ -63,8 +63,25 @@ func (ws *Workspace) vectors(n, k int) [8][]float64 {
 	return vs
 }
 
+// An Operator is a linear map applied to vectors: Apply(v, out) writes A v
+// into out. A solve through one that is a pointer allocates nothing.
+type Operator interface {
+	Apply(v, out []float64)
+}
+
+// OperatorFunc is a function used as an Operator.
+type OperatorFunc func(v, out []float64)
+
+// Apply calls f(v, out).
+func (f OperatorFunc) Apply(v, out []float64) { f(v, out) }
+
 // MINRES is MINRES with its vectors in ws.
 func (ws *Workspace) MINRES(apply func(v, out []float64), b []float64, tol float64, maxIter int) ([]float64, SolveInfo) {
+	return ws.MINRESOf(OperatorFunc(apply), b, tol, maxIter)
+}
+
+// MINRESOf is MINRES of the operator a, with its vectors in ws.
+func (ws *Workspace) MINRESOf(a Operator, b []float64, tol float64, maxIter int) ([]float64, SolveInfo) {
 	if maxIter < 1 {
 		panic(fmt.Sprintf("optim.MINRES: maxIter %d < 1", maxIter))
 	}
@@ -92,7 +109,7 @@ func (ws *Workspace) MINRES(apply func(v, out []float64), b []float64, tol float
 		for i := range v {
 			v[i] = s * y[i]
 		}
-		apply(v, y)
+		a.Apply(v, y)
 		if itn >= 2 {
 			c := beta / oldb
 			for i := range y {
@@ -162,6 +179,11 @@ func CG(apply func(v, out []float64), b []float64, tol float64, maxIter int) ([]
 
 // CG is CG with its vectors in ws.
 func (ws *Workspace) CG(apply func(v, out []float64), b []float64, tol float64, maxIter int) ([]float64, SolveInfo) {
+	return ws.CGOf(OperatorFunc(apply), b, tol, maxIter)
+}
+
+// CGOf is CG of the operator a, with its vectors in ws.
+func (ws *Workspace) CGOf(a Operator, b []float64, tol float64, maxIter int) ([]float64, SolveInfo) {
 	if maxIter < 1 {
 		panic(fmt.Sprintf("optim.CG: maxIter %d < 1", maxIter))
 	}
@@ -179,7 +201,7 @@ func (ws *Workspace) CG(apply func(v, out []float64), b []float64, tol float64, 
 	info := SolveInfo{}
 	for itn := 1; itn <= maxIter; itn++ {
 		info.Iters = itn
-		apply(p, ap)
+		a.Apply(p, ap)
 		pap := dot(p, ap)
 		if !(pap > 0) {
 			break // not positive definite along p: stop with what we have
