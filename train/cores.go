@@ -16,21 +16,24 @@ import (
 // one core. A step's results do not depend on how its loops are split, so
 // the choice changes the speed only, never a bit of the run.
 type coreChoice struct {
-	steps   int  // steps taken since the run started
-	probing bool // the steps are a probe's
-	k       int  // the probe's step, 0 to probeSteps-1
-	onOne   bool // the decision: every loop on one core
+	steps   int           // steps taken since the run started
+	probing bool          // the steps are a probe's
+	run     int           // steps per run of the probe (probeRun)
+	k       int           // the probe's step, 0 to 2·probeRounds·run - 1
+	onOne   bool          // the decision: every loop on one core
+	chosen  bool          // a probe has decided
+	last    time.Duration // the last step's time
 
-	times [2][probeRounds * probeRun]time.Duration // one core, all cores
+	times [2][probeRounds * maxProbeRun]time.Duration // one core, all cores
 	n     [2]int
 	start time.Time
 }
 
 const (
-	// probeRounds and probeRun: a probe alternates runs of probeRun steps
-	// on one core and on all, probeRounds times each.
-	probeRounds, probeRun = 3, 4
-	probeSteps            = 2 * probeRounds * probeRun
+	// A probe alternates runs of steps on one core and on all,
+	// probeRounds times each; a run is maxProbeRun steps of under 10 ms,
+	// two of under 100 ms, one of longer (whose times vary less).
+	probeRounds, maxProbeRun = 3, 4
 	// firstProbe is the step the first probe starts at (the first steps
 	// size the arena); probeEvery the steps from one probe's start to the
 	// next (the machine's state changes over minutes).
@@ -40,30 +43,41 @@ const (
 	oneCoreMargin = 0.97
 )
 
+// probeRun is the steps per run of a probe after a step that took d.
+func probeRun(d time.Duration) int {
+	switch {
+	case d < 10*time.Millisecond:
+		return maxProbeRun
+	case d < 100*time.Millisecond:
+		return 2
+	}
+	return 1
+}
+
 // before is called before each step: it sets how the step's loops split
 // (after resets it, so that work between steps, an evaluation, splits as
 // usual).
 func (c *coreChoice) before() {
+	c.start = time.Now()
 	if parallel.Workers <= 1 {
 		return
 	}
 	if !c.probing && c.steps >= firstProbe && (c.steps-firstProbe)%probeEvery == 0 {
-		c.probing, c.k, c.n = true, 0, [2]int{}
+		c.probing, c.k, c.n, c.run = true, 0, [2]int{}, probeRun(c.last)
 	}
 	if !c.probing {
 		parallel.SetSerial(c.onOne)
 		return
 	}
 	parallel.SetSerial(c.probeMode() == 0)
-	c.start = time.Now()
 }
 
 // after is called after each step.
 func (c *coreChoice) after() { c.record(time.Since(c.start)) }
 
-// record ends a step that took d (when probing).
+// record ends a step that took d.
 func (c *coreChoice) record(d time.Duration) {
-	c.steps++
+	c.steps, c.last = c.steps+1, d
 	if parallel.Workers <= 1 {
 		return
 	}
@@ -74,15 +88,19 @@ func (c *coreChoice) record(d time.Duration) {
 	m := c.probeMode()
 	c.times[m][c.n[m]] = d
 	c.n[m]++
-	if c.k++; c.k < probeSteps {
+	if c.k++; c.k < 2*probeRounds*c.run {
 		return
 	}
 	one, all := median(c.times[0][:c.n[0]]), median(c.times[1][:c.n[1]])
-	c.onOne, c.probing = float64(one) < oneCoreMargin*float64(all), false
+	c.onOne, c.probing, c.chosen = float64(one) < oneCoreMargin*float64(all), false, true
 }
 
+// settled reports whether the run's first probe has decided (or there is
+// nothing to decide: one worker).
+func (c *coreChoice) settled() bool { return parallel.Workers <= 1 || c.chosen }
+
 // probeMode is 0 (one core) or 1 (all) for the probe's current step.
-func (c *coreChoice) probeMode() int { return (c.k / probeRun) % 2 }
+func (c *coreChoice) probeMode() int { return (c.k / c.run) % 2 }
 
 // median of ds (sorted in place).
 func median(ds []time.Duration) time.Duration {

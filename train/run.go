@@ -141,6 +141,21 @@ func (r *Run) ThetaOptimizer() optim.Optimizer { return r.thetaOpt }
 // because the last probe found that faster (FixedCores).
 func (r *Run) OneCore() bool { return r.cores.onOne }
 
+// SettleCores runs training steps until the run has first timed one core
+// against all and chosen (nothing with FixedCores or one worker), and
+// returns how many it ran: a benchmark's warm-up, so that its timed steps
+// are the run's steady ones.
+func (r *Run) SettleCores() (int, error) {
+	n := 0
+	for !r.FixedCores && !r.cores.settled() {
+		if err := r.Steps(1); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 // nextBatch gathers the next minibatch, reshuffling at each epoch.
 func (r *Run) nextBatch(dst []float32) *tensor.Tensor {
 	set := r.Data.Train

@@ -38,7 +38,7 @@ func benchCopies(a benchArgs, cfg config.Config) error {
 	exps := make([]*experiment.Experiment, n)
 	for i := range exps {
 		var err error
-		if exps[i], err = warmedUp(cfg, nil, a.warmup, true); err != nil {
+		if exps[i], _, err = warmedUp(cfg, nil, a.warmup, true); err != nil {
 			return err
 		}
 	}

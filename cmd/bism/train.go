@@ -168,6 +168,9 @@ func interruptible(say bool) (ctx context.Context, sig func() os.Signal, stop fu
 const benchAbout = `
 Times training iterations only (no evaluation, no files): -warmup untimed
 iterations, then -iterations timed ones, on the config's data and model.
+On more than one core the warm-up goes on until the run has timed steps
+on one core against steps split over all and kept the faster, as
+training does (-fixed-cores: every loop split, no timing).
 It also reports the floating-point operations of the matrix products an
 iteration makes (2mnk each; convolutions count where they run as
 products) and their rate over the whole step: divided by the machine's
@@ -239,23 +242,28 @@ func cmdBench(args []string) error {
 }
 
 // warmedUp returns the experiment of cfg (a rank's, with group) after its
-// untimed warm-up iterations.
-func warmedUp(cfg config.Config, group *dist.Group, warmup int, fixedCores bool) (*experiment.Experiment, error) {
-	e, err := experiment.New(cfg, "", experiment.Options{Group: group})
+// untimed warm-up iterations, and those it took to choose its cores
+// (train.Run.SettleCores).
+func warmedUp(cfg config.Config, group *dist.Group, warmup int, fixedCores bool) (e *experiment.Experiment, settle int, err error) {
+	e, err = experiment.New(cfg, "", experiment.Options{Group: group})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	e.Run.FixedCores = fixedCores
 	if err := experiment.CheckMemory(e); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return e, e.Run.Steps(warmup)
+	if err := e.Run.Steps(warmup); err != nil {
+		return nil, 0, err
+	}
+	settle, err = e.Run.SettleCores()
+	return e, settle, err
 }
 
 // bench times the iterations; in a data-parallel launch it also reports
 // the sums across ranks each iteration makes.
 func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
-	e, err := warmedUp(cfg, group, a.warmup, a.fixedCores)
+	e, settle, err := warmedUp(cfg, group, a.warmup, a.fixedCores)
 	if err != nil {
 		return err
 	}
@@ -326,7 +334,7 @@ func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
 		out := map[string]any{"ms_per_iter": ms, "iterations": a.iters, "gemm_gflop_per_iter": gflop,
 			"allocs_per_iter": allocs, "alloc_bytes_per_iter": allocBytes, "gc_per_iter": gcs,
 			"method": cfg.Method.Name, "data": cfg.Data.Name, "model": cfg.Model.Kind, "ch": cfg.Model.Ch,
-			"one_core": e.Run.OneCore()}
+			"one_core": e.Run.OneCore(), "core_choice_steps": settle}
 		if rss > 0 {
 			out["peak_rss_mib"] = float64(rss) / (1 << 20)
 		}
@@ -335,8 +343,12 @@ func bench(a benchArgs, cfg config.Config, group *dist.Group) error {
 		}
 		return json.NewEncoder(stdout).Encode(out)
 	}
-	fmt.Fprintf(stdout, "%s: %.3f ms per iteration (batch %d, %d iterations after %d warm-up)\n",
+	fmt.Fprintf(stdout, "%s: %.3f ms per iteration (batch %d, %d iterations after %d warm-up",
 		cfg.Describe(), ms, cfg.Train.BatchSize, a.iters, a.warmup)
+	if settle > 0 {
+		fmt.Fprintf(stdout, " and %d choosing the cores", settle)
+	}
+	fmt.Fprintln(stdout, ")")
 	if gflop > 0 {
 		fmt.Fprintf(stdout, "matrix products: %.4g GFLOP per iteration, %.1f GFLOP/s over the whole step\n", gflop, gflop/ms*1e3)
 	}
