@@ -14,7 +14,9 @@ import (
 // another core costs more than it saves (a small model; a virtual machine
 // whose cores exchange data slowly for a while), the run then stays on
 // one core. A step's results do not depend on how its loops are split, so
-// the choice changes the speed only, never a bit of the run.
+// the choice changes the speed only, never a bit of the run. The switch is
+// process-wide: runs trained at once in one process (a sweep's cells)
+// share it, and their timings and choices mix, at no cost to their bits.
 type coreChoice struct {
 	steps   int           // steps taken since the run started
 	probing bool          // the steps are a probe's
