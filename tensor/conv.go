@@ -454,8 +454,14 @@ func conv2dPlaneGEMM[T Float](g *convGeom, x, w, bias, out []T) {
 			}
 		}
 	}
-	j := newConvJob[T](g, convPlaneGEMM)
-	j.x, j.w, j.bias, j.out = x, wk, bias, out
+	perSample(g, convPlaneGEMM, x, wk, bias, out)
+}
+
+// perSample runs the convolution op over the batch's samples, split over
+// the workers.
+func perSample[T Float](g *convGeom, op convOp, x, w, bias, out []T) {
+	j := newConvJob[T](g, op)
+	j.x, j.w, j.bias, j.out = x, w, bias, out
 	parallel.ForArg(g.n, g.grain(), j, convSamples)
 	j.free()
 }
@@ -525,7 +531,13 @@ func conv2dWeightGrad[T Float](g *convGeom, x, gr, dw []T) {
 
 // conv2dWeightGradGEMM accumulates dW += g @ col^T over groups of samples.
 func conv2dWeightGradGEMM[T Float](g *convGeom, x, gr, dw []T) {
-	j := newConvJob[T](g, convWeightGEMM)
+	weightGradOver(g, convWeightGEMM, x, gr, dw)
+}
+
+// weightGradOver runs the weight gradient op over the batch's sample
+// ranges into dw (reduceOverSamples).
+func weightGradOver[T Float](g *convGeom, op convOp, x, gr, dw []T) {
+	j := newConvJob[T](g, op)
 	j.x, j.gr = x, gr
 	j.reduceOverSamples(dw)
 	j.free()
@@ -706,20 +718,11 @@ var (
 	sourcePointers freelist.List[[]uintptr]
 )
 
-func getSources[T Float]() *[][]T {
-	if l, ok := any(&sources32).(*freelist.List[[][]T]); ok {
-		return l.Get()
-	}
-	return any(&sources64).(*freelist.List[[][]T]).Get()
-}
+func getSources[T Float]() *[][]T { return freelist.Pick[[][]T](&sources32, &sources64).Get() }
 
 func putSources[T Float](b *[][]T) {
 	clear(*b) // hold no planes
-	if l, ok := any(&sources32).(*freelist.List[[][]T]); ok {
-		l.Put(b)
-	} else {
-		any(&sources64).(*freelist.List[[][]T]).Put(b)
-	}
+	freelist.Pick[[][]T](&sources32, &sources64).Put(b)
 }
 
 // fillShiftedPlanes writes the shifted planes of every input channel of
@@ -737,10 +740,7 @@ func fillShiftedPlanes[T Float](g *convGeom, planes, x []T, n int) {
 // axpy.
 func conv2dShifted[T Float](g *convGeom, x, w, bias, out []T) {
 	blas.Count(g.o, g.n*g.howo, g.ckk) // the work of the GEMM it replaces
-	j := newConvJob[T](g, convShifted)
-	j.x, j.w, j.bias, j.out = x, w, bias, out
-	parallel.ForArg(g.n, g.grain(), j, convSamples)
-	j.free()
+	perSample(g, convShifted, x, w, bias, out)
 }
 
 // shiftedSamples is conv2dShifted on samples [lo, hi).
@@ -785,10 +785,7 @@ func (j *convJob[T]) shiftedSamples(lo, hi int) {
 // planes (shiftedSources).
 func conv2dWeightGradShifted[T Float](g *convGeom, x, gr, dw []T) {
 	blas.Count(g.o, g.ckk, g.n*g.howo)
-	j := newConvJob[T](g, convWeightShifted)
-	j.x, j.gr = x, gr
-	j.reduceOverSamples(dw)
-	j.free()
+	weightGradOver(g, convWeightShifted, x, gr, dw)
 }
 
 // weightGradShiftedRange is conv2dWeightGradShifted on samples [lo, hi)
@@ -985,12 +982,7 @@ var (
 
 // getBuf returns a scratch slice of length n with arbitrary contents.
 func getBuf[T Float](n int) *[]T {
-	var b *[]T
-	if p, ok := any(&bufs32).(*freelist.List[[]T]); ok {
-		b = p.Get()
-	} else {
-		b = any(&bufs64).(*freelist.List[[]T]).Get()
-	}
+	b := freelist.Pick[[]T](&bufs32, &bufs64).Get()
 	if cap(*b) < n {
 		*b = make([]T, n)
 	}
@@ -998,13 +990,7 @@ func getBuf[T Float](n int) *[]T {
 	return b
 }
 
-func putBuf[T Float](b *[]T) {
-	if p, ok := any(&bufs32).(*freelist.List[[]T]); ok {
-		p.Put(b)
-	} else {
-		any(&bufs64).(*freelist.List[[]T]).Put(b)
-	}
-}
+func putBuf[T Float](b *[]T) { freelist.Pick[[]T](&bufs32, &bufs64).Put(b) }
 
 // ---- average pooling ----
 

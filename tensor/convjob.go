@@ -38,12 +38,7 @@ var (
 
 // newConvJob returns a job for op on geometry g.
 func newConvJob[T Float](g *convGeom, op convOp) *convJob[T] {
-	var j *convJob[T]
-	if l, ok := any(&convJobs32).(*freelist.List[convJob[T]]); ok {
-		j = l.Get()
-	} else {
-		j = any(&convJobs64).(*freelist.List[convJob[T]]).Get()
-	}
+	j := freelist.Pick[convJob[T]](&convJobs32, &convJobs64).Get()
 	j.g, j.op = *g, op
 	return j
 }
@@ -51,11 +46,7 @@ func newConvJob[T Float](g *convGeom, op convOp) *convJob[T] {
 // free clears j (it holds no operands) and gives it back.
 func (j *convJob[T]) free() {
 	*j = convJob[T]{}
-	if l, ok := any(&convJobs32).(*freelist.List[convJob[T]]); ok {
-		l.Put(j)
-	} else {
-		any(&convJobs64).(*freelist.List[convJob[T]]).Put(j)
-	}
+	freelist.Pick[convJob[T]](&convJobs32, &convJobs64).Put(j)
 }
 
 // The split loops' bodies: plain functions (the value of a generic

@@ -110,19 +110,12 @@ var (
 )
 
 func newLoopJob[T Float]() *loopJob[T] {
-	if l, ok := any(&loopJobs32).(*freelist.List[loopJob[T]]); ok {
-		return l.Get()
-	}
-	return any(&loopJobs64).(*freelist.List[loopJob[T]]).Get()
+	return freelist.Pick[loopJob[T]](&loopJobs32, &loopJobs64).Get()
 }
 
 func (j *loopJob[T]) free() {
 	*j = loopJob[T]{}
-	if l, ok := any(&loopJobs32).(*freelist.List[loopJob[T]]); ok {
-		l.Put(j)
-	} else {
-		any(&loopJobs64).(*freelist.List[loopJob[T]]).Put(j)
-	}
+	freelist.Pick[loopJob[T]](&loopJobs32, &loopJobs64).Put(j)
 }
 
 // runLoop runs the loop l of the given kind over out and x, y, on one core
@@ -261,12 +254,7 @@ var (
 )
 
 // newKernel returns an empty kernel of element type T.
-func newKernel[T Float]() *kernel[T] {
-	if l, ok := any(&kernels32).(*freelist.List[kernel[T]]); ok {
-		return l.Get()
-	}
-	return any(&kernels64).(*freelist.List[kernel[T]]).Get()
-}
+func newKernel[T Float]() *kernel[T] { return freelist.Pick[kernel[T]](&kernels32, &kernels64).Get() }
 
 // blocks runs body over [0, n) as forBlocks runs a closure, then returns
 // k to its free list.
@@ -305,11 +293,7 @@ func kernelUnits(arg any, lo, hi int) {
 // free clears k (it holds no slices) and returns it to its free list.
 func (k *kernel[T]) free() {
 	*k = kernel[T]{}
-	if l, ok := any(&kernels32).(*freelist.List[kernel[T]]); ok {
-		l.Put(k)
-	} else {
-		any(&kernels64).(*freelist.List[kernel[T]]).Put(k)
-	}
+	freelist.Pick[kernel[T]](&kernels32, &kernels64).Put(k)
 }
 
 // contiguousStrides returns row-major strides for shape, in buf when it

@@ -89,10 +89,7 @@ var (
 
 // workspaces returns T's free list of workspaces.
 func workspaces[T float]() *freelist.List[workspace[T]] {
-	if l, ok := any(&workspaces32).(*freelist.List[workspace[T]]); ok {
-		return l
-	}
-	return any(&workspaces64).(*freelist.List[workspace[T]])
+	return freelist.Pick[workspace[T]](&workspaces32, &workspaces64)
 }
 
 func getWorkspace[T float](na, nb, ntmp int) *workspace[T] {
@@ -247,12 +244,7 @@ var (
 )
 
 // jobs returns T's free list of jobs.
-func jobs[T float]() *freelist.List[gemmJob[T]] {
-	if l, ok := any(&jobs32).(*freelist.List[gemmJob[T]]); ok {
-		return l
-	}
-	return any(&jobs64).(*freelist.List[gemmJob[T]])
-}
+func jobs[T float]() *freelist.List[gemmJob[T]] { return freelist.Pick[gemmJob[T]](&jobs32, &jobs64) }
 
 func getJob[T float]() *gemmJob[T] { return jobs[T]().Get() }
 

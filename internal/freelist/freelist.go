@@ -5,7 +5,10 @@
 // again; a List holds on to them.
 package freelist
 
-import "sync/atomic"
+import (
+	"fmt"
+	"sync/atomic"
+)
 
 // A List holds up to Size objects of type T for reuse. Its zero value is
 // empty and ready; it is safe for concurrent use.
@@ -36,4 +39,16 @@ func (l *List[T]) Put(p *T) {
 			return
 		}
 	}
+}
+
+// Pick returns the one of lists whose objects are of type T: lists hold a
+// List per instantiation of a generic type (float32's and float64's, say),
+// and generic code picks its own.
+func Pick[T any](lists ...any) *List[T] {
+	for _, l := range lists {
+		if p, ok := l.(*List[T]); ok {
+			return p
+		}
+	}
+	panic(fmt.Sprintf("freelist.Pick: no list of %T among %d", *new(T), len(lists)))
 }

@@ -68,3 +68,19 @@ func TestGetPutAllocatesNothing(t *testing.T) {
 		t.Fatalf("%v allocations per Get and Put", n)
 	}
 }
+
+// TestPick: Pick finds the list of its type among others, and panics
+// naming the type when none holds it.
+func TestPick(t *testing.T) {
+	var a List[[2]int]
+	var b List[[3]int]
+	if Pick[[3]int](&a, &b) != &b || Pick[[2]int](&a, &b) != &a {
+		t.Fatal("Pick chose the wrong list")
+	}
+	defer func() {
+		if r := recover(); r == nil {
+			t.Fatal("no panic for a type no list holds")
+		}
+	}()
+	Pick[int](&a, &b)
+}
