@@ -725,6 +725,27 @@ func putSources[T Float](b *[][]T) {
 	freelist.Pick[[][]T](&sources32, &sources64).Put(b)
 }
 
+// getShifted returns a worker's buffer for the shifted planes of one
+// sample ([C][K][H+2·pad][W]) and its sources (shiftedSources);
+// release gives both back.
+func getShifted[T Float](g *convGeom) (planes []T, srcs [][]T, s shiftedScratch[T]) {
+	ph := (g.h + 2*g.pad) * g.w
+	s.buf, s.srcs = getBuf[T](g.c*g.kw*ph), getSources[T]()
+	planes = (*s.buf)[:g.c*g.kw*ph]
+	return planes, shiftedSources(g, planes, s.srcs), s
+}
+
+// shiftedScratch is getShifted's pooled buffers.
+type shiftedScratch[T Float] struct {
+	buf  *[]T
+	srcs *[][]T
+}
+
+func (s shiftedScratch[T]) release() {
+	putBuf(s.buf)
+	putSources(s.srcs)
+}
+
 // fillShiftedPlanes writes the shifted planes of every input channel of
 // sample n into planes ([C][K][H+2·pad][W]).
 func fillShiftedPlanes[T Float](g *convGeom, planes, x []T, n int) {
@@ -746,14 +767,9 @@ func conv2dShifted[T Float](g *convGeom, x, w, bias, out []T) {
 // shiftedSamples is conv2dShifted on samples [lo, hi).
 func (j *convJob[T]) shiftedSamples(lo, hi int) {
 	g, x, w, bias, out := &j.g, j.x, j.w, j.bias, j.out
-	k, hw := g.kw, g.hw
-	ph, m := (g.h+2*g.pad)*g.w, g.c*k*k
-	buf := getBuf[T](g.c * k * ph)
-	defer putBuf(buf)
-	planes := (*buf)[:g.c*k*ph]
-	sb := getSources[T]()
-	defer putSources(sb)
-	srcs := shiftedSources(g, planes, sb)
+	hw, m := g.hw, g.c*g.kw*g.kw
+	planes, srcs, sc := getShifted[T](g)
+	defer sc.release()
 	var ptrs []uintptr // the sources' addresses for the vector kernel, fixed for this buffer
 	if s32, ok := any(srcs).([][]float32); ok {
 		pb := sourcePointers.Get()
@@ -792,14 +808,9 @@ func conv2dWeightGradShifted[T Float](g *convGeom, x, gr, dw []T) {
 // into acc.
 func (j *convJob[T]) weightGradShiftedRange(lo, hi int, acc []T) {
 	g, x, gr := &j.g, j.x, j.gr
-	k, hw := g.kw, g.hw
-	ph, m := (g.h+2*g.pad)*g.w, g.c*k*k
-	buf := getBuf[T](g.c * k * ph)
-	defer putBuf(buf)
-	planes := (*buf)[:g.c*k*ph]
-	sb := getSources[T]()
-	defer putSources(sb)
-	srcs := shiftedSources(g, planes, sb)
+	hw, m := g.hw, g.c*g.kw*g.kw
+	planes, srcs, sc := getShifted[T](g)
+	defer sc.release()
 	for n := lo; n < hi; n++ {
 		fillShiftedPlanes(g, planes, x, n)
 		for o := 0; o < g.o; o++ {
