@@ -14,13 +14,13 @@ import (
 // arena, a training step of every built-in GRBM method (the implicit
 // gradient's too) and of the deep models (MNIST's CPU configs, and tiny
 // ones on synthetic images) makes no heap allocation, on one worker and on
-// two. (The implicit gradient's first steps grow the arena as long as a
-// solve takes more iterations than any before it: it warms up longer.) Its tensors, graph nodes,
-// constants and lists come from the arena; backward rules are plain
-// functions (an operation's scalars and axes live in its node); loops
-// split over cores hand the workers pooled operands instead of closures;
-// the minibatch's tensor, the unrolled optimizer and the methods' state
-// lists are made once.
+// two. Its tensors, graph nodes, constants and lists come from the arena;
+// backward rules are plain functions (an operation's scalars and axes live
+// in its node); loops split over cores hand the workers pooled operands
+// instead of closures; the minibatch's tensor, the unrolled optimizer and
+// the methods' state lists are made once. (The implicit gradient's first
+// steps grow the arena for as long as a solve takes more iterations than
+// any before it: it warms up longer.)
 func TestStepAllocatesNothing(t *testing.T) {
 	defer func(w int) { parallel.Workers = w }(parallel.Workers)
 	for _, name := range []string{
