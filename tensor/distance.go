@@ -130,7 +130,7 @@ func squaredDistanceBlocksKernel[T Float](k *kernel[T], lo, hi int) {
 var squaredDistanceBlocksBody = kernelBody{squaredDistanceBlocksKernel[float32], squaredDistanceBlocksKernel[float64]}
 
 // squaredDistanceGrad fills the gradients that are not nil (gc and gw
-// zeroed). Columns are split over cores, in pieces aligned as forBlocks
+// zeroed). Columns are split over cores, in pieces aligned as kernel.blocks
 // aligns them, and each core runs down the batch, so the sums over rows
 // keep their order; a row's piece is computed with the operations of the
 // composition's backward pass: gs = g·w, gx = (gs+gs)·d (Square's

@@ -188,7 +188,7 @@ func (j *loopJob[T]) rows(lo, hi int) {
 // splits reports whether a loop of n elements is split at this grain: into
 // two pieces at least, and only when there is more than one worker and no
 // split loop holds them already (a loop inside another's body); otherwise
-// the closure that a split takes is not even made.
+// the split's set-up (a kernel record) is skipped.
 func splits(n, grain int) bool { return parallel.Splits(n, grain) }
 
 // grainElems is the smallest piece of cheap elementwise arithmetic worth
@@ -201,7 +201,7 @@ func splits(n, grain int) bool { return parallel.Splits(n, grain) }
 // can force splits.
 var grainElems = 1 << 14
 
-// block is the alignment of the pieces forBlocks hands out: a multiple of
+// block is the alignment of the pieces kernel.blocks hands out: a multiple of
 // every vector kernel's width, so that each element is computed by the same
 // code (vector lanes or the scalar tail) however the loop is split.
 const block = 64
@@ -210,16 +210,6 @@ const block = 64
 // scratch that stays in the first-level cache: a multiple of block, so
 // chunks start where the vector kernels would.
 const chunk = 1024
-
-// forBlocks is parallel.For over [0, n) with piece boundaries at multiples
-// of block: the vector kernels and their scalar tails then see the same
-// elements on any number of cores, and results do not depend on it (the
-// vector exp and log round differently from the scalar ones).
-func forBlocks(n, grain int, body func(lo, hi int)) {
-	parallel.For((n+block-1)/block, max(1, grain/block), func(lo, hi int) {
-		body(lo*block, min(hi*block, n))
-	})
-}
 
 // A kernel is a split loop's operands, handed to the workers in place of
 // a closure (which every call would allocate anew): a loop fills one from
@@ -256,8 +246,11 @@ var (
 // newKernel returns an empty kernel of element type T.
 func newKernel[T Float]() *kernel[T] { return freelist.Pick[kernel[T]](&kernels32, &kernels64).Get() }
 
-// blocks runs body over [0, n) as forBlocks runs a closure, then returns
-// k to its free list.
+// blocks runs body over [0, n) split over the workers with piece
+// boundaries at multiples of block, then returns k to its free list: the
+// vector kernels and their scalar tails then see the same elements on any
+// number of cores, and results do not depend on it (the vector exp and log
+// round differently from the scalar ones).
 func (k *kernel[T]) blocks(n, grain int, body *kernelBody) {
 	k.n, k.body = n, body
 	parallel.ForArg((n+block-1)/block, max(1, grain/block), k, kernelBlocks)

@@ -391,7 +391,7 @@ func (g *RNG) skipValues(n int) {
 // worker and at least rngGrain values each, each piece's stream a copy of
 // g's advanced by the piece's first index; nil when the draw does not split.
 // Pieces start on multiples of block, as the elementwise operations' split
-// pieces do (forBlocks), so that a piece may apply a vector kernel to its
+// pieces do (kernel.blocks), so that a piece may apply a vector kernel to its
 // values with the bits of one pass over all of them.
 func (g *RNG) splitPieces(n int) []rngPiece {
 	pieces := rngPieces(n)
@@ -416,8 +416,9 @@ func rngPieces(n int) int { return min(parallel.Workers, n/max(rngGrain, block))
 
 // direct reports whether a draw of shape is one fill of its values from
 // the stream in order: not split over cores, nothing to drop for other
-// processes' rows. Such draws call the fill directly, without the
-// closures that a split or sharded draw takes.
+// processes' rows. Such draws call the fill directly, without fillSplit's
+// pieces (a split draw) or the drawing and dropping of other rows' values
+// (a sharded one).
 func (g *RNG) direct(shape []int) bool {
 	before, after := g.span(shape)
 	return before == 0 && after == 0 && rngPieces(SizeOf(shape)) < 2

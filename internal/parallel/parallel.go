@@ -87,8 +87,8 @@ func Busy() bool { return pool.busy.Load() }
 
 // Splits reports whether For(n, grain, ...) called now would split the
 // loop: more than one worker, two chunks of at least grain, no split loop
-// holding the workers, and not serial (SetSerial). Kernels check it to skip setting up a split
-// (a closure) they would not get.
+// holding the workers, and not serial (SetSerial). Kernels check it to
+// skip setting up a split (the record of its operands) they would not get.
 func Splits(n, grain int) bool {
 	return Workers > 1 && n >= 2*max(grain, 1) && !Busy() && !serial.Load()
 }
