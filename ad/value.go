@@ -57,7 +57,7 @@ type addVJPFunc func(g *Value, in []*Value, at *attrs, j int, acc *tensor.Tensor
 type attrs struct {
 	t     *tensor.Tensor                // data a rule reads that is not an input (ELU's x)
 	f     [2]float64                    // scalars: Affine's a, Adam's step and eps, ...
-	flags [2]bool                       // MatMul's transposes, Sum's keepdims
+	flags [2]bool                       // MatMul's transposes
 	uf    tensor.UnaryFunc              // unary's function
 	rule  func(g, x, out *Value) *Value // unary's recorded rule
 	ints  [4]int                        // axes, or stride and pad; see setInts
@@ -105,11 +105,9 @@ func Var(t *tensor.Tensor) *Value {
 // (t belongs to the arena) the value comes from the step's slab, as
 // recorded values do, and lives as long as the step's tensors.
 func Const(t *tensor.Tensor) *Value {
-	if v := constants.Get(t.Arena()); v != nil {
-		v.t = t
-		return v
-	}
-	return &Value{t: t}
+	v := constants.New(t.Arena())
+	v.t = t
+	return v
 }
 
 // Vars returns Var(t) for each of ts, in one allocation, or none in an
@@ -121,10 +119,7 @@ func Vars(ts []*tensor.Tensor) []*Value { return leaves(ts, true) }
 func Consts(ts []*tensor.Tensor) []*Value { return leaves(ts, false) }
 
 func leaves(ts []*tensor.Tensor, requiresGrad bool) []*Value {
-	var a *tensor.Arena
-	if len(ts) > 0 {
-		a = ts[0].Arena()
-	}
+	a := tensor.ArenaOf(ts...)
 	vs := leafValues.Make(a, len(ts))
 	out := valueLists.Make(a, len(ts))
 	for i, t := range ts {
@@ -200,10 +195,7 @@ func record(op string, out *tensor.Tensor, vjp vjpFunc, inputs ...*Value) *Value
 	// The value, its node and (for up to three) its inputs in one
 	// allocation, or none: in an arena's step they come from its slab, as
 	// the result's storage does.
-	vn := nodes.Get(out.Arena())
-	if vn == nil {
-		vn = new(valueNode)
-	}
+	vn := nodes.New(out.Arena())
 	vn.Value = Value{t: out, requiresGrad: true}
 	vn.node = node{op: op, vjp: vjp}
 	if len(inputs) <= len(vn.ins) {

@@ -89,10 +89,7 @@ func (m *GRBM) Energy(th nn.Vals, v, h *ad.Value) *ad.Value {
 // computed once.
 func (m *GRBM) EnergyGivenV(th nn.Vals, v *ad.Value) HiddenEnergy {
 	m.checkShapes("EnergyGivenV", v, nil)
-	e := grbmGivenVs.Get(v.Tensor().Arena())
-	if e == nil {
-		e = new(grbmGivenV)
-	}
+	e := grbmGivenVs.New(v.Tensor().Arena())
 	*e = grbmGivenV{m: m, v: v, quad: m.quadratic(th, v), in: m.hiddenInput(th, v)}
 	return e
 }

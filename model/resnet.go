@@ -225,10 +225,7 @@ func (m *DeepEBLVM) EnergyGivenV(th nn.Vals, v *ad.Value) HiddenEnergy {
 	top := ad.Slice(w, 0, 0, m.Cfg.H)
 	sum := ad.Add(top, ad.Slice(w, 0, m.Cfg.H, 2*m.Cfg.H)) // W_top + W_bot
 	c := ad.Linear(m.Features(th, v), top, th.Get(m.g3.BiasName()))
-	e := deepGivenVs.Get(v.Tensor().Arena())
-	if e == nil {
-		e = new(deepGivenV)
-	}
+	e := deepGivenVs.New(v.Tensor().Arena())
 	*e = deepGivenV{m: m, c: c, sum: sum, b: v.Shape()[0]}
 	return e
 }

@@ -55,20 +55,12 @@ func (p *Params) Lookup(name string) (*tensor.Tensor, bool) {
 }
 
 // Tensors returns the tensors in order.
+// (In an arena's Step, where the tensors belong to the arena, the list
+// lives as long as the step's tensors, so that binding parameters each
+// step allocates nothing; so do the lists of Vals.)
 func (p *Params) Tensors() []*tensor.Tensor {
-	return copyList(tensorLists, p.ts, func(t *tensor.Tensor) *tensor.Tensor { return t })
-}
-
-// copyList returns a copy of xs: in an arena's Step (xs' tensors belong to
-// the arena) one that lives as long as the step's tensors, so that
-// binding parameters each step allocates nothing.
-func copyList[T any](s tensor.Slices[T], xs []T, tensorOf func(T) *tensor.Tensor) []T {
-	var a *tensor.Arena
-	if len(xs) > 0 {
-		a = tensorOf(xs[0]).Arena()
-	}
-	out := s.Make(a, len(xs))
-	copy(out, xs)
+	out := tensorLists.Make(tensor.ArenaOf(p.ts...), len(p.ts))
+	copy(out, p.ts)
 	return out
 }
 
@@ -76,9 +68,6 @@ var (
 	tensorLists = tensor.NewSlices[*tensor.Tensor]()
 	valueLists  = tensor.NewSlices[*ad.Value]()
 )
-
-// tensorOfValue is copyList's tensorOf for values.
-func tensorOfValue(v *ad.Value) *tensor.Tensor { return v.Tensor() }
 
 // Clone deep-copies every tensor.
 func (p *Params) Clone() *Params {
@@ -125,7 +114,7 @@ func NewVals(names []string, vs []*ad.Value) Vals {
 	if len(names) != len(vs) {
 		panic(fmt.Sprintf("nn.NewVals: %d names for %d values", len(names), len(vs)))
 	}
-	return Vals{names: names, vs: copyList(valueLists, vs, tensorOfValue)}
+	return Vals{names: names, vs: Lists(Vals{vs: vs})}
 }
 
 // Get returns the value bound to name, panicking if absent. (A search of
@@ -144,9 +133,7 @@ func (v Vals) Get(name string) *ad.Value {
 func (v Vals) Names() []string { return v.names }
 
 // List returns the values in order.
-func (v Vals) List() []*ad.Value {
-	return copyList(valueLists, v.vs, tensorOfValue)
-}
+func (v Vals) List() []*ad.Value { return Lists(v) }
 
 // Lists returns the values of each of vs in order, one list (in an
 // arena's Step, one that lives as long as the step's tensors): what a
@@ -169,7 +156,7 @@ func Lists(vs ...Vals) []*ad.Value {
 
 // Detach returns the same tensors as constants.
 func (v Vals) Detach() Vals {
-	out := Vals{names: v.names, vs: copyList(valueLists, v.vs, tensorOfValue)}
+	out := Vals{names: v.names, vs: Lists(v)}
 	for i, x := range v.vs {
 		out.vs[i] = ad.Detach(x)
 	}

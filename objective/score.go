@@ -165,11 +165,8 @@ func rows(x *ad.Value) *ad.Value {
 	if r == 1 {
 		return x
 	}
-	var small [8]int
+	var small [8]int // on the stack for the usual ranks
 	axes := small[:0]
-	if r-1 > len(small) {
-		axes = make([]int, 0, r-1)
-	}
 	for i := range r - 1 {
 		axes = append(axes, i+1)
 	}

@@ -164,14 +164,8 @@ func (a *Adam) LoadState(s map[string]*tensor.Tensor, p *nn.Params) error {
 
 // Unroll continues from the current step count and moments, detached.
 func (a *Adam) Unroll() Unrolled {
-	var ar *tensor.Arena
-	if len(a.m) > 0 {
-		ar = a.m[0].Arena()
-	}
-	u := unrolls.Get(ar)
-	if u == nil {
-		u = new(unrolledAdam)
-	}
+	ar := tensor.ArenaOf(a.m...)
+	u := unrolls.New(ar)
 	u.a = *a
 	if len(a.m) > 0 {
 		u.s = momentLists.Make(ar, len(a.m))

@@ -149,6 +149,10 @@ func NewArena() *Arena {
 
 // arenaOf returns the arena of the first of ts that belongs to one (nil if
 // none does): the arena of an operation's result.
+// ArenaOf returns the arena of the first of ts that belongs to one, or nil:
+// the arena an operation on ts takes its result's storage from.
+func ArenaOf(ts ...*Tensor) *Arena { return arenaOf(ts...) }
+
 func arenaOf(ts ...*Tensor) *Arena {
 	for _, t := range ts {
 		if t != nil && t.arena != nil {
@@ -430,6 +434,15 @@ type Slab[T any] struct{ key int }
 func NewSlab[T any]() Slab[T] { return Slab[T]{int(slabKeys.Add(1)) - 1} }
 
 var slabKeys atomic.Int32
+
+// New returns Get(a), or a new zeroed *T on the heap when a does not serve
+// the request.
+func (s Slab[T]) New(a *Arena) *T {
+	if v := s.Get(a); v != nil {
+		return v
+	}
+	return new(T)
+}
 
 // Get returns a zeroed *T from a's share of the slab, or nil when a does
 // not serve the request (a is nil, not in a Step, or poisoned: then the

@@ -49,41 +49,29 @@ func (j *convJob[T]) free() {
 	freelist.Pick[convJob[T]](&convJobs32, &convJobs64).Put(j)
 }
 
-// The split loops' bodies: plain functions (the value of a generic
-// function taken in generic code is a closure made anew each time).
-
-func convGroups(arg any, lo, hi int) {
+// runConv is the split loops' body: units [lo, hi) of a convolution job,
+// groups of samples, samples or sample ranges by its op. A plain function:
+// the value of a generic function taken in generic code is a closure made
+// anew each time.
+func runConv(arg any, lo, hi int) {
 	switch j := arg.(type) {
 	case *convJob[float32]:
+		j.run(lo, hi)
+	case *convJob[float64]:
+		j.run(lo, hi)
+	}
+}
+
+// run runs units [lo, hi) of j.
+func (j *convJob[T]) run(lo, hi int) {
+	switch j.op {
+	case convForward, convInputGrad:
 		j.groups(lo, hi)
-	case *convJob[float64]:
-		j.groups(lo, hi)
-	}
-}
-
-func convRanges(arg any, lo, hi int) {
-	switch j := arg.(type) {
-	case *convJob[float32]:
-		j.rangesOf(lo, hi)
-	case *convJob[float64]:
-		j.rangesOf(lo, hi)
-	}
-}
-
-func convSamples(arg any, lo, hi int) {
-	switch j := arg.(type) {
-	case *convJob[float32]:
-		j.samples(lo, hi)
-	case *convJob[float64]:
-		j.samples(lo, hi)
-	}
-}
-
-// samples runs j's per-sample convolution on samples [lo, hi).
-func (j *convJob[T]) samples(lo, hi int) {
-	if j.op == convShifted {
+	case convPlaneGEMM:
+		j.planeGEMMSamples(lo, hi)
+	case convShifted:
 		j.shiftedSamples(lo, hi)
-		return
+	default:
+		j.rangesOf(lo, hi)
 	}
-	j.planeGEMMSamples(lo, hi)
 }

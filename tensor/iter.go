@@ -215,17 +215,14 @@ const chunk = 1024
 // a closure (which every call would allocate anew): a loop fills one from
 // newKernel, and its body, a plain function, reads them. Operands are
 // slices s, scalars c, integers i and an operation code op, each in the
-// order of the body's range function, and f, aux and fn where it needs
-// more.
+// order of the body's range function.
 type kernel[T Float] struct {
 	s    [7][]T
 	c    [4]T
 	i    [3]int
 	op   int
-	f    [2]float64 // scalars kept in float64 (a draw's parameters)
-	aux  any        // a pointer the body needs (the RNG of a split draw)
-	fn   any        // a function the body calls
-	n    int        // elements (blocks) or units (units)
+	n    int // elements (blocks) or units (units)
+	unit int // elements per unit of the split: block (blocks) or 1 (units)
 	body *kernelBody
 }
 
@@ -252,34 +249,26 @@ func newKernel[T Float]() *kernel[T] { return freelist.Pick[kernel[T]](&kernels3
 // number of cores, and results do not depend on it (the vector exp and log
 // round differently from the scalar ones).
 func (k *kernel[T]) blocks(n, grain int, body *kernelBody) {
-	k.n, k.body = n, body
-	parallel.ForArg((n+block-1)/block, max(1, grain/block), k, kernelBlocks)
+	k.n, k.unit, k.body = n, block, body
+	parallel.ForArg((n+block-1)/block, max(1, grain/block), k, runKernel)
 	k.free()
 }
 
 // units runs body over [0, n) as parallel.For runs a closure, then
 // returns k to its free list.
 func (k *kernel[T]) units(n, grain int, body *kernelBody) {
-	k.n, k.body = n, body
-	parallel.ForArg(n, grain, k, kernelUnits)
+	k.n, k.unit, k.body = n, 1, body
+	parallel.ForArg(n, grain, k, runKernel)
 	k.free()
 }
 
-func kernelBlocks(arg any, lo, hi int) {
+// runKernel is the split loops' body: units [lo, hi) of a kernel.
+func runKernel(arg any, lo, hi int) {
 	switch k := arg.(type) {
 	case *kernel[float32]:
-		k.body.f32(k, lo*block, min(hi*block, k.n))
+		k.body.f32(k, lo*k.unit, min(hi*k.unit, k.n))
 	case *kernel[float64]:
-		k.body.f64(k, lo*block, min(hi*block, k.n))
-	}
-}
-
-func kernelUnits(arg any, lo, hi int) {
-	switch k := arg.(type) {
-	case *kernel[float32]:
-		k.body.f32(k, lo, hi)
-	case *kernel[float64]:
-		k.body.f64(k, lo, hi)
+		k.body.f64(k, lo*k.unit, min(hi*k.unit, k.n))
 	}
 }
 
@@ -292,11 +281,7 @@ func (k *kernel[T]) free() {
 // contiguousStrides returns row-major strides for shape, in buf when it
 // has room (a stack array's slice, so that a loop allocates none).
 func contiguousStrides(buf, shape []int) []int {
-	s := buf[:0]
-	if cap(s) < len(shape) {
-		s = make([]int, 0, len(shape))
-	}
-	s = s[:len(shape)]
+	s := slices.Grow(buf[:0], len(shape))[:len(shape)]
 	acc := 1
 	for i := len(shape) - 1; i >= 0; i-- {
 		s[i] = acc
@@ -314,11 +299,7 @@ func broadcastStrides(buf []int, op string, from, to []int) []int {
 	}
 	var cbuf [maxLoopRank]int
 	cs := contiguousStrides(cbuf[:], from)
-	s := buf[:0]
-	if cap(s) < len(to) {
-		s = make([]int, 0, len(to))
-	}
-	s = s[:len(to)]
+	s := slices.Grow(buf[:0], len(to))[:len(to)]
 	clear(s)
 	off := len(to) - len(from)
 	for i := range from {

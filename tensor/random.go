@@ -17,10 +17,11 @@ type RNG struct {
 	src    *randn.PCG // math/rand/v2's PCG stream, drawn in bulk
 	r      *rand.Rand // over src
 	arena  *Arena     // where draws take their storage (SetArena)
-	pieces []rngPiece // a split draw's pieces (fillSplit, normalSplit)
-	split  draw       // the draw fillSplit is making
+	pieces []rngPiece // a split draw's pieces (drawSplit)
+	split  draw       // the draw drawSplit is making
 	splitT *Tensor    // and its tensor
-	starts []int32    // where a split normal draw's values began (normalSplit)
+	resync bool       // split resyncs (resyncSplit)
+	starts []int32    // where a split resynced draw's values began (resyncSplit)
 	shard  struct{ lo, hi, n int }
 }
 
@@ -105,19 +106,10 @@ func (g *RNG) fill(dt DType, shape []int, fill32 func([]float32), fill64 func([]
 
 // Uniform returns values drawn uniformly from [lo, hi).
 func (g *RNG) Uniform(dt DType, lo, hi float64, shape ...int) *Tensor {
-	t := g.arena.empty(dt, shape...)
-	if g.direct(shape) {
-		if dt == Float32 {
-			randn.FillUniform(g.src, t.f32, lo, hi)
-		} else {
-			randn.FillUniform(g.src, t.f64, lo, hi)
-		}
-		return t
-	}
-	return g.fillSplit(t, draw{piece: uniformPiece, skip: skipUniform, a: lo, b: hi})
+	return g.fillSplit(g.arena.empty(dt, shape...), draw{piece: uniformPiece, skip: skipUniform, a: lo, b: hi})
 }
 
-func uniformPiece(q *randn.PCG, t *Tensor, dr *draw, i, j int) int {
+func uniformPiece(q *randn.PCG, t *Tensor, dr *draw, i, j int, _ []int32) int {
 	if t.dtype == Float32 {
 		randn.FillUniform(q, t.f32[i:j], dr.a, dr.b)
 	} else {
@@ -128,111 +120,28 @@ func uniformPiece(q *randn.PCG, t *Tensor, dr *draw, i, j int) int {
 
 func skipUniform(g *RNG, dr *draw, d []float32) { randn.FillUniform(g.src, d, dr.a, dr.b) }
 
-// Normal returns values drawn from N(mean, std^2).
+// Normal returns values drawn from N(mean, std^2). A normal takes one word
+// of the stream mostly and more in the ziggurat's wedge and tail
+// (resyncSplit).
 func (g *RNG) Normal(dt DType, mean, std float64, shape ...int) *Tensor {
-	if before, after := g.span(shape); before == 0 && after == 0 {
-		t := g.arena.empty(dt, shape...)
-		if dt == Float32 {
-			normalSplit(g, t.f32, mean, std)
-		} else {
-			normalSplit(g, t.f64, mean, std)
-		}
-		return t
-	}
-	return g.fill(dt, shape,
-		func(d []float32) { normalSplit(g, d, mean, std) },
-		func(d []float64) { normalSplit(g, d, mean, std) })
+	return g.resyncSplit(g.arena.empty(dt, shape...), draw{piece: normalPiece, skip: skipNormal, a: mean, b: std})
 }
 
-// normalSplit fills d with normals in the stream's order, split over
-// cores when d is large (resyncSplit: a normal takes one word of the
-// stream mostly and more in the ziggurat's wedge and tail).
-func normalSplit[T Float](g *RNG, d []T, mean, std float64) {
-	// The fill as a value made outside generic code (see kernelBody).
-	var fill any = fillNormal32
-	if _, ok := any(d).([]float64); ok {
-		fill = fillNormal64
+func normalPiece(q *randn.PCG, t *Tensor, dr *draw, i, j int, starts []int32) int {
+	if t.dtype == Float32 {
+		return randn.FillNormalStarts(q, t.f32[i:j], dr.a, dr.b, starts)
 	}
-	resyncSplit(g, d, mean, std, fill.(func(q *randn.PCG, d []T, a, b float64, starts []int32) int))
+	return randn.FillNormalStarts(q, t.f64[i:j], dr.a, dr.b, starts)
 }
 
-var fillNormal32, fillNormal64 = fillNormal[float32], fillNormal[float64]
-
-func fillNormal[T Float](q *randn.PCG, d []T, mean, std float64, starts []int32) int {
-	return randn.FillNormalStarts(q, d, mean, std, starts)
-}
-
-// resyncSplit fills d with a draw whose values take a varying number of
-// words of the stream, in the stream's order, split over cores when d is
-// large. fill(q, d, a, b, starts) fills d from q with the draw's
-// parameters a and b and returns the words it drew;
-// when starts is not nil it also notes there the word, from its first, at
-// which each value began. A piece cannot know where in the stream it
-// begins, so piece k > 0 draws from where it would begin if every value
-// before it took one word. Once the pieces before it are settled and end
-// at word e, its values from the one that began at e on are the right ones
-// (a value depends only on where it begins), shifted down by the number
-// before it, and that many values are drawn after them, in order; if no
-// value began at e, the piece is drawn again in order. The values are
-// those of one fill in order, on any number of cores.
-func resyncSplit[T Float](g *RNG, d []T, a, b float64, fill func(q *randn.PCG, d []T, a, b float64, starts []int32) int) {
-	n := len(d)
-	ps := g.splitPieces(n)
-	if ps == nil {
-		fill(g.src, d, a, b, nil)
-		return
-	}
-	if cap(g.starts) < n {
-		g.starts = make([]int32, n)
-	}
-	starts := g.starts[:n]
-	k := newKernel[T]()
-	k.s[0], k.f, k.aux, k.fn = d, [2]float64{a, b}, g, fill
-	k.units(len(ps), 1, &resyncPiecesBody)
-	// Settle the pieces in order: end is the word the settled ones end at,
-	// and g's stream the state there.
-	*g.src = ps[0].q
-	end := ps[0].words
-	for _, p := range ps[1:] {
-		m, found := slices.BinarySearch(starts[p.lo:p.hi], int32(end-p.lo))
-		if !found {
-			end += fill(g.src, d[p.lo:p.hi], a, b, nil)
-			continue
-		}
-		copy(d[p.lo:], d[p.lo+m:p.hi])
-		*g.src, end = p.q, p.lo+p.words
-		end += fill(g.src, d[p.hi-m:p.hi], a, b, nil)
-	}
-}
-
-// resyncPieces fills pieces [lo, hi) of a split resyncSplit draw: the
-// kernel holds its values, parameters, RNG and fill.
-func resyncPieces[T Float](k *kernel[T], lo, hi int) {
-	g, d := k.aux.(*RNG), k.s[0]
-	fill := k.fn.(func(q *randn.PCG, d []T, a, b float64, starts []int32) int)
-	for i := lo; i < hi; i++ {
-		p := &g.pieces[i]
-		p.words = fill(&p.q, d[p.lo:p.hi], k.f[0], k.f[1], g.starts[p.lo:p.hi])
-	}
-}
-
-var resyncPiecesBody = kernelBody{resyncPieces[float32], resyncPieces[float64]}
+func skipNormal(g *RNG, dr *draw, d []float32) { randn.FillNormalStarts(g.src, d, dr.a, dr.b, nil) }
 
 // Rademacher returns values that are -1 or +1 with equal probability.
 func (g *RNG) Rademacher(dt DType, shape ...int) *Tensor {
-	t := g.arena.empty(dt, shape...)
-	if g.direct(shape) {
-		if dt == Float32 {
-			randn.FillSign(g.src, t.f32)
-		} else {
-			randn.FillSign(g.src, t.f64)
-		}
-		return t
-	}
-	return g.fillSplit(t, draw{piece: signPiece, skip: skipSign})
+	return g.fillSplit(g.arena.empty(dt, shape...), draw{piece: signPiece, skip: skipSign})
 }
 
-func signPiece(q *randn.PCG, t *Tensor, _ *draw, i, j int) int {
+func signPiece(q *randn.PCG, t *Tensor, _ *draw, i, j int, _ []int32) int {
 	if t.dtype == Float32 {
 		randn.FillSign(q, t.f32[i:j])
 	} else {
@@ -273,19 +182,14 @@ func (g *RNG) Gumbel(dt DType, shape ...int) *Tensor {
 // pieces start on Log's blocks, so the bits are those of Log over the
 // whole tensor).
 func (g *RNG) Logistic(dt DType, shape ...int) *Tensor {
-	t := g.arena.empty(dt, shape...)
-	if g.direct(shape) {
-		logisticPiece(g.src, t, nil, 0, t.Size())
-		return t
-	}
-	return g.fillSplit(t, draw{piece: logisticPiece, skip: skipOdds})
+	return g.fillSplit(g.arena.empty(dt, shape...), draw{piece: logisticPiece, skip: skipOdds})
 }
 
 func skipOdds(g *RNG, _ *draw, d []float32) { randn.FillOdds(g.src, d) }
 
 // logisticPiece fills t[i:j] with logistic variates from q and returns the
 // words it drew.
-func logisticPiece(q *randn.PCG, t *Tensor, _ *draw, i, j int) int {
+func logisticPiece(q *randn.PCG, t *Tensor, _ *draw, i, j int, _ []int32) int {
 	if t.dtype == Float64 {
 		words := randn.FillOdds(q, t.f64[i:j])
 		for k := i; k < j; k++ {
@@ -301,18 +205,10 @@ func logisticPiece(q *randn.PCG, t *Tensor, _ *draw, i, j int) int {
 // Bernoulli returns 1 with probability p[i] and 0 otherwise, elementwise.
 func (g *RNG) Bernoulli(p *Tensor) *Tensor {
 	t := arenaOf(p).empty(p.dtype, p.shape...)
-	if g.direct(p.shape) {
-		if p.dtype == Float32 {
-			randn.FillBernoulli(g.src, t.f32, p.f32)
-		} else {
-			randn.FillBernoulli(g.src, t.f64, p.f64)
-		}
-		return t
-	}
 	return g.fillSplit(t, draw{piece: bernoulliPiece, skip: skipUniform, p: p, a: 0, b: 1})
 }
 
-func bernoulliPiece(q *randn.PCG, t *Tensor, dr *draw, i, j int) int {
+func bernoulliPiece(q *randn.PCG, t *Tensor, dr *draw, i, j int, _ []int32) int {
 	if p := dr.p; p.dtype == Float32 {
 		randn.FillBernoulli(q, t.f32[i:j], p.f32[i:j])
 	} else {
@@ -321,66 +217,125 @@ func bernoulliPiece(q *randn.PCG, t *Tensor, dr *draw, i, j int) int {
 	return j - i
 }
 
-// A draw is what fillSplit draws: piece fills t[i:j] from q and returns
-// the words it drew, skip draws and drops len(d) values from g's stream
-// (for the rows that ShardRows leaves to other processes), each reading
-// the draw's operands p, a and b. Plain functions, so that a split draw
-// allocates nothing.
+// A draw is what fillSplit and resyncSplit draw into a tensor t: piece
+// fills t[i:j] from q and returns the words it drew, noting in starts,
+// when not nil, the word (from its first) at which each value began; skip
+// draws and drops len(d) values from g's stream (for the rows that
+// ShardRows leaves to other processes). Both read the draw's operands p, a
+// and b. Plain functions, so that a split draw allocates nothing.
 type draw struct {
-	piece func(q *randn.PCG, t *Tensor, dr *draw, i, j int) int
+	piece func(q *randn.PCG, t *Tensor, dr *draw, i, j int, starts []int32) int
 	skip  func(g *RNG, dr *draw, d []float32)
 	p     *Tensor
 	a, b  float64
 }
 
 // fillSplit fills t with a draw whose values take one word of the stream
-// each, but for rare redraws: dr.piece(q, t, dr, i, j) fills t[i:j] from
-// q and returns the words it drew. Large draws are split over cores, each piece
+// each, but for rare redraws. Large draws are split over cores, each piece
 // from a copy of the stream advanced to its first word; a piece that drew
 // more words than values (a redraw) leaves the pieces after it starting in
 // the wrong place, and they are filled again, in order, from where it
 // ended. The values are those of one fill in order, on any number of
-// cores. dr.skip draws and drops values, for the rows that ShardRows
-// leaves to other processes.
-func (g *RNG) fillSplit(t *Tensor, dr draw) *Tensor {
-	g.split, g.splitT = dr, t
+// cores; the values of rows that ShardRows leaves to other processes are
+// drawn and dropped.
+func (g *RNG) fillSplit(t *Tensor, dr draw) *Tensor { return g.drawSplit(t, dr, false) }
+
+// resyncSplit fills t with a draw whose values take a varying number of
+// words of the stream, in the stream's order, split over cores when t is
+// large. A piece cannot know where in the stream it begins, so piece k > 0
+// draws from where it would begin if every value before it took one word,
+// noting where each value began. Once the pieces before it are settled and
+// end at word e, its values from the one that began at e on are the right
+// ones (a value depends only on where it begins), shifted down by the
+// number before it, and that many values are drawn after them, in order;
+// if no value began at e, the piece is drawn again in order. The values
+// are those of one fill in order, on any number of cores.
+func (g *RNG) resyncSplit(t *Tensor, dr draw) *Tensor { return g.drawSplit(t, dr, true) }
+
+// drawSplit is fillSplit (resync false) and resyncSplit (true): the draw
+// is kept in g while its pieces run (fillPieces).
+func (g *RNG) drawSplit(t *Tensor, dr draw, resync bool) *Tensor {
+	g.split, g.splitT, g.resync = dr, t, resync
 	d := &g.split
 	before, after := g.span(t.shape)
 	g.skipValues(before)
 	n := t.Size()
-	ps := g.splitPieces(n)
-	if ps == nil {
-		d.piece(g.src, t, d, 0, n)
-		g.skipValues(after)
-		g.split, g.splitT = draw{}, nil
-		return t
-	}
-	parallel.ForArg(len(ps), 1, g, fillPieces)
-	*g.src = ps[len(ps)-1].q
-	for k := range ps {
-		if ps[k].words != ps[k].hi-ps[k].lo {
-			*g.src = ps[k].q
-			if ps[k].hi < n {
-				d.piece(g.src, t, d, ps[k].hi, n)
-			}
-			break
+	switch ps := g.splitPieces(n); {
+	case ps == nil:
+		d.piece(g.src, t, d, 0, n, nil)
+	case resync:
+		if cap(g.starts) < n {
+			g.starts = make([]int32, n)
 		}
+		parallel.ForArg(len(ps), 1, g, fillPieces)
+		g.resettle(t, ps)
+	default:
+		parallel.ForArg(len(ps), 1, g, fillPieces)
+		g.redrawAfter(t, ps)
 	}
 	g.skipValues(after)
-	g.split, g.splitT = draw{}, nil
+	g.split, g.splitT, g.resync = draw{}, nil, false
 	return t
 }
 
-// fillPieces fills pieces [lo, hi) of the split draw g makes (fillSplit).
+// fillPieces fills pieces [lo, hi) of the split draw g makes (drawSplit).
 func fillPieces(arg any, lo, hi int) {
 	g := arg.(*RNG)
 	for k := lo; k < hi; k++ {
 		p := &g.pieces[k]
-		p.words = g.split.piece(&p.q, g.splitT, &g.split, p.lo, p.hi)
+		var starts []int32
+		if g.resync {
+			starts = g.starts[p.lo:p.hi]
+		}
+		p.words = g.split.piece(&p.q, g.splitT, &g.split, p.lo, p.hi, starts)
 	}
 }
 
-// skipValues draws and drops n values of the draw fillSplit makes.
+// redrawAfter settles fillSplit's pieces: g's stream continues after the
+// last piece, unless a piece drew more words than values, after which the
+// rest of t is drawn again in order.
+func (g *RNG) redrawAfter(t *Tensor, ps []rngPiece) {
+	d := &g.split
+	*g.src = ps[len(ps)-1].q
+	for k := range ps {
+		if ps[k].words != ps[k].hi-ps[k].lo {
+			*g.src = ps[k].q
+			if n := t.Size(); ps[k].hi < n {
+				d.piece(g.src, t, d, ps[k].hi, n, nil)
+			}
+			return
+		}
+	}
+}
+
+// resettle settles resyncSplit's pieces in order: end is the word the
+// settled ones end at, and g's stream the state there.
+func (g *RNG) resettle(t *Tensor, ps []rngPiece) {
+	d := &g.split
+	*g.src = ps[0].q
+	end := ps[0].words
+	for _, p := range ps[1:] {
+		m, found := slices.BinarySearch(g.starts[p.lo:p.hi], int32(end-p.lo))
+		if !found {
+			end += d.piece(g.src, t, d, p.lo, p.hi, nil)
+			continue
+		}
+		t.shiftDown(p.lo, p.lo+m, p.hi)
+		*g.src, end = p.q, p.lo+p.words
+		end += d.piece(g.src, t, d, p.hi-m, p.hi, nil)
+	}
+}
+
+// shiftDown moves t's values [from, hi) down to start at lo.
+func (t *Tensor) shiftDown(lo, from, hi int) {
+	if t.dtype == Float32 {
+		copy(t.f32[lo:], t.f32[from:hi])
+	} else {
+		copy(t.f64[lo:], t.f64[from:hi])
+	}
+}
+
+// skipValues draws and drops n values of the draw g makes.
 func (g *RNG) skipValues(n int) {
 	if n > 0 {
 		randn.Skip(g.src, n, func(d []float32) { g.split.skip(g, &g.split, d) })
@@ -413,16 +368,6 @@ func (g *RNG) splitPieces(n int) []rngPiece {
 // rngPieces is how many pieces a draw of n values splits into (below 2:
 // none).
 func rngPieces(n int) int { return min(parallel.Workers, n/max(rngGrain, block)) }
-
-// direct reports whether a draw of shape is one fill of its values from
-// the stream in order: not split over cores, nothing to drop for other
-// processes' rows. Such draws call the fill directly, without fillSplit's
-// pieces (a split draw) or the drawing and dropping of other rows' values
-// (a sharded one).
-func (g *RNG) direct(shape []int) bool {
-	before, after := g.span(shape)
-	return before == 0 && after == 0 && rngPieces(SizeOf(shape)) < 2
-}
 
 // rngGrain is the fewest values a piece of a split draw has: a value costs
 // a few nanoseconds (a 128-bit multiply and a conversion), and a piece's

@@ -84,7 +84,7 @@ func TestSplitDrawsSameStream(t *testing.T) {
 
 // twoWordsPiece draws values that take a word each, redrawn when it is 0
 // mod 5 (as a redraw does).
-func twoWordsPiece(q *randn.PCG, t *Tensor, _ *draw, i, j int) int {
+func twoWordsPiece(q *randn.PCG, t *Tensor, _ *draw, i, j int, _ []int32) int {
 	words := 0
 	for k := i; k < j; k++ {
 		w := q.Uint64()
@@ -107,7 +107,8 @@ func TestResyncSplit(t *testing.T) {
 	var shifted, again int
 	draw := func(g *RNG, n int) *Tensor {
 		out := New(Float64, n)
-		resyncSplit(g, out.f64, 0, 0, func(q *randn.PCG, d []float64, _, _ float64, starts []int32) int {
+		g.resyncSplit(out, draw{skip: func(*RNG, *draw, []float32) { panic("no sharded draws here") }, piece: func(q *randn.PCG, t *Tensor, _ *draw, i, j int, starts []int32) int {
+			d := t.f64[i:j]
 			words := 0
 			for k := range d {
 				if starts != nil {
@@ -128,7 +129,7 @@ func TestResyncSplit(t *testing.T) {
 				shifted++
 			}
 			return words
-		})
+		}})
 		return out
 	}
 	var sumShifted, sumAgain int

@@ -172,7 +172,7 @@ func (r *Run) nextBatch(dst []float32) *tensor.Tensor {
 }
 
 // batchBuffer returns the buffer the minibatches are gathered into, made
-// once: runs of steps one after another (Steps, Bench) reuse it.
+// once for the run.
 func (r *Run) batchBuffer() []float32 {
 	if n := r.Config.Train.BatchSize * r.Data.Train.Dim(); len(r.buf) != n {
 		r.buf = make([]float32, n)
@@ -242,11 +242,11 @@ type stepStats struct {
 
 // step applies the schedules, draws a minibatch, computes θ's gradient
 // with the method and steps θ's optimizer.
-func (r *Run) step(buf []float32) (stepStats, error) {
+func (r *Run) step() (stepStats, error) {
 	st := stepStats{lr: r.thetaLR(r.iter)}
 	r.thetaOpt.SetLR(st.lr)
 	r.Method.SetInnerLR(r.innerLR(r.iter))
-	st.v = r.nextBatch(buf)
+	st.v = r.nextBatch(r.batchBuffer())
 	var err error
 	if !r.FixedCores {
 		r.cores.before()
@@ -361,7 +361,6 @@ func (r *Run) Train(ctx context.Context) error {
 	metrics := newRecordWriter(mf)
 
 	t := r.Config.Train
-	buf := r.batchBuffer()
 	lastPrint := time.Now()
 	startIter, startElapsed := r.iter, r.elapsed
 	segment := time.Now()
@@ -371,7 +370,7 @@ func (r *Run) Train(ctx context.Context) error {
 			r.elapsed += time.Since(segment).Seconds()
 			return r.interrupt()
 		}
-		st, err := r.step(buf)
+		st, err := r.step()
 		if err != nil {
 			return err
 		}
@@ -452,12 +451,11 @@ func (r *Run) stopping(ctx context.Context) bool {
 // follow is Train on a rank other than 0 of a data-parallel run: the same
 // steps, and nothing written.
 func (r *Run) follow(ctx context.Context) error {
-	buf := r.batchBuffer()
 	for r.iter < r.Config.Train.Iterations {
 		if r.stopping(ctx) {
 			return fmt.Errorf("%w at iteration %d of %d (rank 0 saved the checkpoint)", ErrInterrupted, r.iter, r.Config.Train.Iterations)
 		}
-		if _, err := r.step(buf); err != nil {
+		if _, err := r.step(); err != nil {
 			return err
 		}
 	}
@@ -482,18 +480,12 @@ func SnapshotPath(dir string, it int) string {
 // Bench times training iterations only (no evaluation, no files): warmup
 // untimed steps, then iters timed ones; it returns ms per iteration.
 func (r *Run) Bench(warmup, iters int) (float64, error) {
-	buf := r.batchBuffer()
-	step := func() error { _, err := r.step(buf); return err }
-	for i := 0; i < warmup; i++ {
-		if err := step(); err != nil {
-			return 0, err
-		}
+	if err := r.Steps(warmup); err != nil {
+		return 0, err
 	}
 	start := time.Now()
-	for i := 0; i < iters; i++ {
-		if err := step(); err != nil {
-			return 0, err
-		}
+	if err := r.Steps(iters); err != nil {
+		return 0, err
 	}
 	return float64(time.Since(start).Microseconds()) / 1000 / float64(iters), nil
 }
@@ -501,9 +493,8 @@ func (r *Run) Bench(warmup, iters int) (float64, error) {
 // Steps runs n training steps without recording or saving anything (tests
 // and studies that need a partly trained model).
 func (r *Run) Steps(n int) error {
-	buf := r.batchBuffer()
 	for i := 0; i < n; i++ {
-		if _, err := r.step(buf); err != nil {
+		if _, err := r.step(); err != nil {
 			return err
 		}
 	}

@@ -209,11 +209,11 @@ func gemmThen[T float](kern *microKernel[T], transA, transB bool, m, n, k int, a
 			j.strips(pw, colGran)
 			break
 		}
-		j.gran = colGran
-		parallel.ForArg(nUnits, grainN, j, gemmColumnUnits)
+		j.split, j.gran = splitColumns, colGran
+		parallel.ForArg(nUnits, grainN, j, runGemm)
 	default:
-		j.gran = rowGran
-		parallel.ForArg(mUnits, grainM, j, gemmRowUnits)
+		j.split, j.gran = splitRows, rowGran
+		parallel.ForArg(mUnits, grainM, j, runGemm)
 	}
 	putJob(j)
 }
@@ -230,7 +230,8 @@ type gemmJob[T float] struct {
 	then           Then[T]
 	arg            any
 
-	gran int // columns or rows per unit of a static split
+	split gemmSplit // what a unit of the split is
+	gran  int       // columns or rows per unit of a static split
 
 	// strips' dynamic split
 	width, nStrips int
@@ -254,25 +255,36 @@ func putJob[T float](j *gemmJob[T]) {
 	jobs[T]().Put(j)
 }
 
-// gemmColumnUnits and gemmRowUnits are the static splits' bodies: units [lo, hi)
-// of columns or rows of C. They are plain functions (the value of a
-// generic function taken in generic code is a closure made anew each
-// time).
-func gemmColumnUnits(arg any, lo, hi int) {
+// gemmSplit says what a unit of a split product is.
+type gemmSplit int
+
+const (
+	splitColumns gemmSplit = iota // gran columns of C
+	splitRows                     // gran rows of C
+	splitStrips                   // a worker taking strips (strips)
+)
+
+// runGemm is the split products' body: units [lo, hi) of a job. A plain
+// function: the value of a generic function taken in generic code is a
+// closure made anew each time.
+func runGemm(arg any, lo, hi int) {
 	switch j := arg.(type) {
 	case *gemmJob[float32]:
-		j.columns(lo, hi)
+		j.run(lo, hi)
 	case *gemmJob[float64]:
-		j.columns(lo, hi)
+		j.run(lo, hi)
 	}
 }
 
-func gemmRowUnits(arg any, lo, hi int) {
-	switch j := arg.(type) {
-	case *gemmJob[float32]:
+// run runs units [lo, hi) of j.
+func (j *gemmJob[T]) run(lo, hi int) {
+	switch j.split {
+	case splitColumns:
+		j.columns(lo, hi)
+	case splitRows:
 		j.rows(lo, hi)
-	case *gemmJob[float64]:
-		j.rows(lo, hi)
+	default:
+		j.stripWorkers(lo, hi)
 	}
 }
 
@@ -423,11 +435,11 @@ func evenDepth(kc, k int) int {
 }
 
 // maxSharedA bounds the packed copy of all of op(A) (elements, rows padded
-// to mr) that each gemmStrips worker keeps; larger products use the static
+// to mr) that each strips worker (gemmJob.strips) keeps; larger products use the static
 // split, whose workers pack A one mc x kc block at a time.
 const maxSharedA = 1 << 20
 
-// stripsPerWorker is how many vertical strips gemmStrips cuts C into per
+// stripsPerWorker is how many vertical strips gemmJob.strips cuts C into per
 // worker: enough that a worker whose core is busy with something else
 // (another process, the runtime) does not hold up the whole product, few
 // enough that the strips stay a few micro-panels wide.
@@ -451,19 +463,8 @@ func (j *gemmJob[T]) strips(w, gran int) {
 	} else {
 		width = (width + gran - 1) / gran * gran
 	}
-	j.width, j.nStrips, j.strided = width, (n+width-1)/width, j.kern.stridedB(j.transB, j.m, n)
-	parallel.ForArg(w, 1, j, gemmStripWorkers)
-}
-
-// gemmStripWorkers is strips' body: workers [lo, hi) (plain, as
-// gemmColumnUnits).
-func gemmStripWorkers(arg any, lo, hi int) {
-	switch j := arg.(type) {
-	case *gemmJob[float32]:
-		j.stripWorkers(lo, hi)
-	case *gemmJob[float64]:
-		j.stripWorkers(lo, hi)
-	}
+	j.split, j.width, j.nStrips, j.strided = splitStrips, width, (n+width-1)/width, j.kern.stridedB(j.transB, j.m, n)
+	parallel.ForArg(w, 1, j, runGemm)
 }
 
 // stripWorkers runs hi - lo of strips' workers, one after another: each
