@@ -63,8 +63,6 @@ package blas
 import (
 	"fmt"
 	"sync/atomic"
-
-	"github.com/bism-ml/bism/internal/parallel"
 )
 
 // Kernels in use, chosen at start-up: the first of kernels32 / kernels64,
@@ -104,12 +102,6 @@ func SgemmThen(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 		return
 	}
 	gemmThen(sgemmKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, then, arg)
-}
-
-// Splits reports whether an m x n x k product started now would be split
-// over cores (only then do SgemmThen's blocks differ from the whole of C).
-func Splits(m, n, k int) bool {
-	return parallel.Splits(m*n*k, minParallelWork)
 }
 
 // DgemmThen is SgemmThen in float64.

@@ -160,7 +160,7 @@ func gemmThen[T float](kern *microKernel[T], transA, transB bool, m, n, k int, a
 		whole()
 		return
 	}
-	if !Splits(m, n, k) {
+	if !parallel.Splits(m*n*k, minParallelWork) {
 		gemmPacked(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		whole()
 		return

@@ -81,16 +81,12 @@ func ForArg(n, grain int, arg any, body func(arg any, lo, hi int)) {
 	}
 }
 
-// Busy reports whether a split loop holds the workers now, so that a loop
-// started now would run alone on its caller (For's rule).
-func Busy() bool { return pool.busy.Load() }
-
 // Splits reports whether For(n, grain, ...) called now would split the
 // loop: more than one worker, two chunks of at least grain, no split loop
 // holding the workers, and not serial (SetSerial). Kernels check it to
 // skip setting up a split (the record of its operands) they would not get.
 func Splits(n, grain int) bool {
-	return Workers > 1 && n >= 2*max(grain, 1) && !Busy() && !serial.Load()
+	return Workers > 1 && n >= 2*max(grain, 1) && !pool.busy.Load() && !serial.Load()
 }
 
 // spin is how long a waiting worker polls for work before it sleeps: long
