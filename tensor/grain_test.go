@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -212,6 +213,88 @@ func BenchmarkAdamUpdateAfterProduct(b *testing.B) {
 				update += time.Since(t)
 			}
 			b.ReportMetric(float64(update.Nanoseconds())/float64(b.N), "update-ns/op")
+		})
+	}
+}
+
+// BenchmarkParameterOwnership times five unrolled Adam steps of a Frey
+// posterior's weight φ, [560, 400]: the product v·φ_t with v [100, 560],
+// split in column strips (as the GEMM splits it), then φ_{t+1} = φ_t -
+// step·m/(sqrt(s)+eps) into a new buffer, on one worker or on two with the
+// update split as below; product-ns and apply-ns are each one's time:
+//
+//	go test ./tensor -run XXX -bench ParameterOwnership -benchtime 1000x
+//
+// "rows": the update in halves of φ's memory, as bism splits it (each core
+// writes rows whose lines the other core's product has read). "columns":
+// each core updates the columns its product strip reads, row by row, so
+// that no line passes between the cores. "transposed": φ stored as φᵀ,
+// [400, 560], so that a strip's columns are contiguous rows and each
+// core's update is one contiguous half; the product then packs φᵀ.
+func BenchmarkParameterOwnership(b *testing.B) {
+	defer func(w int) { parallel.Workers = w }(parallel.Workers)
+	const batch, d, h, split = 100, 560, 400, 224 // split: the first core's columns
+	rng := NewRNG(1)
+	v := rng.Normal(Float32, 0, 1, batch, d)
+	m := rng.Normal(Float32, 0, 0.1, d, h)
+	s := rng.Uniform(Float32, 0.5, 1, d, h)
+	y := New(Float32, batch, h)
+	var phis [6]*Tensor
+	for i := range phis {
+		phis[i] = rng.Normal(Float32, 0, 0.1, d, h)
+	}
+	cols := func(c int) (int, int) { return []int{0, split}[c], []int{split, h}[c] }
+	// product computes y = v·φ, each core its columns [j0, j1).
+	product := func(phi []float32, transposed bool) {
+		parallel.For(2, 1, func(lo, hi int) {
+			for c := lo; c < hi; c++ {
+				j0, j1 := cols(c)
+				if transposed {
+					blas.Sgemm(false, true, batch, j1-j0, d, 1, v.f32, d, phi[j0*d:], d, 0, y.f32[j0:], h)
+				} else {
+					blas.Sgemm(false, false, batch, j1-j0, d, 1, v.f32, d, phi[j0:], h, 0, y.f32[j0:], h)
+				}
+			}
+		})
+	}
+	apply := func(dst, phi []float32, lo, hi int) {
+		adamApplyRange(dst, phi, m.f32, s.f32, -1e-3, 1e-8, lo, hi)
+	}
+	for _, mode := range []string{"one-worker", "rows", "columns", "transposed-one-worker", "transposed"} {
+		b.Run(mode, func(b *testing.B) {
+			parallel.Workers = 2
+			if strings.HasSuffix(mode, "one-worker") {
+				parallel.Workers = 1
+			}
+			transposed := strings.HasPrefix(mode, "transposed")
+			var tp, ta time.Duration
+			for i := 0; i < b.N; i++ {
+				for t := 0; t < 5; t++ {
+					phi, dst := phis[t].f32, phis[t+1].f32
+					t0 := time.Now()
+					product(phi, transposed)
+					t1 := time.Now()
+					parallel.For(2, 1, func(lo, hi int) {
+						for c := lo; c < hi; c++ {
+							j0, j1 := cols(c)
+							switch {
+							case mode == "columns":
+								for r := 0; r < d; r++ {
+									apply(dst, phi, r*h+j0, r*h+j1)
+								}
+							case transposed:
+								apply(dst, phi, j0*d, j1*d)
+							default:
+								apply(dst, phi, c*d/2*h, (c+1)*d/2*h)
+							}
+						}
+					})
+					tp += t1.Sub(t0)
+					ta += time.Since(t1)
+				}
+			}
+			b.ReportMetric(float64(tp.Nanoseconds())/float64(5*b.N), "product-ns")
+			b.ReportMetric(float64(ta.Nanoseconds())/float64(5*b.N), "apply-ns")
 		})
 	}
 }
