@@ -323,7 +323,7 @@ func (j *convJob[T]) forGroups() {
 	g := &j.g
 	j.nb = g.samplesPerGEMM()
 	j.q = newSampleGroups(g.n, g.grain(), j.nb)
-	parallel.ForArg(j.q.count, max(1, g.grain()/j.nb), j, runConv)
+	parallel.ForJob(j.q.count, max(1, g.grain()/j.nb), j)
 }
 
 // groups runs groups [lo, hi) with one worker's scratch.
@@ -462,7 +462,7 @@ func conv2dPlaneGEMM[T Float](g *convGeom, x, w, bias, out []T) {
 func perSample[T Float](g *convGeom, op convOp, x, w, bias, out []T) {
 	j := newConvJob[T](g, op)
 	j.x, j.w, j.bias, j.out = x, w, bias, out
-	parallel.ForArg(g.n, g.grain(), j, runConv)
+	parallel.ForJob(g.n, g.grain(), j)
 	j.free()
 }
 
@@ -625,7 +625,7 @@ func (j *convJob[T]) reduceOverSamples(dw []T) {
 		return
 	}
 	j.ranges, j.out = ranges, dw
-	parallel.ForArg(nr, 1, j, runConv)
+	parallel.ForJob(nr, 1, j)
 	for _, p := range j.partials[1:nr] { // pooled: a weight gradient can be megabytes
 		for i, v := range *p {
 			dw[i] += v

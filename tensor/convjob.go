@@ -3,7 +3,7 @@ package tensor
 import "github.com/bism-ml/bism/internal/freelist"
 
 // A convJob is one convolution's operands and its split's numbers, which
-// its parallel loops hand to the workers (parallel.ForArg) instead of
+// its parallel loops hand to the workers (a parallel.Job) instead of
 // closures: a convolution then allocates nothing in a steady step.
 type convJob[T Float] struct {
 	g  convGeom
@@ -49,21 +49,9 @@ func (j *convJob[T]) free() {
 	freelist.Pick[convJob[T]](&convJobs32, &convJobs64).Put(j)
 }
 
-// runConv is the split loops' body: units [lo, hi) of a convolution job,
-// groups of samples, samples or sample ranges by its op. A plain function:
-// the value of a generic function taken in generic code is a closure made
-// anew each time.
-func runConv(arg any, lo, hi int) {
-	switch j := arg.(type) {
-	case *convJob[float32]:
-		j.run(lo, hi)
-	case *convJob[float64]:
-		j.run(lo, hi)
-	}
-}
-
-// run runs units [lo, hi) of j.
-func (j *convJob[T]) run(lo, hi int) {
+// Run runs units [lo, hi) of j, groups of samples, samples or sample
+// ranges by its op (parallel.Job).
+func (j *convJob[T]) Run(lo, hi int) {
 	switch j.op {
 	case convForward, convInputGrad:
 		j.groups(lo, hi)

@@ -86,7 +86,7 @@ func (l *stridedLoop) rows() int {
 // A loopJob is a strided loop with its operands and what each of its rows
 // computes: the binary operation op (binary), a copy (BroadcastTo,
 // Permute) or a reduction (reduce, with isMax). Split loops hand it to the
-// workers (parallel.ForArg) in place of a closure.
+// workers (a parallel.Job) in place of a closure.
 type loopJob[T Float] struct {
 	l     stridedLoop
 	kind  loopKind
@@ -128,25 +128,16 @@ func runLoop[T Float](l *stridedLoop, kind loopKind, op binOp, isMax bool, out, 
 	n, _ := l.inner()
 	rows := l.rows()
 	if kind == loopReduce || !splits(rows*n, grainElems) {
-		j.rows(0, rows)
+		j.Run(0, rows)
 	} else {
-		parallel.ForArg(rows, grainElems/n+1, j, loopRows)
+		parallel.ForJob(rows, grainElems/n+1, j)
 	}
 	j.free()
 }
 
-// loopRows is runLoop's split body (plain, see kernelBody).
-func loopRows(arg any, lo, hi int) {
-	switch j := arg.(type) {
-	case *loopJob[float32]:
-		j.rows(lo, hi)
-	case *loopJob[float64]:
-		j.rows(lo, hi)
-	}
-}
-
-// rows computes the inner loops whose row index is in [lo, hi).
-func (j *loopJob[T]) rows(lo, hi int) {
+// Run computes the inner loops whose row index is in [lo, hi)
+// (parallel.Job).
+func (j *loopJob[T]) Run(lo, hi int) {
 	l := &j.l
 	n, s := l.inner()
 	outer := l.rank - 1
@@ -250,7 +241,7 @@ func newKernel[T Float]() *kernel[T] { return freelist.Pick[kernel[T]](&kernels3
 // round differently from the scalar ones).
 func (k *kernel[T]) blocks(n, grain int, body *kernelBody) {
 	k.n, k.unit, k.body = n, block, body
-	parallel.ForArg((n+block-1)/block, max(1, grain/block), k, runKernel)
+	parallel.ForJob((n+block-1)/block, max(1, grain/block), k)
 	k.free()
 }
 
@@ -258,17 +249,19 @@ func (k *kernel[T]) blocks(n, grain int, body *kernelBody) {
 // returns k to its free list.
 func (k *kernel[T]) units(n, grain int, body *kernelBody) {
 	k.n, k.unit, k.body = n, 1, body
-	parallel.ForArg(n, grain, k, runKernel)
+	parallel.ForJob(n, grain, k)
 	k.free()
 }
 
-// runKernel is the split loops' body: units [lo, hi) of a kernel.
-func runKernel(arg any, lo, hi int) {
-	switch k := arg.(type) {
+// Run runs body over units [lo, hi) of k (parallel.Job): elements
+// [lo·unit, hi·unit), the last piece cut at n.
+func (k *kernel[T]) Run(lo, hi int) {
+	lo, hi = lo*k.unit, min(hi*k.unit, k.n)
+	switch k := any(k).(type) {
 	case *kernel[float32]:
-		k.body.f32(k, lo*k.unit, min(hi*k.unit, k.n))
+		k.body.f32(k, lo, hi)
 	case *kernel[float64]:
-		k.body.f64(k, lo*k.unit, min(hi*k.unit, k.n))
+		k.body.f64(k, lo, hi)
 	}
 }
 

@@ -253,7 +253,7 @@ func (g *RNG) fillSplit(t *Tensor, dr draw) *Tensor { return g.drawSplit(t, dr, 
 func (g *RNG) resyncSplit(t *Tensor, dr draw) *Tensor { return g.drawSplit(t, dr, true) }
 
 // drawSplit is fillSplit (resync false) and resyncSplit (true): the draw
-// is kept in g while its pieces run (fillPieces).
+// is kept in g while its pieces run (drawPieces).
 func (g *RNG) drawSplit(t *Tensor, dr draw, resync bool) *Tensor {
 	g.split, g.splitT, g.resync = dr, t, resync
 	d := &g.split
@@ -267,10 +267,10 @@ func (g *RNG) drawSplit(t *Tensor, dr draw, resync bool) *Tensor {
 		if cap(g.starts) < n {
 			g.starts = make([]int32, n)
 		}
-		parallel.ForArg(len(ps), 1, g, fillPieces)
+		parallel.ForJob(len(ps), 1, (*drawPieces)(g))
 		g.resettle(t, ps)
 	default:
-		parallel.ForArg(len(ps), 1, g, fillPieces)
+		parallel.ForJob(len(ps), 1, (*drawPieces)(g))
 		g.redrawAfter(t, ps)
 	}
 	g.skipValues(after)
@@ -278,9 +278,13 @@ func (g *RNG) drawSplit(t *Tensor, dr draw, resync bool) *Tensor {
 	return t
 }
 
-// fillPieces fills pieces [lo, hi) of the split draw g makes (drawSplit).
-func fillPieces(arg any, lo, hi int) {
-	g := arg.(*RNG)
+// drawPieces is a split draw's parallel.Job: the generator making it
+// (drawSplit), whose pieces it fills.
+type drawPieces RNG
+
+// Run fills pieces [lo, hi) of the draw.
+func (d *drawPieces) Run(lo, hi int) {
+	g := (*RNG)(d)
 	for k := lo; k < hi; k++ {
 		p := &g.pieces[k]
 		var starts []int32

@@ -198,7 +198,7 @@ func gemmThen[T float](kern *microKernel[T], transA, transB bool, m, n, k int, a
 		whole()
 		return
 	}
-	// The split's operands go to the workers in a job (parallel.ForArg):
+	// The split's operands go to the workers in a job (parallel.ForJob):
 	// a closure would be made anew by every product.
 	j := getJob[T]()
 	*j = gemmJob[T]{kern: kern, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
@@ -210,10 +210,10 @@ func gemmThen[T float](kern *microKernel[T], transA, transB bool, m, n, k int, a
 			break
 		}
 		j.split, j.gran = splitColumns, colGran
-		parallel.ForArg(nUnits, grainN, j, runGemm)
+		parallel.ForJob(nUnits, grainN, j)
 	default:
 		j.split, j.gran = splitRows, rowGran
-		parallel.ForArg(mUnits, grainM, j, runGemm)
+		parallel.ForJob(mUnits, grainM, j)
 	}
 	putJob(j)
 }
@@ -264,20 +264,8 @@ const (
 	splitStrips                   // a worker taking strips (strips)
 )
 
-// runGemm is the split products' body: units [lo, hi) of a job. A plain
-// function: the value of a generic function taken in generic code is a
-// closure made anew each time.
-func runGemm(arg any, lo, hi int) {
-	switch j := arg.(type) {
-	case *gemmJob[float32]:
-		j.run(lo, hi)
-	case *gemmJob[float64]:
-		j.run(lo, hi)
-	}
-}
-
-// run runs units [lo, hi) of j.
-func (j *gemmJob[T]) run(lo, hi int) {
+// Run runs units [lo, hi) of j (parallel.Job).
+func (j *gemmJob[T]) Run(lo, hi int) {
 	switch j.split {
 	case splitColumns:
 		j.columns(lo, hi)
@@ -464,7 +452,7 @@ func (j *gemmJob[T]) strips(w, gran int) {
 		width = (width + gran - 1) / gran * gran
 	}
 	j.split, j.width, j.nStrips, j.strided = splitStrips, width, (n+width-1)/width, j.kern.stridedB(j.transB, j.m, n)
-	parallel.ForArg(w, 1, j, runGemm)
+	parallel.ForJob(w, 1, j)
 }
 
 // stripWorkers runs hi - lo of strips' workers, one after another: each

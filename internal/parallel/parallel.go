@@ -36,46 +36,42 @@ func Serial() bool { return serial.Load() }
 // another loop holds the workers (a loop inside a split loop's body);
 // otherwise it splits [0, n) into at most Workers contiguous chunks of at
 // least grain. The caller runs the first chunk.
-func For(n, grain int, body func(lo, hi int)) { ForArg(n, grain, body, callBody) }
+func For(n, grain int, body func(lo, hi int)) { ForJob(n, grain, funcJob(body)) }
 
-// callBody is For's body for ForArg: arg is For's body.
-func callBody(arg any, lo, hi int) { arg.(func(lo, hi int))(lo, hi) }
+// A Job is a split loop's work: Run(lo, hi) computes its units [lo, hi).
+// A job that is a pointer to a record of the loop's operands makes a split
+// loop that allocates nothing, where a closure handed to the workers would
+// be allocated anew by every call.
+type Job interface{ Run(lo, hi int) }
 
-// ForArg is For for a body that takes what it works on from arg: it calls
-// body(arg, lo, hi) over disjoint ranges covering [0, n), split as For
-// splits. A body that captures nothing (a plain function) and an arg that
-// is a pointer make a split loop that allocates nothing, where a closure
-// handed to the workers would be allocated anew by every call.
-func ForArg(n, grain int, arg any, body func(arg any, lo, hi int)) {
-	if grain < 1 {
-		grain = 1
-	}
-	w := Workers
-	if maxw := n / grain; maxw < w {
-		w = maxw
-	}
-	if w <= 1 || serial.Load() {
+// funcJob is a function used as a Job (For).
+type funcJob func(lo, hi int)
+
+func (f funcJob) Run(lo, hi int) { f(lo, hi) }
+
+// ForJob is For for a Job: it calls j.Run(lo, hi) over disjoint ranges
+// covering [0, n), split as For splits.
+func ForJob(n, grain int, j Job) {
+	grain = max(grain, 1)
+	// A loop inside a split loop, or a loop while another computation
+	// holds the workers, finds busy set: the cores are busy already, so its
+	// caller runs it alone rather than adding goroutines for them to share.
+	if !Splits(n, grain) || !pool.busy.CompareAndSwap(false, true) {
 		if n > 0 {
-			body(arg, 0, n)
+			j.Run(0, n)
 		}
 		return
 	}
-	if !pool.busy.CompareAndSwap(false, true) {
-		// A loop inside a split loop, or a loop while another computation
-		// holds the workers: the cores are busy already, so its caller runs
-		// it alone rather than adding goroutines for them to share.
-		body(arg, 0, n)
-		return
-	}
 	defer pool.busy.Store(false)
+	w := min(Workers, n/grain)
 	chunk := (n + w - 1) / w
 	ws := pool.get(w - 1)
 	k := 0
 	for lo := chunk; lo < n; lo += chunk {
-		ws[k].give(task{body, arg, lo, min(lo+chunk, n)})
+		ws[k].give(task{j, lo, min(lo+chunk, n)})
 		k++
 	}
-	body(arg, 0, min(chunk, n))
+	j.Run(0, min(chunk, n))
 	for _, x := range ws[:k] {
 		x.wait()
 	}
@@ -84,7 +80,7 @@ func ForArg(n, grain int, arg any, body func(arg any, lo, hi int)) {
 // Splits reports whether For(n, grain, ...) called now would split the
 // loop: more than one worker, two chunks of at least grain, no split loop
 // holding the workers, and not serial (SetSerial). Kernels check it to
-// skip setting up a split (the record of its operands) they would not get.
+// skip setting up a split (the Job of its operands) they would not get.
 func Splits(n, grain int) bool {
 	return Workers > 1 && n >= 2*max(grain, 1) && !pool.busy.Load() && !serial.Load()
 }
@@ -101,8 +97,7 @@ const spin = time.Millisecond
 const pollsPerCheck = 1 << 8
 
 type task struct {
-	body   func(arg any, lo, hi int)
-	arg    any
+	job    Job
 	lo, hi int
 }
 
@@ -160,7 +155,7 @@ func (w *worker) take() bool {
 	}
 	t := w.t
 	w.t = task{}
-	t.body(t.arg, t.lo, t.hi)
+	t.job.Run(t.lo, t.hi)
 	return true
 }
 
@@ -187,7 +182,7 @@ func (w *worker) loop() {
 		}
 		t := w.t
 		w.t = task{}
-		t.body(t.arg, t.lo, t.hi)
+		t.job.Run(t.lo, t.hi)
 		w.state.Store(finished)
 	}
 }

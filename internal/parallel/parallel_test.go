@@ -195,30 +195,31 @@ func spin2(k int) int {
 	return s
 }
 
-// TestForArg: ForArg covers [0, n) once with its argument, split or not,
-// and a split loop whose body is a plain function and whose argument is a
-// pointer allocates nothing.
-func TestForArg(t *testing.T) {
+// TestForJob: ForJob covers [0, n) once with its job, split or not, and a
+// split loop whose job is a pointer allocates nothing.
+func TestForJob(t *testing.T) {
 	defer func(w int) { Workers = w }(Workers)
 	for _, w := range []int{1, 2, 3} {
 		Workers = w
-		xs := make([]int, 1000)
-		ForArg(len(xs), 100, &xs, addOne)
+		xs := make(addOne, 1000)
+		ForJob(len(xs), 100, &xs)
 		for i, x := range xs {
 			if x != 1 {
 				t.Fatalf("workers %d: element %d visited %d times", w, i, x)
 			}
 		}
-		if n := testing.AllocsPerRun(100, func() { ForArg(len(xs), 100, &xs, addOne) }); n != 0 {
+		if n := testing.AllocsPerRun(100, func() { ForJob(len(xs), 100, &xs) }); n != 0 {
 			t.Errorf("workers %d: %v allocations per loop, want 0", w, n)
 		}
 	}
 }
 
-func addOne(arg any, lo, hi int) {
-	xs := *arg.(*[]int)
+// addOne is a Job that adds one to each element of its units.
+type addOne []int
+
+func (xs *addOne) Run(lo, hi int) {
 	for i := lo; i < hi; i++ {
-		xs[i]++
+		(*xs)[i]++
 	}
 }
 
