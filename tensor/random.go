@@ -204,7 +204,7 @@ func logisticPiece(q *randn.PCG, t *Tensor, _ *draw, i, j int, _ []int32) int {
 
 // Bernoulli returns 1 with probability p[i] and 0 otherwise, elementwise.
 func (g *RNG) Bernoulli(p *Tensor) *Tensor {
-	t := arenaOf(p).empty(p.dtype, p.shape...)
+	t := ArenaOf(p).empty(p.dtype, p.shape...)
 	return g.fillSplit(t, draw{piece: bernoulliPiece, skip: skipUniform, p: p, a: 0, b: 1})
 }
 
@@ -351,12 +351,14 @@ func (g *RNG) skipValues(n int) {
 // g's advanced by the piece's first index; nil when the draw does not split.
 // Pieces start on multiples of block, as the elementwise operations' split
 // pieces do (kernel.blocks), so that a piece may apply a vector kernel to its
-// values with the bits of one pass over all of them.
+// values with the bits of one pass over all of them. A draw that would run
+// on one core anyway (parallel.Splits) is not cut into pieces.
 func (g *RNG) splitPieces(n int) []rngPiece {
-	pieces := rngPieces(n)
-	if pieces < 2 {
+	grain := max(rngGrain, block)
+	if !parallel.Splits(n, grain) {
 		return nil
 	}
+	pieces := min(parallel.Workers, n/grain)
 	if cap(g.pieces) < pieces {
 		g.pieces = make([]rngPiece, pieces)
 	}
@@ -368,10 +370,6 @@ func (g *RNG) splitPieces(n int) []rngPiece {
 	ps[pieces-1].hi = n
 	return ps
 }
-
-// rngPieces is how many pieces a draw of n values splits into (below 2:
-// none).
-func rngPieces(n int) int { return min(parallel.Workers, n/max(rngGrain, block)) }
 
 // rngGrain is the fewest values a piece of a split draw has: a value costs
 // a few nanoseconds (a 128-bit multiply and a conversion), and a piece's
