@@ -222,7 +222,7 @@ func Grad(y *Value, xs []*Value, opts ...GradOption) []*Value {
 		}
 	}
 
-	res := results.Make(y.t.Arena(), len(xs))
+	res := ValueList(y.t.Arena(), len(xs))
 	for i, x := range xs {
 		g := table[x.slot].grad
 		switch {
@@ -264,10 +264,6 @@ type gradScratch struct {
 	need   []bool
 	res    []*Value // the rules' results (vjpFunc)
 }
-
-// results serves Grad's lists of gradients, which in an arena's Step live
-// as long as the gradients' storage.
-var results = tensor.NewSlices[*Value]()
 
 var scratches freelist.List[gradScratch]
 

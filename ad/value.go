@@ -121,7 +121,7 @@ func Consts(ts []*tensor.Tensor) []*Value { return leaves(ts, false) }
 func leaves(ts []*tensor.Tensor, requiresGrad bool) []*Value {
 	a := tensor.ArenaOf(ts...)
 	vs := leafValues.Make(a, len(ts))
-	out := valueLists.Make(a, len(ts))
+	out := ValueList(a, len(ts))
 	for i, t := range ts {
 		vs[i] = Value{t: t, requiresGrad: requiresGrad}
 		out[i] = &vs[i]
@@ -150,7 +150,7 @@ func Tensors(vs []*Value) []*tensor.Tensor {
 	if len(vs) > 0 {
 		a = vs[0].t.Arena()
 	}
-	out := tensorLists.Make(a, len(vs))
+	out := a.TensorList(len(vs))
 	for i, v := range vs {
 		out[i] = v.t
 	}
@@ -220,10 +220,14 @@ var (
 	nodes     = tensor.NewSlab[valueNode]()
 	constants = tensor.NewSlab[Value]()
 
-	leafValues  = tensor.NewSlices[Value]()
-	valueLists  = tensor.NewSlices[*Value]()
-	tensorLists = tensor.NewSlices[*tensor.Tensor]()
+	leafValues = tensor.NewSlices[Value]()
+	valueLists = tensor.NewSlices[*Value]()
 )
+
+// ValueList returns a zeroed list of n values that lives as long as a's
+// tensors while a serves a Step (else a heap slice; a may be nil), as
+// tensor.Arena.TensorList does for tensors.
+func ValueList(a *tensor.Arena, n int) []*Value { return valueLists.Make(a, n) }
 
 // fill sets a rule's results, res (see vjpFunc), to vs and returns it.
 func fill(res []*Value, vs ...*Value) []*Value {

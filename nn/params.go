@@ -59,15 +59,10 @@ func (p *Params) Lookup(name string) (*tensor.Tensor, bool) {
 // lives as long as the step's tensors, so that binding parameters each
 // step allocates nothing; so do the lists of Vals.)
 func (p *Params) Tensors() []*tensor.Tensor {
-	out := tensorLists.Make(tensor.ArenaOf(p.ts...), len(p.ts))
+	out := tensor.ArenaOf(p.ts...).TensorList(len(p.ts))
 	copy(out, p.ts)
 	return out
 }
-
-var (
-	tensorLists = tensor.NewSlices[*tensor.Tensor]()
-	valueLists  = tensor.NewSlices[*ad.Value]()
-)
 
 // Clone deep-copies every tensor.
 func (p *Params) Clone() *Params {
@@ -147,7 +142,7 @@ func Lists(vs ...Vals) []*ad.Value {
 			a = v.vs[0].Tensor().Arena()
 		}
 	}
-	out := valueLists.Make(a, n)[:0]
+	out := ad.ValueList(a, n)[:0]
 	for _, v := range vs {
 		out = append(out, v.vs...)
 	}

@@ -235,7 +235,7 @@ func implicitGradient(pr implicitProblem, thetaParams, phiParams *nn.Params, sc 
 	w, si := pr.solve(h, rhs)
 	info.SolveInfo = si
 	mixed := ad.Tensors(ad.Grad(h.pair(w), theta.List()))
-	grads = tensorLists.Make(theta.List()[0].Tensor().Arena(), nth)
+	grads = theta.List()[0].Tensor().Arena().TensorList(nth)
 	for i, d := range ad.Tensors(dJdTheta) {
 		grads[i] = tensor.Sub(d, mixed[i])
 	}
@@ -244,7 +244,7 @@ func implicitGradient(pr implicitProblem, thetaParams, phiParams *nn.Params, sc 
 
 // constsLike lays the flat vector u out as constants shaped like vs.
 func constsLike(vs []*ad.Value, u []float64) []*ad.Value {
-	out := valueLists.Make(vs[0].Tensor().Arena(), len(vs))
+	out := ad.ValueList(vs[0].Tensor().Arena(), len(vs))
 	off := 0
 	for i, v := range vs {
 		t := tensor.ZerosLike(v.Tensor())
@@ -273,13 +273,6 @@ func flattenIn(buf *[]float64, ts []*tensor.Tensor) []float64 {
 	flattenInto(*buf, ts)
 	return *buf
 }
-
-// valueLists serves constsLike's lists, which in an arena's Step live as
-// long as the step's tensors.
-var (
-	valueLists  = tensor.NewSlices[*ad.Value]()
-	tensorLists = tensor.NewSlices[*tensor.Tensor]()
-)
 
 func flattenInto(dst []float64, ts []*tensor.Tensor) {
 	off := 0

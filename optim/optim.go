@@ -168,7 +168,7 @@ func (a *Adam) Unroll() Unrolled {
 	u := unrolls.New(ar)
 	u.a = *a
 	if len(a.m) > 0 {
-		u.s = momentLists.Make(ar, len(a.m))
+		u.s = ad.ValueList(ar, len(a.m))
 		for i := range a.m {
 			u.s[i] = ad.Const(packMoments(a.m[i], a.v[i]))
 		}
@@ -179,10 +179,7 @@ func (a *Adam) Unroll() Unrolled {
 // In an arena's Step (the moments belong to the arena) an unrolled
 // optimizer lives as long as the step's tensors: it is made anew every
 // step without allocating.
-var (
-	unrolls     = tensor.NewSlab[unrolledAdam]()
-	momentLists = tensor.NewSlices[*ad.Value]()
-)
+var unrolls = tensor.NewSlab[unrolledAdam]()
 
 // unrolledAdam's steps keep each parameter's moments packed, s = [m; v],
 // so that a step is two recorded operations (ad.AdamMomentsPacked, then

@@ -14,7 +14,7 @@ func AdamDirection(m, v *Tensor, eps float64) *Tensor {
 	if !SameShape(m.shape, v.shape) {
 		panicShapes("AdamDirection", m.shape, v.shape)
 	}
-	out := arenaOf(m, v).empty(m.dtype, m.shape...)
+	out := ArenaOf(m, v).empty(m.dtype, m.shape...)
 	if m.dtype == Float32 {
 		adamDir(out.f32, m.f32, v.f32, float32(eps))
 	} else {
@@ -55,7 +55,7 @@ var adamDirRangeBody = kernelBody{adamDirRangeKernel[float32], adamDirRangeKerne
 // AdamDirectionGrad returns the gradients of sum(g * m/(sqrt(v)+eps)) with
 // respect to m and v in one pass: g r and -g m r² / (2 sqrt(v)), r = 1/(sqrt(v)+eps).
 func AdamDirectionGrad(g, m, v *Tensor, eps float64) (gm, gv *Tensor) {
-	a := arenaOf(g, m, v)
+	a := ArenaOf(g, m, v)
 	gm, gv = a.empty(m.dtype, m.shape...), a.empty(m.dtype, m.shape...)
 	if m.dtype == Float32 {
 		adamDirGrad(gm.f32, gv.f32, g.f32, m.f32, v.f32, float32(eps))
@@ -256,7 +256,7 @@ var adamApplyGradRangeBody = kernelBody{adamApplyGradRangeKernel[float32], adamA
 // Square(g)).
 func AdamMomentsPacked(s, g *Tensor, b1, b2 float64) *Tensor {
 	n := packedHalf("AdamMomentsPacked", s, g)
-	out := arenaOf(s, g).empty(s.dtype, s.shape...)
+	out := ArenaOf(s, g).empty(s.dtype, s.shape...)
 	if s.dtype == Float32 {
 		linComb(out.f32[:n], float32(b1), s.f32[:n], float32(1-b1), g.f32)
 		adamSecondMoment(out.f32[n:], s.f32[n:], g.f32, float32(b2), float32(1-b2))
@@ -274,7 +274,7 @@ func AdamMomentsPacked(s, g *Tensor, b1, b2 float64) *Tensor {
 // passes make, added in the same pairs.
 func AdamMomentsPackedGrad(up, g *Tensor, b1, b2 float64) (gs, gg *Tensor) {
 	n := packedHalf("AdamMomentsPackedGrad", up, g)
-	a := arenaOf(up, g)
+	a := ArenaOf(up, g)
 	gs, gg = a.empty(up.dtype, up.shape...), a.empty(g.dtype, g.shape...)
 	if g.dtype == Float32 {
 		adamMomentsGrad(gs.f32[:n], gs.f32[n:], gg.f32, up.f32[:n], up.f32[n:], g.f32, float32(b1), float32(1-b1), float32(b2), float32(1-b2))
@@ -320,7 +320,7 @@ var adamMomentsGradRangeBody = kernelBody{adamMomentsGradRangeKernel[float32], a
 // AdamApplyPacked returns x - step m / (sqrt(v) + eps) for s = [m; v].
 func AdamApplyPacked(x, s *Tensor, step, eps float64) *Tensor {
 	n := packedHalf("AdamApplyPacked", s, x)
-	out := arenaOf(x, s).empty(x.dtype, x.shape...)
+	out := ArenaOf(x, s).empty(x.dtype, x.shape...)
 	if x.dtype == Float32 {
 		adamApply(out.f32, x.f32, s.f32[:n], s.f32[n:], float32(-step), float32(eps))
 	} else {
@@ -335,7 +335,7 @@ func AdamApplyPacked(x, s *Tensor, step, eps float64) *Tensor {
 // (2 sqrt(v))].
 func AdamApplyPackedGrad(up, s *Tensor, step, eps float64) *Tensor {
 	n := packedHalf("AdamApplyPackedGrad", s, up)
-	gs := arenaOf(up, s).empty(s.dtype, s.shape...)
+	gs := ArenaOf(up, s).empty(s.dtype, s.shape...)
 	if s.dtype == Float32 {
 		adamApplyGrad(gs.f32[:n], gs.f32[n:], up.f32, s.f32[:n], s.f32[n:], float32(-step), float32(eps))
 	} else {

@@ -147,13 +147,9 @@ func NewArena() *Arena {
 	return &Arena{p32: bufs[float32]{free: map[int][][]float32{}}, p64: bufs[float64]{free: map[int][][]float64{}}, MinElems: 1024}
 }
 
-// arenaOf returns the arena of the first of ts that belongs to one (nil if
-// none does): the arena of an operation's result.
 // ArenaOf returns the arena of the first of ts that belongs to one, or nil:
 // the arena an operation on ts takes its result's storage from.
-func ArenaOf(ts ...*Tensor) *Arena { return arenaOf(ts...) }
-
-func arenaOf(ts ...*Tensor) *Arena {
+func ArenaOf(ts ...*Tensor) *Arena {
 	for _, t := range ts {
 		if t != nil && t.arena != nil {
 			return t.arena
@@ -434,6 +430,14 @@ type Slab[T any] struct{ key int }
 func NewSlab[T any]() Slab[T] { return Slab[T]{int(slabKeys.Add(1)) - 1} }
 
 var slabKeys atomic.Int32
+
+// TensorList returns a zeroed list of n tensors that lives as long as a's
+// tensors while a serves a Step (else a heap slice; a may be nil): the
+// lists a step builds anew each time, a backward pass's gradients or a
+// model's parameters.
+func (a *Arena) TensorList(n int) []*Tensor { return tensorLists.Make(a, n) }
+
+var tensorLists = NewSlices[*Tensor]()
 
 // New returns Get(a), or a new zeroed *T on the heap when a does not serve
 // the request.

@@ -21,7 +21,7 @@ func SigmoidScaledSum(x, c *Tensor, a float64) *Tensor {
 	if !SameShape(x.shape, c.shape) {
 		panicShapes("SigmoidScaledSum", x.shape, c.shape)
 	}
-	out := arenaOf(x, c).empty(x.dtype, x.shape...)
+	out := ArenaOf(x, c).empty(x.dtype, x.shape...)
 	if x.dtype == Float32 {
 		sigmoidScaledSum(out.f32, x.f32, c.f32, float32(a))
 	} else {
@@ -68,7 +68,7 @@ func SigmoidScaledSumGrad(G, y *Tensor, a float64) *Tensor {
 	if !SameShape(G.shape, y.shape) {
 		panicShapes("SigmoidScaledSumGrad", G.shape, y.shape)
 	}
-	out := arenaOf(G, y).empty(y.dtype, y.shape...)
+	out := ArenaOf(G, y).empty(y.dtype, y.shape...)
 	if y.dtype == Float32 {
 		sigmoidScaledSumGrad(out.f32, G.f32, y.f32, float32(a))
 	} else {
@@ -111,7 +111,7 @@ var sigmoidScaledSumGradRangeBody = kernelBody{sigmoidScaledSumGradRangeKernel[f
 // Sum(Sub(Mul(h, l), Softplus(l)), false, -1) in one pass, with its bits.
 func BernoulliLogProb(l, h *Tensor) *Tensor {
 	rows, n := checkLogProb("BernoulliLogProb", l, h)
-	out := arenaOf(l, h).zeros(l.dtype, rows)
+	out := ArenaOf(l, h).zeros(l.dtype, rows)
 	if l.dtype == Float32 {
 		bernoulliLogProb(out.f32, l.f32, h.f32, rows, n)
 	} else {
@@ -179,7 +179,7 @@ func BernoulliLogProbGrad(G, l, h *Tensor, needL, needH bool) (dl, dh *Tensor) {
 	if len(G.shape) != 1 || G.shape[0] != rows || G.dtype != l.dtype {
 		panic(fmt.Sprintf("tensor.BernoulliLogProbGrad: cotangent %v%v, want %v[%d]", G.dtype, G.shape, l.dtype, rows))
 	}
-	a := arenaOf(G, l, h)
+	a := ArenaOf(G, l, h)
 	if needL {
 		dl = a.empty(l.dtype, rows, n)
 	}

@@ -95,7 +95,7 @@ func Conv2d(x, w *Tensor, stride, pad int) *Tensor {
 	sameDType("Conv2d", x, w)
 	g := convGeometry("Conv2d", x.shape, w.shape, stride, pad)
 	var buf [4]int
-	out := arenaOf(x, w).empty(x.dtype, g.outShape(buf[:])...)
+	out := ArenaOf(x, w).empty(x.dtype, g.outShape(buf[:])...)
 	if x.dtype == Float32 {
 		conv2d(&g, x.f32, w.f32, out.f32)
 	} else {
@@ -117,7 +117,7 @@ func Conv2dBias(x, w, b *Tensor, stride, pad int) *Tensor {
 		panic(fmt.Sprintf("tensor.Conv2dBias: bias %v for weight %v: want %d entries", b.shape, w.shape, g.o))
 	}
 	var buf [4]int
-	out := arenaOf(x, w).empty(x.dtype, g.outShape(buf[:])...)
+	out := ArenaOf(x, w).empty(x.dtype, g.outShape(buf[:])...)
 	if x.dtype == Float32 {
 		conv2dBias(&g, x.f32, w.f32, b.f32, out.f32)
 	} else {
@@ -139,7 +139,7 @@ func Conv2dInputGrad(g, w *Tensor, xShape []int, stride, pad int) *Tensor {
 		// k-1-pad: im2col copies instead of col2im's scattered sums.
 		return Conv2d(g, flipTranspose(w), 1, geo.kh-1-pad)
 	}
-	dx := arenaOf(g, w).zeros(g.dtype, xShape...)
+	dx := ArenaOf(g, w).zeros(g.dtype, xShape...)
 	if g.dtype == Float32 {
 		conv2dInputGrad(&geo, g.f32, w.f32, dx.f32)
 	} else {
@@ -155,7 +155,7 @@ func Conv2dWeightGrad(x, g *Tensor, wShape []int, stride, pad int) *Tensor {
 	sameDType("Conv2dWeightGrad", x, g)
 	geo := convGeometry("Conv2dWeightGrad", x.shape, wShape, stride, pad)
 	checkConvOut("Conv2dWeightGrad", g, x.shape, wShape, &geo)
-	dw := arenaOf(x, g).zeros(x.dtype, wShape...)
+	dw := ArenaOf(x, g).zeros(x.dtype, wShape...)
 	if x.dtype == Float32 {
 		conv2dWeightGrad(&geo, x.f32, g.f32, dw.f32)
 	} else {

@@ -12,7 +12,7 @@ import (
 // as those operations round it and each row is summed in Sum's order.
 func SquaredDistance(x, c, w *Tensor) *Tensor {
 	rows, n := checkSquaredDistance("SquaredDistance", x, c, w)
-	out := arenaOf(x, c, w).zeros(x.dtype, rows)
+	out := ArenaOf(x, c, w).zeros(x.dtype, rows)
 	if x.dtype == Float32 {
 		squaredDistance(out.f32, x.f32, c.f32, w.f32, rows, n)
 	} else {
@@ -35,7 +35,7 @@ func SquaredDistanceGrad(g, x, c, w *Tensor, needX, needC, needW bool) (gx, gc, 
 	if len(g.shape) != 1 || g.shape[0] != rows || g.dtype != x.dtype {
 		panic(fmt.Sprintf("tensor.SquaredDistanceGrad: cotangent %v%v, want %v[%d]", g.dtype, g.shape, x.dtype, rows))
 	}
-	a := arenaOf(g, x, c, w)
+	a := ArenaOf(g, x, c, w)
 	if needX {
 		gx = a.empty(x.dtype, rows, n)
 	}

@@ -41,7 +41,7 @@ func binary(op binOp, a, b *Tensor) *Tensor {
 		} else if a.Size() == 1 && !SameShape(a.shape, b.shape) {
 			shape, sa = b.shape, 0
 		}
-		out := arenaOf(a, b).empty(a.dtype, shape...)
+		out := ArenaOf(a, b).empty(a.dtype, shape...)
 		n := out.Size()
 		if a.dtype == Float32 {
 			flatBinary(op, out.f32, a.f32, b.f32, n, sa, sb)
@@ -52,7 +52,7 @@ func binary(op binOp, a, b *Tensor) *Tensor {
 	}
 	var buf [4]int
 	shape := broadcastShapes(buf[:0], name, a.shape, b.shape)
-	out := arenaOf(a, b).empty(a.dtype, shape...)
+	out := ArenaOf(a, b).empty(a.dtype, shape...)
 	if rows, n, ok := small2(shape); ok {
 		// A small 2-D result (operands of at most 2 dimensions), row by row.
 		ao, ai, _ := stride2(a.shape, rows, n)
@@ -729,7 +729,7 @@ func LinComb(a float64, x *Tensor, b float64, y *Tensor) *Tensor {
 	if !SameShape(x.shape, y.shape) {
 		panicShapes("LinComb", x.shape, y.shape)
 	}
-	out := arenaOf(x, y).empty(x.dtype, x.shape...)
+	out := ArenaOf(x, y).empty(x.dtype, x.shape...)
 	if x.dtype == Float32 {
 		linComb(out.f32, float32(a), x.f32, float32(b), y.f32)
 	} else {
@@ -782,7 +782,7 @@ func UnaryGrad(f UnaryFunc, g, x, out *Tensor) (*Tensor, bool) {
 	if !SameShape(g.shape, x.shape) {
 		return nil, false
 	}
-	d := arenaOf(g, x, out).empty(x.dtype, x.shape...)
+	d := ArenaOf(g, x, out).empty(x.dtype, x.shape...)
 	if x.dtype == Float32 {
 		unaryGrad(f, d.f32, g.f32, x.f32, out.f32)
 	} else {
@@ -889,7 +889,7 @@ func ELUBackwardGrad(G, g, x, out *Tensor, needG, needOut bool) (dg, dout *Tenso
 		dg, _ = UnaryGrad(FELU, G, x, out)
 	}
 	if needOut {
-		dout = arenaOf(G, g, x, out).empty(x.dtype, x.shape...)
+		dout = ArenaOf(G, g, x, out).empty(x.dtype, x.shape...)
 		if x.dtype == Float32 {
 			eluOutGrad(dout.f32, G.f32, g.f32, x.f32)
 		} else {

@@ -185,7 +185,7 @@ func Stack(xs ...*Tensor) *Tensor {
 			panicShapes("Stack", xs[0].shape, x.shape)
 		}
 	}
-	out := arenaOf(xs...).empty(xs[0].dtype, shape...)
+	out := ArenaOf(xs...).empty(xs[0].dtype, shape...)
 	n := xs[0].Size()
 	for i, x := range xs {
 		if x.dtype == Float32 {
@@ -239,7 +239,7 @@ func Concat(axis int, xs ...*Tensor) *Tensor {
 		}
 		shape[axis] += x.shape[axis]
 	}
-	out := arenaOf(xs...).empty(xs[0].dtype, shape...)
+	out := ArenaOf(xs...).empty(xs[0].dtype, shape...)
 	off := 0
 	for _, x := range xs {
 		copyBlock(x, out, axis, off, true)

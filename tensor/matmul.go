@@ -20,9 +20,9 @@ func MatMul(a, b *Tensor, transA, transB bool) *Tensor {
 	batch := max(ba, bb)
 	var out *Tensor
 	if len(a.shape) == 3 || len(b.shape) == 3 {
-		out = arenaOf(a, b).empty(a.dtype, batch, m, n)
+		out = ArenaOf(a, b).empty(a.dtype, batch, m, n)
 	} else {
-		out = arenaOf(a, b).empty(a.dtype, m, n)
+		out = ArenaOf(a, b).empty(a.dtype, m, n)
 	}
 	lda, ldb := a.shape[len(a.shape)-1], b.shape[len(b.shape)-1]
 	sa, sb := m*ka, ka*n
@@ -54,7 +54,7 @@ func MatMulBias(a, b, bias *Tensor) *Tensor {
 		panic(fmt.Sprintf("tensor.MatMulBias: shapes %v · %v + %v", a.shape, b.shape, bias.shape))
 	}
 	m, k, n := a.shape[0], a.shape[1], b.shape[1]
-	out := arenaOf(a, b, bias).empty(a.dtype, m, n)
+	out := ArenaOf(a, b, bias).empty(a.dtype, m, n)
 	if a.dtype == Float32 {
 		blas.SgemmThen(false, false, m, n, k, 1, a.f32, k, b.f32, n, 0, out.f32, n, addBias32, bias)
 	} else {
