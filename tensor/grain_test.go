@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -295,6 +296,58 @@ func BenchmarkParameterOwnership(b *testing.B) {
 			}
 			b.ReportMetric(float64(tp.Nanoseconds())/float64(5*b.N), "product-ns")
 			b.ReportMetric(float64(ta.Nanoseconds())/float64(5*b.N), "apply-ns")
+		})
+	}
+}
+
+// BenchmarkSplitChain times a chain of eight elementwise operations on a
+// Frey step's [100, 400] (products and sums of the previous result with a
+// second operand, into three buffers in turn) split over the workers in two
+// ways that give each core the same half of every operand: one split loop
+// per operation, as bism runs them ("per-op": a hand-over and a join each),
+// and one split loop around the whole chain ("region": each core runs the
+// chain on its half, one hand-over and one join in all). Their difference
+// on two workers is what the hand-overs and the waits for the slower half
+// cost per operation, which a scheduler that kept a chain of elementwise
+// operations on the same cores without joining would save:
+//
+//	go test ./tensor -run XXX -bench SplitChain -benchtime 5000x
+func BenchmarkSplitChain(b *testing.B) {
+	defer func(w int) { parallel.Workers = w }(parallel.Workers)
+	const n, ops = 100 * 400, 8
+	rng := NewRNG(1)
+	y := rng.Normal(Float32, 0, 1, n).f32
+	// Three buffers in turn: with y, 640 kB, within one core's L2 cache on
+	// current x86 server CPUs (1-2 MB).
+	var xs [3][]float32
+	for i := range xs {
+		xs[i] = rng.Normal(Float32, 0, 1, n).f32
+	}
+	chain := func(lo, hi int) {
+		for i := range ops {
+			op := opMul
+			if i%2 == 1 {
+				op = opAdd
+			}
+			flatBinary(op, xs[(i+1)%3][lo:hi], xs[i%3][lo:hi], y[lo:hi], hi-lo, 1, 1)
+		}
+	}
+	for _, w := range []int{1, 2} {
+		if w > runtime.GOMAXPROCS(0) {
+			continue
+		}
+		parallel.Workers = w
+		b.Run(fmt.Sprintf("per-op/workers=%d", w), func(b *testing.B) {
+			for b.Loop() {
+				chain(0, n)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/ops/1e3, "µs/op")
+		})
+		b.Run(fmt.Sprintf("region/workers=%d", w), func(b *testing.B) {
+			for b.Loop() {
+				parallel.For(n, grainElems, chain)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/ops/1e3, "µs/op")
 		})
 	}
 }

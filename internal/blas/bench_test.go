@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/bism-ml/bism/internal/parallel"
 )
 
 // Benchmarks report GFLOP/s (2*m*n*k flops per product). Each size has one
@@ -104,4 +106,69 @@ func BenchmarkThin(b *testing.B) {
 // batch of 100: C[560x400] = Aᵀ B with A[100x560], B[100x400].
 func BenchmarkSgemm_560x400x100(b *testing.B) {
 	benchSgemm(b, 560, 400, 100, []string{"AtB"})
+}
+
+// BenchmarkSplitProduct separates what a product split over two cores
+// loses into the cost of running two cores at once and the cost of the
+// split itself, on a Frey posterior's logits v·φ (C[100x400] =
+// A[100x560] B[560x400], B read where it lies):
+//
+//	whole       the product on one core
+//	half        the split's larger part (208 of the 400 columns) on one core
+//	concurrent  two cores at once, each computing its own 208-column
+//	            product from its own operands (nothing shared, one hand-over)
+//	split       the product split over two cores as gemm splits it
+//
+// half against concurrent is what running both cores at once costs (the
+// clock, the shared cache, the slower of the two cores); concurrent
+// against split is what the split adds (sharing A and B, the dynamic
+// strips, packing all of A on each core). The last two need two cores:
+//
+//	GOMAXPROCS=2 go test ./internal/blas -run XXX -bench SplitProduct -benchtime 5000x
+func BenchmarkSplitProduct(b *testing.B) {
+	const m, n, k, half = 100, 400, 560, 208
+	rng := rand.New(rand.NewPCG(1, 2))
+	rnd := func(size int) []float32 {
+		s := make([]float32, size)
+		for i := range s {
+			s[i] = rng.Float32()*2 - 1
+		}
+		return s
+	}
+	kern := sgemmKernel
+	a, bm, c := [2][]float32{rnd(m * k), rnd(m * k)}, [2][]float32{rnd(k * n), rnd(k * n)}, [2][]float32{rnd(m * n), rnd(m * n)}
+	report := func(b *testing.B, flop float64) {
+		b.ReportMetric(flop*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "GFLOP/s")
+	}
+	b.Run("whole", func(b *testing.B) {
+		for b.Loop() {
+			gemmPacked(kern, false, false, m, n, k, 1, a[0], k, bm[0], n, 0, c[0], n)
+		}
+		report(b, 2*m*n*k)
+	})
+	b.Run("half", func(b *testing.B) {
+		for b.Loop() {
+			gemmPacked(kern, false, false, m, half, k, 1, a[0], k, bm[0], n, 0, c[0], n)
+		}
+		report(b, 2*m*half*k)
+	})
+	if parallel.Workers < 2 {
+		return
+	}
+	b.Run("concurrent", func(b *testing.B) {
+		for b.Loop() {
+			parallel.For(2, 1, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					gemmPacked(kern, false, false, m, half, k, 1, a[i], k, bm[i], n, 0, c[i], n)
+				}
+			})
+		}
+		report(b, 2*2*m*half*k)
+	})
+	b.Run("split", func(b *testing.B) {
+		for b.Loop() {
+			gemm(kern, false, false, m, n, k, 1, a[0], k, bm[0], n, 0, c[0], n)
+		}
+		report(b, 2*m*n*k)
+	})
 }
