@@ -52,3 +52,32 @@ func TestBenchScripts(t *testing.T) {
 	}
 	run("scripts/bench_deep.sh", "smoke")
 }
+
+// TestCoresScript runs scripts/cores.sh for two rounds of a small config:
+// every round must time one core and two and read the round trip before
+// and after, and the summary must give the ratio over all rounds.
+func TestCoresScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds bism and times a config on one core and two (-short)")
+	}
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	if runtime.NumCPU() < 2 {
+		t.Skip("cores.sh compares one core with two; this machine has one")
+	}
+	cmd := exec.Command("bash", "scripts/cores.sh", "-r", "2", "-i", "2", "checkerboard/bissm")
+	cmd.Dir = "../.."
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("cores.sh: %v\n%s", err, out)
+	}
+	round := regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d +\d+ +\d+ +[0-9.]+ / +[0-9.]+ = +[0-9.]+x`)
+	if n := len(round.FindAllString(string(out), -1)); n != 2 {
+		t.Errorf("cores.sh printed %d rounds, want 2:\n%s", n, out)
+	}
+	summary := regexp.MustCompile(`checkerboard/bissm, 1 core / 2 cores: all 2 rounds, median [0-9.]+x \[[0-9.]+-[0-9.]+\]; quiet (none|[12] rounds, median [0-9.]+x)`)
+	if !summary.MatchString(string(out)) {
+		t.Errorf("cores.sh printed no summary for checkerboard/bissm:\n%s", out)
+	}
+}
