@@ -35,16 +35,18 @@ func benchImpls() []benchImpl {
 	return impls
 }
 
+// uniform32 returns n values drawn uniformly from [-1, 1).
+func uniform32(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = rng.Float32()*2 - 1
+	}
+	return s
+}
+
 func benchSgemm(b *testing.B, m, n, k int, transposes []string) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	rnd := func(n int) []float32 {
-		s := make([]float32, n)
-		for i := range s {
-			s[i] = rng.Float32()*2 - 1
-		}
-		return s
-	}
-	a, bm, c := rnd(m*k), rnd(k*n), rnd(m*n)
+	a, bm, c := uniform32(rng, m*k), uniform32(rng, k*n), uniform32(rng, m*n)
 	for _, tr := range transposes {
 		transA, transB := tr == "AtB", tr == "ABt"
 		lda, ldb := k, n
@@ -128,13 +130,7 @@ func BenchmarkSgemm_560x400x100(b *testing.B) {
 func BenchmarkSplitProduct(b *testing.B) {
 	const m, n, k, half = 100, 400, 560, 208
 	rng := rand.New(rand.NewPCG(1, 2))
-	rnd := func(size int) []float32 {
-		s := make([]float32, size)
-		for i := range s {
-			s[i] = rng.Float32()*2 - 1
-		}
-		return s
-	}
+	rnd := func(size int) []float32 { return uniform32(rng, size) }
 	kern := sgemmKernel
 	a, bm, c := [2][]float32{rnd(m * k), rnd(m * k)}, [2][]float32{rnd(k * n), rnd(k * n)}, [2][]float32{rnd(m * n), rnd(m * n)}
 	report := func(b *testing.B, flop float64) {
