@@ -14,8 +14,9 @@
 # alone, about a microsecond when it is busy, and a step split over two
 # cores gains less in the busy stretches. A round is "quiet" when both of
 # its readings are under 500 ns. The summary gives, for every config, the
-# median and range of the ratio (1 core / 2 cores) over all rounds and over
-# the quiet ones. ROUNDS defaults to 10, ITERATIONS (per timing) to 100.
+# median and range of the ratio (1 core / 2 cores) and the ratio of the
+# fastest times (the host only ever adds time), over all rounds and over the
+# quiet ones. ROUNDS defaults to 10, ITERATIONS (per timing) to 100.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=10
@@ -46,10 +47,15 @@ ms() { # GOMAXPROCS config -> ms per iteration
   GOMAXPROCS=$1 runs/bism bench -config "$2" -iterations "$iters" -json |
     sed -n 's/.*"ms_per_iter": *\([0-9.eE+-]*\).*/\1/p'
 }
-# summary "r1 r2 ...": n, median [min-max]
+# summary "r1 r2 ..." "one1 one2 ..." "two1 two2 ...": the ratios' count,
+# median and range, and the ratio of the fastest one-core and two-core times
 summary() {
+  [ -n "$1" ] || { echo none; return; }
+  local fast1 fast2
+  fast1=$(tr ' ' '\n' <<<"$2" | grep . | sort -g | head -1)
+  fast2=$(tr ' ' '\n' <<<"$3" | grep . | sort -g | head -1)
   tr ' ' '\n' <<<"$1" | grep . | sort -g |
-    awk '{a[NR]=$1} END{if(NR==0){print "none"; exit} m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%d rounds, median %.2fx [%.2f-%.2f]\n", NR, m, a[1], a[NR]}'
+    awk -v f1="$fast1" -v f2="$fast2" '{a[NR]=$1} END{m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%d rounds, median %.2fx [%.2f-%.2f], fastest times %.2fx (%.2f / %.2f ms)\n", NR, m, a[1], a[NR], f1/f2, f1, f2}'
 }
 
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -57,7 +63,7 @@ echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 echo "bism: $(git describe --always --dirty 2>/dev/null || echo unknown), $(go version | cut -d' ' -f3-)"
 echo "rounds: $rounds, iterations per timing: $iters"
 echo
-declare -A all quiet
+declare -A all quiet ones twos quiet_ones quiet_twos
 printf '%-9s %9s' time "rt (ns)"
 for c in "${configs[@]}"; do printf '  %-26s' "$c 1c/2c (ms)"; done
 echo
@@ -65,22 +71,25 @@ for r in $(seq "$rounds"); do
   t=$(date -u +%H:%M:%S)
   before=$(roundtrip)
   line=""
-  declare -A ratio=()
+  declare -A ratio=() one=() two=()
   for c in "${configs[@]}"; do
-    one=$(ms 1 "$c")
-    two=$(ms 2 "$c")
-    ratio[$c]=$(awk -v a="$one" -v b="$two" 'BEGIN{printf "%.3f", a/b}')
-    line+=$(printf '  %6.2f / %6.2f = %5.2fx   ' "$one" "$two" "${ratio[$c]}")
+    one[$c]=$(ms 1 "$c")
+    two[$c]=$(ms 2 "$c")
+    ratio[$c]=$(awk -v a="${one[$c]}" -v b="${two[$c]}" 'BEGIN{printf "%.3f", a/b}')
+    line+=$(printf '  %6.2f / %6.2f = %5.2fx   ' "${one[$c]}" "${two[$c]}" "${ratio[$c]}")
   done
   after=$(roundtrip)
   q=$(awk -v a="$before" -v b="$after" 'BEGIN{print (a < 500 && b < 500) ? "quiet" : ""}')
   printf '%-9s %4.0f %4.0f%s %s\n' "$t" "$before" "$after" "$line" "$q"
   for c in "${configs[@]}"; do
-    all[$c]+=" ${ratio[$c]}"
-    [ -n "$q" ] && quiet[$c]+=" ${ratio[$c]}"
+    all[$c]+=" ${ratio[$c]}" ones[$c]+=" ${one[$c]}" twos[$c]+=" ${two[$c]}"
+    if [ -n "$q" ]; then
+      quiet[$c]+=" ${ratio[$c]}" quiet_ones[$c]+=" ${one[$c]}" quiet_twos[$c]+=" ${two[$c]}"
+    fi
   done
 done
 echo
 for c in "${configs[@]}"; do
-  echo "$c, 1 core / 2 cores: all $(summary "${all[$c]}"); quiet $(summary "${quiet[$c]:-}")"
+  echo "$c, 1 core / 2 cores: all $(summary "${all[$c]}" "${ones[$c]}" "${twos[$c]}");" \
+    "quiet $(summary "${quiet[$c]:-}" "${quiet_ones[$c]:-}" "${quiet_twos[$c]:-}")"
 done

@@ -55,7 +55,7 @@ func TestBenchScripts(t *testing.T) {
 
 // TestCoresScript runs scripts/cores.sh for two rounds of a small config:
 // every round must time one core and two and read the round trip before
-// and after, and the summary must give the ratio over all rounds.
+// and after, and the summary must give the ratios over all rounds.
 func TestCoresScript(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds bism and times a config on one core and two (-short)")
@@ -76,7 +76,7 @@ func TestCoresScript(t *testing.T) {
 	if n := len(round.FindAllString(string(out), -1)); n != 2 {
 		t.Errorf("cores.sh printed %d rounds, want 2:\n%s", n, out)
 	}
-	summary := regexp.MustCompile(`checkerboard/bissm, 1 core / 2 cores: all 2 rounds, median [0-9.]+x \[[0-9.]+-[0-9.]+\]; quiet (none|[12] rounds, median [0-9.]+x)`)
+	summary := regexp.MustCompile(`checkerboard/bissm, 1 core / 2 cores: all 2 rounds, median [0-9.]+x \[[0-9.]+-[0-9.]+\], fastest times [0-9.]+x \([0-9.]+ / [0-9.]+ ms\); quiet (none|[12] rounds, median [0-9.]+x .*, fastest times [0-9.]+x)`)
 	if !summary.MatchString(string(out)) {
 		t.Errorf("cores.sh printed no summary for checkerboard/bissm:\n%s", out)
 	}
